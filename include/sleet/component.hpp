@@ -1,0 +1,151 @@
+// The component API users implement: spouts produce tuples, bolts consume (and maybe emit) them.
+//
+// Threading contract: every method of a component instance is called from that task's fiber only,
+// never concurrently. A component must not block the OS thread for long (no sleep(), no blocking
+// socket reads): use sleet::this_task helpers or return 0 from Spout::next_batch to yield. It must not
+// start threads that touch the Collector.
+#pragma once
+
+#include <cereal/archives/portable_binary.hpp>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <sleet/args.hpp>
+#include <sleet/ids.hpp>
+#include <sleet/status.hpp>
+#include <sleet/tuple.hpp>
+
+namespace sleet {
+
+using StateWriter = cereal::PortableBinaryOutputArchive;
+using StateReader = cereal::PortableBinaryInputArchive;
+
+// Where a source stands: the offset of the next record to read, per topic partition.
+struct SourcePosition {
+  std::string topic;
+  PartitionId partition;
+  Offset next;
+  bool operator==(const SourcePosition&) const = default;
+  template <class A>
+  void serialize(A& ar) {
+    ar(topic, partition, next);
+  }
+};
+using SourcePositions = std::vector<SourcePosition>;
+
+// Emits tuples downstream. Only valid on the calling task's fiber, during the call it was passed to.
+class Collector {
+ public:
+  virtual ~Collector() = default;
+  virtual void emit(Values values) = 0;
+};
+
+// Durable key/value cells a sink can use to remember progress outside its snapshot (KafkaSink's
+// publish cursor). Backed by ZooKeeper; calls suspend the calling fiber, not the thread.
+class CursorStore {
+ public:
+  virtual ~CursorStore() = default;
+  [[nodiscard]] virtual Result<std::string> load(const std::string& key) = 0;  // not_found if none
+  [[nodiscard]] virtual Status store(const std::string& key, const std::string& value) = 0;
+};
+
+class Counter;
+
+// What a task knows about itself. Owned by the runtime; valid for the task's lifetime.
+struct Context {
+  std::string topology;
+  std::string component;
+  TaskIndex task{0};
+  int parallelism = 1;
+  std::map<std::string, std::string> config;  // topology config after substitution
+  bool checkpointing = true;                  // false: no barriers will come
+  CursorStore* cursors = nullptr;             // null when checkpointing is off
+  // Named counter, visible in status output; stable pointer for the task's lifetime.
+  std::function<Counter*(const std::string&)> counter;
+  std::string config_or(const std::string& key, const std::string& def) const {
+    auto it = config.find(key);
+    return it == config.end() ? def : it->second;
+  }
+};
+
+class Counter {
+ public:
+  void add(int64_t n) { v_.fetch_add(n, std::memory_order_relaxed); }
+  int64_t get() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int64_t> v_{0};
+};
+
+class Component {
+ public:
+  virtual ~Component() = default;
+  // Names of the fields this component emits; empty for sinks. Must not depend on open().
+  virtual Fields output_fields() const { return {}; }
+  // Called once on the task's fiber before any other call (after restore_state when recovering).
+  virtual Status open(Context& ctx) {
+    (void)ctx;
+    return Status::Ok();
+  }
+  virtual void close() {}
+
+  // --- checkpointing hooks, all on the task's fiber ---
+  virtual bool stateful() const { return false; }
+  // Bump when the serialized layout changes; restore_state gets the version that was written.
+  virtual uint32_t state_version() const { return 1; }
+  virtual void snapshot_state(StateWriter& w) const { (void)w; }
+  virtual Status restore_state(StateReader& r, uint32_t version) {
+    (void)r;
+    (void)version;
+    return Status::Ok();
+  }
+  // Barrier n reached this task, after all tuples of epoch n. Sinks pre-commit epoch n here (make
+  // it durable but invisible); bolts may emit. Runs before snapshot_state for n.
+  virtual Status on_barrier(CheckpointId n, Collector& out) {
+    (void)n;
+    (void)out;
+    return Status::Ok();
+  }
+  // Checkpoint n is committed: make epoch n (and any earlier pending epochs) visible.
+  virtual Status on_checkpoint_committed(CheckpointId n) {
+    (void)n;
+    return Status::Ok();
+  }
+  // Recovering from committed checkpoint n (after restore_state, before open): finish epochs <= n
+  // that were committed but not made visible, discard anything pre-committed after n.
+  // `n` is CheckpointId{0} when there is no checkpoint yet.
+  virtual Status on_recover(CheckpointId n, Context& ctx) {
+    (void)n;
+    (void)ctx;
+    return Status::Ok();
+  }
+};
+
+class Spout : public Component {
+ public:
+  // Emit what is available now (a batch, not everything). Returns how many tuples were emitted;
+  // 0 means idle, and the runtime parks the fiber briefly before asking again.
+  virtual Result<size_t> next_batch(Collector& out) = 0;
+  // Positions as of the tuples emitted so far; recorded at each barrier.
+  virtual SourcePositions positions() const { return {}; }
+  // Start from these positions (recovery). Called before open().
+  virtual Status seek(const SourcePositions& p) {
+    (void)p;
+    return Status::Ok();
+  }
+  // True once a bounded input is read to its end (the end as of now); for --until-drained.
+  virtual bool drained() const { return false; }
+};
+
+class Bolt : public Component {
+ public:
+  // Exceptions thrown here follow the component's error policy (fail / skip / dead_letter).
+  virtual void execute(const Tuple& input, Collector& out) = 0;
+};
+
+}  // namespace sleet

@@ -1,0 +1,88 @@
+// A topology as plain data: what the YAML loader and the C++ TopologyBuilder both produce and what
+// the runtime, validator and `sleet graph` consume. Locations point back into the file for errors.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sleet/args.hpp>
+#include <sleet/registry.hpp>
+
+namespace sleet {
+
+struct SourceLocation {
+  std::string file;
+  int line = 0;  // 1-based; 0 when the spec was built in code
+  int col = 0;
+};
+
+enum class GroupingType { shuffle, fields, all, global, local_or_shuffle, direct };
+const char* grouping_name(GroupingType g);
+
+struct Grouping {
+  GroupingType type = GroupingType::shuffle;
+  std::vector<std::string> fields;  // for fields grouping
+};
+
+// What a component does with a tuple whose processing throws.
+enum class ErrorPolicy { fail, skip, dead_letter };
+const char* error_policy_name(ErrorPolicy p);
+
+struct ComponentSpec {
+  std::string id;
+  std::string class_name;
+  ComponentKind kind = ComponentKind::bolt;
+  int parallelism = 1;
+  Args args;
+  ErrorPolicy on_error = ErrorPolicy::fail;
+  std::string dead_letter_topic;  // for ErrorPolicy::dead_letter
+  SourceLocation loc;
+  std::map<std::string, SourceLocation> arg_locs;
+};
+
+struct StreamSpec {
+  std::string from;
+  std::string to;
+  Grouping grouping;
+  SourceLocation loc;
+};
+
+struct TopologySpec {
+  std::string name;
+  std::map<std::string, std::string> config;
+  std::vector<std::string> plugins;
+  std::vector<ComponentSpec> components;  // spouts and bolts, in file order
+  std::vector<StreamSpec> streams;
+  std::string file;  // the main file, empty if built in code
+
+  const ComponentSpec* find(const std::string& id) const;
+  std::string config_or(const std::string& key, const std::string& def) const;
+  int64_t config_int(const std::string& key, int64_t def) const;
+  // Hash over (id, class, parallelism, stateful-relevant shape) used to refuse restoring state
+  // into a topology whose tasks no longer line up.
+  std::string fingerprint() const;
+};
+
+// Fluent C++ construction of a TopologySpec (tests, embedders).
+class TopologyBuilder {
+ public:
+  explicit TopologyBuilder(std::string name) { spec_.name = std::move(name); }
+  TopologyBuilder& config(const std::string& k, const std::string& v) {
+    spec_.config[k] = v;
+    return *this;
+  }
+  TopologyBuilder& spout(const std::string& id, const std::string& cls, int parallelism,
+                         Args args = {});
+  TopologyBuilder& bolt(const std::string& id, const std::string& cls, int parallelism,
+                        Args args = {});
+  TopologyBuilder& on_error(ErrorPolicy p, std::string dead_letter_topic = {});
+  TopologyBuilder& stream(const std::string& from, const std::string& to, Grouping g = {});
+  TopologySpec build() const { return spec_; }
+
+ private:
+  TopologySpec spec_;
+};
+
+}  // namespace sleet

@@ -1,0 +1,105 @@
+// Tuples: ordered values with field names declared by the producing component.
+// A Tuple is owned by the batch that carries it; bolts get const references that are valid only
+// during execute(). Copy what you keep.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace sleet {
+
+// Raw bytes, distinct from text so sinks can encode them differently (jsonl: base64).
+struct Bytes {
+  std::string data;
+  bool operator==(const Bytes&) const = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(data);
+  }
+};
+
+using Value = std::variant<int64_t, double, std::string, Bytes, bool>;
+
+enum class ValueType { int64 = 0, float64 = 1, string = 2, bytes = 3, boolean = 4 };
+const char* value_type_name(ValueType t);
+inline ValueType type_of(const Value& v) { return static_cast<ValueType>(v.index()); }
+// Text form used by the tsv format and logs: int/double/bool printed, bytes raw.
+std::string to_text(const Value& v);
+// Stable 64-bit hash (independent of std::hash and of the process) for fields grouping.
+uint64_t stable_hash(const Value& v);
+
+// The names of a component's output fields. Shared, immutable once declared.
+class Fields {
+ public:
+  Fields() = default;
+  Fields(std::initializer_list<std::string> names) : names_(names) {}
+  explicit Fields(std::vector<std::string> names) : names_(std::move(names)) {}
+  const std::vector<std::string>& names() const { return names_; }
+  size_t size() const { return names_.size(); }
+  bool empty() const { return names_.empty(); }
+  // -1 when absent.
+  int index_of(std::string_view name) const {
+    for (size_t i = 0; i < names_.size(); ++i)
+      if (names_[i] == name) return static_cast<int>(i);
+    return -1;
+  }
+  bool contains(std::string_view name) const { return index_of(name) >= 0; }
+  bool operator==(const Fields&) const = default;
+
+ private:
+  std::vector<std::string> names_;
+};
+
+using Values = std::vector<Value>;
+
+class Tuple {
+ public:
+  Tuple() = default;
+  Tuple(const Fields* fields, Values values) : fields_(fields), values_(std::move(values)) {}
+
+  size_t size() const { return values_.size(); }
+  const Value& at(size_t i) const { return values_.at(i); }
+  const Value& at(std::string_view field) const { return values_.at(index(field)); }
+  const Values& values() const { return values_; }
+  Values& mutable_values() { return values_; }
+  const Fields* fields() const { return fields_; }
+
+  // Typed access; throws std::invalid_argument with the field name on a type mismatch so the
+  // component's error policy can name the field.
+  template <class T>
+  const T& get(size_t i) const {
+    const Value& v = at(i);
+    if (auto* p = std::get_if<T>(&v)) return *p;
+    throw std::invalid_argument("field " + std::to_string(i) + " has type " +
+                                value_type_name(type_of(v)));
+  }
+  template <class T>
+  const T& get(std::string_view field) const {
+    const Value& v = at(field);
+    if (auto* p = std::get_if<T>(&v)) return *p;
+    throw std::invalid_argument("field '" + std::string(field) + "' has type " +
+                                value_type_name(type_of(v)));
+  }
+  const std::string& get_string(std::string_view f) const { return get<std::string>(f); }
+  int64_t get_int(std::string_view f) const { return get<int64_t>(f); }
+  double get_double(std::string_view f) const { return get<double>(f); }
+  bool get_bool(std::string_view f) const { return get<bool>(f); }
+  // Text of a string or the raw bytes of a Bytes value.
+  std::string_view get_text(std::string_view f) const;
+
+  // "word=the count=3" for error messages.
+  std::string debug_string() const;
+
+ private:
+  size_t index(std::string_view field) const;
+  const Fields* fields_ = nullptr;
+  Values values_;
+};
+
+}  // namespace sleet

@@ -1,0 +1,19 @@
+#include <sleet/registry.hpp>
+
+#include "runtime/cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Sleet: exactly-once stream topologies"};
+  app.set_version_flag("--version", std::string("sleet ") + sleet::kVersion);
+  app.require_subcommand(1);
+  sleet::cli::register_run(app);
+  sleet::cli::register_worker(app);
+  sleet::cli::register_validate(app);
+  sleet::cli::register_kafka(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return 0;
+}

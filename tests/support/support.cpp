@@ -1,0 +1,199 @@
+#include "tests/support/support.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace sleet::test {
+
+namespace fs = std::filesystem;
+
+TempDir::TempDir(const std::string& prefix) {
+  const char* base = getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/" + prefix + "-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (!mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = buf.data();
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    throw std::runtime_error("bind failed");
+  }
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds poll) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (pred()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(poll);
+  }
+}
+
+static int decode_status(int st) {
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+  return -1;
+}
+
+Child Child::spawn(const std::vector<std::string>& argv,
+                   const std::map<std::string, std::string>& extra_env,
+                   const std::string& stdout_path, const std::string& stderr_path) {
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    // Own process group so a test's SIGINT to us does not hit it, and we can signal it alone.
+    setpgid(0, 0);
+    for (auto& [k, v] : extra_env) setenv(k.c_str(), v.c_str(), 1);
+    if (!stdout_path.empty()) {
+      int fd = open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd >= 0) dup2(fd, 1);
+    }
+    if (!stderr_path.empty()) {
+      int fd = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd >= 0) dup2(fd, 2);
+    }
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  Child c;
+  c.pid_ = pid;
+  return c;
+}
+
+Child::Child(Child&& o) noexcept : pid_(o.pid_), status_(o.status_) { o.pid_ = -1; }
+Child& Child::operator=(Child&& o) noexcept {
+  if (this != &o) {
+    if (pid_ > 0 && !status_) stop(std::chrono::milliseconds(0));
+    pid_ = o.pid_;
+    status_ = o.status_;
+    o.pid_ = -1;
+  }
+  return *this;
+}
+Child::~Child() {
+  if (pid_ > 0 && !status_) {
+    ::kill(pid_, SIGKILL);
+    int st;
+    waitpid(pid_, &st, 0);
+  }
+}
+
+bool Child::running() {
+  if (pid_ <= 0 || status_) return false;
+  int st;
+  pid_t r = waitpid(pid_, &st, WNOHANG);
+  if (r == pid_) {
+    status_ = decode_status(st);
+    return false;
+  }
+  return true;
+}
+
+void Child::signal(int sig) {
+  if (running()) ::kill(pid_, sig);
+}
+
+std::optional<int> Child::wait(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return std::nullopt;
+  wait_until([&] { return !running(); }, timeout, std::chrono::milliseconds(5));
+  return status_;
+}
+
+int Child::stop(std::chrono::milliseconds grace) {
+  if (pid_ <= 0) return -1;
+  if (!running()) return *status_;
+  ::kill(pid_, SIGTERM);
+  if (auto s = wait(grace)) return *s;
+  ::kill(pid_, SIGKILL);
+  int st;
+  waitpid(pid_, &st, 0);
+  status_ = decode_status(st);
+  return *status_;
+}
+
+CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                          const std::map<std::string, std::string>& extra_env,
+                          const std::string& stdin_data) {
+  TempDir tmp("sleet-cmd");
+  auto out = tmp.path() / "out", err = tmp.path() / "err", in = tmp.path() / "in";
+  write_file(in, stdin_data);
+  pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    for (auto& [k, v] : extra_env) setenv(k.c_str(), v.c_str(), 1);
+    int fi = open(in.c_str(), O_RDONLY), fo = open(out.c_str(), O_WRONLY | O_CREAT, 0644),
+        fe = open(err.c_str(), O_WRONLY | O_CREAT, 0644);
+    dup2(fi, 0);
+    dup2(fo, 1);
+    dup2(fe, 2);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  CommandResult r;
+  int st = 0;
+  bool done = wait_until([&] { return waitpid(pid, &st, WNOHANG) == pid; }, timeout,
+                         std::chrono::milliseconds(5));
+  if (!done) {
+    ::kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    r.status = -2;  // timed out
+  } else {
+    r.status = decode_status(st);
+  }
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void write_file(const fs::path& p, const std::string& data) {
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  f << data;
+}
+
+}  // namespace sleet::test

@@ -1,0 +1,76 @@
+// Shared test helpers: temp dirs that clean up, free loopback ports, child processes stopped by
+// PID, and bounded waits. No test sleeps to synchronize: it polls a condition until a deadline.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sleet::test {
+
+// A fresh directory under $TMPDIR, removed with everything in it on destruction.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "sleet-test");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string str() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bind to 0, read, close).
+int free_port();
+
+// Polls `pred` every few milliseconds until it returns true or `timeout` passes.
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds poll = std::chrono::milliseconds(20));
+
+// A child process we started and will stop by its PID (never by name).
+class Child {
+ public:
+  Child() = default;
+  // argv[0] is the executable path. stdout/stderr go to the given files ("" = inherit).
+  static Child spawn(const std::vector<std::string>& argv,
+                     const std::map<std::string, std::string>& extra_env = {},
+                     const std::string& stdout_path = "", const std::string& stderr_path = "");
+  Child(Child&& o) noexcept;
+  Child& operator=(Child&& o) noexcept;
+  ~Child();  // SIGKILLs and reaps if still running
+
+  pid_t pid() const { return pid_; }
+  bool running();
+  void signal(int sig);
+  // Waits for exit up to `timeout`; returns the exit status (128+signal if killed), or nullopt.
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+  // SIGTERM, wait up to `grace`, then SIGKILL; returns the exit status.
+  int stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+// Runs a command to completion (bounded), returning exit status and captured stdout.
+struct CommandResult {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                          const std::map<std::string, std::string>& extra_env = {},
+                          const std::string& stdin_data = "");
+
+std::string read_file(const std::filesystem::path& p);
+void write_file(const std::filesystem::path& p, const std::string& data);
+
+}  // namespace sleet::test
