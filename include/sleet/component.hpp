@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -142,9 +143,17 @@ class Spout : public Component {
   virtual bool drained() const { return false; }
 };
 
+// Thrown from execute() for a failure that is not the input's fault (disk full, broker gone):
+// it fails the topology whatever the component's error policy.
+class FatalError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class Bolt : public Component {
  public:
-  // Exceptions thrown here follow the component's error policy (fail / skip / dead_letter).
+  // Exceptions thrown here follow the component's error policy (fail / skip / dead_letter),
+  // except FatalError, which always fails the topology.
   virtual void execute(const Tuple& input, Collector& out) = 0;
 };
 

@@ -1,0 +1,17 @@
+// Text encodings of a tuple shared by the sinks: tsv (values joined by tabs) and jsonl (one JSON
+// object per tuple, keys from the tuple's field names). Pure functions, any thread.
+#pragma once
+
+#include <string>
+
+#include <sleet/status.hpp>
+#include <sleet/tuple.hpp>
+
+namespace sleet {
+
+enum class RecordFormat { tsv, jsonl };
+Result<RecordFormat> parse_format(const std::string& name);
+// Appends the encoding of `t` (without a trailing newline) to `out`.
+void encode_record(RecordFormat f, const Tuple& t, std::string& out);
+
+}  // namespace sleet

@@ -1,0 +1,551 @@
+#include "runtime/engine.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/fiber/all.hpp>
+#include <sstream>
+
+#include "runtime/inbox.hpp"
+
+namespace sleet {
+
+namespace {
+
+struct Target {
+  Inbox* inbox = nullptr;
+  size_t input = 0;  // channel index at the target
+  int thread = 0;
+};
+
+// One outgoing stream of a task: the grouping decides which target task(s) get a tuple; tuples
+// wait in a per-target pending batch until it is full or the task flushes.
+struct OutEdge {
+  GroupingType type = GroupingType::shuffle;
+  std::vector<Target> targets;
+  std::vector<int> key_idx;       // fields grouping: indices of the key fields
+  std::vector<size_t> preferred;  // local_or_shuffle: targets on our thread (else all)
+  std::vector<std::vector<Tuple>> pending;
+  size_t rr = 0;
+};
+
+}  // namespace
+
+// A running instance of a component. Everything here is touched only by the task's own fiber,
+// except the counters map (guarded by counters_mu) and last_commit_done (atomic).
+class Task : public Collector {
+ public:
+  Engine* engine = nullptr;
+  const ComponentSpec* spec = nullptr;
+  int index = 0;
+  int thread = 0;
+  std::unique_ptr<Component> comp;
+  Spout* spout = nullptr;
+  Bolt* bolt = nullptr;
+  Fields out_fields;
+  Context ctx;
+  std::unique_ptr<Inbox> inbox;  // bolts only
+  std::vector<OutEdge> out;
+  std::unique_ptr<Bolt> dead_letter;  // ErrorPolicy::dead_letter sink
+  Fields dead_letter_fields{"component", "task", "error", "tuple"};
+
+  std::mutex counters_mu;
+  std::map<std::string, std::unique_ptr<Counter>> counters;
+  Counter* in_count = nullptr;
+  Counter* out_count = nullptr;
+  Counter* skipped = nullptr;
+  std::atomic<int64_t> last_commit_done{0};
+
+  int64_t last_barrier = 0;
+  int64_t last_commit_seen = 0;
+
+  Counter* counter(const std::string& name) {
+    std::lock_guard lk(counters_mu);
+    auto& c = counters[name];
+    if (!c) c = std::make_unique<Counter>();
+    return c.get();
+  }
+
+  std::string name() const { return spec->id + "[" + std::to_string(index) + "]"; }
+
+  // --- Collector ---
+  void emit(Values values) override {
+    out_count->add(1);
+    if (out.empty()) return;
+    Tuple t(&out_fields, std::move(values));
+    for (size_t e = 0; e + 1 < out.size(); ++e) route(out[e], Tuple(t));
+    route(out.back(), std::move(t));
+  }
+
+  void route(OutEdge& e, Tuple&& t) {
+    const size_t n = e.targets.size();
+    switch (e.type) {
+      case GroupingType::shuffle:
+      case GroupingType::direct:
+        append(e, e.rr++ % n, std::move(t));
+        break;
+      case GroupingType::local_or_shuffle:
+        if (!e.preferred.empty())
+          append(e, e.preferred[e.rr++ % e.preferred.size()], std::move(t));
+        else
+          append(e, e.rr++ % n, std::move(t));
+        break;
+      case GroupingType::fields: {
+        uint64_t h = 0;
+        for (int k : e.key_idx) h = h * 31 + stable_hash(t.values()[static_cast<size_t>(k)]);
+        append(e, h % n, std::move(t));
+        break;
+      }
+      case GroupingType::global:
+        append(e, 0, std::move(t));
+        break;
+      case GroupingType::all:
+        for (size_t i = 0; i + 1 < n; ++i) append(e, i, Tuple(t));
+        append(e, n - 1, std::move(t));
+        break;
+    }
+  }
+
+  void append(OutEdge& e, size_t target, Tuple&& t) {
+    auto& p = e.pending[target];
+    p.push_back(std::move(t));
+    if (p.size() >= engine->options().batch_size) send(e, target);
+  }
+
+  void send(OutEdge& e, size_t target) {
+    Message m;
+    m.kind = Message::Kind::data;
+    m.tuples.swap(e.pending[target]);
+    e.pending[target].reserve(engine->options().batch_size);
+    (void)e.targets[target].inbox->push(e.targets[target].input, std::move(m));
+  }
+
+  void flush() {
+    for (auto& e : out)
+      for (size_t i = 0; i < e.targets.size(); ++i)
+        if (!e.pending[i].empty()) send(e, i);
+  }
+
+  // Control messages go to every target task of every edge, after all data before them.
+  void broadcast(Message::Kind kind, CheckpointId id = CheckpointId{0}) {
+    flush();
+    for (auto& e : out)
+      for (auto& t : e.targets) {
+        Message m;
+        m.kind = kind;
+        m.barrier = id;
+        (void)t.inbox->push(t.input, std::move(m));
+      }
+  }
+
+  // --- checkpoint steps, on this task's fiber ---
+  Status take_snapshot(CheckpointId id) {
+    TaskSnapshotData d;
+    d.component = spec->id;
+    d.task = TaskIndex{index};
+    d.id = id;
+    d.stateful = comp->stateful();
+    if (d.stateful) {
+      d.state_version = comp->state_version();
+      std::ostringstream os(std::ios::binary);
+      {
+        StateWriter w(os);
+        comp->snapshot_state(w);
+      }
+      d.bytes = os.str();
+    }
+    if (spout) {
+      d.positions = spout->positions();
+      d.drained = spout->drained();
+    }
+    engine->options().listener->on_task_snapshot(std::move(d));
+    return Status::Ok();
+  }
+
+  // Barrier `id` is aligned at this task (all inputs delivered it, or this is a spout).
+  Status complete_barrier(CheckpointId id) {
+    SLEET_RETURN_IF_ERROR(comp->on_barrier(id, *this).with_context(name() + " at barrier " +
+                                                                   std::to_string(id.value)));
+    flush();
+    SLEET_RETURN_IF_ERROR(take_snapshot(id));
+    broadcast(Message::Kind::barrier, id);
+    last_barrier = id.value;
+    return Status::Ok();
+  }
+
+  Status check_committed() {
+    int64_t c = engine->committed_checkpoint().value;
+    if (c <= last_commit_seen || c > last_barrier) return Status::Ok();
+    last_commit_seen = c;
+    SLEET_RETURN_IF_ERROR(comp->on_checkpoint_committed(CheckpointId{c})
+                              .with_context(name() + " making checkpoint " + std::to_string(c) +
+                                            " visible"));
+    last_commit_done.store(c, std::memory_order_release);
+    return Status::Ok();
+  }
+
+  void handle_error(const Tuple& t, const std::string& what) {
+    switch (spec->on_error) {
+      case ErrorPolicy::fail:
+        throw std::runtime_error("bolt '" + spec->id + "' task " + std::to_string(index) +
+                                 " failed on tuple [" + t.debug_string() + "]: " + what);
+      case ErrorPolicy::skip:
+        skipped->add(1);
+        if (skipped->get() <= 10)
+          spdlog::warn("{}: skipped tuple [{}]: {}", name(), t.debug_string(), what);
+        return;
+      case ErrorPolicy::dead_letter: {
+        skipped->add(1);
+        Tuple dl(&dead_letter_fields,
+                 {spec->id, int64_t{index}, what, t.debug_string()});
+        struct Null : Collector {
+          void emit(Values) override {}
+        } null;
+        dead_letter->execute(dl, null);
+        return;
+      }
+    }
+  }
+
+  void run_spout() {
+    const bool cp = engine->options().checkpointing;
+    const auto idle = engine->options().spout_idle_wait;
+    while (!engine->stopping()) {
+      if (cp) {
+        int64_t req = engine->requested_checkpoint().value;
+        if (req > last_barrier) {
+          if (Status s = complete_barrier(CheckpointId{req}); !s.ok()) return engine->fail(s);
+        }
+        if (Status s = check_committed(); !s.ok()) return engine->fail(s);
+      }
+      auto r = spout->next_batch(*this);
+      if (!r.ok()) return engine->fail(r.status().with_context("spout " + name()));
+      flush();
+      if (*r == 0) {
+        boost::this_fiber::sleep_for(idle);
+      } else {
+        boost::this_fiber::yield();
+      }
+    }
+  }
+
+  void run_bolt() {
+    const size_t n = inbox->inputs();
+    size_t live = n;
+    std::vector<bool> got(n, false), ended(n, false);
+    int64_t aligning = 0;
+    size_t arrived = 0;
+    auto try_complete = [&]() -> Status {
+      if (aligning == 0 || arrived < live) return Status::Ok();
+      CheckpointId id{aligning};
+      aligning = 0;
+      arrived = 0;
+      std::fill(got.begin(), got.end(), false);
+      Status s = complete_barrier(id);
+      inbox->unblock_all();
+      return s;
+    };
+    Message m;
+    size_t input = 0;
+    while (live > 0) {
+      if (Status s = check_committed(); !s.ok()) return engine->fail(s);
+      auto r = inbox->pop(input, m);
+      if (r == Inbox::PopResult::closed) return;
+      if (r == Inbox::PopResult::poked) continue;
+      switch (m.kind) {
+        case Message::Kind::data:
+          for (auto& t : m.tuples) {
+            in_count->add(1);
+            try {
+              bolt->execute(t, *this);
+            } catch (const FatalError& e) {
+              return engine->fail(Status::Internal(name() + ": " + e.what()));
+            } catch (const std::exception& e) {
+              try {
+                handle_error(t, e.what());
+              } catch (const std::exception& fatal) {
+                return engine->fail(Status::Internal(fatal.what()));
+              }
+            }
+          }
+          flush();
+          break;
+        case Message::Kind::barrier: {
+          int64_t id = m.barrier.value;
+          if (id <= last_barrier) break;  // stale: an aborted checkpoint's barrier
+          if (id > aligning) {
+            // A newer checkpoint overtakes one that never aligned: abandon the old one.
+            if (aligning) inbox->unblock_all();
+            std::fill(got.begin(), got.end(), false);
+            aligning = id;
+            arrived = 0;
+          }
+          if (!got[input]) {
+            got[input] = true;
+            ++arrived;
+          }
+          if (arrived < live) {
+            inbox->block(input);
+          } else if (Status s = try_complete(); !s.ok()) {
+            return engine->fail(s);
+          }
+          break;
+        }
+        case Message::Kind::end:
+          if (!ended[input]) {
+            ended[input] = true;
+            --live;
+            if (got[input]) {
+              got[input] = false;
+              --arrived;
+            }
+            if (live > 0)
+              if (Status s = try_complete(); !s.ok()) return engine->fail(s);
+          }
+          break;
+      }
+    }
+  }
+
+  // Fiber body.
+  void run() {
+    if (spout)
+      run_spout();
+    else
+      run_bolt();
+    if (inbox && engine->failure().ok() == false) inbox->close();
+    broadcast(Message::Kind::end);
+    comp->close();
+    if (dead_letter) dead_letter->close();
+  }
+};
+
+Engine::Engine(TopologySpec spec, EngineOptions options)
+    : spec_(std::move(spec)), options_(options) {
+  if (options_.threads <= 0)
+    options_.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  if (options_.batch_size == 0) options_.batch_size = 1;
+  if (options_.channel_capacity == 0) options_.channel_capacity = 1;
+}
+
+Engine::~Engine() {
+  if (started_ && !finished_) {
+    request_stop();
+    (void)wait();
+  }
+}
+
+Result<std::unique_ptr<Engine>> Engine::create(const TopologySpec& spec, const Registry& registry,
+                                               EngineOptions options) {
+  if (options.checkpointing && !options.listener)
+    return Status::Invalid("checkpointing needs a snapshot listener");
+  std::unique_ptr<Engine> e(new Engine(spec, options));
+  SLEET_RETURN_IF_ERROR(e->wire(registry));
+  return e;
+}
+
+Status Engine::wire(const Registry& registry) {
+  std::map<std::string, std::vector<Task*>> by_component;
+  int seq = 0;
+  for (auto& cs : spec_.components) {
+    if (cs.parallelism < 1)
+      return Status::Invalid("component '" + cs.id + "' has parallelism " +
+                             std::to_string(cs.parallelism) + " (must be at least 1)");
+    for (int i = 0; i < cs.parallelism; ++i) {
+      auto t = std::make_unique<Task>();
+      t->engine = this;
+      t->spec = &cs;
+      t->index = i;
+      t->thread = seq++ % options_.threads;
+      auto c = registry.create(cs.class_name, cs.args);
+      if (!c.ok()) return c.status().with_context("component '" + cs.id + "'");
+      t->comp = std::move(c).value();
+      t->spout = dynamic_cast<Spout*>(t->comp.get());
+      t->bolt = dynamic_cast<Bolt*>(t->comp.get());
+      if (!t->spout && !t->bolt)
+        return Status::Invalid("class '" + cs.class_name + "' is neither a spout nor a bolt");
+      t->out_fields = t->comp->output_fields();
+      Task* raw = t.get();
+      t->ctx.topology = spec_.name;
+      t->ctx.component = cs.id;
+      t->ctx.task = TaskIndex{i};
+      t->ctx.parallelism = cs.parallelism;
+      t->ctx.config = spec_.config;
+      t->ctx.checkpointing = options_.checkpointing;
+      t->ctx.cursors = options_.cursors;
+      t->ctx.counter = [raw](const std::string& n) { return raw->counter(n); };
+      t->in_count = raw->counter("in");
+      t->out_count = raw->counter("out");
+      t->skipped = raw->counter("skipped");
+      if (cs.on_error == ErrorPolicy::dead_letter) {
+        if (cs.dead_letter_topic.empty())
+          return Status::Invalid("component '" + cs.id + "' has on_error: dead_letter but no dead_letter_topic");
+        auto dl = registry.create("KafkaSink", Args{{"topic", cs.dead_letter_topic},
+                                                    {"delivery", "at_least_once"},
+                                                    {"format", "jsonl"}});
+        if (!dl.ok()) return dl.status().with_context("dead-letter sink of '" + cs.id + "'");
+        auto* b = dynamic_cast<Bolt*>(dl->get());
+        if (!b) return Status::Internal("KafkaSink is not a bolt");
+        (void)dl->release();
+        t->dead_letter.reset(b);
+      }
+      by_component[cs.id].push_back(raw);
+      tasks_.push_back(std::move(t));
+    }
+  }
+  // Count input channels per target task: one per upstream task per stream.
+  std::map<Task*, size_t> inputs;
+  for (auto& st : spec_.streams) {
+    if (!by_component.count(st.from) || !by_component.count(st.to))
+      return Status::Invalid("stream " + st.from + " -> " + st.to + " names an unknown component");
+    if (st.grouping.type == GroupingType::direct)
+      return Status::Invalid("stream " + st.from + " -> " + st.to +
+                             ": direct grouping is not supported yet");
+    for (Task* dst : by_component[st.to]) {
+      if (dst->spout)
+        return Status::Invalid("stream " + st.from + " -> " + st.to + ": a spout has no inputs");
+      inputs[dst] += by_component[st.from].size();
+    }
+  }
+  for (auto& t : tasks_) {
+    if (t->bolt) {
+      if (inputs[t.get()] == 0)
+        return Status::Invalid("bolt '" + t->spec->id + "' has no input stream");
+      t->inbox = std::make_unique<Inbox>(inputs[t.get()], options_.channel_capacity);
+    }
+  }
+  std::map<Task*, size_t> next_input;
+  for (auto& st : spec_.streams) {
+    auto& srcs = by_component[st.from];
+    auto& dsts = by_component[st.to];
+    for (Task* src : srcs) {
+      OutEdge e;
+      e.type = st.grouping.type;
+      for (auto& f : st.grouping.fields) {
+        int idx = src->out_fields.index_of(f);
+        if (idx < 0)
+          return Status::Invalid("stream " + st.from + " -> " + st.to + " groups by field '" + f +
+                                 "', which '" + st.from + "' does not declare");
+        e.key_idx.push_back(idx);
+      }
+      if (e.type == GroupingType::fields && e.key_idx.empty())
+        return Status::Invalid("stream " + st.from + " -> " + st.to + ": fields grouping without fields");
+      for (Task* dst : dsts) {
+        Target tg{dst->inbox.get(), next_input[dst]++, dst->thread};
+        if (tg.thread == src->thread) e.preferred.push_back(e.targets.size());
+        e.targets.push_back(tg);
+      }
+      e.pending.resize(e.targets.size());
+      src->out.push_back(std::move(e));
+    }
+  }
+  return Status::Ok();
+}
+
+Status Engine::start(const RestorePlan& restore) {
+  if (started_) return Status::Internal("engine already started");
+  requested_ = restore.id.value;
+  committed_ = restore.id.value;
+  visible_ = restore.id.value;
+  for (auto& t : tasks_) {
+    t->last_barrier = restore.id.value;
+    t->last_commit_seen = restore.id.value;
+    t->last_commit_done = restore.id.value;
+    auto it = restore.states.find({t->spec->id, t->index});
+    if (it != restore.states.end()) {
+      std::istringstream is(it->second.second, std::ios::binary);
+      try {
+        StateReader r(is);
+        SLEET_RETURN_IF_ERROR(t->comp->restore_state(r, it->second.first)
+                                  .with_context("restoring " + t->name()));
+      } catch (const std::exception& e) {
+        return Status::Corruption("restoring " + t->name() + " from checkpoint " +
+                                  std::to_string(restore.id.value) + ": " + e.what());
+      }
+    }
+    if (t->spout) SLEET_RETURN_IF_ERROR(t->spout->seek(restore.positions));
+    SLEET_RETURN_IF_ERROR(t->comp->on_recover(restore.id, t->ctx)
+                              .with_context("recovering " + t->name()));
+    SLEET_RETURN_IF_ERROR(t->comp->open(t->ctx).with_context("opening " + t->name()));
+    if (t->dead_letter) {
+      Context dctx = t->ctx;
+      dctx.checkpointing = false;
+      SLEET_RETURN_IF_ERROR(t->dead_letter->open(dctx).with_context("dead-letter sink of " + t->name()));
+    }
+  }
+  started_ = true;
+  const int n = options_.threads;
+  for (int th = 0; th < n; ++th) {
+    threads_.emplace_back([this, th] {
+      std::vector<boost::fibers::fiber> fibers;
+      for (auto& t : tasks_) {
+        if (t->thread != th) continue;
+        Task* raw = t.get();
+        fibers.emplace_back(std::allocator_arg, boost::fibers::fixedsize_stack(256 * 1024),
+                            [raw] { raw->run(); });
+      }
+      for (auto& f : fibers) f.join();
+    });
+  }
+  return Status::Ok();
+}
+
+void Engine::trigger_checkpoint(CheckpointId id) {
+  int64_t cur = requested_.load();
+  while (id.value > cur && !requested_.compare_exchange_weak(cur, id.value)) {
+  }
+}
+
+void Engine::checkpoint_committed(CheckpointId id) {
+  int64_t cur = committed_.load();
+  while (id.value > cur && !committed_.compare_exchange_weak(cur, id.value)) {
+  }
+  for (auto& t : tasks_)
+    if (t->inbox) t->inbox->poke();
+}
+
+CheckpointId Engine::visible_checkpoint() const {
+  int64_t v = INT64_MAX;
+  for (auto& t : tasks_) v = std::min(v, t->last_commit_done.load(std::memory_order_acquire));
+  return CheckpointId{tasks_.empty() ? 0 : v};
+}
+
+void Engine::task_done_commit(CheckpointId) {}
+
+void Engine::request_stop() { stop_ = true; }
+
+Status Engine::wait() {
+  for (auto& th : threads_)
+    if (th.joinable()) th.join();
+  finished_ = true;
+  return failure();
+}
+
+Status Engine::failure() const {
+  std::lock_guard lk(mu_);
+  return failure_;
+}
+
+void Engine::fail(const Status& s) {
+  {
+    std::lock_guard lk(mu_);
+    if (failure_.ok()) failure_ = s;
+  }
+  stop_ = true;
+}
+
+std::vector<TaskStats> Engine::stats() const {
+  std::vector<TaskStats> out;
+  for (auto& t : tasks_) {
+    TaskStats s;
+    s.component = t->spec->id;
+    s.task = t->index;
+    std::lock_guard lk(t->counters_mu);
+    for (auto& [k, c] : t->counters) s.counters[k] = c->get();
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+size_t Engine::task_count() const { return tasks_.size(); }
+
+}  // namespace sleet

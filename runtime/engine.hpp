@@ -1,0 +1,133 @@
+// The in-process runtime: instantiates every task of a TopologySpec, wires them with bounded
+// per-input channels, and runs each task as a fiber on a small pool of OS threads. It knows the
+// barrier half of the checkpoint protocol (spouts inject barriers, tasks align them, snapshot and
+// forward them); the coordinator (checkpointing/) decides when to start a checkpoint and what
+// commits, and talks to the engine only through this interface.
+//
+// Threading: create()/start()/wait() from one controlling thread. trigger_checkpoint(),
+// checkpoint_committed(), request_stop() and the stats accessors from any thread.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sleet/component.hpp>
+#include <sleet/registry.hpp>
+#include <sleet/topology.hpp>
+
+namespace sleet {
+
+// What a task hands over when it has taken its part of checkpoint `id`.
+struct TaskSnapshotData {
+  std::string component;
+  TaskIndex task{0};
+  CheckpointId id{0};
+  bool stateful = false;
+  uint32_t state_version = 1;
+  std::string bytes;          // serialized state (empty when stateless)
+  SourcePositions positions;  // spouts only
+  bool drained = false;       // spouts only: input read to its end
+};
+
+// Implemented by the checkpoint coordinator. Called on task fibers: must not block for long.
+class SnapshotListener {
+ public:
+  virtual ~SnapshotListener() = default;
+  virtual void on_task_snapshot(TaskSnapshotData&& data) = 0;
+};
+
+// State to start from: the committed checkpoint's per-task state and spout positions.
+struct RestorePlan {
+  CheckpointId id{0};  // 0: fresh start
+  // (component, task) -> (state_version, bytes)
+  std::map<std::pair<std::string, int>, std::pair<uint32_t, std::string>> states;
+  SourcePositions positions;
+};
+
+struct EngineOptions {
+  int threads = 0;               // 0: one per core
+  size_t batch_size = 512;       // tuples per channel message
+  size_t channel_capacity = 16;  // messages per input channel
+  bool checkpointing = true;
+  SnapshotListener* listener = nullptr;  // required when checkpointing
+  CursorStore* cursors = nullptr;        // for sinks that keep publish cursors
+  // Idle spouts are asked again after this long.
+  std::chrono::microseconds spout_idle_wait{1000};
+};
+
+struct TaskStats {
+  std::string component;
+  int task = 0;
+  std::map<std::string, int64_t> counters;  // "in", "out", "skipped", ... plus component counters
+};
+
+class Task;
+
+class Engine {
+ public:
+  // Instantiates components through the registry and checks the graph; no fiber runs yet.
+  static Result<std::unique_ptr<Engine>> create(const TopologySpec& spec, const Registry& registry,
+                                                EngineOptions options);
+  ~Engine();
+
+  // Restores state and positions, lets sinks finish committed epochs (on_recover), opens every
+  // component, then starts the threads. A failure here leaves nothing running.
+  Status start(const RestorePlan& restore = {});
+
+  // Spouts inject barrier `id` at their next loop turn. Ids must increase.
+  void trigger_checkpoint(CheckpointId id);
+  // Checkpoint `id` is committed: every task gets on_checkpoint_committed(id) on its fiber.
+  void checkpoint_committed(CheckpointId id);
+  // Highest checkpoint id every task has finished on_checkpoint_committed() for.
+  CheckpointId visible_checkpoint() const;
+
+  // Spouts stop; end-of-stream flows down; tasks exit. Nothing further is checkpointed.
+  void request_stop();
+  // Joins the threads. Returns the first task failure, or Ok after a clean stop.
+  Status wait();
+  bool finished() const { return finished_.load(); }
+  // First failure so far (Ok if none); any thread.
+  Status failure() const;
+
+  std::vector<TaskStats> stats() const;
+  size_t task_count() const;
+  const TopologySpec& spec() const { return spec_; }
+
+  // Internal: used by tasks.
+  void fail(const Status& s);
+  bool stopping() const { return stop_.load(std::memory_order_relaxed); }
+  CheckpointId requested_checkpoint() const {
+    return CheckpointId{requested_.load(std::memory_order_acquire)};
+  }
+  CheckpointId committed_checkpoint() const {
+    return CheckpointId{committed_.load(std::memory_order_acquire)};
+  }
+  void task_done_commit(CheckpointId id);
+  const EngineOptions& options() const { return options_; }
+
+ private:
+  Engine(TopologySpec spec, EngineOptions options);
+  Status wire(const Registry& registry);
+
+  TopologySpec spec_;
+  EngineOptions options_;
+  std::vector<std::unique_ptr<Task>> tasks_;
+  std::vector<std::thread> threads_;
+  std::atomic<int64_t> requested_{0};
+  std::atomic<int64_t> committed_{0};
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> finished_{false};
+  mutable std::mutex mu_;  // guards failure_ and commit_done_
+  Status failure_;
+  std::map<int64_t, size_t> commit_done_;  // checkpoint id -> tasks done
+  std::atomic<int64_t> visible_{0};
+  bool started_ = false;
+};
+
+}  // namespace sleet

@@ -1,0 +1,86 @@
+#include "runtime/inbox.hpp"
+
+#include <cassert>
+#include <mutex>
+
+namespace sleet {
+
+Inbox::Inbox(size_t inputs, size_t capacity_per_input)
+    : queues_(inputs), blocked_(inputs, false), capacity_(capacity_per_input) {
+  assert(capacity_ > 0);
+}
+
+bool Inbox::push(size_t input, Message&& m) {
+  std::unique_lock lk(mu_);
+  assert(input < queues_.size());
+  not_full_.wait(lk, [&] { return closed_ || queues_[input].size() < capacity_; });
+  if (closed_) return false;
+  queues_[input].push_back(std::move(m));
+  // Wake the consumer only if it could read this channel now; a blocked channel waits for
+  // unblock_all(), which wakes it itself.
+  if (!blocked_[input]) not_empty_.notify_one();
+  return true;
+}
+
+Inbox::PopResult Inbox::pop(size_t& input, Message& out) {
+  std::unique_lock lk(mu_);
+  const size_t n = queues_.size();
+  while (true) {
+    if (closed_) return PopResult::closed;
+    for (size_t k = 0; k < n; ++k) {
+      size_t i = (next_ + k) % n;
+      if (blocked_[i] || queues_[i].empty()) continue;
+      bool was_full = queues_[i].size() >= capacity_;
+      out = std::move(queues_[i].front());
+      queues_[i].pop_front();
+      input = i;
+      next_ = (i + 1) % n;
+      // Producers of different channels share one condition variable; notify all only when this
+      // channel went from full to not full (rare under normal flow, common under back-pressure).
+      if (was_full) not_full_.notify_all();
+      return PopResult::message;
+    }
+    if (poked_) {
+      poked_ = false;
+      return PopResult::poked;
+    }
+    not_empty_.wait(lk);
+  }
+}
+
+void Inbox::block(size_t input) {
+  std::lock_guard lk(mu_);
+  blocked_[input] = true;
+}
+
+void Inbox::unblock_all() {
+  std::lock_guard lk(mu_);
+  std::fill(blocked_.begin(), blocked_.end(), false);
+}
+
+void Inbox::poke() {
+  {
+    std::lock_guard lk(mu_);
+    poked_ = true;
+  }
+  not_empty_.notify_all();
+}
+
+void Inbox::close() {
+  {
+    std::lock_guard lk(mu_);
+    closed_ = true;
+    for (auto& q : queues_) q.clear();
+  }
+  not_empty_.notify_all();
+  not_full_.notify_all();
+}
+
+size_t Inbox::queued() {
+  std::lock_guard lk(mu_);
+  size_t s = 0;
+  for (auto& q : queues_) s += q.size();
+  return s;
+}
+
+}  // namespace sleet

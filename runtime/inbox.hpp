@@ -1,0 +1,63 @@
+// The input side of a bolt task: one bounded FIFO per upstream task (an "input channel"), so a task
+// aligning checkpoint barriers can stop reading exactly the channels whose barrier arrived while
+// the others keep flowing (Flink's aligned barriers). A full channel blocks its producer: that is
+// the back-pressure that keeps memory flat behind a slow bolt.
+//
+// Threading: push() is called by upstream task fibers (any thread), pop()/block()/unblock_all() by
+// the owning task's fiber only. poke() from any thread wakes the owner so it can look at control
+// state (e.g. a committed checkpoint). Synchronization is a Boost.Fiber mutex + condition variable,
+// which suspend fibers, not threads, and work across threads.
+#pragma once
+
+#include <boost/fiber/condition_variable.hpp>
+#include <boost/fiber/mutex.hpp>
+
+#include <deque>
+#include <vector>
+
+#include <sleet/ids.hpp>
+#include <sleet/tuple.hpp>
+
+namespace sleet {
+
+struct Message {
+  enum class Kind : uint8_t { data, barrier, end };
+  Kind kind = Kind::data;
+  CheckpointId barrier{0};
+  std::vector<Tuple> tuples;
+};
+
+class Inbox {
+ public:
+  Inbox(size_t inputs, size_t capacity_per_input);
+
+  // Blocks while channel `input` is full. Returns false if the inbox was closed (the owner failed);
+  // the message is then dropped, which is safe because a failed task stops the whole topology.
+  bool push(size_t input, Message&& m);
+
+  enum class PopResult { message, poked, closed };
+  // Waits for a message on any unblocked channel (round robin across channels for fairness), or a
+  // poke. `input` receives the channel index.
+  PopResult pop(size_t& input, Message& out);
+
+  void block(size_t input);
+  void unblock_all();
+  void poke();
+  void close();
+  size_t inputs() const { return queues_.size(); }
+  // Messages currently queued, all channels (metrics; takes the lock).
+  size_t queued();
+
+ private:
+  boost::fibers::mutex mu_;
+  boost::fibers::condition_variable not_empty_;
+  boost::fibers::condition_variable not_full_;
+  std::vector<std::deque<Message>> queues_;
+  std::vector<bool> blocked_;
+  size_t capacity_;
+  size_t next_ = 0;
+  bool poked_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace sleet
