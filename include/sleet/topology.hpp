@@ -49,12 +49,21 @@ struct StreamSpec {
   SourceLocation loc;
 };
 
+// A Kafka topic the topology uses, declared so `sleet run` can create it (and load a file into it).
+struct TopicSpec {
+  std::string name;
+  int partitions = 1;
+  std::string input_file;  // optional: one record a line, optional key before a tab
+  SourceLocation loc;
+};
+
 struct TopologySpec {
   std::string name;
   std::map<std::string, std::string> config;
   std::vector<std::string> plugins;
   std::vector<ComponentSpec> components;  // spouts and bolts, in file order
   std::vector<StreamSpec> streams;
+  std::vector<TopicSpec> topics;  // `topics:` key; used by `sleet run`
   std::string file;  // the main file, empty if built in code
 
   const ComponentSpec* find(const std::string& id) const;

@@ -69,82 +69,13 @@ static int decode_status(int st) {
 Child Child::spawn(const std::vector<std::string>& argv,
                    const std::map<std::string, std::string>& extra_env,
                    const std::string& stdout_path, const std::string& stderr_path) {
-  pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    // Own process group so a test's SIGINT to us does not hit it, and we can signal it alone.
-    setpgid(0, 0);
-    for (auto& [k, v] : extra_env) setenv(k.c_str(), v.c_str(), 1);
-    if (!stdout_path.empty()) {
-      int fd = open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) dup2(fd, 1);
-    }
-    if (!stderr_path.empty()) {
-      int fd = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) dup2(fd, 2);
-    }
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  Child c;
-  c.pid_ = pid;
-  return c;
-}
-
-Child::Child(Child&& o) noexcept : pid_(o.pid_), status_(o.status_) { o.pid_ = -1; }
-Child& Child::operator=(Child&& o) noexcept {
-  if (this != &o) {
-    if (pid_ > 0 && !status_) stop(std::chrono::milliseconds(0));
-    pid_ = o.pid_;
-    status_ = o.status_;
-    o.pid_ = -1;
-  }
-  return *this;
-}
-Child::~Child() {
-  if (pid_ > 0 && !status_) {
-    ::kill(pid_, SIGKILL);
-    int st;
-    waitpid(pid_, &st, 0);
-  }
-}
-
-bool Child::running() {
-  if (pid_ <= 0 || status_) return false;
-  int st;
-  pid_t r = waitpid(pid_, &st, WNOHANG);
-  if (r == pid_) {
-    status_ = decode_status(st);
-    return false;
-  }
-  return true;
-}
-
-void Child::signal(int sig) {
-  if (running()) ::kill(pid_, sig);
-}
-
-std::optional<int> Child::wait(std::chrono::milliseconds timeout) {
-  if (pid_ <= 0) return std::nullopt;
-  wait_until([&] { return !running(); }, timeout, std::chrono::milliseconds(5));
-  return status_;
-}
-
-int Child::stop(std::chrono::milliseconds grace) {
-  if (pid_ <= 0) return -1;
-  if (!running()) return *status_;
-  ::kill(pid_, SIGTERM);
-  if (auto s = wait(grace)) return *s;
-  ::kill(pid_, SIGKILL);
-  int st;
-  waitpid(pid_, &st, 0);
-  status_ = decode_status(st);
-  return *status_;
+  sleet::Process::Options o;
+  o.env = extra_env;
+  o.stdout_path = stdout_path;
+  o.stderr_path = stderr_path;
+  auto p = sleet::Process::spawn(argv, o);
+  if (!p.ok()) throw std::runtime_error(p.status().to_string());
+  return Child(std::move(p).value());
 }
 
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,

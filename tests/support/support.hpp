@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/process.hpp"
+
 namespace sleet::test {
 
 // A fresh directory under $TMPDIR, removed with everything in it on destruction.
@@ -35,29 +37,16 @@ int free_port();
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
                 std::chrono::milliseconds poll = std::chrono::milliseconds(20));
 
-// A child process we started and will stop by its PID (never by name).
-class Child {
+// A child process we started and will stop by its PID (never by name): the runtime's Process,
+// with a spawn that throws (tests want a failure, not a Status to check).
+class Child : public sleet::Process {
  public:
   Child() = default;
+  Child(sleet::Process&& p) : sleet::Process(std::move(p)) {}
   // argv[0] is the executable path. stdout/stderr go to the given files ("" = inherit).
   static Child spawn(const std::vector<std::string>& argv,
                      const std::map<std::string, std::string>& extra_env = {},
                      const std::string& stdout_path = "", const std::string& stderr_path = "");
-  Child(Child&& o) noexcept;
-  Child& operator=(Child&& o) noexcept;
-  ~Child();  // SIGKILLs and reaps if still running
-
-  pid_t pid() const { return pid_; }
-  bool running();
-  void signal(int sig);
-  // Waits for exit up to `timeout`; returns the exit status (128+signal if killed), or nullopt.
-  std::optional<int> wait(std::chrono::milliseconds timeout);
-  // SIGTERM, wait up to `grace`, then SIGKILL; returns the exit status.
-  int stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
-
- private:
-  pid_t pid_ = -1;
-  std::optional<int> status_;
 };
 
 // Runs a command to completion (bounded), returning exit status and captured stdout.
