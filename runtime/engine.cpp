@@ -54,6 +54,7 @@ class Task : public Collector {
   Counter* out_count = nullptr;
   Counter* skipped = nullptr;
   std::atomic<int64_t> last_commit_done{0};
+  std::atomic<bool> drained{false};  // spouts: mirrors Spout::drained() after each batch
 
   int64_t last_barrier = 0;
   int64_t last_commit_seen = 0;
@@ -154,6 +155,7 @@ class Task : public Collector {
       d.bytes = os.str();
     }
     if (spout) {
+      d.source = true;
       d.positions = spout->positions();
       d.drained = spout->drained();
     }
@@ -220,6 +222,7 @@ class Task : public Collector {
       auto r = spout->next_batch(*this);
       if (!r.ok()) return engine->fail(r.status().with_context("spout " + name()));
       flush();
+      drained.store(spout->drained(), std::memory_order_relaxed);
       if (*r == 0) {
         boost::this_fiber::sleep_for(idle);
       } else {
@@ -509,8 +512,6 @@ CheckpointId Engine::visible_checkpoint() const {
   return CheckpointId{tasks_.empty() ? 0 : v};
 }
 
-void Engine::task_done_commit(CheckpointId) {}
-
 void Engine::request_stop() { stop_ = true; }
 
 Status Engine::wait() {
@@ -547,5 +548,19 @@ std::vector<TaskStats> Engine::stats() const {
 }
 
 size_t Engine::task_count() const { return tasks_.size(); }
+
+std::vector<std::string> Engine::stateful_components() const {
+  std::vector<std::string> out;
+  for (auto& t : tasks_)
+    if (t->comp->stateful() && (out.empty() || out.back() != t->spec->id))
+      out.push_back(t->spec->id);
+  return out;
+}
+
+bool Engine::all_spouts_drained() const {
+  for (auto& t : tasks_)
+    if (t->spout && !t->drained.load(std::memory_order_relaxed)) return false;
+  return true;
+}
 
 }  // namespace sleet

@@ -32,6 +32,7 @@ struct TaskSnapshotData {
   uint32_t state_version = 1;
   std::string bytes;          // serialized state (empty when stateless)
   SourcePositions positions;  // spouts only
+  bool source = false;        // the task is a spout
   bool drained = false;       // spouts only: input read to its end
 };
 
@@ -97,6 +98,10 @@ class Engine {
 
   std::vector<TaskStats> stats() const;
   size_t task_count() const;
+  // Ids of components whose instances keep state (Component::stateful()).
+  std::vector<std::string> stateful_components() const;
+  // Every spout task reports its bounded input read to its end (checkpointing off: used to stop).
+  bool all_spouts_drained() const;
   const TopologySpec& spec() const { return spec_; }
 
   // Internal: used by tasks.
@@ -108,7 +113,6 @@ class Engine {
   CheckpointId committed_checkpoint() const {
     return CheckpointId{committed_.load(std::memory_order_acquire)};
   }
-  void task_done_commit(CheckpointId id);
   const EngineOptions& options() const { return options_; }
 
  private:
