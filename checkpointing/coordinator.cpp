@@ -1,0 +1,284 @@
+#include "checkpointing/coordinator.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+#include "runtime/kill_point.hpp"
+
+namespace sleet {
+
+using namespace std::chrono_literals;
+
+namespace {
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+const char* Coordinator::state_name(State s) {
+  switch (s) {
+    case State::idle: return "idle";
+    case State::collecting: return "collecting";
+    case State::committing: return "committing";
+    case State::resolving: return "waiting for ZooKeeper";
+    case State::failed: return "failed";
+    case State::stopped: return "stopped";
+  }
+  return "?";
+}
+
+Coordinator::Coordinator(CheckpointStore& store, SnapshotStore& snapshots,
+                         CoordinatorOptions options)
+    : store_(store), snapshots_(snapshots), options_(std::move(options)) {}
+
+Coordinator::~Coordinator() { stop(); }
+
+void Coordinator::start(CheckpointTarget& target, Generation gen, CheckpointId last_committed,
+                        Manifest base) {
+  base_ = std::move(base);
+  target_ = &target;
+  gen_ = gen;
+  current_ = last_committed;
+  {
+    std::lock_guard lk(mu_);
+    stats_.last_committed = last_committed;
+  }
+  next_trigger_ = options_.now() + options_.interval;
+  thread_ = std::thread([this] { run(); });
+}
+
+void Coordinator::stop() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Coordinator::on_task_snapshot(TaskSnapshotData&& data) {
+  {
+    std::lock_guard lk(mu_);
+    queue_.push_back(std::move(data));
+  }
+  cv_.notify_all();
+}
+
+CheckpointStats Coordinator::stats() const {
+  std::lock_guard lk(mu_);
+  CheckpointStats s = stats_;
+  s.state = state_name(state_);
+  return s;
+}
+
+Status Coordinator::failure() const {
+  std::lock_guard lk(mu_);
+  return failure_;
+}
+
+void Coordinator::set_state(State s) {
+  std::lock_guard lk(mu_);
+  state_ = s;
+}
+
+void Coordinator::run() {
+  std::unique_lock lk(mu_);
+  while (!stop_) {
+    switch (state_) {
+      case State::idle: {
+        // Acks of an aborted checkpoint may still arrive: they are stale, drop them.
+        queue_.clear();
+        cv_.wait_until(lk, next_trigger_, [&] { return stop_; });
+        if (stop_) break;
+        if (options_.now() < next_trigger_) break;
+        lk.unlock();
+        begin(CheckpointId{current_.value + 1});
+        lk.lock();
+        break;
+      }
+      case State::collecting:
+        collect(lk);
+        break;
+      case State::committing:
+        lk.unlock();
+        commit();
+        lk.lock();
+        break;
+      case State::resolving:
+        lk.unlock();
+        resolve();
+        lk.lock();
+        break;
+      case State::failed:
+      case State::stopped:
+        cv_.wait(lk, [&] { return stop_; });
+        break;
+    }
+  }
+  if (state_ != State::failed) state_ = State::stopped;
+}
+
+void Coordinator::begin(CheckpointId id) {
+  current_ = id;
+  pending_ = base_;
+  pending_.id = id;
+  pending_.positions.clear();
+  pending_.tasks.clear();
+  pending_.total_bytes = 0;
+  acked_ = 0;
+  all_drained_ = true;
+  started_at_ = options_.now();
+  set_state(State::collecting);
+  target_->trigger_checkpoint(id);
+}
+
+// Called with mu_ held; releases it while writing blobs.
+void Coordinator::collect(std::unique_lock<std::mutex>& lk) {
+  auto deadline = started_at_ + options_.timeout;
+  cv_.wait_until(lk, deadline, [&] { return stop_ || !queue_.empty(); });
+  if (stop_) return;
+  if (queue_.empty()) {
+    lk.unlock();
+    abort_current("timed out after " + std::to_string(options_.timeout.count()) + " ms with " +
+                  std::to_string(acked_) + " of " + std::to_string(target_->task_count()) +
+                  " tasks");
+    lk.lock();
+    return;
+  }
+  TaskSnapshotData d = std::move(queue_.front());
+  queue_.pop_front();
+  lk.unlock();
+  if (d.id == current_) {
+    if (d.stateful) {
+      std::string key = d.component + "-" + std::to_string(d.task.value);
+      auto h = snapshots_.put(current_, key, d.bytes);
+      if (!h.ok()) {
+        abort_current("writing state of " + key + ": " + h.status().to_string());
+        lk.lock();
+        return;
+      }
+      kill_point("coordinator.after_snapshot_write");
+      pending_.tasks.push_back(TaskSnapshot{d.component, d.task.value, d.state_version, *h});
+      pending_.total_bytes += static_cast<int64_t>(d.bytes.size());
+    }
+    for (auto& p : d.positions) pending_.positions.push_back(p);
+    if (d.source) all_drained_ = all_drained_ && d.drained;
+    if (++acked_ == target_->task_count()) set_state(State::committing);
+  }
+  lk.lock();
+}
+
+void Coordinator::commit() {
+  pending_.created_unix_ms = unix_ms();
+  kill_point("coordinator.before_commit");
+  Status s = store_.commit(pending_, gen_);
+  if (s.ok()) return finish_commit();
+  if (s.code() == Code::fenced) {
+    std::lock_guard lk(mu_);
+    failure_ = s.with_context("checkpoint " + std::to_string(current_.value) +
+                              ": another coordinator took over this topology");
+    state_ = State::failed;
+    return;
+  }
+  if (s.error_class() == ErrorClass::retriable) {
+    // The multi may or may not have been applied: find out before doing anything else.
+    spdlog::warn("checkpoint {}: commit outcome unknown ({}); waiting for ZooKeeper",
+                 current_.value, s.to_string());
+    set_state(State::resolving);
+    return;
+  }
+  abort_current("commit failed: " + s.to_string());
+}
+
+void Coordinator::resolve() {
+  auto latest = store_.latest_id();
+  if (!latest.ok()) {
+    std::unique_lock lk(mu_);
+    cv_.wait_for(lk, 200ms, [&] { return stop_; });
+    return;
+  }
+  if (latest->has_value() && **latest == current_) {
+    spdlog::info("checkpoint {}: the commit had been applied", current_.value);
+    return finish_commit();
+  }
+  set_state(State::committing);
+}
+
+void Coordinator::finish_commit() {
+  kill_point("coordinator.after_commit");
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(options_.now() - started_at_);
+  if (Status r = store_.retain(current_, snapshots_); !r.ok())
+    spdlog::warn("checkpoint {}: cleaning older checkpoints failed: {}", current_.value,
+                 r.to_string());
+  {
+    std::lock_guard lk(mu_);
+    stats_.last_committed = current_;
+    stats_.last_duration_ms = took.count();
+    stats_.last_bytes = pending_.total_bytes;
+    stats_.drained = all_drained_;
+    stats_.committed++;
+    stats_.committed_at = options_.now();
+    stats_.committed_offsets = 0;
+    for (auto& p : pending_.positions) stats_.committed_offsets += p.next.value;
+    state_ = State::idle;
+  }
+  spdlog::debug("checkpoint {} committed in {} ms, {} bytes of state", current_.value, took.count(),
+                pending_.total_bytes);
+  target_->checkpoint_committed(current_);
+  next_trigger_ = started_at_ + options_.interval;
+  if (next_trigger_ < options_.now()) next_trigger_ = options_.now();
+}
+
+void Coordinator::abort_current(const std::string& why) {
+  spdlog::warn("checkpoint {} aborted: {}", current_.value, why);
+  (void)snapshots_.remove_checkpoint(current_);
+  std::lock_guard lk(mu_);
+  stats_.aborted++;
+  state_ = State::idle;
+  next_trigger_ = options_.now() + options_.interval;
+}
+
+Manifest manifest_base(const TopologySpec& spec, const std::vector<std::string>& stateful) {
+  Manifest m;
+  m.topology = spec.name;
+  m.fingerprint = spec.fingerprint();
+  for (auto& c : spec.components) m.parallelism[c.id] = c.parallelism;
+  m.stateful = stateful;
+  return m;
+}
+
+Result<RestorePlan> plan_recovery(const Manifest& m, const TopologySpec& spec,
+                                  SnapshotStore& snapshots) {
+  const std::string where = "checkpoint " + std::to_string(m.id.value) + " of topology '" +
+                            m.topology + "'";
+  for (auto& id : m.stateful) {
+    const ComponentSpec* c = spec.find(id);
+    if (!c)
+      return Status::Incompatible(where + " holds state of component '" + id +
+                                  "', which the topology no longer has; restore the component, "
+                                  "or start over with a new topology name or zookeeper.root");
+    auto it = m.parallelism.find(id);
+    if (it != m.parallelism.end() && it->second != c->parallelism)
+      return Status::Incompatible(where + " holds state of component '" + id + "' for " +
+                                  std::to_string(it->second) + " tasks, but it now has parallelism " +
+                                  std::to_string(c->parallelism) +
+                                  "; its keyed state cannot be redistributed yet. Restore the "
+                                  "parallelism, or start over with a new topology name");
+  }
+  RestorePlan plan;
+  plan.id = m.id;
+  plan.positions = m.positions;
+  for (auto& t : m.tasks) {
+    auto bytes = snapshots.get(t.handle);
+    if (!bytes.ok())
+      return bytes.status().with_context(where + ": state of " + t.component + "[" +
+                                         std::to_string(t.task) + "]");
+    plan.states[{t.component, t.task}] = {t.state_version, std::move(bytes).value()};
+  }
+  return plan;
+}
+
+}  // namespace sleet

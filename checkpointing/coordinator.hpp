@@ -1,0 +1,124 @@
+// The checkpoint coordinator: starts checkpoint n every interval, gathers every task's snapshot,
+// writes state blobs to the snapshot store, and commits checkpoint n with one ZooKeeper multi
+// (the single commit point), then tells the engine so sinks make epoch n visible.
+//
+// Written as an explicit state machine (Heron's checkpoint gateway style) running on its own OS
+// thread; collaborators (stores, the engine as a CheckpointTarget, the clock) are injected.
+//
+//   idle --interval--> collecting(n) --all acks--> committing(n) --ok--> idle (n+1)
+//                        |timeout: abort n          |unavailable: resolving(n): re-read `latest`
+//                        v                          |  when ZK is back; committed -> idle,
+//                      idle (n+1)                   |  not committed -> committing(n) again
+//                                                   |fenced: failed (a newer coordinator exists)
+//
+// Threading: on_task_snapshot() is called from task fibers and only enqueues (a short std::mutex
+// section). Everything else runs on the coordinator thread, except stats()/failure() (any thread).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "checkpointing/checkpoint_store.hpp"
+#include "checkpointing/manifest.hpp"
+#include "checkpointing/snapshot_store.hpp"
+#include "runtime/engine.hpp"
+
+namespace sleet {
+
+// What the coordinator drives. The Engine implements it through a thin adapter.
+class CheckpointTarget {
+ public:
+  virtual ~CheckpointTarget() = default;
+  virtual void trigger_checkpoint(CheckpointId id) = 0;
+  virtual void checkpoint_committed(CheckpointId id) = 0;
+  virtual size_t task_count() const = 0;
+};
+
+struct CoordinatorOptions {
+  std::chrono::milliseconds interval{1000};
+  std::chrono::milliseconds timeout{60000};
+  std::function<std::chrono::steady_clock::time_point()> now = [] {
+    return std::chrono::steady_clock::now();
+  };
+};
+
+struct CheckpointStats {
+  CheckpointId last_committed{0};
+  int64_t last_duration_ms = 0;  // trigger to commit
+  int64_t last_bytes = 0;        // state bytes of the last committed checkpoint
+  bool drained = false;          // every spout had read its input to the end at last_committed
+  int64_t committed = 0;         // checkpoints committed by this coordinator
+  int64_t aborted = 0;
+  int64_t committed_offsets = 0;  // sum of next offsets over all partitions at last_committed
+  std::chrono::steady_clock::time_point committed_at{};
+  std::string state = "idle";
+};
+
+class Coordinator : public SnapshotListener {
+ public:
+  Coordinator(CheckpointStore& store, SnapshotStore& snapshots, CoordinatorOptions options);
+  ~Coordinator() override;
+
+  // Starts the thread. `gen` is the generation this coordinator claimed; checkpoints continue
+  // after `last_committed`. `base` carries topology, fingerprint, parallelism and stateful
+  // components; the coordinator fills id, positions, tasks and sizes per checkpoint.
+  void start(CheckpointTarget& target, Generation gen, CheckpointId last_committed, Manifest base);
+  void stop();
+
+  void on_task_snapshot(TaskSnapshotData&& data) override;
+
+  CheckpointStats stats() const;
+  // Fatal coordinator failure (fenced, or repeated errors), Ok otherwise.
+  Status failure() const;
+
+ private:
+  enum class State { idle, collecting, committing, resolving, failed, stopped };
+  static const char* state_name(State s);
+
+  void run();
+  void begin(CheckpointId id);
+  void collect(std::unique_lock<std::mutex>& lk);
+  void commit();
+  void resolve();
+  void finish_commit();
+  void abort_current(const std::string& why);
+  void set_state(State s);
+
+  CheckpointStore& store_;
+  SnapshotStore& snapshots_;
+  CoordinatorOptions options_;
+  Manifest base_;
+  CheckpointTarget* target_ = nullptr;
+  Generation gen_{0};
+
+  mutable std::mutex mu_;  // guards the queue, stop flag, stats, failure, state
+  std::condition_variable cv_;
+  std::deque<TaskSnapshotData> queue_;
+  bool stop_ = false;
+  State state_ = State::idle;
+  CheckpointStats stats_;
+  Status failure_;
+
+  // Coordinator-thread only.
+  CheckpointId current_{0};
+  Manifest pending_;
+  size_t acked_ = 0;
+  bool all_drained_ = true;
+  std::chrono::steady_clock::time_point started_at_{}, next_trigger_{};
+  std::thread thread_;
+};
+
+// Builds the restore plan for `spec` from a committed manifest: loads and verifies every state
+// blob, and refuses (Code::incompatible) when a stateful component vanished or changed
+// parallelism, so state is never silently dropped or mis-assigned.
+Result<RestorePlan> plan_recovery(const Manifest& m, const TopologySpec& spec,
+                                  SnapshotStore& snapshots);
+
+// The manifest fields that do not change between checkpoints.
+Manifest manifest_base(const TopologySpec& spec, const std::vector<std::string>& stateful);
+
+}  // namespace sleet

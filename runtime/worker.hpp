@@ -1,0 +1,60 @@
+// A worker process's main loop: connects to ZooKeeper, claims the topology's generation, recovers
+// from the latest committed checkpoint, runs the engine and the checkpoint coordinator, and stops
+// cleanly (no half checkpoint) on request, on failure, or once drained.
+//
+// Threading: run() on the controlling thread; request_stop() from any thread (e.g. a signal
+// watcher); progress callbacks are invoked on the controlling thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include <sleet/registry.hpp>
+#include <sleet/topology.hpp>
+
+namespace sleet {
+
+struct WorkerProgress {
+  double elapsed_s = 0;
+  int64_t records_in = 0;   // tuples emitted by spouts
+  int64_t records_out = 0;  // tuples received by sinks (bolts without outputs)
+  int64_t skipped = 0;
+  double in_rate = 0, out_rate = 0;  // per second since the previous report
+  int64_t restored_from = 0;         // checkpoint this run recovered from (0: fresh)
+  int64_t last_checkpoint = 0;
+  int64_t last_checkpoint_ms = 0;     // its duration
+  int64_t last_checkpoint_bytes = 0;  // its state size
+  double last_checkpoint_age_s = -1;
+  int64_t committed_offsets = 0;  // records of input covered by the last committed checkpoint
+  int64_t visible = 0;  // highest checkpoint whose sink output is visible
+  int64_t aborted = 0;
+  bool drained = false;
+  std::string coordinator_state;
+  std::string to_line() const;  // one human line
+  std::string to_json() const;  // for --status-file
+};
+
+struct WorkerOptions {
+  int threads = 0;  // 0: worker.threads config, else one per core
+  bool until_drained = false;
+  std::chrono::milliseconds progress_interval{2000};
+  std::function<void(const WorkerProgress&)> on_progress;
+};
+
+class Worker {
+ public:
+  Worker(TopologySpec spec, const Registry& registry, WorkerOptions options);
+  // Blocks until stopped, drained (with until_drained) or failed.
+  Status run();
+  void request_stop() { stop_.store(true); }
+
+ private:
+  TopologySpec spec_;
+  const Registry& registry_;
+  WorkerOptions options_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace sleet
