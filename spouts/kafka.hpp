@@ -1,0 +1,152 @@
+// librdkafka (C API, 2.0.2) helpers shared by KafkaSpout, KafkaSink, `sleet kafka` and tests:
+// RAII owners for the C handles, client construction with readable errors, metadata/offset
+// queries, one error classification, and the embedded Kafka (the librdkafka mock cluster).
+//
+// Threading: the owners are plain unique_ptrs (one owner, any thread). librdkafka handles are
+// thread-safe. The query helpers (partitions_of, query_watermarks, end_offsets, offsets_at) run
+// librdkafka's blocking call on a short-lived helper thread and suspend only the calling fiber
+// while they wait (on a plain thread they simply wait), so task fibers may call them.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <cstdint>
+#include <future>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <sleet/status.hpp>
+#include <sleet/this_task.hpp>
+
+typedef struct rd_kafka_mock_cluster_s rd_kafka_mock_cluster_t;
+
+namespace sleet::kafka {
+
+// --- RAII owners ---------------------------------------------------------------------------------
+struct HandleDeleter {
+  void operator()(rd_kafka_t* rk) const;  // rd_kafka_consumer_close (consumers), rd_kafka_destroy
+};
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
+};
+struct PartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+};
+struct QueueDeleter {
+  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+};
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+struct TopicDeleter {
+  void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
+};
+
+using Handle = std::unique_ptr<rd_kafka_t, HandleDeleter>;
+using Conf = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+using Queue = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
+using Message = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+using Topic = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
+
+// --- errors --------------------------------------------------------------------------------------
+// The one classification of librdkafka error codes into sleet codes: broker/network trouble ->
+// unavailable (retriable), timeouts -> timeout, unknown topic/partition -> not_found, bad
+// configuration or arguments -> invalid_argument, fencing -> fenced, purges/destroy -> cancelled,
+// fatal idempotence errors and anything unknown -> internal.
+Code classify(rd_kafka_resp_err_t err);
+// Status{classify(err), "<what>: <librdkafka text> (<ERR_NAME>)"}; Ok for NO_ERROR.
+Status error_status(rd_kafka_resp_err_t err, const std::string& what);
+
+// --- clients -------------------------------------------------------------------------------------
+// Counts delivery reports of a producer made by make_producer(..., tracker). Only touched from the
+// thread that calls rd_kafka_poll on that producer (the owning task's fiber), so no locking.
+struct DeliveryTracker {
+  int64_t sent = 0;    // incremented by the caller after each successful produce call
+  int64_t acked = 0;   // delivery reports without error
+  int64_t failed = 0;  // delivery reports with an error
+  Status first_error;  // of the failed ones
+  int64_t outstanding() const { return sent - acked - failed; }
+  // Forget counts and errors (between independent publish rounds).
+  void reset() { *this = DeliveryTracker{}; }
+};
+
+// A consumer for explicit assignment: the given properties on top of librdkafka defaults
+// ("bootstrap.servers" is required). A bad property name or value becomes invalid_argument naming
+// the property. "group.id" defaults to "sleet" (assign() needs a consumer group handle, never
+// joins a group), "enable.auto.commit" to false. The main queue is redirected to the consumer
+// queue, so consumer errors arrive as messages from rd_kafka_queue_get_consumer().
+Result<Handle> make_consumer(const std::map<std::string, std::string>& conf);
+// A producer; idempotent sets enable.idempotence=true (acks=all, ordered retries). When a tracker
+// is given it must outlive the handle and receives every delivery report served by rd_kafka_poll.
+Result<Handle> make_producer(const std::map<std::string, std::string>& conf, bool idempotent,
+                             DeliveryTracker* tracker = nullptr);
+
+// Polls `rk` (serving delivery reports) until tracker.outstanding() == 0 and the producer's
+// queue is empty, suspending the calling fiber between polls. Then returns tracker.first_error,
+// or timeout when the deadline passes first.
+Status wait_for_deliveries(rd_kafka_t* rk, const DeliveryTracker& tracker,
+                           std::chrono::milliseconds timeout);
+
+// --- queries (suspend the calling fiber, see the file comment) -----------------------------------
+// Partition ids of `topic`, sorted. Retries retriable errors (leader election, topic being
+// created) until `timeout`; not_found if the topic still does not exist then.
+Result<std::vector<int32_t>> partitions_of(rd_kafka_t* rk, const std::string& topic,
+                                           std::chrono::milliseconds timeout);
+// (low, high) watermark of one partition, asked from the broker.
+Result<std::pair<int64_t, int64_t>> query_watermarks(rd_kafka_t* rk, const std::string& topic,
+                                                     int32_t partition,
+                                                     std::chrono::milliseconds timeout);
+// High watermark (end offset) of every partition of `topic`, in one ListOffsets round per
+// leader broker. Suitable for "where does this topic end right now".
+Result<std::map<int32_t, int64_t>> end_offsets(rd_kafka_t* rk, const std::string& topic,
+                                               std::chrono::milliseconds timeout);
+// For the given partitions: their log start offset (which = RD_KAFKA_OFFSET_BEGINNING) or their
+// high watermark (which = RD_KAFKA_OFFSET_END), in one ListOffsets round per leader broker.
+Result<std::map<int32_t, int64_t>> offsets_at(rd_kafka_t* rk, const std::string& topic,
+                                              const std::vector<int32_t>& partitions, int64_t which,
+                                              std::chrono::milliseconds timeout);
+
+// Runs a blocking callable on a helper thread and waits for it without blocking the calling
+// fiber's thread (polls every 200 us with this_task::sleep_for). For librdkafka's synchronous
+// calls; the callable must not touch fiber-local state.
+template <class F>
+auto offload(F&& f) -> std::invoke_result_t<F> {
+  auto fut = std::async(std::launch::async, std::forward<F>(f));
+  while (fut.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+    sleet::this_task::sleep_for(std::chrono::microseconds(200));
+  return fut.get();
+}
+
+// --- embedded Kafka ------------------------------------------------------------------------------
+// librdkafka's in-process mock cluster: real Kafka protocol over TCP on 127.0.0.1, kept alive by an
+// owner producer handle of its own, so clients may connect and disconnect freely. See DESIGN.md for
+// its limits (no real transactions; ~5 MiB or 100k batches retained per partition).
+// Thread-safety: all methods may be called from any thread.
+class MockCluster {
+ public:
+  static Result<std::unique_ptr<MockCluster>> start(int brokers = 1);
+  ~MockCluster();
+  MockCluster(const MockCluster&) = delete;
+  MockCluster& operator=(const MockCluster&) = delete;
+
+  // "127.0.0.1:port,..." for bootstrap.servers.
+  std::string bootstrap() const;
+  int brokers() const { return brokers_; }
+  // already_exists if the topic exists; invalid_argument for partitions < 1.
+  Status create_topic(const std::string& topic, int partitions);
+
+ private:
+  MockCluster() = default;
+  Handle owner_;
+  rd_kafka_mock_cluster_t* cluster_ = nullptr;  // owned; destroyed before owner_
+  int brokers_ = 0;
+};
+
+}  // namespace sleet::kafka

@@ -1,0 +1,82 @@
+// KafkaSpout: reads one topic with explicitly assigned partitions (no consumer group, no commits;
+// the checkpoint's positions are the only source of truth) and emits one tuple per record:
+// key (string, "" for a null key), value (string), partition (int64), offset (int64),
+// timestamp (int64 ms since the epoch, -1 if the record has none).
+//
+// Threading: every method runs on the task's fiber (Component contract). next_batch never blocks:
+// it takes what the consumer has prefetched (rd_kafka_consume_batch_queue with timeout 0) and
+// returns 0 when there is nothing, so the runtime parks the fiber. open() waits for metadata and
+// offsets on a helper thread (kafka::offload), suspending only the fiber.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <sleet/component.hpp>
+
+#include "spouts/kafka.hpp"
+
+namespace sleet::kafka {
+
+// The partitions task `task` of `parallelism` owns: the partition ids are sorted and the i-th goes
+// to task i % parallelism (for Kafka's dense ids 0..n-1 that is simply p % parallelism). Every
+// partition is owned by exactly one task and the tasks' counts differ by at most one; duplicates in
+// the input are ignored. Pure; any thread.
+std::vector<int32_t> assign_partitions(const std::vector<int32_t>& partitions, int task,
+                                       int parallelism);
+
+class KafkaSpout : public Spout {
+ public:
+  explicit KafkaSpout(const Args& args);
+  ~KafkaSpout() override;
+
+  Fields output_fields() const override {
+    return {"key", "value", "partition", "offset", "timestamp"};
+  }
+  Status open(Context& ctx) override;
+  void close() override;
+  Result<size_t> next_batch(Collector& out) override;
+  // One entry per owned partition, idle and empty ones included: the offset of the next record to
+  // read (last emitted + 1; for a partition not read yet, the resolved start offset).
+  SourcePositions positions() const override;
+  // Called before open(): open() assigns exactly these offsets to the partitions they name.
+  Status seek(const SourcePositions& positions) override;
+  // Every owned partition's next offset has reached its high watermark (as last seen by the
+  // consumer); a task without partitions is drained once opened.
+  bool drained() const override;
+
+ private:
+  struct Part {
+    int32_t id = 0;
+    int64_t next = 0;      // offset of the next record to emit
+    int64_t hi_open = -1;  // high watermark queried at open
+  };
+  Part* part(int32_t id) {
+    return id >= 0 && static_cast<size_t>(id) < slot_.size() && slot_[id] >= 0 ? &parts_[slot_[id]]
+                                                                               : nullptr;
+  }
+  Status handle_error(const rd_kafka_message_t& m);
+
+  std::string topic_;
+  std::string bootstrap_;
+  std::string start_;
+  size_t max_batch_;
+  std::map<std::string, std::string> extra_conf_;
+  SourcePositions seek_to_;
+
+  std::string name_;  // "<component>-<task>" for messages
+  bool opened_ = false;
+  std::vector<Part> parts_;  // owned partitions, sorted by id
+  std::vector<int> slot_;    // partition id -> index in parts_, -1 if not ours
+  Handle rk_;
+  Queue queue_;  // the consumer queue: messages of all assigned partitions, and errors
+  std::vector<rd_kafka_message_t*> batch_;
+  int64_t errors_logged_ = 0;
+};
+
+// librdkafka properties from a component's optional `config` map argument (values as text).
+std::map<std::string, std::string> conf_from_arg(const Args& args, const std::string& name);
+
+}  // namespace sleet::kafka

@@ -1,0 +1,427 @@
+// KafkaSink against librdkafka's mock cluster, driven by hand the way the runtime drives a task:
+// on_recover, open, execute..., on_barrier(n), snapshot_state, on_checkpoint_committed(n).
+// The topic is read back with an independent plain-librdkafka consumer (tests/support).
+#include <gtest/gtest.h>
+
+#include <sleet/registry.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "bolts/kafka_sink.hpp"
+#include "tests/support/kafka_fixture.hpp"
+#include "tests/support/support.hpp"
+
+using namespace sleet;
+using namespace sleet::test;
+using namespace std::chrono_literals;
+using sleet::kafka::KafkaSink;
+using sleet::kafka::PublishCursor;
+
+namespace {
+
+const Fields kFields{"word", "count"};
+
+std::unique_ptr<Bolt> make_sink(Args args) {
+  auto c = Registry::global().create("KafkaSink", args);
+  if (!c.ok()) throw std::runtime_error(c.status().to_string());
+  auto* b = dynamic_cast<Bolt*>(c->get());
+  if (!b) throw std::runtime_error("KafkaSink is not a Bolt");
+  (void)c->release();
+  return std::unique_ptr<Bolt>(b);
+}
+
+struct NullCollector : Collector {
+  void emit(Values) override {}
+};
+
+void feed(Bolt& b, int from, int to) {
+  NullCollector null;
+  for (int i = from; i < to; ++i)
+    b.execute(Tuple(&kFields, {"w" + std::to_string(i), int64_t{i}}), null);
+}
+
+std::string snapshot(const Component& c) {
+  std::ostringstream os(std::ios::binary);
+  {
+    StateWriter w(os);
+    c.snapshot_state(w);
+  }
+  return os.str();
+}
+
+Status restore(Component& c, const std::string& bytes) {
+  std::istringstream is(bytes, std::ios::binary);
+  StateReader r(is);
+  return c.restore_state(r, c.state_version());
+}
+
+// Records of `topic` written by sink task `task` for `epoch`: seq -> how many copies.
+std::map<int, int> copies(const std::vector<ConsumedRecord>& rs, const std::string& task,
+                          int64_t epoch) {
+  std::map<int, int> m;
+  for (const auto& r : rs) {
+    auto t = r.headers.find("sleet.task"), e = r.headers.find("sleet.epoch"),
+         s = r.headers.find("sleet.seq");
+    if (t == r.headers.end() || e == r.headers.end() || s == r.headers.end()) continue;
+    if (t->second == task && e->second == std::to_string(epoch)) m[std::stoi(s->second)]++;
+  }
+  return m;
+}
+
+// A CursorStore in a directory (one file per key), so a cursor survives a SIGKILLed child.
+class FileCursorStore : public CursorStore {
+ public:
+  explicit FileCursorStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  Result<std::string> load(const std::string& key) override {
+    if (!std::filesystem::exists(dir_ / key)) return Status::NotFound(key);
+    return read_file(dir_ / key);
+  }
+  Status store(const std::string& key, const std::string& value) override {
+    write_file(dir_ / (key + ".tmp"), value);
+    std::filesystem::rename(dir_ / (key + ".tmp"), dir_ / key);
+    return Status::Ok();
+  }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+// Fails every store() while `fail` is set.
+class FlakyCursorStore : public MemoryCursorStore {
+ public:
+  bool fail_published = false;
+  Status store(const std::string& key, const std::string& value) override {
+    if (fail_published && value.find("published=1") != std::string::npos)
+      return Status::Unavailable("ZooKeeper connection lost (simulated)");
+    return MemoryCursorStore::store(key, value);
+  }
+};
+
+class KafkaSinkTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (const char* b = getenv("SLEET_TEST_KAFKA")) {
+      shared_boot_ = b;  // a death-test child: use the parent's cluster
+    } else {
+      kafka_ = start_kafka({}).release();
+      shared_boot_ = kafka_->bootstrap();
+    }
+  }
+  static void TearDownTestSuite() {
+    delete kafka_;
+    kafka_ = nullptr;
+  }
+  void SetUp() override {
+    boot_ = shared_boot_;
+    topic_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    if (kafka_) {
+      ASSERT_TRUE(kafka_->create_topic(topic_, 3).ok());
+    }
+  }
+  Args args(std::string delivery = "exactly_once") {
+    return {{"topic", topic_}, {"delivery", delivery}};
+  }
+  Context ctx(CursorStore* cursors, int task = 0) {
+    return make_context("sink", task, 2, {{"kafka.bootstrap.servers", boot_}}, cursors);
+  }
+  static kafka::MockCluster* kafka_;
+  static std::string shared_boot_;
+  std::string boot_;
+  std::string topic_;
+};
+kafka::MockCluster* KafkaSinkTest::kafka_ = nullptr;
+std::string KafkaSinkTest::shared_boot_;
+
+TEST_F(KafkaSinkTest, AtLeastOncePublishesAtOnce) {
+  Args a = args("at_least_once");
+  a.set("key.field", "word");
+  auto sink = make_sink(a);
+  EXPECT_FALSE(sink->stateful());
+  Context c = ctx(nullptr);
+  ASSERT_TRUE(sink->on_recover(CheckpointId{0}, c).ok());
+  ASSERT_TRUE(sink->open(c).ok());
+  feed(*sink, 0, 50);
+  // Visible without any barrier or commit.
+  std::vector<ConsumedRecord> got;
+  ASSERT_TRUE(wait_until([&] { return (got = consume_all(boot_, topic_)).size() == 50; }, 20s))
+      << got.size();
+  NullCollector null;
+  ASSERT_TRUE(sink->on_barrier(CheckpointId{1}, null).ok());
+  std::set<std::string> values;
+  for (const auto& r : got) {
+    ASSERT_TRUE(r.key.has_value());
+    EXPECT_EQ(r.value, *r.key + "\t" + r.key->substr(1)) << "tsv: values joined by a tab";
+    values.insert(r.value);
+    EXPECT_TRUE(r.headers.empty());
+  }
+  EXPECT_EQ(values.size(), 50u);
+  sink->close();
+}
+
+TEST_F(KafkaSinkTest, ExactlyOnceIsInvisibleUntilCommitted) {
+  MemoryCursorStore cursors;
+  Args a = args();
+  a.set("format", "jsonl");
+  auto sink = make_sink(a);
+  EXPECT_TRUE(sink->stateful());
+  Context c = ctx(&cursors, 1);
+  ASSERT_TRUE(sink->on_recover(CheckpointId{0}, c).ok());
+  ASSERT_TRUE(sink->open(c).ok());
+  NullCollector null;
+  feed(*sink, 0, 100);
+  ASSERT_TRUE(sink->on_barrier(CheckpointId{1}, null).ok());
+  feed(*sink, 100, 150);
+  ASSERT_TRUE(sink->on_barrier(CheckpointId{2}, null).ok());
+  EXPECT_EQ(static_cast<KafkaSink&>(*sink).pending_epochs(), 2u);
+  EXPECT_TRUE(consume_all(boot_, topic_).empty()) << "nothing visible before the commit";
+  EXPECT_TRUE(cursors.cells.empty());
+
+  ASSERT_TRUE(sink->on_checkpoint_committed(CheckpointId{1}).ok());
+  auto got = consume_all(boot_, topic_);
+  ASSERT_EQ(got.size(), 100u) << "epoch 1 only";
+  auto e1 = copies(got, "sink-1", 1);
+  ASSERT_EQ(e1.size(), 100u);
+  for (auto [seq, n] : e1) EXPECT_EQ(n, 1) << "seq " << seq;
+  std::set<std::string> values;
+  for (const auto& r : got) values.insert(r.value);
+  EXPECT_EQ(values.count("{\"word\":\"w7\",\"count\":7}"), 1u)
+      << "jsonl with the input's field names";
+  EXPECT_FALSE(got[0].key.has_value());
+  auto cur = PublishCursor::decode(cursors.cells.at("sink-1"));
+  ASSERT_TRUE(cur.ok());
+  EXPECT_EQ(cur->epoch, 1);
+  EXPECT_TRUE(cur->published);
+  EXPECT_EQ(cur->offsets, (std::map<int32_t, int64_t>{{0, 0}, {1, 0}, {2, 0}}));
+
+  ASSERT_TRUE(sink->on_checkpoint_committed(CheckpointId{2}).ok());
+  got = consume_all(boot_, topic_);
+  EXPECT_EQ(got.size(), 150u);
+  EXPECT_EQ(copies(got, "sink-1", 2).size(), 50u);
+  EXPECT_EQ(static_cast<KafkaSink&>(*sink).pending_epochs(), 0u);
+  // A repeated commit notification publishes nothing again.
+  ASSERT_TRUE(sink->on_checkpoint_committed(CheckpointId{2}).ok());
+  EXPECT_EQ(consume_all(boot_, topic_).size(), 150u);
+  sink->close();
+}
+
+TEST_F(KafkaSinkTest, RecoveryPublishesCommittedEpochsFromTheSnapshot) {
+  MemoryCursorStore cursors;
+  std::string bytes;
+  {
+    auto sink = make_sink(args());
+    Context c = ctx(&cursors);
+    ASSERT_TRUE(sink->on_recover(CheckpointId{0}, c).ok());
+    ASSERT_TRUE(sink->open(c).ok());
+    NullCollector null;
+    feed(*sink, 0, 30);
+    ASSERT_TRUE(sink->on_barrier(CheckpointId{1}, null).ok());
+    bytes = snapshot(*sink);
+    // Crash: checkpoint 1 committed, the sink never heard of it.
+  }
+  EXPECT_TRUE(consume_all(boot_, topic_).empty());
+  auto sink = make_sink(args());
+  ASSERT_TRUE(restore(*sink, bytes).ok());
+  Context c = ctx(&cursors);
+  ASSERT_TRUE(sink->on_recover(CheckpointId{1}, c).ok());
+  auto got = consume_all(boot_, topic_);
+  ASSERT_EQ(got.size(), 30u);
+  EXPECT_EQ(copies(got, "sink-0", 1).size(), 30u);
+  // Recovering once more from the same checkpoint (another crash right after) adds nothing: the
+  // cursor says epoch 1 is published.
+  auto again = make_sink(args());
+  ASSERT_TRUE(restore(*again, bytes).ok());
+  ASSERT_TRUE(again->on_recover(CheckpointId{1}, c).ok());
+  EXPECT_EQ(consume_all(boot_, topic_).size(), 30u);
+}
+
+TEST_F(KafkaSinkTest, RecoveryAfterAPartialPublishWritesOnlyTheMissingRecords) {
+  const int n = 40;
+  MemoryCursorStore cursors;
+  NullCollector null;
+  std::string bytes;
+  {
+    auto sink = make_sink(args());
+    Context c = ctx(&cursors);
+    ASSERT_TRUE(sink->on_recover(CheckpointId{0}, c).ok());
+    ASSERT_TRUE(sink->open(c).ok());
+    feed(*sink, 0, 10);
+    ASSERT_TRUE(sink->on_barrier(CheckpointId{2}, null).ok());
+    ASSERT_TRUE(sink->on_checkpoint_committed(CheckpointId{2}).ok());  // epoch 2 fully out
+    feed(*sink, 10, 10 + n);
+    ASSERT_TRUE(sink->on_barrier(CheckpointId{3}, null).ok());
+    bytes = snapshot(*sink);
+  }
+  // Simulate a worker that died while publishing epoch 3: it stored the cursor, then some of the
+  // epoch's records reached the topic (not a prefix: produce requests to different partitions
+  // complete in any order).
+  auto ends = [&] {
+    auto rk = kafka::make_consumer({{"bootstrap.servers", boot_}});
+    return kafka::end_offsets(rk->get(), topic_, 10s).value();
+  }();
+  PublishCursor cur;
+  cur.epoch = 3;
+  cur.offsets = ends;
+  ASSERT_TRUE(cursors.store("sink-0", cur.encode()).ok());
+  std::vector<ProduceRecord> partial;
+  std::set<int> written = {0, 1, 2, 3, 5, 8, 13, 21, 34, 39};
+  for (int seq : written) {
+    int i = 10 + seq;
+    partial.push_back(
+        {std::nullopt,
+         "w" + std::to_string(i) + "\t" + std::to_string(i),
+         -1,
+         {{"sleet.task", "sink-0"}, {"sleet.epoch", "3"}, {"sleet.seq", std::to_string(seq)}}});
+  }
+  // Noise the scan must not count: another task, another epoch of ours, no headers at all.
+  partial.push_back({std::nullopt,
+                     "other task",
+                     -1,
+                     {{"sleet.task", "sink-1"}, {"sleet.epoch", "3"}, {"sleet.seq", "4"}}});
+  partial.push_back({std::nullopt,
+                     "older epoch",
+                     -1,
+                     {{"sleet.task", "sink-0"}, {"sleet.epoch", "2"}, {"sleet.seq", "6"}}});
+  partial.push_back({std::nullopt, "someone else", -1, {}});
+  produce(boot_, topic_, partial);
+
+  auto sink = make_sink(args());
+  ASSERT_TRUE(restore(*sink, bytes).ok());
+  EXPECT_EQ(static_cast<KafkaSink&>(*sink).pending_epochs(), 1u);
+  Context c = ctx(&cursors);
+  ASSERT_TRUE(sink->on_recover(CheckpointId{3}, c).ok());
+  auto got = consume_all(boot_, topic_);
+  EXPECT_EQ(got.size(), static_cast<size_t>(10 + n + 3));
+  auto e3 = copies(got, "sink-0", 3);
+  ASSERT_EQ(e3.size(), static_cast<size_t>(n));
+  for (auto [seq, k] : e3) EXPECT_EQ(k, 1) << "seq " << seq << " of epoch 3";
+  std::set<std::string> values;
+  for (const auto& r : got)
+    if (r.headers.count("sleet.epoch") && r.headers.at("sleet.task") == "sink-0" &&
+        r.headers.at("sleet.epoch") == "3")
+      values.insert(r.value);
+  EXPECT_EQ(values.size(), static_cast<size_t>(n)) << "the missing records carry their own values";
+  EXPECT_TRUE(values.count("w49\t49"));
+  auto done = PublishCursor::decode(cursors.cells.at("sink-0"));
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->epoch, 3);
+  EXPECT_TRUE(done->published);
+  EXPECT_EQ(done->offsets, ends) << "the scan starts where the crashed attempt started";
+}
+
+TEST_F(KafkaSinkTest, AFailedPublishIsResumedWithoutDuplicates) {
+  FlakyCursorStore cursors;
+  auto sink = make_sink(args());
+  Context c = ctx(&cursors);
+  ASSERT_TRUE(sink->on_recover(CheckpointId{0}, c).ok());
+  ASSERT_TRUE(sink->open(c).ok());
+  NullCollector null;
+  feed(*sink, 0, 25);
+  ASSERT_TRUE(sink->on_barrier(CheckpointId{1}, null).ok());
+  cursors.fail_published = true;  // records go out, marking the epoch published fails
+  Status s = sink->on_checkpoint_committed(CheckpointId{1});
+  EXPECT_EQ(s.code(), Code::unavailable) << s.to_string();
+  EXPECT_EQ(static_cast<KafkaSink&>(*sink).pending_epochs(), 1u);
+  cursors.fail_published = false;
+  ASSERT_TRUE(sink->on_checkpoint_committed(CheckpointId{1}).ok());
+  auto got = consume_all(boot_, topic_);
+  EXPECT_EQ(got.size(), 25u) << "the retry found every record and produced none again";
+  EXPECT_EQ(static_cast<KafkaSink&>(*sink).pending_epochs(), 0u);
+}
+
+// The real thing: a child process publishing an epoch SIGKILLs itself at the
+// kafka_sink.mid_publish kill point with half of the epoch delivered; a new sink restored from the
+// snapshot and the durable cursor finishes the epoch, every record exactly once.
+TEST_F(KafkaSinkTest, KillPointMidPublishThenRecover) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const int n = 1000;
+  std::string dir_env = getenv("SLEET_TEST_DIR") ? getenv("SLEET_TEST_DIR") : "";
+  std::unique_ptr<TempDir> tmp;
+  if (dir_env.empty()) {
+    tmp = std::make_unique<TempDir>("kafka-sink-kill");
+    dir_env = tmp->str();
+  }
+  setenv("SLEET_TEST_DIR", dir_env.c_str(), 1);
+  setenv("SLEET_TEST_KAFKA", boot_.c_str(), 1);
+  FileCursorStore cursors(dir_env);
+  auto publish_and_die = [&] {
+    setenv("SLEET_KILL_POINT", "kafka_sink.mid_publish", 1);
+    auto sink = make_sink(args());
+    Context c = ctx(&cursors);
+    if (!sink->on_recover(CheckpointId{0}, c).ok() || !sink->open(c).ok()) std::_Exit(3);
+    NullCollector null;
+    feed(*sink, 0, n);
+    if (!sink->on_barrier(CheckpointId{1}, null).ok()) std::_Exit(4);
+    write_file(std::filesystem::path(dir_env) / "snapshot", snapshot(*sink));
+    (void)sink->on_checkpoint_committed(CheckpointId{1});
+    std::_Exit(5);  // not reached when the kill point fires
+  };
+  EXPECT_EXIT(publish_and_die(), ::testing::KilledBySignal(SIGKILL), "kafka_sink.mid_publish");
+  unsetenv("SLEET_TEST_KAFKA");
+  unsetenv("SLEET_TEST_DIR");
+
+  auto before = consume_all(boot_, topic_);
+  EXPECT_EQ(before.size(), static_cast<size_t>(n / 2)) << "half the epoch was flushed";
+  auto cur = cursors.load("sink-0");
+  ASSERT_TRUE(cur.ok());
+  EXPECT_NE(cur->find("epoch=1 published=0"), std::string::npos) << *cur;
+
+  auto sink = make_sink(args());
+  ASSERT_TRUE(restore(*sink, read_file(std::filesystem::path(dir_env) / "snapshot")).ok());
+  Context c = ctx(&cursors);
+  ASSERT_TRUE(sink->on_recover(CheckpointId{1}, c).ok());
+  auto got = consume_all(boot_, topic_);
+  EXPECT_EQ(got.size(), static_cast<size_t>(n));
+  auto e1 = copies(got, "sink-0", 1);
+  ASSERT_EQ(e1.size(), static_cast<size_t>(n));
+  for (auto [seq, k] : e1) EXPECT_EQ(k, 1) << "seq " << seq;
+  EXPECT_NE(cursors.load("sink-0")->find("published=1"), std::string::npos);
+}
+
+TEST_F(KafkaSinkTest, ClearErrors) {
+  EXPECT_FALSE(Registry::global().create("KafkaSink", {}).ok()) << "topic is required";
+  EXPECT_FALSE(
+      Registry::global().create("KafkaSink", {{"topic", "t"}, {"delivery", "maybe"}}).ok());
+  EXPECT_FALSE(Registry::global().create("KafkaSink", {{"topic", "t"}, {"format", "xml"}}).ok());
+  {
+    auto sink = make_sink(args());
+    Context c = ctx(nullptr);
+    Status s = sink->open(c);
+    EXPECT_EQ(s.code(), Code::invalid_argument);
+    EXPECT_NE(s.message().find("cursor store"), std::string::npos) << s.to_string();
+  }
+  {
+    auto sink = make_sink({{"topic", topic_}});
+    Context c = make_context("sink", 0, 1);
+    Status s = sink->open(c);
+    EXPECT_EQ(s.code(), Code::invalid_argument);
+    EXPECT_NE(s.message().find("kafka.bootstrap.servers"), std::string::npos) << s.to_string();
+  }
+  {
+    // Without checkpointing nothing would ever commit: the sink writes at once instead.
+    auto sink = make_sink(args());
+    Context c = ctx(nullptr);
+    c.checkpointing = false;
+    ASSERT_TRUE(sink->open(c).ok());
+    EXPECT_FALSE(sink->stateful());
+    feed(*sink, 0, 3);
+    sink->close();
+    EXPECT_EQ(consume_all(boot_, topic_).size(), 3u);
+  }
+  {
+    Args a = args("at_least_once");
+    a.set("key.field", "nope");
+    auto sink = make_sink(a);
+    Context c = ctx(nullptr);
+    ASSERT_TRUE(sink->open(c).ok());
+    NullCollector null;
+    EXPECT_THROW(sink->execute(Tuple(&kFields, {"a", int64_t{1}}), null), std::invalid_argument);
+  }
+}
+
+}  // namespace

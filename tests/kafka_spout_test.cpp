@@ -1,0 +1,318 @@
+// KafkaSpout against librdkafka's mock cluster, driven by hand (open / next_batch in a loop with a
+// vector-backed Collector; no runtime, no fibers).
+#include <gtest/gtest.h>
+
+#include <sleet/registry.hpp>
+#include <sleet/this_task.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "spouts/kafka_spout.hpp"
+#include "tests/support/kafka_fixture.hpp"
+
+using namespace sleet;
+using namespace sleet::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::unique_ptr<Spout> make_spout(Args args) {
+  auto c = Registry::global().create("KafkaSpout", args);
+  if (!c.ok()) throw std::runtime_error(c.status().to_string());
+  auto* s = dynamic_cast<Spout*>(c->get());
+  if (!s) throw std::runtime_error("KafkaSpout is not a Spout");
+  (void)c->release();
+  return std::unique_ptr<Spout>(s);
+}
+
+// Calls next_batch until `done()` or the deadline; returns whether done() became true.
+bool drive(Spout& s, VectorCollector& out, const std::function<bool()>& done,
+           std::chrono::milliseconds timeout = 20s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    auto n = s.next_batch(out);
+    if (!n.ok()) throw std::runtime_error(n.status().to_string());
+    if (*n == 0) this_task::sleep_for(1ms);
+  }
+  return true;
+}
+
+struct Key {
+  int64_t partition, offset;
+  auto operator<=>(const Key&) const = default;
+};
+
+// (partition, offset) -> value of every emitted tuple; fails on a duplicate.
+void collect(const std::vector<Values>& tuples, std::map<Key, std::string>& seen) {
+  for (const auto& v : tuples) {
+    ASSERT_EQ(v.size(), 5u);
+    Key k{std::get<int64_t>(v[2]), std::get<int64_t>(v[3])};
+    ASSERT_TRUE(seen.emplace(k, std::get<std::string>(v[1])).second)
+        << "record emitted twice: partition " << k.partition << " offset " << k.offset;
+  }
+}
+
+std::map<int32_t, int64_t> as_map(const SourcePositions& ps, const std::string& topic) {
+  std::map<int32_t, int64_t> m;
+  for (const auto& p : ps) {
+    EXPECT_EQ(p.topic, topic);
+    EXPECT_TRUE(m.emplace(p.partition.value, p.next.value).second) << "partition listed twice";
+  }
+  return m;
+}
+
+// N records spread unevenly over partitions 0..3 of a 5-partition topic (partition 4 stays empty).
+std::vector<ProduceRecord> uneven_records(int n) {
+  std::vector<ProduceRecord> rs;
+  for (int i = 0; i < n; ++i) {
+    int p = i % 7 < 3 ? 0 : i % 7 < 5 ? 1 : i % 7 < 6 ? 2 : 3;
+    rs.push_back({"k" + std::to_string(i), "value-" + std::to_string(i), p, {}});
+  }
+  return rs;
+}
+
+// One mock cluster for the whole suite (starting is cheap, stopping may take a second); each test
+// gets its own 5-partition topic named after the test.
+class KafkaSpoutTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { kafka_ = start_kafka({}).release(); }
+  static void TearDownTestSuite() {
+    delete kafka_;
+    kafka_ = nullptr;
+  }
+  void SetUp() override {
+    boot_ = kafka_->bootstrap();
+    topic_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    ASSERT_TRUE(kafka_->create_topic(topic_, 5).ok());
+  }
+  static kafka::MockCluster* kafka_;
+  std::string boot_;
+  std::string topic_;
+};
+kafka::MockCluster* KafkaSpoutTest::kafka_ = nullptr;
+
+TEST_F(KafkaSpoutTest, TwoTasksEmitEveryRecordExactlyOnce) {
+  const int n = 3000;
+  produce(boot_, topic_, uneven_records(n));
+
+  std::map<Key, std::string> seen;
+  std::map<int32_t, int64_t> positions;
+  for (int task = 0; task < 2; ++task) {
+    auto spout = make_spout({{"topic", topic_}, {"max.batch", int64_t{100}}});
+    EXPECT_EQ(spout->output_fields(), (Fields{"key", "value", "partition", "offset", "timestamp"}));
+    // bootstrap.servers comes from the topology config when the arg is absent.
+    Context ctx = make_context("reader", task, 2, {{"kafka.bootstrap.servers", boot_}});
+    ASSERT_TRUE(spout->open(ctx).ok());
+    VectorCollector out;
+    ASSERT_TRUE(drive(*spout, out, [&] { return spout->drained(); }));
+    // Nothing more arrives once drained.
+    for (int i = 0; i < 20; ++i) ASSERT_EQ(*spout->next_batch(out), 0u);
+    for (const auto& v : out.tuples) {
+      EXPECT_EQ(std::get<int64_t>(v[2]) % 2, task) << "partition p belongs to task p % 2";
+      EXPECT_EQ(std::get<std::string>(v[0]).substr(1), std::get<std::string>(v[1]).substr(6));
+      EXPECT_GT(std::get<int64_t>(v[4]), 0) << "timestamp";
+    }
+    collect(out.tuples, seen);
+    for (auto [p, next] : as_map(spout->positions(), topic_)) {
+      EXPECT_EQ(p % 2, task);
+      positions[p] = next;
+    }
+    spout->close();
+  }
+  ASSERT_EQ(seen.size(), static_cast<size_t>(n));
+  std::set<std::string> values;
+  for (auto& [k, v] : seen) values.insert(v);
+  EXPECT_EQ(values.size(), static_cast<size_t>(n));
+  // positions are next offsets: the count of records per partition here (all start at 0),
+  // and the empty partition 4 is listed at 0.
+  std::map<int32_t, int64_t> expect = {{0, 0}, {1, 0}, {2, 0}, {3, 0}, {4, 0}};
+  for (auto& [k, v] : seen) expect[static_cast<int32_t>(k.partition)]++;
+  EXPECT_EQ(positions, expect);
+}
+
+TEST_F(KafkaSpoutTest, SeekResumesExactlyAtStoredPositions) {
+  const int n = 2000;
+  produce(boot_, topic_, uneven_records(n));
+  Context ctx = make_context("reader", 0, 1);
+
+  // First life: read a part of the input, then "checkpoint" the positions.
+  std::map<Key, std::string> seen;
+  SourcePositions stored;
+  {
+    auto spout =
+        make_spout({{"topic", topic_}, {"bootstrap.servers", boot_}, {"max.batch", int64_t{37}}});
+    ASSERT_TRUE(spout->open(ctx).ok());
+    VectorCollector out;
+    ASSERT_TRUE(drive(*spout, out, [&] { return out.tuples.size() >= 700; }));
+    collect(out.tuples, seen);
+    stored = spout->positions();
+    ASSERT_EQ(stored.size(), 5u) << "every owned partition, idle and empty ones included";
+    // The stored position of a partition is one past the last offset emitted from it.
+    std::map<int32_t, int64_t> last;
+    for (auto& [k, v] : seen) last[static_cast<int32_t>(k.partition)] = k.offset;
+    for (auto [p, next] : as_map(stored, topic_)) {
+      if (last.count(p)) {
+        EXPECT_EQ(next, last[p] + 1) << "partition " << p;
+      } else {
+        EXPECT_EQ(next, 0) << "partition " << p;
+      }
+    }
+  }
+  // Second life: seek to the stored positions and read the rest.
+  auto spout = make_spout({{"topic", topic_}, {"bootstrap.servers", boot_}});
+  SourcePositions with_noise = stored;
+  with_noise.push_back({"other-topic", PartitionId{0}, Offset{5}});  // not ours: ignored
+  ASSERT_TRUE(spout->seek(with_noise).ok());
+  ASSERT_TRUE(spout->open(ctx).ok());
+  EXPECT_EQ(spout->positions(), stored) << "before reading, positions are the seeked ones";
+  VectorCollector out;
+  ASSERT_TRUE(drive(*spout, out, [&] { return spout->drained(); }));
+  std::map<int32_t, int64_t> first;  // first offset emitted per partition after the seek
+  for (const auto& v : out.tuples) first.emplace(std::get<int64_t>(v[2]), std::get<int64_t>(v[3]));
+  for (auto [p, next] : as_map(stored, topic_))
+    if (first.count(p)) {
+      EXPECT_EQ(first[p], next) << "partition " << p << " resumed elsewhere";
+    }
+  collect(out.tuples, seen);  // fails on any record counted twice
+  EXPECT_EQ(seen.size(), static_cast<size_t>(n));
+}
+
+TEST_F(KafkaSpoutTest, IdlePartitionsKeepTheirPositionsAndDrainedFollowsNewData) {
+  produce(boot_, topic_, uneven_records(100));
+  auto spout = make_spout({{"topic", topic_}, {"bootstrap.servers", boot_}});
+  Context ctx = make_context("reader", 0, 1);
+  ASSERT_TRUE(spout->open(ctx).ok());
+  VectorCollector out;
+  ASSERT_TRUE(drive(*spout, out, [&] { return spout->drained(); }));
+  auto before = as_map(spout->positions(), topic_);
+  ASSERT_EQ(before.size(), 5u);
+
+  // New data in partition 2 only: the task is no longer drained once the consumer sees it, and
+  // only partition 2's position moves.
+  produce(boot_, topic_, {{std::nullopt, "late-1", 2, {}}, {std::nullopt, "late-2", 2, {}}});
+  out.tuples.clear();
+  ASSERT_TRUE(drive(*spout, out, [&] { return out.tuples.size() == 2; }));
+  EXPECT_EQ(std::get<std::string>(out.tuples[0][0]), "") << "null key -> empty string";
+  EXPECT_EQ(std::get<std::string>(out.tuples[1][1]), "late-2");
+  ASSERT_TRUE(drive(*spout, out, [&] { return spout->drained(); }));
+  auto after = as_map(spout->positions(), topic_);
+  for (auto [p, next] : before) EXPECT_EQ(after[p], p == 2 ? next + 2 : next) << "partition " << p;
+}
+
+TEST_F(KafkaSpoutTest, LatestStartsAtTheEnd) {
+  produce(boot_, topic_, uneven_records(50));
+  auto spout = make_spout({{"topic", topic_}, {"bootstrap.servers", boot_}, {"start", "latest"}});
+  Context ctx = make_context("reader", 0, 1);
+  ASSERT_TRUE(spout->open(ctx).ok());
+  auto start = as_map(spout->positions(), topic_);
+  std::map<int32_t, int64_t> expect = {{0, 0}, {1, 0}, {2, 0}, {3, 0}, {4, 0}};
+  for (const auto& r : uneven_records(50)) expect[r.partition]++;
+  EXPECT_EQ(start, expect) << "never-read partitions report the resolved start offset";
+  VectorCollector out;
+  ASSERT_TRUE(drive(*spout, out, [&] { return spout->drained(); }));
+  EXPECT_TRUE(out.tuples.empty());
+  produce(boot_, topic_, {{"a", "new", 1, {}}});
+  ASSERT_TRUE(drive(*spout, out, [&] { return out.tuples.size() == 1; }));
+  EXPECT_EQ(std::get<std::string>(out.tuples[0][1]), "new");
+  EXPECT_EQ(std::get<int64_t>(out.tuples[0][3]), expect[1]);
+}
+
+TEST_F(KafkaSpoutTest, TaskWithoutPartitionsIsDrainedAndEmitsNothing) {
+  auto spout = make_spout({{"topic", topic_}, {"bootstrap.servers", boot_}});
+  Context ctx = make_context("reader", 6, 7);  // 5 partitions, 7 tasks: task 6 owns none
+  EXPECT_FALSE(spout->drained()) << "not opened yet";
+  ASSERT_TRUE(spout->open(ctx).ok());
+  EXPECT_TRUE(spout->positions().empty());
+  EXPECT_TRUE(spout->drained());
+  VectorCollector out;
+  EXPECT_EQ(*spout->next_batch(out), 0u);
+}
+
+TEST_F(KafkaSpoutTest, ClearErrors) {
+  {
+    auto spout = make_spout({{"topic", topic_}});
+    Context ctx = make_context("reader", 0, 1);
+    Status s = spout->open(ctx);
+    EXPECT_EQ(s.code(), Code::invalid_argument);
+    EXPECT_NE(s.message().find("kafka.bootstrap.servers"), std::string::npos) << s.to_string();
+  }
+  EXPECT_FALSE(
+      Registry::global().create("KafkaSpout", {{"topic", topic_}, {"start", "middle"}}).ok());
+  EXPECT_FALSE(Registry::global().create("KafkaSpout", {}).ok()) << "topic is required";
+  {
+    auto spout =
+        make_spout({{"topic", topic_},
+                    {"bootstrap.servers", boot_},
+                    {"config", std::map<std::string, Arg>{{"fetch.wait.max.ms", "soon"}}}});
+    Context ctx = make_context("reader", 0, 1);
+    Status s = spout->open(ctx);
+    EXPECT_EQ(s.code(), Code::invalid_argument) << s.to_string();
+  }
+}
+
+TEST_F(KafkaSpoutTest, QueryHelpersSeeTheProducedRecords) {
+  auto recs = uneven_records(70);  // 30 / 20 / 10 / 10 / 0
+  produce(boot_, topic_, recs);
+  auto rk = kafka::make_consumer({{"bootstrap.servers", boot_}});
+  ASSERT_TRUE(rk.ok()) << rk.status().to_string();
+  auto parts = kafka::partitions_of(rk->get(), topic_, 5s);
+  ASSERT_TRUE(parts.ok()) << parts.status().to_string();
+  EXPECT_EQ(*parts, (std::vector<int32_t>{0, 1, 2, 3, 4}));
+  auto ends = kafka::end_offsets(rk->get(), topic_, 5s);
+  ASSERT_TRUE(ends.ok()) << ends.status().to_string();
+  std::map<int32_t, int64_t> expect = {{0, 30}, {1, 20}, {2, 10}, {3, 10}, {4, 0}};
+  EXPECT_EQ(*ends, expect);
+  for (auto [p, n] : expect) {
+    auto wm = kafka::query_watermarks(rk->get(), topic_, p, 5s);
+    ASSERT_TRUE(wm.ok()) << wm.status().to_string();
+    EXPECT_EQ(*wm, std::make_pair(int64_t{0}, n)) << "partition " << p;
+  }
+  EXPECT_EQ(kafka_->create_topic(topic_, 3).code(), Code::already_exists);
+  EXPECT_EQ(kafka_->create_topic("zero", 0).code(), Code::invalid_argument);
+}
+
+// Throughput measurement, not a test: run with --gtest_also_run_disabled_tests.
+TEST(KafkaSpoutBench, DISABLED_ConsumeRate) {
+  const int partitions = 16, per_partition = 62'500;  // 1M records, ~1 MB per partition
+  auto kafka = start_kafka({{"bench", partitions}});
+  std::vector<ProduceRecord> rs;
+  rs.reserve(partitions * per_partition);
+  for (int i = 0; i < partitions * per_partition; ++i)
+    rs.push_back({std::nullopt, "w" + std::to_string(i % 100000), i % partitions, {}});
+  auto t0 = std::chrono::steady_clock::now();
+  produce(kafka->bootstrap(), "bench", rs, 120s);
+  auto t1 = std::chrono::steady_clock::now();
+  rs.clear();
+  rs.shrink_to_fit();
+
+  struct Count : Collector {
+    size_t n = 0;
+    size_t bytes = 0;
+    void emit(Values v) override {
+      ++n;
+      bytes += std::get<std::string>(v[1]).size();
+    }
+  } count;
+  auto spout = make_spout({{"topic", "bench"}, {"bootstrap.servers", kafka->bootstrap()}});
+  Context ctx = make_context("bench", 0, 1);
+  auto t2 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(spout->open(ctx).ok());
+  auto deadline = t2 + 120s;
+  while (count.n < static_cast<size_t>(partitions * per_partition) &&
+         std::chrono::steady_clock::now() < deadline) {
+    auto n = spout->next_batch(count);
+    ASSERT_TRUE(n.ok());
+    if (*n == 0) this_task::sleep_for(std::chrono::microseconds(200));
+  }
+  auto t3 = std::chrono::steady_clock::now();
+  ASSERT_EQ(count.n, static_cast<size_t>(partitions * per_partition));
+  auto secs = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
+  printf("produce: %.0f records/s; KafkaSpout consume (incl. open): %.0f records/s (%.2f s)\n",
+         count.n / secs(t0, t1), count.n / secs(t2, t3), secs(t2, t3));
+}
+
+}  // namespace
