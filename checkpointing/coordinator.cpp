@@ -45,8 +45,13 @@ void Coordinator::start(CheckpointTarget& target, Generation gen, CheckpointId l
   {
     std::lock_guard lk(mu_);
     stats_.last_committed = last_committed;
+    stats_.committed_at = options_.now();
+    stats_.committed_offsets = 0;
+    for (auto& p : base_.positions) stats_.committed_offsets += p.next.value;
   }
-  next_trigger_ = options_.now() + options_.interval;
+  // The first checkpoint goes out at once: after a recovery it is what makes progress durable
+  // again, and it is cheap (state was just restored).
+  next_trigger_ = options_.now();
   thread_ = std::thread([this] { run(); });
 }
 

@@ -65,7 +65,8 @@ class Coordinator : public SnapshotListener {
 
   // Starts the thread. `gen` is the generation this coordinator claimed; checkpoints continue
   // after `last_committed`. `base` carries topology, fingerprint, parallelism and stateful
-  // components; the coordinator fills id, positions, tasks and sizes per checkpoint.
+  // components, and the restored positions (for progress figures); the coordinator fills id,
+  // positions, tasks and sizes per checkpoint.
   void start(CheckpointTarget& target, Generation gen, CheckpointId last_committed, Manifest base);
   void stop();
 

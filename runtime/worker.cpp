@@ -161,8 +161,11 @@ Status Worker::run() {
     spdlog::info("{}: starting fresh{}", spec_.name, checkpointing ? "" : " (checkpointing off)");
   SLEET_RETURN_IF_ERROR(engine->start(plan));
   EngineTarget target(*engine);
-  if (coordinator)
-    coordinator->start(target, gen, plan.id, manifest_base(spec_, engine->stateful_components()));
+  if (coordinator) {
+    Manifest base = manifest_base(spec_, engine->stateful_components());
+    base.positions = plan.positions;
+    coordinator->start(target, gen, plan.id, std::move(base));
+  }
 
   const auto t0 = std::chrono::steady_clock::now();
   auto last_report = t0;

@@ -39,6 +39,8 @@ struct ComponentSpec {
   ErrorPolicy on_error = ErrorPolicy::fail;
   std::string dead_letter_topic;  // for ErrorPolicy::dead_letter
   SourceLocation loc;
+  SourceLocation class_loc;
+  SourceLocation parallelism_loc;
   std::map<std::string, SourceLocation> arg_locs;
 };
 
@@ -47,6 +49,7 @@ struct StreamSpec {
   std::string to;
   Grouping grouping;
   SourceLocation loc;
+  SourceLocation from_loc, to_loc, grouping_loc;
 };
 
 // A Kafka topic the topology uses, declared so `sleet run` can create it (and load a file into it).
@@ -61,6 +64,7 @@ struct TopologySpec {
   std::string name;
   std::map<std::string, std::string> config;
   std::vector<std::string> plugins;
+  std::vector<SourceLocation> plugin_locs;  // parallel to plugins (file specs only)
   std::vector<ComponentSpec> components;  // spouts and bolts, in file order
   std::vector<StreamSpec> streams;
   std::vector<TopicSpec> topics;  // `topics:` key; used by `sleet run`

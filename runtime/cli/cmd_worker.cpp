@@ -1,10 +1,68 @@
+// `sleet worker FILE`: one worker process running a whole topology (local mode). Started by
+// `sleet run`, or by hand against an external Kafka and ZooKeeper.
+//
+// Exit status: 0 stopped cleanly or drained; 1 failed, worth restarting (I/O, broker or ZooKeeper
+// trouble); 2 bad topology file or arguments; 3 failed in a way a restart cannot fix (incompatible
+// or corrupt checkpoint, fenced by a newer worker).
+#include <signal.h>
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "runtime/cli/cli_util.hpp"
 #include "runtime/cli/commands.hpp"
+#include "runtime/worker.hpp"
 
 namespace sleet::cli {
 
 void register_worker(CLI::App& app) {
-  auto* cmd = app.add_subcommand("worker", "(not built yet)");
-  cmd->callback([] { throw CLI::RuntimeError("sleet worker: not implemented yet", kExitFailure); });
+  auto* cmd = app.add_subcommand("worker", "Run a topology in this process (used by `sleet run`)");
+  auto opts = std::make_shared<TopologyArgs>();
+  auto until_drained = std::make_shared<bool>(false);
+  auto threads = std::make_shared<int>(0);
+  auto status_file = std::make_shared<std::string>();
+  add_topology_args(cmd, *opts);
+  cmd->add_flag("--until-drained", *until_drained,
+                "Exit 0 once all input is consumed and its last checkpoint is committed and visible");
+  cmd->add_option("--threads", *threads, "Worker threads (default: worker.threads, else cores)");
+  cmd->add_option("--status-file", *status_file, "Write progress as JSON to this file");
+  cmd->callback([=] {
+    SignalWatcher signals;  // blocks SIGINT/SIGTERM before any thread starts
+    setup_logging("worker");
+    auto spec = load_or_exit(*opts);
+    WorkerOptions wo;
+    wo.threads = *threads;
+    wo.until_drained = *until_drained;
+    wo.progress_interval = std::chrono::milliseconds(500);
+    std::string path = *status_file;
+    auto last_log = std::chrono::steady_clock::now();
+    wo.on_progress = [path, &last_log](const WorkerProgress& p) {
+      if (!path.empty()) {
+        std::string tmp = path + ".tmp";
+        {
+          std::ofstream f(tmp, std::ios::trunc);
+          f << p.to_json() << "\n";
+        }
+        std::rename(tmp.c_str(), path.c_str());
+      }
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_log >= std::chrono::seconds(5)) {
+        spdlog::info("{}", p.to_line());
+        last_log = now;
+      }
+    };
+    Worker worker(spec, Registry::global(), wo);
+    signals.on_signal([&worker](int) { worker.request_stop(); });
+    Status s = worker.run();
+    if (s.ok()) throw CLI::RuntimeError(kExitOk);
+    spdlog::error("{}", s.to_string());
+    bool unrecoverable = s.code() == Code::incompatible || s.code() == Code::corruption ||
+                         s.code() == Code::fenced || s.code() == Code::invalid_argument;
+    throw CLI::RuntimeError(unrecoverable ? kExitUnrecoverable : kExitFailure);
+  });
 }
 
 }  // namespace sleet::cli

@@ -1,0 +1,81 @@
+// The ZooKeeper side of checkpoints for one topology: the generation znode that fences stale
+// coordinators, the single commit point (one multi that checks the generation, creates the
+// manifest and moves `latest`), recovery reads, retention, and durable cursor cells for sinks.
+//
+// Layout under <root>/topologies/<name> (root = zookeeper.root, default "/sleet"):
+//   generation            data: who bumped it last; its znode VERSION is the Generation
+//   latest                data: decimal id of the last committed checkpoint ("" = none)
+//   checkpoints/<id>      manifest (encode_manifest), id zero-padded to 20 digits
+//   blobs/<id>/<task>     inline snapshot blobs (SnapshotStore)
+//   publish/<key>         CursorStore cells (KafkaSink publish cursors)
+//
+// Threading: all methods may be called from any thread or fiber, concurrently; ZooKeeper calls
+// suspend only the calling fiber. Only the coordinator (holder of the current generation) should
+// call commit() and retain().
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sleet/component.hpp>
+#include <sleet/ids.hpp>
+#include <sleet/status.hpp>
+
+#include "checkpointing/manifest.hpp"
+#include "checkpointing/snapshot_store.hpp"
+#include "checkpointing/zk_client.hpp"
+
+namespace sleet {
+
+class CheckpointStore {
+ public:
+  CheckpointStore(zk::Client& zk, std::string root /* zookeeper.root */, std::string topology);
+
+  // Creates the layout above if missing (idempotent). invalid_argument for a bad root or name.
+  Status init();
+
+  std::string topology_path() const;  // <root>/topologies/<name>
+  std::string blob_root() const;      // .../blobs
+  std::string checkpoints_path() const;
+  std::string publish_path() const;
+  std::string generation_path() const;
+  std::string latest_path() const;
+  const std::string& topology() const { return topology_; }
+
+  // Bumps the generation znode unconditionally and returns its NEW version. A coordinator calls
+  // this when it starts or recovers; every commit of an older generation is fenced from then on.
+  Result<Generation> bump_generation();
+  // The current generation without bumping it.
+  Result<Generation> current_generation();
+
+  // THE commit point: one multi { check(generation, gen), create(checkpoints/<id>, manifest),
+  // set(latest, id) }. fenced if the generation moved; already_exists if that id is committed;
+  // invalid_argument if the manifest is over the request limit or names another topology;
+  // unavailable on connection loss, and then the outcome is UNKNOWN: re-read latest_id().
+  Status commit(const Manifest& m, Generation gen);
+
+  Result<std::optional<CheckpointId>> latest_id();
+  // The manifest `latest` points at, nullopt if nothing was committed yet. A latest pointing at a
+  // missing manifest is corruption.
+  Result<std::optional<Manifest>> load_latest();
+  Result<Manifest> load(CheckpointId id);
+  // Ids of committed manifests, ascending.
+  Result<std::vector<CheckpointId>> list();
+
+  // Keeps `latest` and the committed checkpoint just before it; deletes older manifests (first)
+  // and their blobs (then), and blobs of attempts below `latest` that never committed. Leaves
+  // ids above `latest` alone (a checkpoint may be in flight).
+  Status retain(CheckpointId latest, SnapshotStore& snapshots);
+
+  // Durable per-key cells under publish/<key>; keys: non-empty, no '/'. Values up to ~1 MB.
+  std::unique_ptr<CursorStore> cursor_store();
+
+ private:
+  zk::Client& zk_;
+  std::string root_;
+  std::string topology_;
+};
+
+}  // namespace sleet

@@ -1,0 +1,102 @@
+// The checkpoint manifest: everything recovery needs to restore a topology to checkpoint n (spout
+// positions, each task's state blob with size and checksum, the topology's shape and fingerprint).
+// It is written to ZooKeeper by CheckpointStore::commit as part of the single commit multi.
+//
+// Encoding: cereal PortableBinary, the format version first; decode_manifest refuses other
+// versions (Code::incompatible) and undecodable bytes (Code::corruption). Bump kFormatVersion
+// whenever the layout changes, and keep a decoder for the old one.
+#pragma once
+
+#include <cereal/archives/portable_binary.hpp>
+#include <cereal/types/map.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sleet/component.hpp>
+#include <sleet/ids.hpp>
+#include <sleet/status.hpp>
+
+namespace sleet {
+
+// Where one task's snapshot bytes are: an inline znode (small) or a file under checkpoint.dir.
+struct BlobHandle {
+  enum class Kind : uint8_t { inline_znode, file };
+  Kind kind = Kind::inline_znode;
+  // inline_znode: the znode's full path; file: the path relative to the SnapshotStore's dir
+  // ("<id>/<task_key>.snap"), so a shared directory may be mounted at different paths.
+  std::string location;
+  uint64_t size = 0;
+  uint32_t checksum = 0;  // CRC-32C of the bytes
+  bool operator==(const BlobHandle&) const = default;
+  template <class A>
+  void serialize(A& ar) {
+    ar(kind, location, size, checksum);
+  }
+};
+
+struct TaskSnapshot {
+  std::string component;
+  int32_t task = 0;
+  uint32_t state_version = 1;  // Component::state_version() of the writer
+  BlobHandle handle;
+  bool operator==(const TaskSnapshot&) const = default;
+  template <class A>
+  void serialize(A& ar) {
+    ar(component, task, state_version, handle);
+  }
+};
+
+// Thrown by Manifest::serialize while loading a format version it does not know; decode_manifest
+// turns it into Code::incompatible.
+struct ManifestFormatError : std::runtime_error {
+  uint32_t found;
+  explicit ManifestFormatError(uint32_t v)
+      : std::runtime_error("unsupported manifest format version"), found(v) {}
+};
+
+struct Manifest {
+  static constexpr uint32_t kFormatVersion = 1;
+
+  uint32_t format_version = kFormatVersion;
+  CheckpointId id;
+  std::string topology;
+  std::string fingerprint;
+  std::map<std::string, int> parallelism;  // component id -> parallelism
+  std::vector<std::string> stateful;       // component ids that had state
+  SourcePositions positions;               // next offset per topic partition
+  std::vector<TaskSnapshot> tasks;
+  int64_t created_unix_ms = 0;
+  int64_t total_bytes = 0;
+
+  bool operator==(const Manifest&) const = default;
+  // The snapshot of (component, task), or null.
+  const TaskSnapshot* find_task(const std::string& component, int32_t task) const;
+
+  template <class A>
+  void serialize(A& ar) {
+    ar(format_version);
+    if constexpr (A::is_loading::value) {
+      if (format_version != kFormatVersion) throw ManifestFormatError(format_version);
+    }
+    ar(id, topology, fingerprint, parallelism, stateful, positions, tasks, created_unix_ms,
+       total_bytes);
+  }
+};
+
+std::string encode_manifest(const Manifest& m);
+// incompatible for an unknown format version, corruption for bytes that do not decode.
+Result<Manifest> decode_manifest(std::string_view bytes);
+
+// Checkpoint znode / directory names: zero-padded so that names sort like numbers.
+std::string checkpoint_name(CheckpointId id);  // 7 -> "00000000000000000007"
+std::optional<CheckpointId> parse_checkpoint_name(std::string_view name);
+
+}  // namespace sleet

@@ -1,0 +1,138 @@
+// A ZooKeeper client for fibers and threads alike: an RAII wrapper around the C client's zhandle_t
+// (libzookeeper_mt, THREADED) that uses only the asynchronous C API. Each call submits the request,
+// and its completion (on the C client's completion thread) fulfils a boost::fibers::promise; the
+// caller waits on the future with a deadline. Called from a fiber, a call suspends only that fiber
+// (the other fibers of the thread keep running); called from a plain thread, it blocks the thread.
+//
+// Threading: every public method may be called concurrently from any thread or fiber, EXCEPT from
+// inside a ZooKeeper callback (there are none in this API). The destructor must not race with
+// calls. No call ever waits longer than Options::request_timeout (plus the deadline of connect()).
+//
+// Errors (one mapping, map_zk_error): connection loss, timeouts, session expiry, a closed or
+// expired handle -> Code::unavailable (retriable; for a write the outcome is then UNKNOWN: read
+// back before deciding); ZNONODE -> not_found; ZNODEEXISTS -> already_exists; ZBADVERSION and a
+// failed check in a multi -> fenced; requests over kMaxRequestBytes -> invalid_argument, refused
+// before sending (the server would drop them as a connection loss).
+//
+// Sessions: when the server reports the session expired (ephemeral nodes are gone), the client
+// opens a new session on its own (a background thread closes the old handle and calls
+// zookeeper_init again) and bumps session_epoch(); callers that own ephemeral nodes watch the epoch
+// and re-create them.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <sleet/status.hpp>
+
+namespace sleet::zk {
+
+// The server's default jute.maxbuffer is 1 MiB for a whole request; we keep headroom for paths and
+// framing and refuse anything whose payload (data plus paths) exceeds this.
+inline constexpr size_t kMaxRequestBytes = 1'000'000;
+
+struct Options {
+  std::string connect;  // "host:port[,host:port...][/chroot]"
+  std::chrono::milliseconds session_timeout{10000};
+  std::chrono::milliseconds request_timeout{10000};
+};
+
+// One operation of an atomic multi().
+struct Op {
+  enum class Type : uint8_t { check, create, set, remove };
+  Type type = Type::check;
+  std::string path;
+  std::string data;
+  int version = -1;
+  bool ephemeral = false;
+
+  static Op check(std::string path, int version);
+  static Op create(std::string path, std::string data, bool ephemeral = false);
+  static Op set(std::string path, std::string data, int version = -1);
+  static Op remove(std::string path, int version = -1);
+};
+
+// The single place that turns a ZooKeeper return code into a Status. `what` names the request
+// ("get /sleet/x") for the message.
+Status map_zk_error(int rc, const std::string& what);
+
+// Checks a znode path the way the server would (absolute, no empty, "." or ".." components, no
+// trailing slash except the root); invalid_argument otherwise.
+Status validate_path(std::string_view path);
+
+class Session;
+struct KeeperSignal;
+
+class Client {
+ public:
+  // Opens a session and waits until it is connected or `deadline` passes (then unavailable).
+  // Blocks the calling thread or suspends the calling fiber.
+  static Result<std::unique_ptr<Client>> connect(const Options& options,
+                                                 std::chrono::milliseconds deadline);
+  ~Client();  // zookeeper_close; pending calls on other fibers/threads must have returned
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  bool connected() const;          // the current session is connected right now
+  uint64_t session_epoch() const;  // 1 for the first session, +1 for every replacement session
+  int64_t session_id() const;      // ZooKeeper's id of the current session (0 if none yet)
+  const Options& options() const { return options_; }
+
+  // Data of `path`; its version in *version if given.
+  Result<std::string> get(const std::string& path, int* version = nullptr);
+  // The version of `path` if it exists, nullopt if not.
+  Result<std::optional<int>> exists(const std::string& path);
+  // already_exists if present; not_found if the parent is missing.
+  Status create(const std::string& path, const std::string& data, bool ephemeral = false);
+  // Creates `path` and every missing ancestor with empty data (mkdir -p); idempotent.
+  Status ensure_path(const std::string& path);
+  // Returns the new version; fenced if `version` (not -1) does not match, not_found if absent.
+  Result<int> set(const std::string& path, const std::string& data, int version = -1);
+  // not_found if absent; fenced on a version mismatch; invalid_argument if it has children.
+  Status remove(const std::string& path, int version = -1);
+  // Removes `path` and everything below it; Ok if it does not exist. Not atomic.
+  Status remove_recursive(const std::string& path);
+  // Child names (not paths), unsorted as the server returns them.
+  Result<std::vector<std::string>> children(const std::string& path);
+  // All ops or none. A failed check op -> fenced; any other failure is mapped as above with the
+  // failing op named in the message. An empty list is Ok without a request.
+  Status multi(const std::vector<Op>& ops);
+
+  // Test support: makes the server expire the current session (opens a second handle on the same
+  // session and closes it, as ZooKeeper's own tests do). The client notices, opens a new session
+  // and bumps session_epoch(). Returns once the session was closed on the server.
+  Status expire_session_for_testing(std::chrono::milliseconds deadline);
+
+ private:
+  explicit Client(Options options);
+  // The current session, with a reference so it cannot be closed under a submitting caller.
+  std::shared_ptr<Session> current() const;
+  // Waits (suspending a fiber) until the current session is connected or `until`; the session.
+  Result<std::shared_ptr<Session>> connected_session(std::chrono::steady_clock::time_point until,
+                                                     const std::string& what);
+  void note_failure(const std::shared_ptr<Session>& s, int rc);
+  void renew_loop();  // the session keeper thread
+
+  template <class State, class Submit>
+  Status run(const std::string& what, const std::shared_ptr<State>& state, Submit&& submit);
+
+  Options options_;
+  mutable std::mutex
+      mu_;  // guards session_ (replaced by the keeper thread); never held while waiting
+  std::shared_ptr<Session> session_;
+  std::atomic<uint64_t> epoch_{0};
+  // The keeper thread sleeps on this until a session expires or the client closes.
+  std::shared_ptr<KeeperSignal> signal_;
+  std::thread keeper_;
+};
+
+}  // namespace sleet::zk

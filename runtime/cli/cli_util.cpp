@@ -1,0 +1,88 @@
+#include "runtime/cli/cli_util.hpp"
+
+#include <signal.h>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "runtime/cli/commands.hpp"
+#include "topology_dsl/loader.hpp"
+
+namespace sleet::cli {
+
+void add_topology_args(CLI::App* cmd, TopologyArgs& args) {
+  cmd->add_option("FILE", args.file, "Topology file (YAML)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--set", args.sets, "Override a config value: --set key=value (repeatable)");
+}
+
+TopologySpec load_or_exit(const TopologyArgs& args) {
+  LoadOptions lo;
+  for (auto& s : args.sets) {
+    auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "sleet: --set takes key=value, got '" << s << "'\n";
+      throw CLI::RuntimeError(kExitUsage);
+    }
+    lo.overrides[s.substr(0, eq)] = s.substr(eq + 1);
+  }
+  std::vector<Diagnostic> diags;
+  auto spec = load_topology(args.file, lo, diags);
+  for (auto& d : diags) std::cerr << d.to_string() << "\n";
+  if (!spec.ok()) {
+    if (diags.empty()) std::cerr << args.file << ": error: " << spec.status().message() << "\n";
+    throw CLI::RuntimeError(kExitUsage);
+  }
+  return std::move(spec).value();
+}
+
+void setup_logging(const std::string& role) {
+  auto logger = spdlog::stderr_color_mt(role);
+  logger->set_pattern("%H:%M:%S.%e [" + role + "] %^%l%$ %v");
+  spdlog::set_default_logger(logger);
+  if (const char* lvl = getenv("SLEET_LOG_LEVEL")) spdlog::set_level(spdlog::level::from_str(lvl));
+}
+
+namespace {
+sigset_t watched() {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGINT);
+  sigaddset(&s, SIGTERM);
+  sigaddset(&s, SIGUSR2);  // our own wake-up for shutdown; blocked so it cannot kill us
+  return s;
+}
+}  // namespace
+
+SignalWatcher::SignalWatcher() {
+  sigset_t s = watched();
+  pthread_sigmask(SIG_BLOCK, &s, nullptr);
+  thread_ = std::thread([this] {
+    sigset_t s = watched();
+    while (true) {
+      int sig = 0;
+      if (sigwait(&s, &sig) != 0) continue;
+      if (sig == SIGUSR2) return;
+      last_.store(sig);
+      std::function<void(int)> fn;
+      {
+        std::lock_guard lk(mu_);
+        fn = fn_;
+      }
+      if (fn) fn(sig);
+    }
+  });
+}
+
+SignalWatcher::~SignalWatcher() {
+  pthread_kill(thread_.native_handle(), SIGUSR2);
+  thread_.join();
+}
+
+void SignalWatcher::on_signal(std::function<void(int)> fn) {
+  std::lock_guard lk(mu_);
+  fn_ = std::move(fn);
+}
+
+}  // namespace sleet::cli

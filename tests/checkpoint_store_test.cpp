@@ -1,0 +1,422 @@
+// SnapshotStore, manifests and CheckpointStore against a real ZooKeeper server and a temp
+// checkpoint directory: inline vs file blobs, detection of damaged and missing blobs, the commit
+// multi and its fencing, retention, cursor cells. Also prints the time of one commit (4 KB
+// manifest) for the record; nothing asserts on it.
+#include <gtest/gtest.h>
+
+#include <boost/fiber/all.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <numeric>
+
+#include "checkpointing/checkpoint_store.hpp"
+#include "checkpointing/crc32c.hpp"
+#include "checkpointing/manifest.hpp"
+#include "checkpointing/snapshot_store.hpp"
+#include "tests/support/zk_fixture.hpp"
+
+using namespace sleet;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+#define ASSERT_OK(expr)                                        \
+  do {                                                         \
+    auto _st = (expr);                                         \
+    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.to_string(); \
+  } while (0)
+
+std::string pattern(size_t n, int seed) {
+  std::string s(n, '\0');
+  uint32_t x = 2654435761u * static_cast<uint32_t>(seed + 1);
+  for (auto& c : s) {
+    x = x * 1664525u + 1013904223u;
+    c = static_cast<char>(x >> 24);
+  }
+  return s;
+}
+
+Manifest sample_manifest(const std::string& topology, int64_t id) {
+  Manifest m;
+  m.id = CheckpointId{id};
+  m.topology = topology;
+  m.fingerprint = "fp-1234";
+  m.parallelism = {{"words", 2}, {"count", 3}};
+  m.stateful = {"count"};
+  m.positions = {{"sentences", PartitionId{0}, Offset{100 + id}},
+                 {"sentences", PartitionId{1}, Offset{7}}};
+  for (int t = 0; t < 3; ++t) {
+    TaskSnapshot ts;
+    ts.component = "count";
+    ts.task = t;
+    ts.state_version = 2;
+    ts.handle.kind = t == 2 ? BlobHandle::Kind::file : BlobHandle::Kind::inline_znode;
+    ts.handle.location = "/x/" + std::to_string(t);
+    ts.handle.size = 10 + t;
+    ts.handle.checksum = 0xdeadbeef + t;
+    m.tasks.push_back(ts);
+  }
+  m.created_unix_ms = 1700000000000 + id;
+  m.total_bytes = 33;
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------------
+// No server needed
+
+TEST(Manifest, RoundTrips) {
+  Manifest m = sample_manifest("wc", 42);
+  auto bytes = encode_manifest(m);
+  auto back = decode_manifest(bytes);
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(*back, m);
+  ASSERT_NE(back->find_task("count", 2), nullptr);
+  EXPECT_EQ(back->find_task("count", 2)->handle.kind, BlobHandle::Kind::file);
+  EXPECT_EQ(back->find_task("count", 3), nullptr);
+}
+
+TEST(Manifest, RefusesOtherFormatVersionsAndGarbage) {
+  // A manifest written by a future build: same layout, format version 2.
+  std::ostringstream os(std::ios::binary);
+  {
+    cereal::PortableBinaryOutputArchive ar(os);
+    uint32_t v = 2;
+    ar(v, std::string("rest does not matter"));
+  }
+  auto r = decode_manifest(os.str());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::incompatible);
+  EXPECT_NE(r.status().message().find("format version 2"), std::string::npos)
+      << r.status().message();
+
+  EXPECT_EQ(decode_manifest("").status().code(), Code::corruption);
+  auto bytes = encode_manifest(sample_manifest("wc", 1));
+  auto truncated = decode_manifest(std::string_view(bytes).substr(0, bytes.size() / 2));
+  EXPECT_EQ(truncated.status().code(), Code::corruption) << truncated.status().to_string();
+}
+
+TEST(Manifest, CheckpointNamesSortNumerically) {
+  EXPECT_EQ(checkpoint_name(CheckpointId{7}), "00000000000000000007");
+  EXPECT_LT(checkpoint_name(CheckpointId{9}), checkpoint_name(CheckpointId{10}));
+  EXPECT_LT(checkpoint_name(CheckpointId{99}), checkpoint_name(CheckpointId{100000}));
+  EXPECT_EQ(parse_checkpoint_name(checkpoint_name(CheckpointId{123456})), CheckpointId{123456});
+  EXPECT_FALSE(parse_checkpoint_name("12"));
+  EXPECT_FALSE(parse_checkpoint_name("0000000000000000000x"));
+}
+
+TEST(Crc32c, KnownValuesAndIncremental) {
+  EXPECT_EQ(crc32c("123456789"), 0xE3069283u);
+  EXPECT_EQ(crc32c(""), 0u);
+  std::string data = pattern(100'003, 1);
+  uint32_t whole = crc32c(data);
+  uint32_t parts = crc32c(std::string_view(data).substr(37), crc32c(data.substr(0, 37)));
+  EXPECT_EQ(whole, parts);
+  data[5000] ^= 1;
+  EXPECT_NE(crc32c(data), whole);
+}
+
+// ---------------------------------------------------------------------------------------------
+// With ZooKeeper
+
+class CheckpointStoreTest : public sleet::test::ZkTest {
+ protected:
+  void SetUp() override {
+    ZkTest::SetUp();
+    if (HasFatalFailure()) return;
+    topology_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    store_ = std::make_unique<CheckpointStore>(client(), root(), topology_);
+    ASSERT_OK(store_->init());
+    snaps_ = std::make_unique<SnapshotStore>(client(), store_->blob_root(), dir_.path() / topology_,
+                                             /*inline_limit=*/4096);
+  }
+  void TearDown() override {
+    snaps_.reset();
+    store_.reset();
+    ZkTest::TearDown();
+  }
+  CheckpointStore& store() { return *store_; }
+  SnapshotStore& snaps() { return *snaps_; }
+
+  // A manifest whose tasks have real blobs: one inline, one file.
+  Manifest manifest_with_blobs(int64_t id) {
+    Manifest m = sample_manifest(topology_, id);
+    m.tasks.clear();
+    for (int t = 0; t < 2; ++t) {
+      auto h = snaps().put(CheckpointId{id}, "count-" + std::to_string(t),
+                           pattern(t == 0 ? 100 : 10'000, static_cast<int>(id * 10 + t)));
+      EXPECT_TRUE(h.ok()) << h.status().to_string();
+      TaskSnapshot ts;
+      ts.component = "count";
+      ts.task = t;
+      ts.handle = *h;
+      m.tasks.push_back(ts);
+    }
+    return m;
+  }
+
+  sleet::test::TempDir dir_{"sleet-cp"};
+  std::string topology_;
+  std::unique_ptr<CheckpointStore> store_;
+  std::unique_ptr<SnapshotStore> snaps_;
+};
+
+TEST_F(CheckpointStoreTest, LayoutAndInitIsIdempotent) {
+  EXPECT_EQ(store().topology_path(), root() + "/topologies/" + topology_);
+  EXPECT_EQ(store().blob_root(), store().topology_path() + "/blobs");
+  ASSERT_OK(store().init());
+  for (auto p : {"/checkpoints", "/blobs", "/publish", "/generation", "/latest"})
+    EXPECT_TRUE(client().exists(store().topology_path() + p)->has_value()) << p;
+  auto latest = store().latest_id();
+  ASSERT_TRUE(latest.ok());
+  EXPECT_FALSE(latest->has_value());
+  auto none = store().load_latest();
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  CheckpointStore bad(client(), root(), "a/b");
+  EXPECT_EQ(bad.init().code(), Code::invalid_argument);
+}
+
+TEST_F(CheckpointStoreTest, SnapshotStoreInlineAndFileBlobs) {
+  std::string small = pattern(4096, 1), large = pattern(300'000, 2);
+  auto hs = snaps().put(CheckpointId{5}, "count-0", small);
+  ASSERT_TRUE(hs.ok()) << hs.status().to_string();
+  EXPECT_EQ(hs->kind, BlobHandle::Kind::inline_znode);
+  EXPECT_EQ(hs->location, store().blob_root() + "/00000000000000000005/count-0");
+  EXPECT_EQ(hs->size, small.size());
+  EXPECT_EQ(hs->checksum, crc32c(small));
+
+  auto hl = snaps().put(CheckpointId{5}, "count-1", large);
+  ASSERT_TRUE(hl.ok()) << hl.status().to_string();
+  EXPECT_EQ(hl->kind, BlobHandle::Kind::file);
+  EXPECT_TRUE(fs::exists(snaps().file_path(*hl))) << snaps().file_path(*hl);
+  EXPECT_EQ(fs::file_size(snaps().file_path(*hl)), large.size());
+  // No temporary files left behind.
+  size_t entries = std::distance(fs::directory_iterator(snaps().file_path(*hl).parent_path()),
+                                 fs::directory_iterator());
+  EXPECT_EQ(entries, 1u);
+
+  auto empty = snaps().put(CheckpointId{5}, "empty", "");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(*snaps().get(*empty), "");
+  EXPECT_EQ(*snaps().get(*hs), small);
+  EXPECT_EQ(*snaps().get(*hl), large);
+
+  // Putting the same key again (a retried checkpoint id) overwrites, for both kinds.
+  auto hs2 = snaps().put(CheckpointId{5}, "count-0", "v2");
+  auto hl2 = snaps().put(CheckpointId{5}, "count-1", pattern(200'000, 3));
+  ASSERT_TRUE(hs2.ok() && hl2.ok());
+  EXPECT_EQ(*snaps().get(*hs2), "v2");
+  EXPECT_EQ(*snaps().get(*hl2), pattern(200'000, 3));
+  EXPECT_EQ(snaps().get(*hs).status().code(), Code::corruption);  // the old handle no longer fits
+
+  auto ids = snaps().list_checkpoints();
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(*ids, std::vector<CheckpointId>{CheckpointId{5}});
+  EXPECT_EQ(snaps().put(CheckpointId{5}, "a/b", "x").status().code(), Code::invalid_argument);
+  EXPECT_EQ(snaps().put(CheckpointId{5}, ".hidden", "x").status().code(), Code::invalid_argument);
+
+  ASSERT_OK(snaps().remove_checkpoint(CheckpointId{5}));
+  ASSERT_OK(snaps().remove_checkpoint(CheckpointId{5}));  // idempotent
+  EXPECT_FALSE(client().exists(hs->location)->has_value());
+  EXPECT_FALSE(fs::exists(snaps().file_path(*hl)));
+  EXPECT_TRUE(snaps().list_checkpoints()->empty());
+}
+
+TEST_F(CheckpointStoreTest, DamagedOrMissingBlobsAreCorruptionNamingTheBlob) {
+  std::string large = pattern(50'000, 4), small = pattern(100, 5);
+  auto hf = snaps().put(CheckpointId{1}, "count-0", large);
+  auto hz = snaps().put(CheckpointId{1}, "count-1", small);
+  ASSERT_TRUE(hf.ok() && hz.ok());
+  fs::path file = snaps().file_path(*hf);
+
+  {  // flip one byte in the middle of the file
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(25'000);
+    char c;
+    f.get(c);
+    f.seekp(25'000);
+    f.put(static_cast<char>(c ^ 0x40));
+  }
+  auto r = snaps().get(*hf);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::corruption);
+  EXPECT_NE(r.status().message().find(file.string()), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("CRC-32C"), std::string::npos) << r.status().message();
+
+  fs::resize_file(file, 1000);  // truncated
+  r = snaps().get(*hf);
+  EXPECT_EQ(r.status().code(), Code::corruption);
+  EXPECT_NE(r.status().message().find("1000 bytes"), std::string::npos) << r.status().message();
+
+  fs::remove(file);  // missing
+  r = snaps().get(*hf);
+  EXPECT_EQ(r.status().code(), Code::corruption);
+  EXPECT_NE(r.status().message().find("missing"), std::string::npos) << r.status().message();
+
+  ASSERT_TRUE(client().set(hz->location, "tampered").ok());
+  r = snaps().get(*hz);
+  EXPECT_EQ(r.status().code(), Code::corruption);
+  EXPECT_NE(r.status().message().find(hz->location), std::string::npos) << r.status().message();
+  ASSERT_OK(client().remove(hz->location));
+  r = snaps().get(*hz);
+  EXPECT_EQ(r.status().code(), Code::corruption);
+  EXPECT_NE(r.status().message().find("missing"), std::string::npos) << r.status().message();
+}
+
+TEST_F(CheckpointStoreTest, CommitThenLoadLatest) {
+  auto gen = store().bump_generation();
+  ASSERT_TRUE(gen.ok()) << gen.status().to_string();
+  auto cur = store().current_generation();
+  ASSERT_TRUE(cur.ok());
+  EXPECT_EQ(*cur, *gen);
+
+  Manifest m1 = manifest_with_blobs(1);
+  ASSERT_OK(store().commit(m1, *gen));
+  Manifest m2 = manifest_with_blobs(2);
+  ASSERT_OK(store().commit(m2, *gen));
+  EXPECT_EQ(store().latest_id()->value(), CheckpointId{2});
+  auto loaded = store().load_latest();
+  ASSERT_TRUE(loaded.ok() && loaded->has_value()) << loaded.status().to_string();
+  EXPECT_EQ(**loaded, m2);
+  // Restoring: every task's blob reads back.
+  for (auto& t : (*loaded)->tasks) EXPECT_TRUE(snaps().get(t.handle).ok()) << t.handle.location;
+  EXPECT_EQ(*store().load(CheckpointId{1}), m1);
+
+  EXPECT_EQ(store().commit(m2, *gen).code(), Code::already_exists);
+  Manifest other = m2;
+  other.topology = "someone-else";
+  EXPECT_EQ(store().commit(other, *gen).code(), Code::invalid_argument);
+  EXPECT_EQ(store().latest_id()->value(), CheckpointId{2});
+}
+
+TEST_F(CheckpointStoreTest, StaleGenerationIsFencedAndWritesNothing) {
+  auto old_gen = store().bump_generation();
+  ASSERT_TRUE(old_gen.ok());
+  ASSERT_OK(store().commit(manifest_with_blobs(1), *old_gen));
+
+  // A new coordinator (another client, as after a failover) takes over.
+  auto other_client = zk_server().client();
+  CheckpointStore other(*other_client, root(), topology_);
+  ASSERT_OK(other.init());
+  auto new_gen = other.bump_generation();
+  ASSERT_TRUE(new_gen.ok());
+  EXPECT_GT(new_gen->value, old_gen->value);
+
+  Status st = store().commit(manifest_with_blobs(2), *old_gen);
+  EXPECT_EQ(st.code(), Code::fenced) << st.to_string();
+  EXPECT_FALSE(client()
+                   .exists(store().checkpoints_path() + "/" + checkpoint_name(CheckpointId{2}))
+                   ->has_value());
+  EXPECT_EQ(store().latest_id()->value(), CheckpointId{1});
+
+  ASSERT_OK(other.commit(manifest_with_blobs(2), *new_gen));
+  EXPECT_EQ(store().latest_id()->value(), CheckpointId{2});
+}
+
+TEST_F(CheckpointStoreTest, OversizedManifestIsRefused) {
+  auto gen = store().bump_generation();
+  ASSERT_TRUE(gen.ok());
+  Manifest m = sample_manifest(topology_, 1);
+  m.fingerprint = std::string(1'000'000, 'f');
+  Status st = store().commit(m, *gen);
+  EXPECT_EQ(st.code(), Code::invalid_argument) << st.to_string();
+  EXPECT_TRUE(client().connected());
+  EXPECT_FALSE(store().latest_id()->has_value());
+}
+
+TEST_F(CheckpointStoreTest, RetainKeepsExactlyLatestAndPrevious) {
+  auto gen = store().bump_generation();
+  ASSERT_TRUE(gen.ok());
+  for (int64_t id : {1, 2, 3, 5}) ASSERT_OK(store().commit(manifest_with_blobs(id), *gen));
+  (void)manifest_with_blobs(4);  // an attempt that never committed
+  (void)manifest_with_blobs(6);  // a checkpoint in flight: blobs written, not yet committed
+
+  ASSERT_OK(store().retain(CheckpointId{5}, snaps()));
+  auto left = store().list();
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(*left, (std::vector<CheckpointId>{CheckpointId{3}, CheckpointId{5}}));
+  auto blobs = snaps().list_checkpoints();
+  ASSERT_TRUE(blobs.ok());
+  EXPECT_EQ(*blobs, (std::vector<CheckpointId>{CheckpointId{3}, CheckpointId{5}, CheckpointId{6}}));
+  for (int64_t gone : {1, 2, 4}) {
+    EXPECT_FALSE(fs::exists(snaps().dir() / checkpoint_name(CheckpointId{gone}))) << gone;
+    EXPECT_FALSE(client()
+                     .exists(store().blob_root() + "/" + checkpoint_name(CheckpointId{gone}))
+                     ->has_value())
+        << gone;
+  }
+  // Both kept checkpoints are fully restorable.
+  for (int64_t kept : {3, 5}) {
+    auto m = store().load(CheckpointId{kept});
+    ASSERT_TRUE(m.ok()) << m.status().to_string();
+    for (auto& t : m->tasks) EXPECT_TRUE(snaps().get(t.handle).ok()) << t.handle.location;
+  }
+  ASSERT_OK(store().retain(CheckpointId{5}, snaps()));  // idempotent
+  EXPECT_EQ(store().list()->size(), 2u);
+}
+
+TEST_F(CheckpointStoreTest, CursorStoreRoundTrip) {
+  auto cursors = store().cursor_store();
+  auto missing = cursors->load("sink-0");
+  EXPECT_EQ(missing.status().code(), Code::not_found);
+  ASSERT_OK(cursors->store("sink-0", "epoch=3 offsets=1,2"));
+  EXPECT_EQ(*cursors->load("sink-0"), "epoch=3 offsets=1,2");
+  ASSERT_OK(cursors->store("sink-0", std::string("bin\0ary", 7)));
+  EXPECT_EQ(*cursors->load("sink-0"), std::string("bin\0ary", 7));
+  EXPECT_EQ(cursors->load("sink-1").status().code(), Code::not_found);
+  EXPECT_EQ(cursors->store("a/b", "x").code(), Code::invalid_argument);
+  // Durable in ZooKeeper: a fresh store on another client sees it.
+  auto other_client = zk_server().client();
+  CheckpointStore other(*other_client, root(), topology_);
+  EXPECT_EQ(*other.cursor_store()->load("sink-0"), std::string("bin\0ary", 7));
+}
+
+TEST_F(CheckpointStoreTest, WorksFromFibers) {
+  auto gen = store().bump_generation();
+  ASSERT_TRUE(gen.ok());
+  std::vector<Status> results(4);
+  std::thread runner([&] {
+    std::vector<boost::fibers::fiber> fibers;
+    for (int t = 0; t < 4; ++t)
+      fibers.emplace_back([&, t] {
+        // Two inline and two file blobs, written concurrently from fibers of one thread.
+        auto h = snaps().put(CheckpointId{1}, "task-" + std::to_string(t),
+                             pattern(t % 2 ? 100 : 20'000, t));
+        results[t] =
+            h.ok() ? (snaps().get(*h).ok() ? Status::Ok() : snaps().get(*h).status()) : h.status();
+      });
+    for (auto& f : fibers) f.join();
+  });
+  runner.join();
+  for (auto& st : results) EXPECT_TRUE(st.ok()) << st.to_string();
+}
+
+// Not a test of speed: prints what one commit costs, for the record.
+TEST_F(CheckpointStoreTest, MeasureCommitOf4KbManifest) {
+  auto gen = store().bump_generation();
+  ASSERT_TRUE(gen.ok());
+  Manifest m = sample_manifest(topology_, 1);
+  m.fingerprint.clear();
+  m.fingerprint = pattern(4096 - encode_manifest(m).size(), 9);
+  ASSERT_EQ(encode_manifest(m).size(), 4096u);
+  constexpr int kCommits = 200;
+  std::vector<double> ms;
+  for (int i = 1; i <= kCommits; ++i) {
+    m.id = CheckpointId{i};
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_OK(store().commit(m, *gen));
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  double mean = std::accumulate(ms.begin(), ms.end(), 0.0) / ms.size();
+  std::printf(
+      "commit multi (check + create 4 KB manifest + set latest), %d commits: median %.2f ms, "
+      "mean %.2f ms, p90 %.2f ms, max %.2f ms\n",
+      kCommits, ms[ms.size() / 2], mean, ms[ms.size() * 9 / 10], ms.back());
+  EXPECT_EQ(store().latest_id()->value(), CheckpointId{kCommits});
+}
+
+}  // namespace
