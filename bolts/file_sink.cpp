@@ -174,13 +174,13 @@ class FileSink : public Bolt {
   Status publish_up_to(int64_t n) {
     bool renamed = false;
     while (!pending_.empty() && pending_.front() <= n) {
-      if (renamed) kill_point("file_sink.mid_rename");
       std::string name = epoch_name(pending_.front());
       fs::path from = pending_dir() / name, to = fs::path(dir_) / name;
       if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT)
         return errno_status("renaming " + from.string());
       pending_.erase(pending_.begin());
       renamed = true;
+      kill_point("file_sink.after_rename");  // other files/tasks of this commit not yet renamed
     }
     if (renamed) return fsync_dir(dir_);
     return Status::Ok();

@@ -426,6 +426,8 @@ void register_run(CLI::App& app) {
   cmd->add_option("--threads", o->threads, "Worker threads (default: one per core)");
   cmd->add_option("--input-rate", o->input_rate,
                   "Load inputs at this many records/s while the topology runs (default: all first)");
+  cmd->add_option("--max-failures", o->max_failures,
+                  "Give up after this many worker failures in a row without a new checkpoint");
   cmd->add_option("--top", o->top, "After --until-drained, print the N largest keys of tsv FileSink output (key ... count)");
   cmd->callback([o] {
     SignalWatcher signals;
