@@ -162,9 +162,12 @@ class Session {
                         static_cast<int>(o.session_timeout.count()), nullptr, s.get(), 0, &zk_log);
     if (!s->zh_) {
       int e = errno;
-      if (e == EINVAL || e == 0)
-        return Status::Invalid("bad ZooKeeper connect string '" + o.connect + "'");
-      return Status::Unavailable("zookeeper_init(" + o.connect + "): " + strerror(e));
+      if (e == EINVAL)
+        return Status::Invalid("bad ZooKeeper connect string '" + o.connect +
+                               "' (expected host:port[,host:port...][/chroot])");
+      // Most often a host name that does not resolve (right now): retriable.
+      return Status::Unavailable("cannot open a ZooKeeper handle for '" + o.connect +
+                                 "': no server address resolves");
     }
     return s;
   }
@@ -290,14 +293,14 @@ std::string op_name(const Op& op) {
 
 }  // namespace
 
-Client::Client(Options options)
+Client::Client(Key, Options options)
     : options_(std::move(options)), signal_(std::make_shared<KeeperSignal>()) {}
 
 Result<std::unique_ptr<Client>> Client::connect(const Options& options, milliseconds deadline) {
   if (options.connect.empty()) return Status::Invalid("empty ZooKeeper connect string");
   if (options.request_timeout.count() <= 0 || options.session_timeout.count() <= 0)
     return Status::Invalid("ZooKeeper timeouts must be positive");
-  std::unique_ptr<Client> c(new Client(options));
+  auto c = std::make_unique<Client>(Key{}, options);
   auto s = Session::open(options, c->signal_);
   if (!s.ok()) return s.status();
   c->session_ = std::move(s).value();

@@ -73,7 +73,12 @@ class Session;
 struct KeeperSignal;
 
 class Client {
+  struct Key {  // only connect() constructs a Client
+    explicit Key() = default;
+  };
+
  public:
+  Client(Key, Options options);
   // Opens a session and waits until it is connected or `deadline` passes (then unavailable).
   // Blocks the calling thread or suspends the calling fiber.
   static Result<std::unique_ptr<Client>> connect(const Options& options,
@@ -113,7 +118,6 @@ class Client {
   Status expire_session_for_testing(std::chrono::milliseconds deadline);
 
  private:
-  explicit Client(Options options);
   // The current session, with a reference so it cannot be closed under a submitting caller.
   std::shared_ptr<Session> current() const;
   // Waits (suspending a fiber) until the current session is connected or `until`; the session.

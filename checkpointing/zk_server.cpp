@@ -170,7 +170,7 @@ Result<std::unique_ptr<EmbeddedZooKeeper>> EmbeddedZooKeeper::start(const fs::pa
                                    " on 127.0.0.1 is already in use");
       return Status::IoError("cannot bind 127.0.0.1:" + std::to_string(port) + ": " + strerror(-p));
     }
-    std::unique_ptr<EmbeddedZooKeeper> zk(new EmbeddedZooKeeper(fs::absolute(dir), p, settings));
+    auto zk = std::make_unique<EmbeddedZooKeeper>(Key{}, fs::absolute(dir), p, settings);
     auto left = std::chrono::duration_cast<milliseconds>(until - Clock::now());
     Status st = zk->launch(left);
     if (st.ok()) return zk;
@@ -203,10 +203,6 @@ Status EmbeddedZooKeeper::launch(milliseconds deadline) {
       // Requests may be ~1 MB each: cap how many the server holds in its pipeline (it stops
       // reading from clients beyond that) so a burst cannot exhaust the heap.
       "-Dzookeeper.globalOutstandingLimit=100",
-      // The server keeps the last commitLogCount (default 500) write requests in memory to sync
-      // followers; a standalone server has none, and 500 requests of ~1 MB (manifests, inline
-      // blobs) would fill the heap.
-      "-Dzookeeper.commitLogCount=20",
       "-Dzookeeper.jmx.log4j.disable=true",
       "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
       "-Dorg.slf4j.simpleLogger.showDateTime=true",

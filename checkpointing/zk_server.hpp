@@ -24,15 +24,21 @@
 namespace sleet {
 
 class EmbeddedZooKeeper {
+  struct Key {  // only start() constructs one
+    explicit Key() = default;
+  };
+
  public:
   struct Settings {
     std::string java = "java";  // looked up on PATH
     std::string jar = "/usr/share/java/zookeeper.jar";
     std::string conf_dir = "/etc/zookeeper/conf";
     std::string log_binding = "/usr/share/java/slf4j-simple.jar";  // skipped if missing
-    // The JVM reserves this much but uses far less when idle. The server keeps every znode (and
-    // so every inline snapshot blob) in memory, plus the requests it has queued.
-    int max_heap_mb = 512;
+    // The JVM reserves this much but uses far less when idle. Sizing: the server keeps every
+    // znode in memory, and ALSO its last 500 write requests, about three copies of each (the
+    // "committed log" for followers; 3.8 refuses zookeeper.commitLogCount < 500, measured:
+    // 300 writes of 500 KB left 450 MB live). With inline blobs <= 128 KB that is <= ~200 MB.
+    int max_heap_mb = 768;
   };
 
   // Writes <dir>/zoo.cfg (data in <dir>/data, client port on 127.0.0.1 only, admin server off,
@@ -49,6 +55,8 @@ class EmbeddedZooKeeper {
                                                           std::chrono::milliseconds deadline,
                                                           const Settings& settings);
 
+  EmbeddedZooKeeper(Key, std::filesystem::path dir, int port, Settings settings)
+      : dir_(std::move(dir)), port_(port), settings_(std::move(settings)) {}
   ~EmbeddedZooKeeper();  // stops the server
   EmbeddedZooKeeper(const EmbeddedZooKeeper&) = delete;
   EmbeddedZooKeeper& operator=(const EmbeddedZooKeeper&) = delete;
@@ -74,8 +82,6 @@ class EmbeddedZooKeeper {
                                          std::chrono::milliseconds timeout);
 
  private:
-  EmbeddedZooKeeper(std::filesystem::path dir, int port, Settings settings)
-      : dir_(std::move(dir)), port_(port), settings_(std::move(settings)) {}
   Status launch(std::chrono::milliseconds deadline);
 
   std::filesystem::path dir_;
