@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@ Result<Process> Process::spawn(const std::vector<std::string>& argv, const Optio
   // Report exec failure through a close-on-exec pipe: EOF means exec succeeded.
   int pfd[2];
   if (pipe2(pfd, O_CLOEXEC) != 0) return Status::IoError(std::string("pipe: ") + strerror(errno));
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     close(pfd[0]);
@@ -32,6 +34,11 @@ Result<Process> Process::spawn(const std::vector<std::string>& argv, const Optio
   }
   if (pid == 0) {
     setpgid(0, 0);
+    // Own process group (Ctrl-C reaches only the parent), but die with the parent even when it is
+    // SIGKILLed: a supervisor's children never outlive it. (Bound to the forking thread: callers
+    // spawn from their long-lived controlling thread.)
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);  // the parent may block signals for sigwait

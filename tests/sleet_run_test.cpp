@@ -175,3 +175,19 @@ TEST(SleetRun, MissingJavaIsAClearError) {
   EXPECT_NE(r.err.find("java"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("hint:"), std::string::npos) << r.err;
 }
+
+// Even a SIGKILLed supervisor leaves nothing behind: its children die with it.
+TEST(SleetRun, SupervisorKilledTakesChildrenWithIt) {
+  test::TempDir dir("sleet-run");
+  auto log = (dir.path() / "run.log").string();
+  auto run = test::Child::spawn({SLEET_CLI_PATH, "run", kExample, "--state-dir",
+                                 (dir.path() / "state").string()},
+                                env_for(dir), log, log);
+  ASSERT_TRUE(test::wait_until(
+      [&] { return test::read_file(log).find("worker started") != std::string::npos; }, 60s))
+      << test::read_file(log);
+  EXPECT_FALSE(processes_mentioning(dir.path()).empty());
+  run.signal(SIGKILL);
+  ASSERT_TRUE(run.wait(10s).has_value());
+  expect_no_children_left(dir);
+}
