@@ -242,7 +242,7 @@ Status Worker::run() {
       }
     }
     progress(false);
-    std::this_thread::sleep_for(20ms);
+    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(20ms, options_.progress_interval));
   }
   // Order matters: stop committing first, then stop the tasks. Whatever was in flight is simply
   // not committed and will be replayed by the next run.

@@ -24,11 +24,13 @@ void register_worker(CLI::App& app) {
   auto until_drained = std::make_shared<bool>(false);
   auto threads = std::make_shared<int>(0);
   auto status_file = std::make_shared<std::string>();
+  auto status_ms = std::make_shared<int>(500);
   add_topology_args(cmd, *opts);
   cmd->add_flag("--until-drained", *until_drained,
                 "Exit 0 once all input is consumed and its last checkpoint is committed and visible");
   cmd->add_option("--threads", *threads, "Worker threads (default: worker.threads, else cores)");
   cmd->add_option("--status-file", *status_file, "Write progress as JSON to this file");
+  cmd->add_option("--status-interval-ms", *status_ms, "How often to write the status file");
   cmd->callback([=] {
     SignalWatcher signals;  // blocks SIGINT/SIGTERM before any thread starts
     setup_logging("worker");
@@ -36,7 +38,7 @@ void register_worker(CLI::App& app) {
     WorkerOptions wo;
     wo.threads = *threads;
     wo.until_drained = *until_drained;
-    wo.progress_interval = std::chrono::milliseconds(500);
+    wo.progress_interval = std::chrono::milliseconds(std::max(1, *status_ms));
     std::string path = *status_file;
     auto last_log = std::chrono::steady_clock::now();
     wo.on_progress = [path, &last_log](const WorkerProgress& p) {
