@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "runtime/process.hpp"
+#include "runtime/worker.hpp"
 
 namespace bench {
 
@@ -38,13 +39,22 @@ inline void die(const std::string& msg) {
 }
 
 inline double json_number(const std::string& json, const std::string& key, double def = -1) {
-  auto p = json.find("\"" + key + "\":");
-  if (p == std::string::npos) return def;
-  p += key.size() + 3;
-  if (json.compare(p, 4, "true") == 0) return 1;
-  if (json.compare(p, 5, "false") == 0) return 0;
-  return std::strtod(json.c_str() + p, nullptr);
+  return sleet::status_number(json, key, def);
 }
+
+// A fresh directory under /tmp, removed with its contents at exit.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/sleet-bench-XXXXXX";
+    if (!mkdtemp(tmpl)) die("mkdtemp");
+    path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
 
 // Runs `bash -c cmd`, returns stdout; dies on failure.
 inline std::string sh(const std::string& cmd) {
@@ -124,8 +134,8 @@ struct Input {
     }
     for (auto& f : parts) f.close();
     for (int i = 0; i < partitions; ++i)
-      sh("kcat -P -b " + bootstrap + " -t " + topic + " -p " + std::to_string(i) + " -X linger.ms=20 < " +
-         (dir / ("part" + std::to_string(i))).string());
+      sh("kcat -P -b " + bootstrap + " -t " + topic + " -p " + std::to_string(i) +
+         " -X linger.ms=20 < " + (dir / ("part" + std::to_string(i))).string());
   }
 };
 

@@ -16,23 +16,20 @@ int main(int argc, char** argv) {
   int64_t per_kill = 40000;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--kills") kills = std::stoi(argv[i + 1]);
-    else if (k == "--sentences-per-kill") per_kill = std::stoll(argv[i + 1]);
-    else if (k == "--partitions") partitions = std::stoi(argv[i + 1]);
-    else die("unknown option " + k);
+    if (k == "--kills")
+      kills = std::stoi(argv[i + 1]);
+    else if (k == "--sentences-per-kill")
+      per_kill = std::stoll(argv[i + 1]);
+    else if (k == "--partitions")
+      partitions = std::stoi(argv[i + 1]);
+    else
+      die("unknown option " + k);
   }
   std::printf("command: %s --kills %d --sentences-per-kill %lld --partitions %d\n", argv[0], kills,
               static_cast<long long>(per_kill), partitions);
   Paths p;
-  char tmpl[] = "/tmp/sleet-rbench-XXXXXX";
-  fs::path dir = mkdtemp(tmpl);
-  struct Cleanup {
-    fs::path d;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(d, ec);
-    }
-  } cleanup{dir};
+  TempDir tmp;
+  const fs::path& dir = tmp.path;
   Kafka kafka(p, dir, "sentences", partitions);
   auto zk = sleet::EmbeddedZooKeeper::start(dir / "zk", 0);
   if (!zk.ok()) die(zk.status().to_string());
@@ -45,11 +42,13 @@ int main(int argc, char** argv) {
                       << "  checkpoint.dir: " << (dir / "cp").string() << "\n"
                       << "  checkpoint.interval.ms: 1000\n"
                       << "plugins: [" << (p.plugins / "libsleet_wordcount.so").string() << "]\n"
-                      << "spouts:\n  - {id: in, class: KafkaSpout, parallelism: 2, args: {topic: sentences, max.batch: 64}}\n"
+                      << "spouts:\n  - {id: in, class: KafkaSpout, parallelism: 2, args: {topic: "
+                         "sentences, max.batch: 64}}\n"
                       << "bolts:\n"
                       << "  - {id: split, class: SplitSentence, parallelism: 2}\n"
                       << "  - {id: count, class: WordCount, parallelism: 2}\n"
-                      << "  - {id: out, class: FileSink, parallelism: 2, args: {path: " << out.string() << "}}\n"
+                      << "  - {id: out, class: FileSink, parallelism: 2, args: {path: "
+                      << out.string() << "}}\n"
                       << "streams:\n"
                       << "  - {from: in, to: split}\n"
                       << "  - {from: split, to: count, grouping: {type: fields, fields: [word]}}\n"
@@ -57,8 +56,9 @@ int main(int argc, char** argv) {
   sleet::Process::Options o;
   o.stderr_path = (dir / "worker.log").string();
   auto start = [&](bool drained) {
-    std::vector<std::string> argv = {p.cli.string(), "worker", yaml.string(), "--status-file",
-                                     status.string(), "--status-interval-ms", "5"};
+    std::vector<std::string> argv = {
+        p.cli.string(),         "worker", yaml.string(), "--status-file", status.string(),
+        "--status-interval-ms", "5"};
     if (drained) argv.push_back("--until-drained");
     auto w = sleet::Process::spawn(argv, o);
     if (!w.ok()) die(w.status().to_string());
@@ -78,7 +78,8 @@ int main(int argc, char** argv) {
       if (Clock::now() > deadline || !w.running()) die("worker made no checkpoint; see worker.log");
       std::this_thread::sleep_for(1ms);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(100, 900)(rng)));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(100, 900)(rng)));
     w.signal(SIGKILL);
     auto t_kill = Clock::now();
     (void)w.wait(10s);
@@ -90,8 +91,8 @@ int main(int argc, char** argv) {
     }
     double s = std::chrono::duration<double>(Clock::now() - t_kill).count();
     times.push_back(s);
-    std::printf("kill %d: next checkpoint committed %.3f s after SIGKILL (restored from %lld)\n", k + 1,
-                s, static_cast<long long>(json_number(read_file(status), "restored_from")));
+    std::printf("kill %d: next checkpoint committed %.3f s after SIGKILL (restored from %lld)\n",
+                k + 1, s, static_cast<long long>(json_number(read_file(status), "restored_from")));
     std::fflush(stdout);
   }
   w.stop(10s);
@@ -99,9 +100,10 @@ int main(int argc, char** argv) {
   if (!last.wait(300s) || *last.exit_status() != 0) die("final run did not drain");
   std::string why;
   bool exact = check_counts(out, in.counts, why);
-  std::printf("\nrecovery (SIGKILL -> next committed checkpoint), %d kills: median %.3f s, max %.3f s "
-              "(goal: median < 2 s)\noutput after all kills: %s\n",
-              kills, median(times), *std::max_element(times.begin(), times.end()),
-              exact ? "exact (every word's counts 1..N once)" : ("WRONG: " + why).c_str());
+  std::printf(
+      "\nrecovery (SIGKILL -> next committed checkpoint), %d kills: median %.3f s, max %.3f s "
+      "(goal: median < 2 s)\noutput after all kills: %s\n",
+      kills, median(times), *std::max_element(times.begin(), times.end()),
+      exact ? "exact (every word's counts 1..N once)" : ("WRONG: " + why).c_str());
   return exact ? 0 : 1;
 }

@@ -72,7 +72,8 @@ double kcat_awk(const std::string& bootstrap, const std::string& topic, int64_t 
                        " -e -q -o beginning -f '%s\\n' | awk '{for(i=1;i<=NF;i++)c[$i]++} "
                        "END{n=0; for(w in c) n+=c[w]; print n}'");
   double s = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (std::stoll(out) != words) die("kcat|awk counted " + out + " words, expected " + std::to_string(words));
+  if (std::stoll(out) != words)
+    die("kcat|awk counted " + out + " words, expected " + std::to_string(words));
   return s;
 }
 
@@ -82,32 +83,35 @@ struct SleetRun {
 };
 
 SleetRun sleet_run(const Paths& p, const fs::path& dir, const std::string& bootstrap,
-                   const std::string& zk, const Input& in, bool checkpointing, int threads, int id) {
+                   const std::string& zk, const Input& in, bool checkpointing, int threads,
+                   int id) {
   std::string name = std::string("bench") + (checkpointing ? "cp" : "nocp") + std::to_string(id);
-  fs::path out = dir / (name + "-out"), status = dir / (name + ".status"), yaml = dir / (name + ".yaml");
-  std::ofstream(yaml) << "name: " << name << "\nconfig:\n"
-                      << "  kafka.bootstrap.servers: " << bootstrap << "\n"
-                      << "  zookeeper.connect: \"" << zk << "\"\n"
-                      << "  checkpoint.dir: " << (dir / "cp").string() << "\n"
-                      << "  checkpoint.interval.ms: 1000\n"
-                      << "  checkpoint.enabled: " << (checkpointing ? "true" : "false") << "\n"
-                      << "plugins: [" << (p.plugins / "libsleet_wordcount.so").string() << "]\n"
-                      << "spouts:\n  - {id: in, class: KafkaSpout, parallelism: 2, args: {topic: sentences}}\n"
-                      << "bolts:\n"
-                      << "  - {id: split, class: SplitSentence, parallelism: 2}\n"
-                      << "  - {id: count, class: WordCount, parallelism: 2}\n"
-                      << "  - {id: out, class: FileSink, parallelism: 2, args: {path: " << out.string() << "}}\n"
-                      << "streams:\n"
-                      << "  - {from: in, to: split, grouping: local_or_shuffle}\n"
-                      << "  - {from: split, to: count, grouping: {type: fields, fields: [word]}}\n"
-                      << "  - {from: count, to: out, grouping: local_or_shuffle}\n";
+  fs::path out = dir / (name + "-out"), status = dir / (name + ".status"),
+           yaml = dir / (name + ".yaml");
+  std::ofstream(yaml)
+      << "name: " << name << "\nconfig:\n"
+      << "  kafka.bootstrap.servers: " << bootstrap << "\n"
+      << "  zookeeper.connect: \"" << zk << "\"\n"
+      << "  checkpoint.dir: " << (dir / "cp").string() << "\n"
+      << "  checkpoint.interval.ms: 1000\n"
+      << "  checkpoint.enabled: " << (checkpointing ? "true" : "false") << "\n"
+      << "plugins: [" << (p.plugins / "libsleet_wordcount.so").string() << "]\n"
+      << "spouts:\n  - {id: in, class: KafkaSpout, parallelism: 2, args: {topic: sentences}}\n"
+      << "bolts:\n"
+      << "  - {id: split, class: SplitSentence, parallelism: 2}\n"
+      << "  - {id: count, class: WordCount, parallelism: 2}\n"
+      << "  - {id: out, class: FileSink, parallelism: 2, args: {path: " << out.string() << "}}\n"
+      << "streams:\n"
+      << "  - {from: in, to: split, grouping: local_or_shuffle}\n"
+      << "  - {from: split, to: count, grouping: {type: fields, fields: [word]}}\n"
+      << "  - {from: count, to: out, grouping: local_or_shuffle}\n";
   sleet::Process::Options o;
   o.stderr_path = (dir / (name + ".log")).string();
   auto t0 = Clock::now();
-  auto w = sleet::Process::spawn({p.cli.string(), "worker", yaml.string(), "--until-drained",
-                                  "--threads", std::to_string(threads), "--status-file",
-                                  status.string(), "--status-interval-ms", "10"},
-                                 o);
+  auto w = sleet::Process::spawn(
+      {p.cli.string(), "worker", yaml.string(), "--until-drained", "--threads",
+       std::to_string(threads), "--status-file", status.string(), "--status-interval-ms", "10"},
+      o);
   if (!w.ok()) die(w.status().to_string());
   SleetRun r;
   Clock::time_point first{}, done{};
@@ -115,14 +119,16 @@ SleetRun sleet_run(const Paths& p, const fs::path& dir, const std::string& boots
     std::string s = read_file(status);
     auto now = Clock::now();
     if (first == Clock::time_point{} && json_number(s, "records_in") > 0) first = now;
-    if (done == Clock::time_point{} && json_number(s, "records_out") >= static_cast<double>(in.words))
+    if (done == Clock::time_point{} &&
+        json_number(s, "records_out") >= static_cast<double>(in.words))
       done = now;
     r.rss_mb = std::max(r.rss_mb, peak_rss_mb(w->pid()));
     if (now - t0 > 600s) die("worker did not drain in 600 s");
     std::this_thread::sleep_for(2ms);
   }
   r.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (*w->exit_status() != 0) die("worker " + sleet::describe_exit(*w->exit_status()) + ", see " + o.stderr_path);
+  if (*w->exit_status() != 0)
+    die("worker " + sleet::describe_exit(*w->exit_status()) + ", see " + o.stderr_path);
   std::string s = read_file(status);
   r.checkpoints = static_cast<int64_t>(json_number(s, "last_checkpoint"));
   if (done == Clock::time_point{}) done = Clock::now();
@@ -138,24 +144,22 @@ int main(int argc, char** argv) {
   Args a;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--sentences") a.sentences = std::stoll(argv[i + 1]);
-    else if (k == "--partitions") a.partitions = std::stoi(argv[i + 1]);
-    else if (k == "--runs") a.runs = std::stoi(argv[i + 1]);
-    else if (k == "--threads") a.threads = std::stoi(argv[i + 1]);
-    else die("unknown option " + k);
+    if (k == "--sentences")
+      a.sentences = std::stoll(argv[i + 1]);
+    else if (k == "--partitions")
+      a.partitions = std::stoi(argv[i + 1]);
+    else if (k == "--runs")
+      a.runs = std::stoi(argv[i + 1]);
+    else if (k == "--threads")
+      a.threads = std::stoi(argv[i + 1]);
+    else
+      die("unknown option " + k);
   }
   std::printf("command: %s --sentences %lld --partitions %d --runs %d --threads %d\n", argv[0],
               static_cast<long long>(a.sentences), a.partitions, a.runs, a.threads);
   Paths p;
-  char tmpl[] = "/tmp/sleet-bench-XXXXXX";
-  fs::path dir = mkdtemp(tmpl);
-  struct Cleanup {
-    fs::path d;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(d, ec);
-    }
-  } cleanup{dir};
+  TempDir tmp;
+  const fs::path& dir = tmp.path;
   Kafka kafka(p, dir, "sentences", a.partitions);
   auto zk = sleet::EmbeddedZooKeeper::start(dir / "zk", 0);
   if (!zk.ok()) die(zk.status().to_string());
@@ -176,20 +180,27 @@ int main(int argc, char** argv) {
     on.push_back(in.words / s1.processing_s);
     rss_on.push_back(s1.rss_mb);
     wall_on.push_back(s1.wall_s);
-    std::printf("run %d: raw %.2fM  kcat|awk %.2fM  sleet(cp off) %.2fM  sleet(cp 1s) %.2fM words/s"
-                "  [%lld checkpoints; rss %.0f/%.0f MiB]\n",
-                r + 1, raw.back() / 1e6, awk.back() / 1e6, off.back() / 1e6, on.back() / 1e6,
-                static_cast<long long>(s1.checkpoints), s0.rss_mb, s1.rss_mb);
+    std::printf(
+        "run %d: raw %.2fM  kcat|awk %.2fM  sleet(cp off) %.2fM  sleet(cp 1s) %.2fM words/s"
+        "  [%lld checkpoints; rss %.0f/%.0f MiB]\n",
+        r + 1, raw.back() / 1e6, awk.back() / 1e6, off.back() / 1e6, on.back() / 1e6,
+        static_cast<long long>(s1.checkpoints), s0.rss_mb, s1.rss_mb);
     std::fflush(stdout);
   }
   double mraw = median(raw), mawk = median(awk), moff = median(off), mon = median(on);
-  std::printf("\nmedian words/s: raw consume %.2fM | kcat|awk %.2fM | sleet cp off %.2fM | sleet cp 1s %.2fM\n",
-              mraw / 1e6, mawk / 1e6, moff / 1e6, mon / 1e6);
-  std::printf("ratios: sleet(cp 1s)/raw %.2f (goal >= 0.7) | sleet(cp 1s)/kcat|awk %.2f (goal >= 1.0) | "
-              "cp on/off %.3f (goal >= 0.95)\n",
-              mon / mraw, mon / mawk, mon / moff);
-  std::printf("worker peak RSS: %.0f MiB cp off, %.0f MiB cp on (goal < 150)\n", median(rss_off), median(rss_on));
-  std::printf("wall time to drained exit (start-up and final checkpoint included): %.2fs cp off, %.2fs cp on\n",
-              median(wall_off), median(wall_on));
+  std::printf(
+      "\nmedian words/s: raw consume %.2fM | kcat|awk %.2fM | sleet cp off %.2fM | sleet cp 1s "
+      "%.2fM\n",
+      mraw / 1e6, mawk / 1e6, moff / 1e6, mon / 1e6);
+  std::printf(
+      "ratios: sleet(cp 1s)/raw %.2f (goal >= 0.7) | sleet(cp 1s)/kcat|awk %.2f (goal >= 1.0) | "
+      "cp on/off %.3f (goal >= 0.95)\n",
+      mon / mraw, mon / mawk, mon / moff);
+  std::printf("worker peak RSS: %.0f MiB cp off, %.0f MiB cp on (goal < 150)\n", median(rss_off),
+              median(rss_on));
+  std::printf(
+      "wall time to drained exit (start-up and final checkpoint included): %.2fs cp off, %.2fs cp "
+      "on\n",
+      median(wall_off), median(wall_on));
   return 0;
 }

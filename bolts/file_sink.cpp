@@ -2,14 +2,14 @@
 //
 // Exactly-once (default): records of epoch n (between barriers n-1 and n) go to
 // <path>/.pending/part-<component>-<task>-<epoch>; at barrier n the file is fsynced and closed
-// (pre-commit); once checkpoint n is committed it is renamed to <path>/part-<component>-<task>-<epoch>
-// (visible). Recovery from checkpoint n renames pending files with epoch <= n (committed but not yet
-// visible) and deletes the rest (never committed). A reader that only lists part-* files therefore
-// sees every record exactly once.
-// at_least_once: records are appended to <path>/part-<component>-<task>-run<start-ms> right away.
+// (pre-commit); once checkpoint n is committed it is renamed to
+// <path>/part-<component>-<task>-<epoch> (visible). Recovery from checkpoint n renames pending
+// files with epoch <= n (committed but not yet visible) and deletes the rest (never committed). A
+// reader that only lists part-* files therefore sees every record exactly once. at_least_once:
+// records are appended to <path>/part-<component>-<task>-run<start-ms> right away.
 //
-// All methods run on the task's fiber. File I/O is blocking but short (buffered writes, one fsync per
-// checkpoint interval).
+// All methods run on the task's fiber. File I/O is blocking but short (buffered writes, one fsync
+// per checkpoint interval).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,7 +50,8 @@ class FileSink : public Bolt {
     format_ = *f;
     std::string d = a.string_or("delivery", "exactly_once");
     if (d != "exactly_once" && d != "at_least_once")
-      throw std::invalid_argument("delivery must be exactly_once or at_least_once, got '" + d + "'");
+      throw std::invalid_argument("delivery must be exactly_once or at_least_once, got '" + d +
+                                  "'");
     if (dir_.empty()) throw std::invalid_argument("path must not be empty");
   }
   ~FileSink() override { close_fd(); }
@@ -200,7 +201,8 @@ class FileSink : public Bolt {
 }  // namespace
 
 SLEET_BUILTIN(describe<FileSink>(
-    "FileSink", "Writes tuples as lines (tsv or jsonl) to files in a directory; exactly-once by default",
+    "FileSink",
+    "Writes tuples as lines (tsv or jsonl) to files in a directory; exactly-once by default",
     {{"path", ArgKind::string, true, "output directory"},
      {"format", ArgKind::string, false, "tsv (default) or jsonl", Arg("tsv")},
      {"delivery", ArgKind::string, false, "exactly_once (default) or at_least_once",

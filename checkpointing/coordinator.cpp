@@ -20,12 +20,18 @@ int64_t unix_ms() {
 
 const char* Coordinator::state_name(State s) {
   switch (s) {
-    case State::idle: return "idle";
-    case State::collecting: return "collecting";
-    case State::committing: return "committing";
-    case State::resolving: return "waiting for ZooKeeper";
-    case State::failed: return "failed";
-    case State::stopped: return "stopped";
+    case State::idle:
+      return "idle";
+    case State::collecting:
+      return "collecting";
+    case State::committing:
+      return "committing";
+    case State::resolving:
+      return "waiting for ZooKeeper";
+    case State::failed:
+      return "failed";
+    case State::stopped:
+      return "stopped";
   }
   return "?";
 }
@@ -34,7 +40,9 @@ Coordinator::Coordinator(CheckpointStore& store, SnapshotStore& snapshots,
                          CoordinatorOptions options)
     : store_(store), snapshots_(snapshots), options_(std::move(options)) {}
 
-Coordinator::~Coordinator() { stop(); }
+Coordinator::~Coordinator() {
+  stop();
+}
 
 void Coordinator::start(CheckpointTarget& target, Generation gen, CheckpointId last_committed,
                         Manifest base) {
@@ -257,8 +265,8 @@ Manifest manifest_base(const TopologySpec& spec, const std::vector<std::string>&
 
 Result<RestorePlan> plan_recovery(const Manifest& m, const TopologySpec& spec,
                                   SnapshotStore& snapshots) {
-  const std::string where = "checkpoint " + std::to_string(m.id.value) + " of topology '" +
-                            m.topology + "'";
+  const std::string where =
+      "checkpoint " + std::to_string(m.id.value) + " of topology '" + m.topology + "'";
   for (auto& id : m.stateful) {
     const ComponentSpec* c = spec.find(id);
     if (!c)
@@ -267,11 +275,11 @@ Result<RestorePlan> plan_recovery(const Manifest& m, const TopologySpec& spec,
                                   "or start over with a new topology name or zookeeper.root");
     auto it = m.parallelism.find(id);
     if (it != m.parallelism.end() && it->second != c->parallelism)
-      return Status::Incompatible(where + " holds state of component '" + id + "' for " +
-                                  std::to_string(it->second) + " tasks, but it now has parallelism " +
-                                  std::to_string(c->parallelism) +
-                                  "; its keyed state cannot be redistributed yet. Restore the "
-                                  "parallelism, or start over with a new topology name");
+      return Status::Incompatible(
+          where + " holds state of component '" + id + "' for " + std::to_string(it->second) +
+          " tasks, but it now has parallelism " + std::to_string(c->parallelism) +
+          "; its keyed state cannot be redistributed yet. Restore the "
+          "parallelism, or start over with a new topology name");
   }
   RestorePlan plan;
   plan.id = m.id;

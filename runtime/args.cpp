@@ -4,13 +4,20 @@ namespace sleet {
 
 const char* arg_kind_name(ArgKind k) {
   switch (k) {
-    case ArgKind::null: return "null";
-    case ArgKind::boolean: return "bool";
-    case ArgKind::integer: return "integer";
-    case ArgKind::number: return "number";
-    case ArgKind::string: return "string";
-    case ArgKind::list: return "list";
-    case ArgKind::map: return "map";
+    case ArgKind::null:
+      return "null";
+    case ArgKind::boolean:
+      return "bool";
+    case ArgKind::integer:
+      return "integer";
+    case ArgKind::number:
+      return "number";
+    case ArgKind::string:
+      return "string";
+    case ArgKind::list:
+      return "list";
+    case ArgKind::map:
+      return "map";
   }
   return "?";
 }
@@ -23,11 +30,16 @@ bool Arg::fits(ArgKind want) const {
 
 std::string Arg::to_string() const {
   switch (kind_) {
-    case ArgKind::null: return "null";
-    case ArgKind::boolean: return b_ ? "true" : "false";
-    case ArgKind::integer: return std::to_string(i_);
-    case ArgKind::number: return std::to_string(d_);
-    case ArgKind::string: return s_;
+    case ArgKind::null:
+      return "null";
+    case ArgKind::boolean:
+      return b_ ? "true" : "false";
+    case ArgKind::integer:
+      return std::to_string(i_);
+    case ArgKind::number:
+      return std::to_string(d_);
+    case ArgKind::string:
+      return s_;
     case ArgKind::list: {
       std::string o = "[";
       for (size_t i = 0; i < list_.size(); ++i) o += (i ? ", " : "") + list_[i].to_string();
@@ -72,7 +84,8 @@ std::vector<std::string> Args::strings_or(const std::string& name,
   if (a->kind() == ArgKind::string) return {a->as_string()};
   if (a->kind() != ArgKind::list) return def;
   std::vector<std::string> out;
-  for (auto& e : a->as_list()) out.push_back(e.kind() == ArgKind::string ? e.as_string() : e.to_string());
+  for (auto& e : a->as_list())
+    out.push_back(e.kind() == ArgKind::string ? e.as_string() : e.to_string());
   return out;
 }
 

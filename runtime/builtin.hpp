@@ -7,10 +7,10 @@
 
 #define SLEET_BUILTIN_CAT2(a, b) a##b
 #define SLEET_BUILTIN_CAT(a, b) SLEET_BUILTIN_CAT2(a, b)
-#define SLEET_BUILTIN(DESCRIPTOR)                                                        \
-  namespace {                                                                            \
-  [[maybe_unused]] const bool SLEET_BUILTIN_CAT(sleet_builtin_, __LINE__) = [] {        \
-    (void)::sleet::Registry::global().add(DESCRIPTOR);                                   \
-    return true;                                                                         \
-  }();                                                                                   \
+#define SLEET_BUILTIN(DESCRIPTOR)                                                \
+  namespace {                                                                    \
+  [[maybe_unused]] const bool SLEET_BUILTIN_CAT(sleet_builtin_, __LINE__) = [] { \
+    (void)::sleet::Registry::global().add(DESCRIPTOR);                           \
+    return true;                                                                 \
+  }();                                                                           \
   }

@@ -178,9 +178,9 @@ class Task : public Collector {
     int64_t c = engine->committed_checkpoint().value;
     if (c <= last_commit_seen || c > last_barrier) return Status::Ok();
     last_commit_seen = c;
-    SLEET_RETURN_IF_ERROR(comp->on_checkpoint_committed(CheckpointId{c})
-                              .with_context(name() + " making checkpoint " + std::to_string(c) +
-                                            " visible"));
+    SLEET_RETURN_IF_ERROR(
+        comp->on_checkpoint_committed(CheckpointId{c})
+            .with_context(name() + " making checkpoint " + std::to_string(c) + " visible"));
     last_commit_done.store(c, std::memory_order_release);
     return Status::Ok();
   }
@@ -197,8 +197,7 @@ class Task : public Collector {
         return;
       case ErrorPolicy::dead_letter: {
         skipped->add(1);
-        Tuple dl(&dead_letter_fields,
-                 {spec->id, int64_t{index}, what, t.debug_string()});
+        Tuple dl(&dead_letter_fields, {spec->id, int64_t{index}, what, t.debug_string()});
         struct Null : Collector {
           void emit(Values) override {}
         } null;
@@ -381,7 +380,8 @@ Status Engine::wire(const Registry& registry) {
       t->skipped = raw->counter("skipped");
       if (cs.on_error == ErrorPolicy::dead_letter) {
         if (cs.dead_letter_topic.empty())
-          return Status::Invalid("component '" + cs.id + "' has on_error: dead_letter but no dead_letter_topic");
+          return Status::Invalid("component '" + cs.id +
+                                 "' has on_error: dead_letter but no dead_letter_topic");
         auto dl = registry.create("KafkaSink", Args{{"topic", cs.dead_letter_topic},
                                                     {"delivery", "at_least_once"},
                                                     {"format", "jsonl"}});
@@ -431,7 +431,8 @@ Status Engine::wire(const Registry& registry) {
         e.key_idx.push_back(idx);
       }
       if (e.type == GroupingType::fields && e.key_idx.empty())
-        return Status::Invalid("stream " + st.from + " -> " + st.to + ": fields grouping without fields");
+        return Status::Invalid("stream " + st.from + " -> " + st.to +
+                               ": fields grouping without fields");
       for (Task* dst : dsts) {
         Target tg{dst->inbox.get(), next_input[dst]++, dst->thread};
         if (tg.thread == src->thread) e.preferred.push_back(e.targets.size());
@@ -458,21 +459,22 @@ Status Engine::start(const RestorePlan& restore) {
       std::istringstream is(it->second.second, std::ios::binary);
       try {
         StateReader r(is);
-        SLEET_RETURN_IF_ERROR(t->comp->restore_state(r, it->second.first)
-                                  .with_context("restoring " + t->name()));
+        SLEET_RETURN_IF_ERROR(
+            t->comp->restore_state(r, it->second.first).with_context("restoring " + t->name()));
       } catch (const std::exception& e) {
         return Status::Corruption("restoring " + t->name() + " from checkpoint " +
                                   std::to_string(restore.id.value) + ": " + e.what());
       }
     }
     if (t->spout) SLEET_RETURN_IF_ERROR(t->spout->seek(restore.positions));
-    SLEET_RETURN_IF_ERROR(t->comp->on_recover(restore.id, t->ctx)
-                              .with_context("recovering " + t->name()));
+    SLEET_RETURN_IF_ERROR(
+        t->comp->on_recover(restore.id, t->ctx).with_context("recovering " + t->name()));
     SLEET_RETURN_IF_ERROR(t->comp->open(t->ctx).with_context("opening " + t->name()));
     if (t->dead_letter) {
       Context dctx = t->ctx;
       dctx.checkpointing = false;
-      SLEET_RETURN_IF_ERROR(t->dead_letter->open(dctx).with_context("dead-letter sink of " + t->name()));
+      SLEET_RETURN_IF_ERROR(
+          t->dead_letter->open(dctx).with_context("dead-letter sink of " + t->name()));
     }
   }
   started_ = true;
@@ -512,7 +514,9 @@ CheckpointId Engine::visible_checkpoint() const {
   return CheckpointId{tasks_.empty() ? 0 : v};
 }
 
-void Engine::request_stop() { stop_ = true; }
+void Engine::request_stop() {
+  stop_ = true;
+}
 
 Status Engine::wait() {
   for (auto& th : threads_)
@@ -547,7 +551,9 @@ std::vector<TaskStats> Engine::stats() const {
   return out;
 }
 
-size_t Engine::task_count() const { return tasks_.size(); }
+size_t Engine::task_count() const {
+  return tasks_.size();
+}
 
 std::vector<std::string> Engine::stateful_components() const {
   std::vector<std::string> out;

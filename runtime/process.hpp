@@ -27,7 +27,9 @@ class Process {
   };
   Process() = default;
   static Result<Process> spawn(const std::vector<std::string>& argv, const Options& options);
-  static Result<Process> spawn(const std::vector<std::string>& argv) { return spawn(argv, Options{}); }
+  static Result<Process> spawn(const std::vector<std::string>& argv) {
+    return spawn(argv, Options{});
+  }
   Process(Process&& o) noexcept;
   Process& operator=(Process&& o) noexcept;
   Process(const Process&) = delete;

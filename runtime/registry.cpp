@@ -13,8 +13,10 @@ Registry& Registry::global() {
 }
 
 Status Registry::add(ComponentDescriptor d) {
-  if (d.name.empty() || !d.factory) return Status::Invalid("component descriptor needs a name and a factory");
-  if (find(d.name)) return Status(Code::already_exists, "component class '" + d.name + "' is already registered");
+  if (d.name.empty() || !d.factory)
+    return Status::Invalid("component descriptor needs a name and a factory");
+  if (find(d.name))
+    return Status(Code::already_exists, "component class '" + d.name + "' is already registered");
   if (!origin_.empty()) d.origin = origin_;
   items_.push_back(std::move(d));
   return Status::Ok();
@@ -33,23 +35,27 @@ std::vector<const ComponentDescriptor*> Registry::list() const {
   return out;
 }
 
-std::vector<std::string> Registry::check_args(const ComponentDescriptor& d, const Args& args) const {
+std::vector<std::string> Registry::check_args(const ComponentDescriptor& d,
+                                              const Args& args) const {
   std::vector<std::string> errors;
   for (auto& spec : d.args) {
     const Arg* a = args.find(spec.name);
     if (!a) {
       if (spec.required)
         errors.push_back(d.name + " requires argument '" + spec.name + "' (" +
-                         arg_kind_name(spec.kind) + ")" + (spec.help.empty() ? "" : ": " + spec.help));
+                         arg_kind_name(spec.kind) + ")" +
+                         (spec.help.empty() ? "" : ": " + spec.help));
       continue;
     }
     if (!a->fits(spec.kind))
-      errors.push_back(d.name + " argument '" + spec.name + "' must be " + arg_kind_name(spec.kind) +
-                       ", got " + arg_kind_name(a->kind()) + " '" + a->to_string() + "'");
+      errors.push_back(d.name + " argument '" + spec.name + "' must be " +
+                       arg_kind_name(spec.kind) + ", got " + arg_kind_name(a->kind()) + " '" +
+                       a->to_string() + "'");
   }
   if (!d.args.empty()) {
     for (auto& [name, value] : args.all()) {
-      bool known = std::any_of(d.args.begin(), d.args.end(), [&](auto& s) { return s.name == name; });
+      bool known =
+          std::any_of(d.args.begin(), d.args.end(), [&](auto& s) { return s.name == name; });
       if (!known) {
         std::string names;
         for (auto& s : d.args) names += (names.empty() ? "" : ", ") + s.name;
@@ -65,7 +71,8 @@ Result<std::unique_ptr<Component>> Registry::create(std::string_view name, const
   if (!d) {
     std::string known;
     for (auto* x : list()) known += (known.empty() ? "" : ", ") + x->name;
-    return Status::NotFound("unknown component class '" + std::string(name) + "' (registered: " + known + ")");
+    return Status::NotFound("unknown component class '" + std::string(name) +
+                            "' (registered: " + known + ")");
   }
   auto errors = check_args(*d, args);
   if (!errors.empty()) {
@@ -99,7 +106,9 @@ Status load_plugin(const std::string& path, Registry& registry) {
   auto reg = reinterpret_cast<RegFn>(dlsym(h, "sleet_plugin_register"));
   if (!abi || !reg) {
     dlclose(h);
-    return Status::Invalid("'" + path + "' is not a Sleet plugin (no sleet_plugin_abi_version/sleet_plugin_register; use SLEET_PLUGIN)");
+    return Status::Invalid("'" + path +
+                           "' is not a Sleet plugin (no "
+                           "sleet_plugin_abi_version/sleet_plugin_register; use SLEET_PLUGIN)");
   }
   uint32_t v = abi();
   if (v != kPluginAbiVersion) {

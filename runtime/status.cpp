@@ -4,18 +4,30 @@ namespace sleet {
 
 const char* code_name(Code c) {
   switch (c) {
-    case Code::ok: return "ok";
-    case Code::invalid_argument: return "invalid argument";
-    case Code::not_found: return "not found";
-    case Code::already_exists: return "already exists";
-    case Code::io_error: return "I/O error";
-    case Code::corruption: return "corruption";
-    case Code::incompatible: return "incompatible";
-    case Code::unavailable: return "unavailable";
-    case Code::fenced: return "fenced";
-    case Code::timeout: return "timeout";
-    case Code::cancelled: return "cancelled";
-    case Code::internal: return "internal error";
+    case Code::ok:
+      return "ok";
+    case Code::invalid_argument:
+      return "invalid argument";
+    case Code::not_found:
+      return "not found";
+    case Code::already_exists:
+      return "already exists";
+    case Code::io_error:
+      return "I/O error";
+    case Code::corruption:
+      return "corruption";
+    case Code::incompatible:
+      return "incompatible";
+    case Code::unavailable:
+      return "unavailable";
+    case Code::fenced:
+      return "fenced";
+    case Code::timeout:
+      return "timeout";
+    case Code::cancelled:
+      return "cancelled";
+    case Code::internal:
+      return "internal error";
   }
   return "unknown";
 }

@@ -4,7 +4,11 @@
 
 namespace sleet::this_task {
 
-void yield() { boost::this_fiber::yield(); }
-void sleep_for(std::chrono::microseconds d) { boost::this_fiber::sleep_for(d); }
+void yield() {
+  boost::this_fiber::yield();
+}
+void sleep_for(std::chrono::microseconds d) {
+  boost::this_fiber::sleep_for(d);
+}
 
 }  // namespace sleet::this_task

@@ -6,21 +6,30 @@ namespace sleet {
 
 const char* grouping_name(GroupingType g) {
   switch (g) {
-    case GroupingType::shuffle: return "shuffle";
-    case GroupingType::fields: return "fields";
-    case GroupingType::all: return "all";
-    case GroupingType::global: return "global";
-    case GroupingType::local_or_shuffle: return "local_or_shuffle";
-    case GroupingType::direct: return "direct";
+    case GroupingType::shuffle:
+      return "shuffle";
+    case GroupingType::fields:
+      return "fields";
+    case GroupingType::all:
+      return "all";
+    case GroupingType::global:
+      return "global";
+    case GroupingType::local_or_shuffle:
+      return "local_or_shuffle";
+    case GroupingType::direct:
+      return "direct";
   }
   return "?";
 }
 
 const char* error_policy_name(ErrorPolicy p) {
   switch (p) {
-    case ErrorPolicy::fail: return "fail";
-    case ErrorPolicy::skip: return "skip";
-    case ErrorPolicy::dead_letter: return "dead_letter";
+    case ErrorPolicy::fail:
+      return "fail";
+    case ErrorPolicy::skip:
+      return "skip";
+    case ErrorPolicy::dead_letter:
+      return "dead_letter";
   }
   return "?";
 }
@@ -68,24 +77,12 @@ std::string TopologySpec::fingerprint() const {
   return buf;
 }
 
-TopologyBuilder& TopologyBuilder::spout(const std::string& id, const std::string& cls,
-                                        int parallelism, Args args) {
+TopologyBuilder& TopologyBuilder::add(ComponentKind kind, const std::string& id,
+                                      const std::string& cls, int parallelism, Args args) {
   ComponentSpec c;
   c.id = id;
   c.class_name = cls;
-  c.kind = ComponentKind::spout;
-  c.parallelism = parallelism;
-  c.args = std::move(args);
-  spec_.components.push_back(std::move(c));
-  return *this;
-}
-
-TopologyBuilder& TopologyBuilder::bolt(const std::string& id, const std::string& cls,
-                                       int parallelism, Args args) {
-  ComponentSpec c;
-  c.id = id;
-  c.class_name = cls;
-  c.kind = ComponentKind::bolt;
+  c.kind = kind;
   c.parallelism = parallelism;
   c.args = std::move(args);
   spec_.components.push_back(std::move(c));

@@ -6,26 +6,35 @@ namespace sleet {
 
 const char* value_type_name(ValueType t) {
   switch (t) {
-    case ValueType::int64: return "int64";
-    case ValueType::float64: return "double";
-    case ValueType::string: return "string";
-    case ValueType::bytes: return "bytes";
-    case ValueType::boolean: return "bool";
+    case ValueType::int64:
+      return "int64";
+    case ValueType::float64:
+      return "double";
+    case ValueType::string:
+      return "string";
+    case ValueType::bytes:
+      return "bytes";
+    case ValueType::boolean:
+      return "bool";
   }
   return "?";
 }
 
 std::string to_text(const Value& v) {
   switch (type_of(v)) {
-    case ValueType::int64: return std::to_string(std::get<int64_t>(v));
+    case ValueType::int64:
+      return std::to_string(std::get<int64_t>(v));
     case ValueType::float64: {
       char buf[64];
       snprintf(buf, sizeof buf, "%.17g", std::get<double>(v));
       return buf;
     }
-    case ValueType::string: return std::get<std::string>(v);
-    case ValueType::bytes: return std::get<Bytes>(v).data;
-    case ValueType::boolean: return std::get<bool>(v) ? "true" : "false";
+    case ValueType::string:
+      return std::get<std::string>(v);
+    case ValueType::bytes:
+      return std::get<Bytes>(v).data;
+    case ValueType::boolean:
+      return std::get<bool>(v) ? "true" : "false";
   }
   return {};
 }
@@ -70,7 +79,8 @@ uint64_t stable_hash(const Value& v) {
       const auto& s = std::get<Bytes>(v).data;
       return mix(fnv1a(s.data(), s.size()));
     }
-    case ValueType::boolean: return mix(std::get<bool>(v) ? 1 : 0);
+    case ValueType::boolean:
+      return mix(std::get<bool>(v) ? 1 : 0);
   }
   return 0;
 }

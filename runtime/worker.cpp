@@ -40,7 +40,9 @@ std::string human_bytes(int64_t b) {
   return buf;
 }
 
-std::string human_rate(double r) {
+}  // namespace
+
+std::string format_rate(double r) {
   char buf[32];
   if (r >= 1e6)
     snprintf(buf, sizeof buf, "%.2fM", r / 1e6);
@@ -51,11 +53,19 @@ std::string human_rate(double r) {
   return buf;
 }
 
-}  // namespace
+double status_number(const std::string& json, const std::string& key, double def) {
+  auto p = json.find("\"" + key + "\":");
+  if (p == std::string::npos) return def;
+  p += key.size() + 3;
+  if (json.compare(p, 4, "true") == 0) return 1;
+  if (json.compare(p, 5, "false") == 0) return 0;
+  return std::strtod(json.c_str() + p, nullptr);
+}
 
 std::string WorkerProgress::to_line() const {
-  std::string s = "in " + human_rate(in_rate) + "/s out " + human_rate(out_rate) + "/s | total in " +
-                  std::to_string(records_in) + " out " + std::to_string(records_out);
+  std::string s = "in " + format_rate(in_rate) + "/s out " + format_rate(out_rate) +
+                  "/s | total in " + std::to_string(records_in) + " out " +
+                  std::to_string(records_out);
   if (skipped) s += " skipped " + std::to_string(skipped);
   if (last_checkpoint > 0) {
     char buf[160];
@@ -116,7 +126,8 @@ Status Worker::run() {
           "checkpointing needs zookeeper.connect (or set checkpoint.enabled: false)");
     zk::Options zo;
     zo.connect = connect;
-    zo.session_timeout = std::chrono::milliseconds(spec_.config_int("zookeeper.session.timeout.ms", 10000));
+    zo.session_timeout =
+        std::chrono::milliseconds(spec_.config_int("zookeeper.session.timeout.ms", 10000));
     auto c = zk::Client::connect(zo, 20s);
     if (!c.ok()) return c.status().with_context("connecting to ZooKeeper at " + connect);
     zk = std::move(c).value();
@@ -242,7 +253,8 @@ Status Worker::run() {
       }
     }
     progress(false);
-    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(20ms, options_.progress_interval));
+    std::this_thread::sleep_for(
+        std::min<std::chrono::milliseconds>(20ms, options_.progress_interval));
   }
   // Order matters: stop committing first, then stop the tasks. Whatever was in flight is simply
   // not committed and will be replayed by the next run.

@@ -28,13 +28,19 @@ struct WorkerProgress {
   int64_t last_checkpoint_bytes = 0;  // its state size
   double last_checkpoint_age_s = -1;
   int64_t committed_offsets = 0;  // records of input covered by the last committed checkpoint
-  int64_t visible = 0;  // highest checkpoint whose sink output is visible
+  int64_t visible = 0;            // highest checkpoint whose sink output is visible
   int64_t aborted = 0;
   bool drained = false;
   std::string coordinator_state;
   std::string to_line() const;  // one human line
   std::string to_json() const;  // for --status-file
 };
+
+// Reads one number (or boolean as 0/1) from a status line written by WorkerProgress::to_json;
+// `def` when absent. For supervisors and benchmarks that watch a worker from outside.
+double status_number(const std::string& json, const std::string& key, double def = 0);
+// "1.25M", "12.3k", "950": a rate for a person.
+std::string format_rate(double per_second);
 
 struct WorkerOptions {
   int threads = 0;  // 0: worker.threads config, else one per core

@@ -60,12 +60,14 @@ class Loader : public ::testing::Test {
     for (auto& x : d) {
       if (!x.error) continue;
       EXPECT_EQ(x.loc.file, p.string()) << x.to_string();
-      out.push_back(std::to_string(x.loc.line) + ":" + std::to_string(x.loc.col) + ": " + x.message);
+      out.push_back(std::to_string(x.loc.line) + ":" + std::to_string(x.loc.col) + ": " +
+                    x.message);
     }
     return out;
   }
 
-  static bool has(const std::vector<std::string>& v, const std::string& prefix, const std::string& text) {
+  static bool has(const std::vector<std::string>& v, const std::string& prefix,
+                  const std::string& text) {
     for (auto& s : v)
       if (s.rfind(prefix, 0) == 0 && s.find(text) != std::string::npos) return true;
     return false;
@@ -148,7 +150,8 @@ streams:
   EXPECT_TRUE(has(e, "9:12:", "unknown class 'Sinkk'")) << testing::PrintToString(e);
   EXPECT_TRUE(has(e, "9:12:", "registered: Sink, Typed, Words")) << testing::PrintToString(e);
   EXPECT_TRUE(has(e, "10:18:", "parallelism of 'sink' is 0")) << testing::PrintToString(e);
-  EXPECT_TRUE(has(e, "12:11:", "unknown id 'wrds' (did you mean 'words'?)")) << testing::PrintToString(e);
+  EXPECT_TRUE(has(e, "12:11:", "unknown id 'wrds' (did you mean 'words'?)"))
+      << testing::PrintToString(e);
   EXPECT_TRUE(has(e, "15:9:", "unknown id 'nowhere'")) << testing::PrintToString(e);
   EXPECT_GE(e.size(), 5u);
 }
@@ -189,8 +192,10 @@ bolts:
 streams:
   - {from: s, to: t}
 )"));
-  EXPECT_TRUE(has(e, "5:5:", "requires argument 'limit' (integer): how many")) << testing::PrintToString(e);
-  EXPECT_TRUE(has(e, "8:7:", "argument 'ratio' must be number, got string 'fast'")) << testing::PrintToString(e);
+  EXPECT_TRUE(has(e, "5:5:", "requires argument 'limit' (integer): how many"))
+      << testing::PrintToString(e);
+  EXPECT_TRUE(has(e, "8:7:", "argument 'ratio' must be number, got string 'fast'"))
+      << testing::PrintToString(e);
   EXPECT_TRUE(has(e, "9:7:", "has no argument 'extra'")) << testing::PrintToString(e);
 }
 
@@ -198,7 +203,8 @@ TEST_F(Loader, PluginProblems) {
   fs::path not_plugin = dir_.path() / "libnot.so";
   // A shared library that is not a Sleet plugin: any system library will do.
   fs::copy_file("/lib/x86_64-linux-gnu/libz.so.1", not_plugin);
-  auto e = errors(write("plugins.yaml", std::string(kGood) + "plugins:\n  - missing.so\n  - libnot.so\n"));
+  auto e = errors(
+      write("plugins.yaml", std::string(kGood) + "plugins:\n  - missing.so\n  - libnot.so\n"));
   EXPECT_TRUE(has(e, "21:5:", "does not exist")) << testing::PrintToString(e);
   EXPECT_TRUE(has(e, "22:5:", "is not a Sleet plugin")) << testing::PrintToString(e);
 }
@@ -209,9 +215,9 @@ TEST_F(Loader, PluginBuiltForAnotherAbiIsRefused) {
                        "#include <cstdint>\nnamespace sleet { class Registry; }\n"
                        "extern \"C\" uint32_t sleet_plugin_abi_version() { return 999; }\n"
                        "extern \"C\" void sleet_plugin_register(sleet::Registry&) {}\n");
-  auto r = test::run_command({"c++", "-shared", "-fPIC", "-o", (dir_.path() / "libold.so").string(),
-                              src.string()},
-                             std::chrono::seconds(60));
+  auto r = test::run_command(
+      {"c++", "-shared", "-fPIC", "-o", (dir_.path() / "libold.so").string(), src.string()},
+      std::chrono::seconds(60));
   ASSERT_EQ(r.status, 0) << r.err;
   auto e = errors(write("abi.yaml", std::string(kGood) + "plugins: [libold.so]\n"));
   EXPECT_TRUE(has(e, "20:11:", "plugin ABI 999")) << testing::PrintToString(e);
@@ -234,7 +240,8 @@ TEST_F(Loader, EnvironmentSubstitutionAndOverrides) {
 
   text.replace(text.find("${SLEET_TEST_UNSET:-750}"), 24, "${SLEET_TEST_UNSET}");
   auto e2 = errors(write("env2.yaml", text));
-  EXPECT_TRUE(has(e2, "3:27:", "environment variable SLEET_TEST_UNSET is not set")) << testing::PrintToString(e2);
+  EXPECT_TRUE(has(e2, "3:27:", "environment variable SLEET_TEST_UNSET is not set"))
+      << testing::PrintToString(e2);
 }
 
 TEST_F(Loader, FluxSpellingsLoadUnchanged) {
@@ -294,8 +301,9 @@ streams:
   o.registry = &reg_;
   (void)load_topology(top.string(), o, d);
   bool found = false;
-  for (auto& x : d) found |= x.message.find("include cycle") != std::string::npos &&
-                             x.loc.file == (dir_.path() / "b.yaml").string() && x.loc.line == 1;
+  for (auto& x : d)
+    found |= x.message.find("include cycle") != std::string::npos &&
+             x.loc.file == (dir_.path() / "b.yaml").string() && x.loc.line == 1;
   EXPECT_TRUE(found);
 }
 

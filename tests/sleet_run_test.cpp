@@ -52,6 +52,17 @@ void expect_no_children_left(const test::TempDir& dir) {
       << "processes left running: " << processes_mentioning(dir.path()).size();
 }
 
+// `sleet run` of the example in the background, returned once its worker has started.
+test::Child start_run(const test::TempDir& dir, const std::string& log) {
+  auto run = test::Child::spawn(
+      {SLEET_CLI_PATH, "run", kExample, "--state-dir", (dir.path() / "state").string()},
+      env_for(dir), log, log);
+  EXPECT_TRUE(test::wait_until(
+      [&] { return test::read_file(log).find("worker started") != std::string::npos; }, 60s))
+      << test::read_file(log);
+  return run;
+}
+
 // Word -> count, by awk, independently of Sleet.
 std::map<std::string, int64_t> awk_counts() {
   auto r = test::run_command(
@@ -70,10 +81,10 @@ std::map<std::string, int64_t> awk_counts() {
 TEST(SleetRun, ReadmeCommandWithChaosGivesExactCounts) {
   test::TempDir dir("sleet-run");
   // The README's chaos command line, with the state kept in the test's temp dir.
-  auto r = test::run_command({SLEET_CLI_PATH, "run", kExample, "--until-drained", "--top", "10",
-                              "--chaos-kill-every", "1", "--input-rate", "1000", "--state-dir",
-                              (dir.path() / "state").string()},
-                             300s, env_for(dir));
+  auto r = test::run_command(
+      {SLEET_CLI_PATH, "run", kExample, "--until-drained", "--top", "10", "--chaos-kill-every", "1",
+       "--input-rate", "1000", "--state-dir", (dir.path() / "state").string()},
+      300s, env_for(dir));
   ASSERT_EQ(r.status, 0) << r.err;
   // The output holds each word's counts 1..N exactly once; N must equal awk's count.
   std::map<std::string, std::vector<int64_t>> seen;
@@ -95,7 +106,8 @@ TEST(SleetRun, ReadmeCommandWithChaosGivesExactCounts) {
     EXPECT_EQ(v, exp) << "word " << w;
   }
   EXPECT_NE(r.out.find("top 10"), std::string::npos) << r.out;
-  EXPECT_NE(r.err.find("chaos: SIGKILL"), std::string::npos) << "no chaos kill happened:\n" << r.err;
+  EXPECT_NE(r.err.find("chaos: SIGKILL"), std::string::npos) << "no chaos kill happened:\n"
+                                                             << r.err;
   EXPECT_NE(r.err.find("restarting"), std::string::npos) << r.err;
   expect_no_children_left(dir);
 }
@@ -103,12 +115,8 @@ TEST(SleetRun, ReadmeCommandWithChaosGivesExactCounts) {
 TEST(SleetRun, SigintStopsEverythingAndExitsZero) {
   test::TempDir dir("sleet-run");
   auto log = (dir.path() / "run.log").string();
-  auto run = test::Child::spawn({SLEET_CLI_PATH, "run", kExample, "--state-dir",
-                                 (dir.path() / "state").string()},
-                                env_for(dir), log, log);
-  ASSERT_TRUE(test::wait_until(
-      [&] { return test::read_file(log).find("worker started") != std::string::npos; }, 60s))
-      << test::read_file(log);
+  auto run = start_run(dir, log);
+  ASSERT_TRUE(run.running()) << test::read_file(log);
   run.signal(SIGINT);
   auto st = run.wait(30s);
   ASSERT_TRUE(st.has_value());
@@ -153,10 +161,10 @@ TEST(SleetRun, ZooKeeperPortInUseIsAClearError) {
   socklen_t len = sizeof a;
   getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   int port = ntohs(a.sin_port);
-  auto r = test::run_command({SLEET_CLI_PATH, "run", kExample, "--state-dir",
-                              (dir.path() / "state").string(), "--zookeeper-port",
-                              std::to_string(port)},
-                             60s, env_for(dir));
+  auto r =
+      test::run_command({SLEET_CLI_PATH, "run", kExample, "--state-dir",
+                         (dir.path() / "state").string(), "--zookeeper-port", std::to_string(port)},
+                        60s, env_for(dir));
   close(fd);
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.err.find("port " + std::to_string(port)), std::string::npos) << r.err;
@@ -168,9 +176,8 @@ TEST(SleetRun, MissingJavaIsAClearError) {
   test::TempDir dir("sleet-run");
   auto env = env_for(dir);
   env["PATH"] = "/nonexistent";
-  auto r = test::run_command({SLEET_CLI_PATH, "run", kExample, "--state-dir",
-                              (dir.path() / "state").string()},
-                             60s, env);
+  auto r = test::run_command(
+      {SLEET_CLI_PATH, "run", kExample, "--state-dir", (dir.path() / "state").string()}, 60s, env);
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.err.find("java"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("hint:"), std::string::npos) << r.err;
@@ -180,12 +187,8 @@ TEST(SleetRun, MissingJavaIsAClearError) {
 TEST(SleetRun, SupervisorKilledTakesChildrenWithIt) {
   test::TempDir dir("sleet-run");
   auto log = (dir.path() / "run.log").string();
-  auto run = test::Child::spawn({SLEET_CLI_PATH, "run", kExample, "--state-dir",
-                                 (dir.path() / "state").string()},
-                                env_for(dir), log, log);
-  ASSERT_TRUE(test::wait_until(
-      [&] { return test::read_file(log).find("worker started") != std::string::npos; }, 60s))
-      << test::read_file(log);
+  auto run = start_run(dir, log);
+  ASSERT_TRUE(run.running()) << test::read_file(log);
   EXPECT_FALSE(processes_mentioning(dir.path()).empty());
   run.signal(SIGKILL);
   ASSERT_TRUE(run.wait(10s).has_value());

@@ -12,8 +12,16 @@ TEST(Tuple, TypedAccessByName) {
 }
 
 TEST(Topology, FingerprintChangesWithParallelism) {
-  auto a = sleet::TopologyBuilder("t").spout("s", "KafkaSpout", 1).bolt("b", "X", 2).stream("s", "b").build();
-  auto b = sleet::TopologyBuilder("t").spout("s", "KafkaSpout", 1).bolt("b", "X", 3).stream("s", "b").build();
+  auto a = sleet::TopologyBuilder("t")
+               .spout("s", "KafkaSpout", 1)
+               .bolt("b", "X", 2)
+               .stream("s", "b")
+               .build();
+  auto b = sleet::TopologyBuilder("t")
+               .spout("s", "KafkaSpout", 1)
+               .bolt("b", "X", 3)
+               .stream("s", "b")
+               .build();
   EXPECT_NE(a.fingerprint(), b.fingerprint());
   EXPECT_EQ(a.fingerprint(), a.fingerprint());
 }

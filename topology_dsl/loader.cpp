@@ -22,12 +22,12 @@ std::string Diagnostic::to_string() const {
 
 namespace {
 
-const std::vector<std::string> kTopLevel = {"name",   "config",  "plugins",  "spouts",
-                                            "bolts",  "streams", "includes", "topics",
-                                            "components"};
+const std::vector<std::string> kTopLevel = {"name",    "config",   "plugins", "spouts",    "bolts",
+                                            "streams", "includes", "topics",  "components"};
 const std::vector<std::string> kComponentKeys = {
-    "id",         "class",           "className", "parallelism", "parallelismHint", "args",
-    "on_error",   "dead_letter_topic", "properties", "constructorArgs", "configMethods"};
+    "id",           "class",    "className",         "parallelism", "parallelismHint",
+    "args",         "on_error", "dead_letter_topic", "properties",  "constructorArgs",
+    "configMethods"};
 const std::vector<std::string> kStreamKeys = {"from", "to", "grouping", "name", "streamId"};
 
 size_t edit_distance(const std::string& a, const std::string& b) {
@@ -65,7 +65,8 @@ std::string join(const std::vector<std::string>& v) {
 // One file being read; diagnostics point into it.
 class Reader {
  public:
-  Reader(std::string file, std::vector<Diagnostic>& diags) : file_(std::move(file)), diags_(diags) {}
+  Reader(std::string file, std::vector<Diagnostic>& diags)
+      : file_(std::move(file)), diags_(diags) {}
 
   SourceLocation loc(const YAML::Node& n) const {
     auto m = n.Mark();
@@ -143,7 +144,8 @@ class Reader {
     if (s == "true" || s == "True" || s == "TRUE") return Arg(true);
     if (s == "false" || s == "False" || s == "FALSE") return Arg(false);
     if (s == "null" || s == "~") return Arg();
-    static const std::regex int_re("[-+]?[0-9]+"), num_re("[-+]?([0-9]*\\.[0-9]+|[0-9]+\\.?[0-9]*)([eE][-+]?[0-9]+)?");
+    static const std::regex int_re("[-+]?[0-9]+"),
+        num_re("[-+]?([0-9]*\\.[0-9]+|[0-9]+\\.?[0-9]*)([eE][-+]?[0-9]+)?");
     if (std::regex_match(s, int_re)) {
       try {
         return Arg(static_cast<int64_t>(std::stoll(s)));
@@ -159,7 +161,8 @@ class Reader {
     return Arg(s);
   }
 
-  void check_keys(const YAML::Node& map, const std::vector<std::string>& known, const std::string& where) {
+  void check_keys(const YAML::Node& map, const std::vector<std::string>& known,
+                  const std::string& where) {
     for (auto kv : map) {
       const std::string& k = kv.first.Scalar();
       if (std::find(known.begin(), known.end(), k) == known.end())
@@ -190,7 +193,8 @@ bool parse_grouping(Reader& r, const YAML::Node& g, Grouping& out) {
     else if (t == "direct")
       out.type = GroupingType::direct;
     else {
-      r.error(n, "unknown grouping '" + t + "' (use shuffle, fields, all, global, local_or_shuffle)");
+      r.error(n,
+              "unknown grouping '" + t + "' (use shuffle, fields, all, global, local_or_shuffle)");
       return false;
     }
     return true;
@@ -296,10 +300,12 @@ void load_file(const fs::path& path, const YAML::Node* from, Reader* parent, Loa
     } else {
       for (auto kv : c) {
         if (!kv.second.IsScalar() && !kv.second.IsNull()) {
-          r.error(kv.second, "config value of '" + kv.first.Scalar() + "' must be a string or number");
+          r.error(kv.second,
+                  "config value of '" + kv.first.Scalar() + "' must be a string or number");
           continue;
         }
-        st.spec.config[kv.first.Scalar()] = kv.second.IsNull() ? "" : r.scalar(kv.second, "config value");
+        st.spec.config[kv.first.Scalar()] =
+            kv.second.IsNull() ? "" : r.scalar(kv.second, "config value");
       }
     }
   }
@@ -339,14 +345,16 @@ void load_file(const fs::path& path, const YAML::Node* from, Reader* parent, Loa
         }
         if (e["input"]) {
           std::string f = r.scalar(e["input"], "input");
-          ts.input_file = (fs::path(f).is_absolute() ? fs::path(f) : dir / f).lexically_normal().string();
+          ts.input_file =
+              (fs::path(f).is_absolute() ? fs::path(f) : dir / f).lexically_normal().string();
         }
         st.spec.topics.push_back(std::move(ts));
       }
     }
   }
   if (auto c = root["components"]) r.warn(c, "Flux 'components' (Java beans) are ignored by Sleet");
-  for (auto [key, kind] : {std::pair{"spouts", ComponentKind::spout}, {"bolts", ComponentKind::bolt}}) {
+  for (auto [key, kind] :
+       {std::pair{"spouts", ComponentKind::spout}, {"bolts", ComponentKind::bolt}}) {
     YAML::Node list = root[key];
     if (!list) continue;
     if (!list.IsSequence()) {
@@ -474,8 +482,9 @@ std::vector<Diagnostic> validate_topology(const TopologySpec& spec, const Regist
     }
     any_spout |= c.kind == ComponentKind::spout;
     if (c.parallelism < 1)
-      err(or_component(c.parallelism_loc, c),
-          "parallelism of '" + c.id + "' is " + std::to_string(c.parallelism) + "; it must be at least 1");
+      err(or_component(c.parallelism_loc, c), "parallelism of '" + c.id + "' is " +
+                                                  std::to_string(c.parallelism) +
+                                                  "; it must be at least 1");
     if (c.class_name.empty()) continue;
     const ComponentDescriptor* desc = registry.find(c.class_name);
     if (!desc) {
@@ -528,7 +537,8 @@ std::vector<Diagnostic> validate_topology(const TopologySpec& spec, const Regist
       ok = false;
     }
     if (!ok || s.from.empty() || s.to.empty()) continue;
-    if (by_id[s.to]->kind == ComponentKind::spout) err(tl, "stream into spout '" + s.to + "': spouts take no input");
+    if (by_id[s.to]->kind == ComponentKind::spout)
+      err(tl, "stream into spout '" + s.to + "': spouts take no input");
     if (s.grouping.type == GroupingType::direct)
       err(s.grouping_loc.line > 0 ? s.grouping_loc : s.loc, "direct grouping is not supported yet");
     if (s.grouping.type == GroupingType::fields && outputs.count(s.from)) {
@@ -543,7 +553,8 @@ std::vector<Diagnostic> validate_topology(const TopologySpec& spec, const Regist
     has_input.insert(s.to);
   }
   for (auto& c : spec.components)
-    if (c.kind == ComponentKind::bolt && !c.id.empty() && !has_input.count(c.id) && by_id[c.id] == &c)
+    if (c.kind == ComponentKind::bolt && !c.id.empty() && !has_input.count(c.id) &&
+        by_id[c.id] == &c)
       err(c.loc, "bolt '" + c.id + "' has no input stream");
   // Cycle check: barriers cannot align on a cycle.
   std::map<std::string, int> color;
@@ -558,7 +569,8 @@ std::vector<Diagnostic> validate_topology(const TopologySpec& spec, const Regist
         for (; it != path.end(); ++it) cyc += *it + " -> ";
         cyc += w;
         const ComponentSpec* c = by_id[w];
-        err(c ? c->loc : top, "the graph has a cycle (" + cyc + "); checkpoint barriers cannot align on a cycle");
+        err(c ? c->loc : top,
+            "the graph has a cycle (" + cyc + "); checkpoint barriers cannot align on a cycle");
         return true;
       }
       if (color[w] == 0 && dfs(w)) return true;
@@ -585,14 +597,17 @@ Result<TopologySpec> load_topology(const std::string& path, const LoadOptions& o
       if (!s.ok()) diagnostics.push_back({st.spec.plugin_locs[i], s.message(), true});
     }
   }
-  bool parse_errors = std::any_of(diagnostics.begin(), diagnostics.end(), [](auto& d) { return d.error; });
+  bool parse_errors =
+      std::any_of(diagnostics.begin(), diagnostics.end(), [](auto& d) { return d.error; });
   if (!parse_errors || !st.spec.components.empty()) {
     for (auto& d : validate_topology(st.spec, reg)) diagnostics.push_back(std::move(d));
   }
   std::stable_sort(diagnostics.begin(), diagnostics.end(), [](auto& a, auto& b) {
-    return std::tie(a.loc.file, a.loc.line, a.loc.col) < std::tie(b.loc.file, b.loc.line, b.loc.col);
+    return std::tie(a.loc.file, a.loc.line, a.loc.col) <
+           std::tie(b.loc.file, b.loc.line, b.loc.col);
   });
-  size_t errors = std::count_if(diagnostics.begin(), diagnostics.end(), [](auto& d) { return d.error; });
+  size_t errors =
+      std::count_if(diagnostics.begin(), diagnostics.end(), [](auto& d) { return d.error; });
   if (errors) return Status::Invalid(path + ": " + std::to_string(errors) + " error(s)");
   return std::move(st.spec);
 }
@@ -601,7 +616,8 @@ std::string to_dot(const TopologySpec& spec) {
   std::string o = "digraph \"" + spec.name + "\" {\n  rankdir=LR;\n";
   for (auto& c : spec.components)
     o += "  \"" + c.id + "\" [shape=" + (c.kind == ComponentKind::spout ? "invhouse" : "box") +
-         ", label=\"" + c.id + "\\n" + c.class_name + " x" + std::to_string(c.parallelism) + "\"];\n";
+         ", label=\"" + c.id + "\\n" + c.class_name + " x" + std::to_string(c.parallelism) +
+         "\"];\n";
   for (auto& s : spec.streams) {
     std::string label = grouping_name(s.grouping.type);
     if (!s.grouping.fields.empty()) label += "(" + join(s.grouping.fields) + ")";

@@ -48,7 +48,8 @@ class WordCount : public sleet::Bolt {
   uint32_t state_version() const override { return 1; }
   void snapshot_state(sleet::StateWriter& w) const override { w(counts_); }
   sleet::Status restore_state(sleet::StateReader& r, uint32_t version) override {
-    if (version != 1) return sleet::Status::Incompatible("WordCount state version " + std::to_string(version));
+    if (version != 1)
+      return sleet::Status::Incompatible("WordCount state version " + std::to_string(version));
     r(counts_);
     return sleet::Status::Ok();
   }
@@ -66,5 +67,6 @@ SLEET_PLUGIN(registry) {
       {{"field", sleet::ArgKind::string, false, "input field holding text", sleet::Arg("value")}}));
   (void)registry.add(sleet::describe<WordCount>(
       "WordCount", "Counts words; emits (word, count) after every update; stateful",
-      {{"field", sleet::ArgKind::string, false, "input field holding the word", sleet::Arg("word")}}));
+      {{"field", sleet::ArgKind::string, false, "input field holding the word",
+        sleet::Arg("word")}}));
 }

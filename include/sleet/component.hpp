@@ -2,12 +2,12 @@
 //
 // Threading contract: every method of a component instance is called from that task's fiber only,
 // never concurrently. A component must not block the OS thread for long (no sleep(), no blocking
-// socket reads): use sleet::this_task helpers or return 0 from Spout::next_batch to yield. It must not
-// start threads that touch the Collector.
+// socket reads): use sleet::this_task helpers or return 0 from Spout::next_batch to yield. It must
+// not start threads that touch the Collector.
 #pragma once
 
-#include <cereal/archives/portable_binary.hpp>
 #include <atomic>
+#include <cereal/archives/portable_binary.hpp>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -39,7 +39,8 @@ struct SourcePosition {
 };
 using SourcePositions = std::vector<SourcePosition>;
 
-// Emits tuples downstream. Only valid on the calling task's fiber, during the call it was passed to.
+// Emits tuples downstream. Only valid on the calling task's fiber, during the call it was passed
+// to.
 class Collector {
  public:
   virtual ~Collector() = default;

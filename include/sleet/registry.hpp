@@ -79,8 +79,9 @@ ComponentDescriptor describe(std::string name, std::string help, std::vector<Arg
 //   SLEET_PLUGIN(registry) {
 //     (void)registry.add(sleet::describe<MyBolt>("MyBolt", "what it does", {...}));
 //   }
-#define SLEET_PLUGIN(REG)                                                                    \
-  extern "C" __attribute__((visibility("default"))) uint32_t sleet_plugin_abi_version() {    \
-    return ::sleet::kPluginAbiVersion;                                                       \
-  }                                                                                          \
-  extern "C" __attribute__((visibility("default"))) void sleet_plugin_register(::sleet::Registry& REG)
+#define SLEET_PLUGIN(REG)                                                                 \
+  extern "C" __attribute__((visibility("default"))) uint32_t sleet_plugin_abi_version() { \
+    return ::sleet::kPluginAbiVersion;                                                    \
+  }                                                                                       \
+  extern "C" __attribute__((visibility("default"))) void sleet_plugin_register(           \
+      ::sleet::Registry& REG)

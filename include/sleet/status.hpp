@@ -19,10 +19,10 @@ enum class Code {
   not_found,
   already_exists,
   io_error,
-  corruption,       // checksum mismatch, undecodable snapshot
-  incompatible,     // topology changed in a way state cannot be mapped
-  unavailable,      // ZooKeeper/Kafka not reachable right now
-  fenced,           // a newer coordinator generation exists
+  corruption,    // checksum mismatch, undecodable snapshot
+  incompatible,  // topology changed in a way state cannot be mapped
+  unavailable,   // ZooKeeper/Kafka not reachable right now
+  fenced,        // a newer coordinator generation exists
   timeout,
   cancelled,
   internal,
@@ -93,8 +93,8 @@ class [[nodiscard]] Result {
 
 }  // namespace sleet
 
-#define SLEET_RETURN_IF_ERROR(expr)          \
-  do {                                       \
-    ::sleet::Status _sleet_st = (expr);      \
-    if (!_sleet_st.ok()) return _sleet_st;   \
+#define SLEET_RETURN_IF_ERROR(expr)        \
+  do {                                     \
+    ::sleet::Status _sleet_st = (expr);    \
+    if (!_sleet_st.ok()) return _sleet_st; \
   } while (0)

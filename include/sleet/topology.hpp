@@ -65,10 +65,10 @@ struct TopologySpec {
   std::map<std::string, std::string> config;
   std::vector<std::string> plugins;
   std::vector<SourceLocation> plugin_locs;  // parallel to plugins (file specs only)
-  std::vector<ComponentSpec> components;  // spouts and bolts, in file order
+  std::vector<ComponentSpec> components;    // spouts and bolts, in file order
   std::vector<StreamSpec> streams;
   std::vector<TopicSpec> topics;  // `topics:` key; used by `sleet run`
-  std::string file;  // the main file, empty if built in code
+  std::string file;               // the main file, empty if built in code
 
   const ComponentSpec* find(const std::string& id) const;
   std::string config_or(const std::string& key, const std::string& def) const;
@@ -87,14 +87,20 @@ class TopologyBuilder {
     return *this;
   }
   TopologyBuilder& spout(const std::string& id, const std::string& cls, int parallelism,
-                         Args args = {});
+                         Args args = {}) {
+    return add(ComponentKind::spout, id, cls, parallelism, std::move(args));
+  }
   TopologyBuilder& bolt(const std::string& id, const std::string& cls, int parallelism,
-                        Args args = {});
+                        Args args = {}) {
+    return add(ComponentKind::bolt, id, cls, parallelism, std::move(args));
+  }
   TopologyBuilder& on_error(ErrorPolicy p, std::string dead_letter_topic = {});
   TopologyBuilder& stream(const std::string& from, const std::string& to, Grouping g = {});
   TopologySpec build() const { return spec_; }
 
  private:
+  TopologyBuilder& add(ComponentKind kind, const std::string& id, const std::string& cls,
+                       int parallelism, Args args);
   TopologySpec spec_;
 };
 

@@ -28,7 +28,9 @@ using Value = std::variant<int64_t, double, std::string, Bytes, bool>;
 
 enum class ValueType { int64 = 0, float64 = 1, string = 2, bytes = 3, boolean = 4 };
 const char* value_type_name(ValueType t);
-inline ValueType type_of(const Value& v) { return static_cast<ValueType>(v.index()); }
+inline ValueType type_of(const Value& v) {
+  return static_cast<ValueType>(v.index());
+}
 // Text form used by the tsv format and logs: int/double/bool printed, bytes raw.
 std::string to_text(const Value& v);
 // Stable 64-bit hash (independent of std::hash and of the process) for fields grouping.

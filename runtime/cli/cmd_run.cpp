@@ -8,9 +8,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <atomic>
 #include <random>
 #include <thread>
 
@@ -18,6 +18,7 @@
 #include "runtime/cli/cli_util.hpp"
 #include "runtime/cli/commands.hpp"
 #include "runtime/process.hpp"
+#include "runtime/worker.hpp"
 #include "spouts/kafka.hpp"
 
 namespace sleet::cli {
@@ -47,16 +48,6 @@ struct RunOptions {
   throw CLI::RuntimeError(code);
 }
 
-// Minimal reader for the worker's one-line status JSON: numbers and booleans by key.
-double json_number(const std::string& json, const std::string& key, double def = 0) {
-  auto p = json.find("\"" + key + "\":");
-  if (p == std::string::npos) return def;
-  p += key.size() + 3;
-  if (json.compare(p, 4, "true") == 0) return 1;
-  if (json.compare(p, 5, "false") == 0) return 0;
-  return std::strtod(json.c_str() + p, nullptr);
-}
-
 std::string read_all(const fs::path& p) {
   std::ifstream f(p);
   std::stringstream ss;
@@ -75,17 +66,6 @@ std::string last_lines(const fs::path& p, size_t n) {
     }
   }
   return all.substr(pos == 0 ? 0 : pos + 1);
-}
-
-std::string fmt_rate(double r) {
-  char b[32];
-  if (r >= 1e6)
-    snprintf(b, sizeof b, "%.2fM", r / 1e6);
-  else if (r >= 1e3)
-    snprintf(b, sizeof b, "%.1fk", r / 1e3);
-  else
-    snprintf(b, sizeof b, "%.0f", r);
-  return b;
 }
 
 // Produces every line of `file` into `topic` (key before a tab, optional), round robin over the
@@ -114,11 +94,11 @@ Result<int64_t> load_file(const std::string& bootstrap, const std::string& topic
     }
     int32_t part = key.empty() ? static_cast<int32_t>(n % partitions) : RD_KAFKA_PARTITION_UA;
     while (true) {
-      rd_kafka_resp_err_t err = rd_kafka_producev(
-          rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(part),
-          RD_KAFKA_V_VALUE(line.data(), line.size()),
-          RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      rd_kafka_resp_err_t err =
+          rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(part),
+                            RD_KAFKA_V_VALUE(line.data(), line.size()),
+                            RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         rd_kafka_poll(rk, 10);
         continue;
@@ -174,7 +154,8 @@ void print_top(const TopologySpec& spec, int n) {
 
 int run(const RunOptions& o, SignalWatcher& signals) {
   TopologySpec spec = load_or_exit(o.topology);
-  const fs::path state = o.state_dir.empty() ? fs::path("sleet-state") / spec.name : fs::path(o.state_dir);
+  const fs::path state =
+      o.state_dir.empty() ? fs::path("sleet-state") / spec.name : fs::path(o.state_dir);
   std::string bootstrap = spec.config_or("kafka.bootstrap.servers", "");
   std::string zk_connect = spec.config_or("zookeeper.connect", "");
   const bool embedded_kafka = bootstrap.empty();
@@ -185,7 +166,8 @@ int run(const RunOptions& o, SignalWatcher& signals) {
     fs::remove_all(state, ec);
   }
   fs::create_directories(state, ec);
-  if (ec) fail(kExitFailure, "cannot create state directory " + state.string() + ": " + ec.message());
+  if (ec)
+    fail(kExitFailure, "cannot create state directory " + state.string() + ": " + ec.message());
   const fs::path worker_log = state / "worker.log", status_file = state / "status.json";
 
   std::unique_ptr<EmbeddedZooKeeper> zk;
@@ -216,7 +198,8 @@ int run(const RunOptions& o, SignalWatcher& signals) {
     auto& e = topics[t.name];
     e.first = t.partitions;
     if (!t.input_file.empty())
-      e.second.push_back(fs::path(t.input_file).is_absolute() ? fs::path(t.input_file) : base / t.input_file);
+      e.second.push_back(fs::path(t.input_file).is_absolute() ? fs::path(t.input_file)
+                                                              : base / t.input_file);
   }
   for (auto& in : o.inputs) {
     auto eq = in.find('=');
@@ -243,7 +226,8 @@ int run(const RunOptions& o, SignalWatcher& signals) {
           load_status = n.status();
           break;
         }
-        spdlog::info("loaded {} records from {} into topic {}", loaded.load() - before, f.string(), name);
+        spdlog::info("loaded {} records from {} into topic {}", loaded.load() - before, f.string(),
+                     name);
       }
     }
     loading_done = true;
@@ -289,7 +273,8 @@ int run(const RunOptions& o, SignalWatcher& signals) {
   std::mt19937_64 rng(std::random_device{}());
   auto next_chaos = [&] {
     std::uniform_real_distribution<double> d(0.5, 1.5);
-    return Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(o.chaos_every_s * 1000 * d(rng)));
+    return Clock::now() +
+           std::chrono::milliseconds(static_cast<int64_t>(o.chaos_every_s * 1000 * d(rng)));
   };
   auto chaos_at = next_chaos();
   int restarts = 0, chaos_kills = 0, failures_without_progress = 0;
@@ -303,7 +288,8 @@ int run(const RunOptions& o, SignalWatcher& signals) {
   while (true) {
     if (signals.last_signal() != 0) {
       if (tty) std::fputc('\n', stderr);
-      spdlog::info("stopping (signal {}): asking the worker to finish cleanly", signals.last_signal());
+      spdlog::info("stopping (signal {}): asking the worker to finish cleanly",
+                   signals.last_signal());
       int st = worker.stop(10s);
       spdlog::info("worker {}", describe_exit(st));
       exit_code = kExitOk;
@@ -314,12 +300,14 @@ int run(const RunOptions& o, SignalWatcher& signals) {
       // Done when the last committed checkpoint has every spout at the end of its input, covers
       // everything we loaded, and its sink output is visible.
       status = read_all(status_file);
-      int64_t cp = static_cast<int64_t>(json_number(status, "last_checkpoint"));
-      if (json_number(status, "drained") > 0 && cp > 0 &&
-          static_cast<int64_t>(json_number(status, "visible")) >= cp &&
-          (!embedded_kafka || static_cast<int64_t>(json_number(status, "committed_offsets")) >= loaded.load())) {
+      int64_t cp = static_cast<int64_t>(status_number(status, "last_checkpoint"));
+      if (status_number(status, "drained") > 0 && cp > 0 &&
+          static_cast<int64_t>(status_number(status, "visible")) >= cp &&
+          (!embedded_kafka ||
+           static_cast<int64_t>(status_number(status, "committed_offsets")) >= loaded.load())) {
         if (tty) std::fputc('\n', stderr);
-        spdlog::info("drained: checkpoint {} covers all {} input records and is visible", cp, loaded.load());
+        spdlog::info("drained: checkpoint {} covers all {} input records and is visible", cp,
+                     loaded.load());
         int st = worker.stop(10s);
         if (st != 0) spdlog::warn("worker {} while stopping", describe_exit(st));
         exit_code = kExitOk;
@@ -336,23 +324,26 @@ int run(const RunOptions& o, SignalWatcher& signals) {
       }
       if (st == kExitUsage || st == kExitUnrecoverable) {
         if (tty) std::fputc('\n', stderr);
-        spdlog::error("worker {} and cannot be restarted:\n{}", describe_exit(st), last_lines(worker_log, 5));
+        spdlog::error("worker {} and cannot be restarted:\n{}", describe_exit(st),
+                      last_lines(worker_log, 5));
         exit_code = st;
         break;
       }
       status = read_all(status_file);
-      int64_t cp = static_cast<int64_t>(json_number(status, "last_checkpoint"));
+      int64_t cp = static_cast<int64_t>(status_number(status, "last_checkpoint"));
       if (cp > last_cp_seen) {
         last_cp_seen = cp;
         failures_without_progress = 0;
       }
       if (++failures_without_progress > o.max_failures) {
-        spdlog::error("worker failed {} times without committing a new checkpoint; giving up. Last log:\n{}",
-                      failures_without_progress - 1, last_lines(worker_log, 5));
+        spdlog::error(
+            "worker failed {} times without committing a new checkpoint; giving up. Last log:\n{}",
+            failures_without_progress - 1, last_lines(worker_log, 5));
         exit_code = kExitFailure;
         break;
       }
-      auto backoff = std::chrono::milliseconds(std::min(5000, 100 << std::min(failures_without_progress - 1, 6)));
+      auto backoff = std::chrono::milliseconds(
+          std::min(5000, 100 << std::min(failures_without_progress - 1, 6)));
       std::string why = describe_exit(st);
       if (st != 128 + SIGKILL) why += ": " + last_lines(worker_log, 1);
       if (tty) std::fputc('\n', stderr);
@@ -377,21 +368,22 @@ int run(const RunOptions& o, SignalWatcher& signals) {
       last_print = now;
       status = read_all(status_file);
       if (!status.empty()) {
-        int64_t cp = static_cast<int64_t>(json_number(status, "last_checkpoint"));
+        int64_t cp = static_cast<int64_t>(status_number(status, "last_checkpoint"));
         if (cp > last_cp_seen) {
           last_cp_seen = cp;
           failures_without_progress = 0;
         }
         char line[400];
         snprintf(line, sizeof line,
-                 "%s | %5.1fs | in %s/s out %s/s | consumed %lld/%lld | checkpoint %lld (%lld ms, age %.1fs) | restarts %d",
+                 "%s | %5.1fs | in %s/s out %s/s | consumed %lld/%lld | checkpoint %lld (%lld ms, "
+                 "age %.1fs) | restarts %d",
                  spec.name.c_str(), std::chrono::duration<double>(now - t0).count(),
-                 fmt_rate(json_number(status, "in_rate")).c_str(),
-                 fmt_rate(json_number(status, "out_rate")).c_str(),
-                 static_cast<long long>(json_number(status, "committed_offsets")),
+                 format_rate(status_number(status, "in_rate")).c_str(),
+                 format_rate(status_number(status, "out_rate")).c_str(),
+                 static_cast<long long>(status_number(status, "committed_offsets")),
                  static_cast<long long>(loaded.load()), static_cast<long long>(cp),
-                 static_cast<long long>(json_number(status, "last_checkpoint_ms")),
-                 json_number(status, "last_checkpoint_age_s"), restarts);
+                 static_cast<long long>(status_number(status, "last_checkpoint_ms")),
+                 status_number(status, "last_checkpoint_age_s"), restarts);
         if (tty)
           std::fprintf(stderr, "\r\033[K%s", line);
         else
@@ -404,7 +396,8 @@ int run(const RunOptions& o, SignalWatcher& signals) {
   spdlog::info("{} in {:.1f}s: {} records loaded, last checkpoint {}, {} restarts ({} by chaos)",
                exit_code == 0 ? "finished" : "stopped",
                std::chrono::duration<double>(Clock::now() - t0).count(), loaded.load(),
-               static_cast<int64_t>(json_number(status, "last_checkpoint")), restarts, chaos_kills);
+               static_cast<int64_t>(status_number(status, "last_checkpoint")), restarts,
+               chaos_kills);
   if (exit_code == kExitOk && o.until_drained && o.top > 0) print_top(spec, o.top);
   return exit_code;
 }
@@ -416,19 +409,26 @@ void register_run(CLI::App& app) {
       "run", "Run a topology on a local cluster (embedded Kafka and ZooKeeper unless configured)");
   auto o = std::make_shared<RunOptions>();
   add_topology_args(cmd, o->topology);
-  cmd->add_option("--input", o->inputs, "Load FILE into TOPIC before starting (TOPIC=FILE; one record a line, optional key before a tab)");
+  cmd->add_option("--input", o->inputs,
+                  "Load FILE into TOPIC before starting (TOPIC=FILE; one record a line, optional "
+                  "key before a tab)");
   cmd->add_flag("--until-drained", o->until_drained,
                 "Exit 0 once all input is processed, checkpointed and visible");
   cmd->add_option("--chaos-kill-every", o->chaos_every_s,
                   "SIGKILL the worker at random around every SECONDS, to watch recovery");
-  cmd->add_option("--state-dir", o->state_dir, "Where ZooKeeper data, checkpoints and logs go (default sleet-state/<name>)");
-  cmd->add_option("--zookeeper-port", o->zookeeper_port, "Port for the embedded ZooKeeper (default: a free one)");
+  cmd->add_option("--state-dir", o->state_dir,
+                  "Where ZooKeeper data, checkpoints and logs go (default sleet-state/<name>)");
+  cmd->add_option("--zookeeper-port", o->zookeeper_port,
+                  "Port for the embedded ZooKeeper (default: a free one)");
   cmd->add_option("--threads", o->threads, "Worker threads (default: one per core)");
-  cmd->add_option("--input-rate", o->input_rate,
-                  "Load inputs at this many records/s while the topology runs (default: all first)");
+  cmd->add_option(
+      "--input-rate", o->input_rate,
+      "Load inputs at this many records/s while the topology runs (default: all first)");
   cmd->add_option("--max-failures", o->max_failures,
                   "Give up after this many worker failures in a row without a new checkpoint");
-  cmd->add_option("--top", o->top, "After --until-drained, print the N largest keys of tsv FileSink output (key ... count)");
+  cmd->add_option(
+      "--top", o->top,
+      "After --until-drained, print the N largest keys of tsv FileSink output (key ... count)");
   cmd->callback([o] {
     SignalWatcher signals;
     setup_logging("run");

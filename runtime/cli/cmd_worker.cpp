@@ -26,8 +26,9 @@ void register_worker(CLI::App& app) {
   auto status_file = std::make_shared<std::string>();
   auto status_ms = std::make_shared<int>(500);
   add_topology_args(cmd, *opts);
-  cmd->add_flag("--until-drained", *until_drained,
-                "Exit 0 once all input is consumed and its last checkpoint is committed and visible");
+  cmd->add_flag(
+      "--until-drained", *until_drained,
+      "Exit 0 once all input is consumed and its last checkpoint is committed and visible");
   cmd->add_option("--threads", *threads, "Worker threads (default: worker.threads, else cores)");
   cmd->add_option("--status-file", *status_file, "Write progress as JSON to this file");
   cmd->add_option("--status-interval-ms", *status_ms, "How often to write the status file");
