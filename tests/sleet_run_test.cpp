@@ -194,3 +194,16 @@ TEST(SleetRun, SupervisorKilledTakesChildrenWithIt) {
   ASSERT_TRUE(run.wait(10s).has_value());
   expect_no_children_left(dir);
 }
+
+// Regression: `topics: input:` of a topology named by a relative path was resolved twice.
+TEST(SleetRun, RelativeTopologyPathFindsItsInput) {
+  test::TempDir dir("sleet-run");
+  auto r = test::run_command(
+      {"bash", "-c",
+       std::string("cd ") + SLEET_SOURCE_DIR + " && exec " + SLEET_CLI_PATH +
+           " run examples/wordcount/wordcount.yaml --until-drained --state-dir " +
+           (dir.path() / "state").string()},
+      120s, env_for(dir));
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("loaded 10000 records"), std::string::npos) << r.err;
+}

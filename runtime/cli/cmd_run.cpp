@@ -193,13 +193,11 @@ int run(const RunOptions& o, SignalWatcher& signals) {
 
   // Topics and inputs: the file's `topics:` plus --input TOPIC=FILE (4 partitions unless declared).
   std::map<std::string, std::pair<int, std::vector<fs::path>>> topics;
-  const fs::path base = fs::path(spec.file).parent_path();
   for (auto& t : spec.topics) {
     auto& e = topics[t.name];
     e.first = t.partitions;
-    if (!t.input_file.empty())
-      e.second.push_back(fs::path(t.input_file).is_absolute() ? fs::path(t.input_file)
-                                                              : base / t.input_file);
+    // The loader already resolved `input:` against the topology file's directory.
+    if (!t.input_file.empty()) e.second.push_back(t.input_file);
   }
   for (auto& in : o.inputs) {
     auto eq = in.find('=');
