@@ -94,11 +94,28 @@ class ExactlyOnce : public ::testing::Test {
                                  60s, {}, parts[p]);
       ASSERT_EQ(r.status, 0) << r.err;
     }
+    std::ofstream all(work_ / "input.txt", std::ios::app);
     for (auto& l : lines) {
+      all << l << "\n";
       std::istringstream is(l);
       std::string w;
       while (is >> w) expected_[w] += 2;  // two paths
     }
+  }
+
+  // The expectation cross-checked with awk over the same input, a tool that shares nothing with
+  // Sleet or this test's parsing.
+  void check_expectation_with_awk() {
+    auto r = test::run_command({"awk", "{for(i=1;i<=NF;i++)c[$i]++} END{for(w in c) print w, c[w]}",
+                                (work_ / "input.txt").string()},
+                               30s);
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::map<std::string, int64_t> awk;
+    std::istringstream is(r.out);
+    std::string w;
+    int64_t c;
+    while (is >> w >> c) awk[w] = 2 * c;
+    EXPECT_EQ(awk, expected_);
   }
 
   fs::path topology(int interval_ms = 200) {
@@ -244,6 +261,7 @@ class ExactlyOnce : public ::testing::Test {
 
 TEST_F(ExactlyOnce, NoFailures) {
   produce(sentences(3000, 1));
+  check_expectation_with_awk();
   run_to_drained();
   check_all();
 }
