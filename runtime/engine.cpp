@@ -47,6 +47,10 @@ class Task : public Collector {
   std::vector<OutEdge> out;
   std::unique_ptr<Bolt> dead_letter;  // ErrorPolicy::dead_letter sink
   Fields dead_letter_fields{"component", "task", "error", "tuple"};
+  // Output of the dead-letter sink, which emits nothing.
+  struct Discard : Collector {
+    void emit(Values) override {}
+  } discard_;
 
   std::mutex counters_mu;
   std::map<std::string, std::unique_ptr<Counter>> counters;
@@ -167,6 +171,11 @@ class Task : public Collector {
   Status complete_barrier(CheckpointId id) {
     SLEET_RETURN_IF_ERROR(comp->on_barrier(id, *this).with_context(name() + " at barrier " +
                                                                    std::to_string(id.value)));
+    if (dead_letter) {
+      // Dead letters of this epoch must be delivered before the checkpoint covers their tuples.
+      SLEET_RETURN_IF_ERROR(
+          dead_letter->on_barrier(id, discard_).with_context(name() + " dead letters"));
+    }
     flush();
     SLEET_RETURN_IF_ERROR(take_snapshot(id));
     broadcast(Message::Kind::barrier, id);
@@ -198,10 +207,7 @@ class Task : public Collector {
       case ErrorPolicy::dead_letter: {
         skipped->add(1);
         Tuple dl(&dead_letter_fields, {spec->id, int64_t{index}, what, t.debug_string()});
-        struct Null : Collector {
-          void emit(Values) override {}
-        } null;
-        dead_letter->execute(dl, null);
+        dead_letter->execute(dl, discard_);
         return;
       }
     }
