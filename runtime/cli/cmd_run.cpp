@@ -373,12 +373,15 @@ int run(const RunOptions& o, SignalWatcher& signals) {
         }
         char line[400];
         snprintf(line, sizeof line,
-                 "%s | %5.1fs | in %s/s out %s/s | consumed %lld/%lld | checkpoint %lld (%lld ms, "
+                 "%s | %5.1fs | in %s/s out %s/s | lag %lld of %lld | checkpoint %lld (%lld ms, "
                  "age %.1fs) | restarts %d",
                  spec.name.c_str(), std::chrono::duration<double>(now - t0).count(),
                  format_rate(status_number(status, "in_rate")).c_str(),
                  format_rate(status_number(status, "out_rate")).c_str(),
-                 static_cast<long long>(status_number(status, "committed_offsets")),
+                 // Lag: loaded records the last committed checkpoint does not cover yet.
+                 static_cast<long long>(
+                     std::max<double>(0, static_cast<double>(loaded.load()) -
+                                             status_number(status, "committed_offsets"))),
                  static_cast<long long>(loaded.load()), static_cast<long long>(cp),
                  static_cast<long long>(status_number(status, "last_checkpoint_ms")),
                  status_number(status, "last_checkpoint_age_s"), restarts);
