@@ -85,20 +85,7 @@ Registry test_registry() {
   return r;
 }
 
-struct Collecting : SnapshotListener {
-  std::mutex mu;
-  std::vector<TaskSnapshotData> got;
-  void on_task_snapshot(TaskSnapshotData&& d) override {
-    std::lock_guard lk(mu);
-    got.push_back(std::move(d));
-  }
-  size_t count(int64_t id) {
-    std::lock_guard lk(mu);
-    size_t n = 0;
-    for (auto& d : got) n += d.id.value == id;
-    return n;
-  }
-};
+using Collecting = test::CollectingListener;
 
 std::unique_ptr<Engine> make(const TopologySpec& spec, const Registry& reg, EngineOptions o) {
   auto e = Engine::create(spec, reg, o);
@@ -239,7 +226,7 @@ TEST(Barriers, AlignmentAcrossTwoUpstreamPaths) {
   const size_t tasks = e->task_count();
   for (int64_t id = 1; id <= 8; ++id) {
     e->trigger_checkpoint(CheckpointId{id});
-    ASSERT_TRUE(test::wait_until([&] { return listener.count(id) == tasks; }, 20s))
+    ASSERT_TRUE(test::wait_until([&] { return listener.of(id).size() == tasks; }, 20s))
         << "checkpoint " << id << " did not complete";
   }
   e->request_stop();

@@ -16,21 +16,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Collecting : SnapshotListener {
-  std::mutex mu;
-  std::vector<TaskSnapshotData> got;
-  void on_task_snapshot(TaskSnapshotData&& d) override {
-    std::lock_guard lk(mu);
-    got.push_back(std::move(d));
-  }
-  std::vector<TaskSnapshotData> of(int64_t id) {
-    std::lock_guard lk(mu);
-    std::vector<TaskSnapshotData> out;
-    for (auto& d : got)
-      if (d.id.value == id) out.push_back(d);
-    return out;
-  }
-};
+using Collecting = test::CollectingListener;
 
 TopologySpec pipeline(const std::string& boot) {
   return TopologyBuilder("kafka-pipe")

@@ -152,20 +152,12 @@ TEST(SleetRun, BadTopologyFileIsExit2WithLocation) {
 
 TEST(SleetRun, ZooKeeperPortInUseIsAClearError) {
   test::TempDir dir("sleet-run");
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(listen(fd, 1), 0);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
+  test::ListeningSocket taken;
+  int port = taken.port();
   auto r =
       test::run_command({SLEET_CLI_PATH, "run", kExample, "--state-dir",
                          (dir.path() / "state").string(), "--zookeeper-port", std::to_string(port)},
                         60s, env_for(dir));
-  close(fd);
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.err.find("port " + std::to_string(port)), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("hint:"), std::string::npos) << r.err;
@@ -198,12 +190,12 @@ TEST(SleetRun, SupervisorKilledTakesChildrenWithIt) {
 // Regression: `topics: input:` of a topology named by a relative path was resolved twice.
 TEST(SleetRun, RelativeTopologyPathFindsItsInput) {
   test::TempDir dir("sleet-run");
-  auto r = test::run_command(
-      {"bash", "-c",
-       std::string("cd ") + SLEET_SOURCE_DIR + " && exec " + SLEET_CLI_PATH +
-           " run examples/wordcount/wordcount.yaml --until-drained --state-dir " +
-           (dir.path() / "state").string()},
-      120s, env_for(dir));
+  auto r =
+      test::run_command({"bash", "-c",
+                         std::string("cd ") + SLEET_SOURCE_DIR + " && exec " + SLEET_CLI_PATH +
+                             " run examples/wordcount/wordcount.yaml --until-drained --state-dir " +
+                             (dir.path() / "state").string()},
+                        120s, env_for(dir));
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("loaded 10000 records"), std::string::npos) << r.err;
 }

@@ -324,17 +324,9 @@ TEST_F(ZkClientTest, ExpiredSessionIsReplacedTransparently) {
 TEST(EmbeddedZooKeeper, RefusesAPortInUseAndAMissingJar) {
   sleet::test::TempDir dir;
   // A listening socket on the port: the server cannot have it.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(listen(fd, 1), 0);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
+  sleet::test::ListeningSocket taken;
+  int port = taken.port();
   auto r = EmbeddedZooKeeper::start(dir.path(), port, 5s);
-  close(fd);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::unavailable);
   EXPECT_NE(r.status().message().find("in use"), std::string::npos) << r.status().to_string();

@@ -115,6 +115,35 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
   return r;
 }
 
+ListeningSocket::ListeningSocket() {
+  fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd_, 1) != 0)
+    throw std::runtime_error("cannot listen on a loopback port");
+  socklen_t len = sizeof a;
+  getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+  port_ = ntohs(a.sin_port);
+}
+
+ListeningSocket::~ListeningSocket() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void CollectingListener::on_task_snapshot(TaskSnapshotData&& d) {
+  std::lock_guard lk(mu);
+  got.push_back(std::move(d));
+}
+
+std::vector<TaskSnapshotData> CollectingListener::of(int64_t id) {
+  std::lock_guard lk(mu);
+  std::vector<TaskSnapshotData> out;
+  for (auto& d : got)
+    if (d.id.value == id) out.push_back(d);
+  return out;
+}
+
 std::string read_file(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
   std::stringstream ss;

@@ -8,10 +8,12 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "runtime/engine.hpp"
 #include "runtime/process.hpp"
 
 namespace sleet::test {
@@ -47,6 +49,26 @@ class Child : public sleet::Process {
   static Child spawn(const std::vector<std::string>& argv,
                      const std::map<std::string, std::string>& extra_env = {},
                      const std::string& stdout_path = "", const std::string& stderr_path = "");
+};
+
+// A socket listening on a free 127.0.0.1 port, closed on destruction: "port already in use".
+class ListeningSocket {
+ public:
+  ListeningSocket();
+  ~ListeningSocket();
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// Keeps every task snapshot the engine hands over (the test plays the coordinator).
+struct CollectingListener : SnapshotListener {
+  std::mutex mu;
+  std::vector<TaskSnapshotData> got;
+  void on_task_snapshot(TaskSnapshotData&& d) override;
+  std::vector<TaskSnapshotData> of(int64_t id);  // snapshots of checkpoint `id`
 };
 
 // Runs a command to completion (bounded), returning exit status and captured stdout.
