@@ -1,14 +1,20 @@
+// Reading topology files: YAML -> TopologySpec, includes, substitution, overrides, plugins.
+// Graph checks live in validate.cpp.
 #include "topology_dsl/loader.hpp"
 
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cctype>
-#include <cstdlib>
+#include <cerrno>
+#include <climits>
+#include <cstring>
 #include <filesystem>
-#include <functional>
-#include <regex>
+#include <fstream>
 #include <set>
+
+#include "topology_dsl/internal.hpp"
+#include "topology_dsl/text_util.hpp"
+#include "topology_dsl/yaml_reader.hpp"
 
 namespace sleet {
 
@@ -22,165 +28,329 @@ std::string Diagnostic::to_string() const {
 
 namespace {
 
-const std::vector<std::string> kTopLevel = {"name",    "config",   "plugins", "spouts",    "bolts",
-                                            "streams", "includes", "topics",  "components"};
+using dsl::Reader;
+
+constexpr size_t kMaxFileBytes = size_t{16} << 20;
+constexpr size_t kMaxIncludeDepth = 32;
+
+const std::vector<std::string> kTopLevel = {"name",   "includes", "config",  "plugins",   "topics",
+                                            "spouts", "bolts",    "streams", "components"};
 const std::vector<std::string> kComponentKeys = {
-    "id",           "class",    "className",         "parallelism", "parallelismHint",
-    "args",         "on_error", "dead_letter_topic", "properties",  "constructorArgs",
-    "configMethods"};
-const std::vector<std::string> kStreamKeys = {"from", "to", "grouping", "name", "streamId"};
+    "id",         "class",           "className",     "parallelism", "parallelismHint",  "args",
+    "properties", "constructorArgs", "configMethods", "on_error",    "dead_letter_topic"};
+const std::vector<std::string> kStreamKeys = {"from", "to", "grouping", "name"};
+const std::vector<std::string> kGroupingKeys = {"type", "fields", "args", "streamId",
+                                                "customClass"};
+const std::vector<std::string> kTopicKeys = {"name", "partitions", "input"};
+const std::vector<std::string> kIncludeKeys = {"file", "resource", "override"};
+const std::vector<std::string> kGroupings = {"shuffle", "fields", "all", "global",
+                                             "local_or_shuffle"};
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1,
-                         prev[j - 1] + (std::tolower(a[i - 1]) == std::tolower(b[j - 1]) ? 0 : 1)});
-    std::swap(prev, cur);
+// Flux `constructorArgs` of one component: positional values, mapped onto the component's
+// declared arguments once plugins are loaded and the class is known.
+struct CtorArgs {
+  size_t component = 0;
+  std::vector<Arg> values;
+  std::vector<SourceLocation> locs;
+  SourceLocation loc;
+};
+
+// Everything one load_topology call accumulates over the main file and its includes.
+struct LoadState {
+  explicit LoadState(std::vector<Diagnostic>& d) : diags(d) {}
+  std::vector<Diagnostic>& diags;
+  size_t budget = 0;  // YAML nodes visited, all files together
+  bool too_large_reported = false;
+  TopologySpec spec;
+  std::vector<std::string> chain;          // include chain (canonical paths), main file first
+  std::vector<std::string> chain_display;  // the same as written, for messages
+  std::set<std::string> loaded;            // files read so far: each is merged once
+  dsl::ExtraLocations locs;
+  std::vector<CtorArgs> ctor_args;
+  bool main_is_map = false;  // graph checks make sense only on a parsed main file
+
+  void error(SourceLocation l, std::string m) { diags.push_back({std::move(l), std::move(m)}); }
+};
+
+Result<std::string> read_text(const fs::path& p) {
+  std::error_code ec;
+  auto st = fs::status(p, ec);
+  if (ec || !fs::exists(st)) return Status::NotFound("does not exist");
+  if (fs::is_directory(st)) return Status::Invalid("is a directory, not a topology file");
+  // Devices and FIFOs (/dev/zero, /dev/stdin) could block or never end.
+  if (!fs::is_regular_file(st)) return Status::Invalid("is not a regular file");
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return Status::IoError(std::string("cannot be opened: ") + std::strerror(errno));
+  std::string data;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    data.append(buf, static_cast<size_t>(in.gcount()));
+    if (data.size() > kMaxFileBytes)
+      return Status::Invalid("is larger than 16 MiB, which no topology file is");
   }
-  return prev[b.size()];
+  if (in.bad()) return Status::IoError("cannot be read");
+  return data;
 }
 
-std::string did_you_mean(const std::string& key, const std::vector<std::string>& known) {
-  std::string best;
-  size_t bd = 3;
-  for (auto& k : known) {
-    size_t d = edit_distance(key, k);
-    if (d < bd) {
-      bd = d;
-      best = k;
-    }
-  }
-  return best.empty() ? "" : " (did you mean '" + best + "'?)";
+fs::path resolve(const fs::path& dir, const std::string& f) {
+  fs::path p(f);
+  return (p.is_absolute() ? p : dir / p).lexically_normal();
 }
 
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (auto& x : v) s += (s.empty() ? "" : ", ") + x;
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
-// One file being read; diagnostics point into it.
-class Reader {
- public:
-  Reader(std::string file, std::vector<Diagnostic>& diags)
-      : file_(std::move(file)), diags_(diags) {}
+const char* node_kind(const YAML::Node& n) {
+  return n.IsMap() ? "map" : n.IsSequence() ? "list" : n.IsNull() ? "null" : "single value";
+}
 
-  SourceLocation loc(const YAML::Node& n) const {
-    auto m = n.Mark();
-    if (m.line < 0) return {file_, 0, 0};
-    return {file_, m.line + 1, m.column + 1};
+void load_file(const fs::path& path, const std::string* text, const SourceLocation* site,
+               LoadState& st);
+
+void parse_includes(Reader& r, const YAML::Node& inc, const fs::path& dir, LoadState& st) {
+  if (!inc.IsSequence()) {
+    r.error(inc, "includes must be a list of files, e.g. includes: [common.yaml]");
+    return;
   }
-  void error(const YAML::Node& n, const std::string& msg) { diags_.push_back({loc(n), msg, true}); }
-  void warn(const YAML::Node& n, const std::string& msg) { diags_.push_back({loc(n), msg, false}); }
-
-  // ${VAR} and ${VAR:-default} from the environment, in any string scalar.
-  std::string substitute(const YAML::Node& n, const std::string& in) {
-    std::string out;
-    size_t i = 0;
-    while (i < in.size()) {
-      size_t s = in.find("${", i);
-      if (s == std::string::npos) {
-        out += in.substr(i);
-        break;
+  for (auto it = inc.begin(); it != inc.end(); ++it) {
+    YAML::Node e = *it;
+    r.tick(e);
+    YAML::Node file_node = e;
+    if (e.IsMap()) {  // Flux: {resource: false, file: "x.yaml", override: false}
+      r.check_keys(e, kIncludeKeys, "an include");
+      if (auto res = Reader::get(e, "resource")) {
+        Arg a = r.value(*res);
+        if (a.kind() == ArgKind::boolean && a.as_bool()) {
+          r.error(*res,
+                  "resource: true includes from the Java classpath, which Sleet does not have; "
+                  "give a file path with resource: false");
+          continue;
+        }
       }
-      out += in.substr(i, s - i);
-      size_t e = in.find('}', s);
-      if (e == std::string::npos) {
-        error(n, "unterminated '${' in '" + in + "'");
-        return out + in.substr(s);
+      auto f = Reader::get(e, "file");
+      if (!f) {
+        r.error(e, "an include needs file: PATH");
+        continue;
       }
-      std::string body = in.substr(s + 2, e - s - 2);
-      std::string var = body, def;
-      bool has_def = false;
-      if (auto d = body.find(":-"); d != std::string::npos) {
-        var = body.substr(0, d);
-        def = body.substr(d + 2);
-        has_def = true;
-      }
-      if (var.empty() || !std::all_of(var.begin(), var.end(), [](char c) {
-            return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-          })) {
-        error(n, "bad variable reference '${" + body + "}'");
-      } else if (const char* v = std::getenv(var.c_str()); v && (*v || !has_def)) {
-        out += v;
-      } else if (has_def) {
-        out += def;
-      } else {
-        error(n, "environment variable " + var + " is not set (use ${" + var +
-                     ":-default} for a default)");
-      }
-      i = e + 1;
+      file_node = *f;
     }
-    return out;
+    auto f = r.text(file_node, "an include");
+    if (!f) continue;
+    if (f->empty()) {
+      r.error(file_node, "an include needs a file path");
+      continue;
+    }
+    SourceLocation site = r.loc(file_node);
+    load_file(resolve(dir, *f), nullptr, &site, st);
   }
+}
 
-  std::string scalar(const YAML::Node& n, const std::string& what) {
-    if (!n.IsScalar()) {
-      error(n, what + " must be a single value");
-      return {};
-    }
-    return substitute(n, n.Scalar());
+void parse_config(Reader& r, const YAML::Node& c, LoadState& st) {
+  if (!c.IsMap()) {
+    r.error(c, "config must be a map of key: value, not a " + std::string(node_kind(c)));
+    return;
   }
+  r.check_keys(c, {}, "");
+  for (auto it = c.begin(); it != c.end(); ++it) {
+    if (!it->first.IsScalar()) continue;  // reported by check_keys
+    const std::string& key = it->first.Scalar();
+    const YAML::Node v = it->second;  // a copy: iterator proxies are temporaries
+    if (!v.IsScalar() && !v.IsNull()) {
+      r.error(v, "config value of '" + key + "' must be a string, number or boolean, not a " +
+                     node_kind(v));
+      continue;
+    }
+    if (st.spec.config.count(key) && st.locs.config.count(key) &&
+        st.locs.config[key].file == r.file())
+      continue;  // a duplicate key in this file, reported by check_keys
+    auto text = r.text(v, "config value");
+    if (!text) continue;
+    st.spec.config[key] = *text;
+    st.locs.config[key] = v.IsNull() ? r.loc(it->first) : r.loc(v);
+  }
+}
 
-  // A YAML value as a typed Arg: plain scalars are typed (bool, integer, number, null), quoted
-  // ones stay strings.
-  Arg to_arg(const YAML::Node& n) {
-    if (n.IsNull()) return Arg();
-    if (n.IsSequence()) {
-      std::vector<Arg> l;
-      for (auto e : n) l.push_back(to_arg(e));
-      return Arg(std::move(l));
+void parse_plugins(Reader& r, const YAML::Node& p, const fs::path& dir, LoadState& st) {
+  if (!p.IsSequence()) {
+    r.error(p, "plugins must be a list of shared library paths, e.g. plugins: [build/libmine.so]");
+    return;
+  }
+  for (auto it = p.begin(); it != p.end(); ++it) {
+    auto f = r.text(*it, "a plugin path");
+    if (!f) continue;
+    if (f->empty()) {
+      r.error(*it, "empty plugin path (an unset variable with an empty default?)");
+      continue;
     }
-    if (n.IsMap()) {
-      std::map<std::string, Arg> m;
-      for (auto kv : n) m[kv.first.Scalar()] = to_arg(kv.second);
-      return Arg(std::move(m));
+    st.spec.plugins.push_back(resolve(dir, *f).string());
+    st.spec.plugin_locs.push_back(r.loc(*it));
+  }
+}
+
+void parse_topics(Reader& r, const YAML::Node& t, const fs::path& dir, LoadState& st) {
+  if (!t.IsSequence()) {
+    r.error(t, "topics must be a list of {name, partitions, input}");
+    return;
+  }
+  for (auto it = t.begin(); it != t.end(); ++it) {
+    const YAML::Node e = *it;  // a copy: iterator proxies are temporaries
+    r.tick(e);
+    if (!e.IsMap()) {
+      r.error(e, "a topic is a map {name, partitions, input}");
+      continue;
     }
-    std::string s = substitute(n, n.Scalar());
-    if (n.Tag() == "!") return Arg(s);  // quoted
-    if (s == "true" || s == "True" || s == "TRUE") return Arg(true);
-    if (s == "false" || s == "False" || s == "FALSE") return Arg(false);
-    if (s == "null" || s == "~") return Arg();
-    static const std::regex int_re("[-+]?[0-9]+"),
-        num_re("[-+]?([0-9]*\\.[0-9]+|[0-9]+\\.?[0-9]*)([eE][-+]?[0-9]+)?");
-    if (std::regex_match(s, int_re)) {
-      try {
-        return Arg(static_cast<int64_t>(std::stoll(s)));
-      } catch (...) {
+    r.check_keys(e, kTopicKeys, "a topic");
+    TopicSpec ts;
+    ts.loc = r.loc(e);
+    if (auto n = Reader::get(e, "name"))
+      if (auto v = r.text(*n, "topic name")) ts.name = *v;
+    if (ts.name.empty()) r.error(e, "a topic needs a name");
+    if (auto n = Reader::get(e, "partitions")) {
+      if (auto v = r.integer(*n, "partitions")) {
+        if (*v < 1 || *v > 100'000)
+          r.error(*n, "partitions must be between 1 and 100000, got " + std::to_string(*v));
+        else
+          ts.partitions = static_cast<int>(*v);
       }
     }
-    if (std::regex_match(s, num_re)) {
-      try {
-        return Arg(std::stod(s));
-      } catch (...) {
+    if (auto n = Reader::get(e, "input"))
+      if (auto v = r.text(*n, "input"); v && !v->empty()) ts.input_file = resolve(dir, *v).string();
+    st.spec.topics.push_back(std::move(ts));
+  }
+}
+
+// Flux `properties: [{name: x, value: y}]` become args.
+void parse_properties(Reader& r, const YAML::Node& props, ComponentSpec& c) {
+  if (!props.IsSequence()) {
+    r.error(props, "properties must be a list of {name: ..., value: ...}");
+    return;
+  }
+  for (auto it = props.begin(); it != props.end(); ++it) {
+    const YAML::Node p = *it;  // a copy: iterator proxies are temporaries
+    r.tick(p);
+    if (!p.IsMap()) {
+      r.error(p, "a property is a map {name: ..., value: ...}");
+      continue;
+    }
+    r.check_keys(p, {"name", "value", "ref"}, "a property");
+    auto name = Reader::get(p, "name");
+    if (!name) {
+      r.error(p, "a property needs a name");
+      continue;
+    }
+    auto n = r.text(*name, "property name");
+    if (!n || n->empty()) continue;
+    if (auto ref = Reader::get(p, "ref")) {
+      r.error(*ref, "ref: (a reference to a Flux component) is not supported; give the value");
+      continue;
+    }
+    auto value = Reader::get(p, "value");
+    if (!value) {
+      r.error(p, "property '" + *n + "' needs a value");
+      continue;
+    }
+    if (c.args.has(*n)) {
+      r.error(*name, "argument '" + *n + "' is given twice");
+      continue;
+    }
+    c.args.set(*n, r.value(*value));
+    c.arg_locs[*n] = r.loc(*name);
+  }
+}
+
+void parse_component(Reader& r, const YAML::Node& e, ComponentKind kind, LoadState& st) {
+  r.tick(e);
+  const char* what = kind == ComponentKind::spout ? "a spout" : "a bolt";
+  if (!e.IsMap()) {
+    r.error(e,
+            std::string(what) + " is a map {id, class, parallelism, args}, not a " + node_kind(e));
+    return;
+  }
+  r.check_keys(e, kComponentKeys, what);
+  ComponentSpec c;
+  c.kind = kind;
+  c.loc = r.loc(e);
+  if (auto id = Reader::get(e, "id"))
+    if (auto v = r.text(*id, "id")) c.id = *v;
+  auto cls = Reader::get(e, "class"), class_name = Reader::get(e, "className");
+  if (cls && class_name) r.error(*class_name, "give class or className, not both");
+  if (auto n = cls ? cls : class_name) {
+    if (auto v = r.text(*n, "class"))
+      c.class_name = *v;
+    else
+      st.locs.unreadable_class.insert(st.spec.components.size());
+    c.class_loc = r.loc(*n);
+  }
+  auto par = Reader::get(e, "parallelism"), hint = Reader::get(e, "parallelismHint");
+  if (par && hint) r.error(*hint, "give parallelism or parallelismHint, not both");
+  if (auto n = par ? par : hint) {
+    c.parallelism_loc = r.loc(*n);
+    if (auto v = r.integer(*n, "parallelism")) {
+      if (*v < INT_MIN || *v > INT_MAX)
+        r.error(*n, "parallelism " + std::to_string(*v) + " is out of range (at most " +
+                        std::to_string(dsl::kMaxParallelism) + ")");
+      else
+        c.parallelism = static_cast<int>(*v);
+    }
+  }
+  if (auto a = Reader::get(e, "args"); a && !a->IsNull()) {
+    if (!a->IsMap()) {
+      r.error(*a, "args must be a map of name: value, not a " + std::string(node_kind(*a)));
+    } else {
+      r.check_keys(*a, {}, "");
+      for (auto it = a->begin(); it != a->end(); ++it) {
+        if (!it->first.IsScalar() || c.args.has(it->first.Scalar())) continue;  // reported
+        c.args.set(it->first.Scalar(), r.value(it->second));
+        c.arg_locs[it->first.Scalar()] = r.loc(it->first);
       }
     }
-    return Arg(s);
   }
-
-  void check_keys(const YAML::Node& map, const std::vector<std::string>& known,
-                  const std::string& where) {
-    for (auto kv : map) {
-      const std::string& k = kv.first.Scalar();
-      if (std::find(known.begin(), known.end(), k) == known.end())
-        error(kv.first, "unknown key '" + k + "' in " + where + did_you_mean(k, known));
+  if (auto p = Reader::get(e, "properties")) parse_properties(r, *p, c);
+  if (auto ca = Reader::get(e, "constructorArgs")) {
+    if (!ca->IsSequence()) {
+      r.error(*ca, "constructorArgs must be a list of values");
+    } else {
+      CtorArgs pending;
+      pending.component = st.spec.components.size();
+      pending.loc = r.loc(*ca);
+      for (auto it = ca->begin(); it != ca->end(); ++it) {
+        if (it->IsMap() && Reader::get(*it, "ref")) {
+          r.error(*it, "ref: (a reference to a Flux component) is not supported; give the value");
+          continue;
+        }
+        pending.values.push_back(r.value(*it));
+        pending.locs.push_back(r.loc(*it));
+      }
+      st.ctor_args.push_back(std::move(pending));
     }
   }
+  if (auto cm = Reader::get(e, "configMethods"))
+    r.error(*cm, "configMethods (Java setter calls) are not supported; pass settings as args");
+  if (auto oe = Reader::get(e, "on_error")) {
+    if (auto p = r.text(*oe, "on_error")) {
+      if (*p == "fail")
+        c.on_error = ErrorPolicy::fail;
+      else if (*p == "skip")
+        c.on_error = ErrorPolicy::skip;
+      else if (*p == "dead_letter")
+        c.on_error = ErrorPolicy::dead_letter;
+      else
+        r.error(*oe, "on_error must be fail, skip or dead_letter, got '" + *p + "'" +
+                         dsl::did_you_mean(*p, {"fail", "skip", "dead_letter"}));
+    }
+  }
+  if (auto dl = Reader::get(e, "dead_letter_topic"))
+    if (auto v = r.text(*dl, "dead_letter_topic")) c.dead_letter_topic = *v;
+  st.spec.components.push_back(std::move(c));
+}
 
-  const std::string& file() const { return file_; }
-
- private:
-  std::string file_;
-  std::vector<Diagnostic>& diags_;
-};
-
-bool parse_grouping(Reader& r, const YAML::Node& g, Grouping& out) {
-  auto set_type = [&](const YAML::Node& n, std::string t) {
-    std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (t == "shuffle" || t == "none")
+void parse_grouping(Reader& r, const YAML::Node& g, Grouping& out) {
+  auto set_type = [&](const YAML::Node& at, const std::string& word) {
+    std::string t = lower(word);
+    if (t == "shuffle" || t == "none")  // Flux NONE: "don't care", which Storm runs as shuffle
       out.type = GroupingType::shuffle;
     else if (t == "fields")
       out.type = GroupingType::fields;
@@ -192,438 +362,291 @@ bool parse_grouping(Reader& r, const YAML::Node& g, Grouping& out) {
       out.type = GroupingType::local_or_shuffle;
     else if (t == "direct")
       out.type = GroupingType::direct;
-    else {
-      r.error(n,
-              "unknown grouping '" + t + "' (use shuffle, fields, all, global, local_or_shuffle)");
-      return false;
-    }
-    return true;
+    else if (t == "custom")
+      r.error(at,
+              "custom groupings (Java classes) are not supported; use " + dsl::join(kGroupings));
+    else
+      r.error(at, "unknown grouping '" + word + "'" + dsl::did_you_mean(t, kGroupings) + "; use " +
+                      dsl::join(kGroupings));
   };
-  if (!g || g.IsNull()) return true;  // shuffle
-  if (g.IsScalar()) return set_type(g, r.scalar(g, "grouping"));
+  r.tick(g);
+  if (g.IsNull()) return;  // shuffle
+  if (g.IsScalar()) {
+    if (auto t = r.text(g, "grouping")) set_type(g, *t);
+    return;
+  }
   if (!g.IsMap()) {
-    r.error(g, "grouping must be a word or a map {type, fields}");
-    return false;
+    r.error(g, "grouping must be a word (shuffle, fields, ...) or a map {type, fields}");
+    return;
   }
-  r.check_keys(g, {"type", "fields", "args", "streamId", "customClass"}, "grouping");
-  if (!g["type"]) {
-    r.error(g, "grouping needs a type");
-    return false;
+  r.check_keys(g, kGroupingKeys, "a grouping");
+  auto type = Reader::get(g, "type");
+  if (!type) {
+    r.error(g, "a grouping map needs type: (" + dsl::join(kGroupings) + ")");
+  } else if (auto t = r.text(*type, "grouping type")) {
+    set_type(*type, *t);
   }
-  if (!set_type(g["type"], r.scalar(g["type"], "grouping type"))) return false;
-  for (const char* key : {"fields", "args"}) {
-    YAML::Node f = g[key];
-    if (!f) continue;
-    if (f.IsScalar()) {
-      out.fields.push_back(r.scalar(f, "field"));
-    } else if (f.IsSequence()) {
-      for (auto e : f) out.fields.push_back(r.scalar(e, "field"));
-    } else {
-      r.error(f, std::string(key) + " must be a list of field names");
+  if (auto sid = Reader::get(g, "streamId")) {
+    if (auto s = r.text(*sid, "streamId"); s && *s != "default")
+      r.error(*sid, "streamId '" + *s +
+                        "': Sleet components emit one stream (default); named streams are not "
+                        "supported");
+  }
+  if (auto cc = Reader::get(g, "customClass"))
+    r.error(*cc, "custom groupings (Java classes) are not supported");
+  auto fields = Reader::get(g, "fields"), args = Reader::get(g, "args");
+  if (fields && args) r.error(*args, "give fields or args (Flux), not both");
+  if (auto f = fields ? fields : args) {
+    if (f->IsScalar()) {
+      if (auto v = r.text(*f, "field")) out.fields.push_back(*v);
+    } else if (f->IsSequence()) {
+      for (auto it = f->begin(); it != f->end(); ++it)
+        if (auto v = r.text(*it, "a field name")) out.fields.push_back(*v);
+    } else if (!f->IsNull()) {
+      r.error(*f, "fields must be a list of field names, e.g. fields: [word]");
     }
   }
-  if (out.type == GroupingType::fields && out.fields.empty())
-    r.error(g, "a fields grouping needs fields: [name, ...]");
-  return true;
 }
 
-struct LoadState {
-  std::vector<Diagnostic>& diags;
-  TopologySpec spec;
-  std::set<std::string> stack;  // canonical paths being loaded (include cycle check)
-  bool have_name = false;
-};
+void parse_stream(Reader& r, const YAML::Node& e, LoadState& st) {
+  r.tick(e);
+  if (!e.IsMap()) {
+    r.error(e, "a stream is a map {from, to, grouping}, not a " + std::string(node_kind(e)));
+    return;
+  }
+  r.check_keys(e, kStreamKeys, "a stream");
+  StreamSpec s;
+  s.loc = r.loc(e);
+  if (auto n = Reader::get(e, "from")) {
+    if (auto v = r.text(*n, "from")) s.from = *v;
+    s.from_loc = r.loc(*n);
+  }
+  if (auto n = Reader::get(e, "to")) {
+    if (auto v = r.text(*n, "to")) s.to = *v;
+    s.to_loc = r.loc(*n);
+  }
+  s.grouping_loc = s.loc;
+  if (auto g = Reader::get(e, "grouping")) {
+    s.grouping_loc = r.loc(*g);
+    parse_grouping(r, *g, s.grouping);
+  }
+  st.spec.streams.push_back(std::move(s));
+}
 
-void load_file(const fs::path& path, const YAML::Node* from, Reader* parent, LoadState& st,
-               bool is_main) {
+void parse_root(Reader& r, const YAML::Node& root, const fs::path& dir, LoadState& st,
+                bool is_main) {
+  r.check_keys(root, kTopLevel, "the topology file");
+  // Includes first, so that this file's own name and config win over theirs.
+  if (auto inc = Reader::get(root, "includes")) parse_includes(r, *inc, dir, st);
+  if (auto n = Reader::get(root, "name")) {
+    auto v = r.text(*n, "name");
+    if (v && (is_main || st.spec.name.empty())) {
+      st.spec.name = *v;
+      st.locs.name = r.loc(*n);
+    }
+  }
+  if (auto c = Reader::get(root, "config")) parse_config(r, *c, st);
+  if (auto p = Reader::get(root, "plugins")) parse_plugins(r, *p, dir, st);
+  if (auto t = Reader::get(root, "topics")) parse_topics(r, *t, dir, st);
+  if (auto c = Reader::get(root, "components"))
+    r.warn(*c, "Flux 'components' (Java beans) are ignored by Sleet");
+  for (auto [key, kind] :
+       {std::pair{"spouts", ComponentKind::spout}, std::pair{"bolts", ComponentKind::bolt}}) {
+    auto list = Reader::get(root, key);
+    if (!list || list->IsNull()) continue;
+    if (!list->IsSequence()) {
+      r.error(*list, std::string(key) + " must be a list of components (- id: ...)");
+      continue;
+    }
+    for (auto it = list->begin(); it != list->end(); ++it) parse_component(r, *it, kind, st);
+  }
+  if (auto s = Reader::get(root, "streams"); s && !s->IsNull()) {
+    if (!s->IsSequence()) {
+      r.error(*s, "streams must be a list of {from, to, grouping}");
+    } else {
+      for (auto it = s->begin(); it != s->end(); ++it) parse_stream(r, *it, st);
+    }
+  }
+}
+
+void load_file(const fs::path& path, const std::string* text, const SourceLocation* site,
+               LoadState& st) {
+  const std::string file = path.string();
+  const bool is_main = st.chain.empty();
   std::error_code ec;
   fs::path canon = fs::weakly_canonical(path, ec);
-  if (st.stack.count(canon.string())) {
-    parent->error(*from, "include cycle: " + path.string() + " is already being loaded");
+  const std::string key = ec ? path.lexically_normal().string() : canon.string();
+  if (auto at = std::find(st.chain.begin(), st.chain.end(), key); at != st.chain.end()) {
+    std::string cycle;
+    for (auto i = static_cast<size_t>(at - st.chain.begin()); i < st.chain.size(); ++i)
+      cycle += st.chain_display[i] + " -> ";
+    st.error(*site, "include cycle: " + cycle + file);
     return;
   }
-  if (!fs::exists(path, ec)) {
-    if (parent)
-      parent->error(*from, "included file " + path.string() + " does not exist");
-    else
-      st.diags.push_back({{path.string(), 0, 0}, "file does not exist", true});
+  if (st.loaded.count(key)) return;  // already merged (two files include a common one)
+  if (st.chain.size() >= kMaxIncludeDepth) {
+    st.error(*site, "includes nested more than " + std::to_string(kMaxIncludeDepth) + " deep");
     return;
   }
-  YAML::Node root;
+  std::string data;
+  if (text) {
+    data = *text;
+    if (data.size() > kMaxFileBytes) {
+      st.error({file, 0, 0}, "is larger than 16 MiB, which no topology file is");
+      return;
+    }
+  } else if (auto r = read_text(path); r.ok()) {
+    data = std::move(*r);
+  } else if (site) {
+    st.error(*site, "included file " + file + " " + r.status().message());
+    return;
+  } else {
+    st.error({file, 0, 0}, "the topology file " + r.status().message());
+    return;
+  }
+  st.loaded.insert(key);
+
+  std::vector<YAML::Node> docs;
   try {
-    root = YAML::LoadFile(path.string());
-  } catch (const YAML::ParserException& e) {
-    st.diags.push_back({{path.string(), e.mark.line + 1, e.mark.column + 1}, e.msg, true});
+    docs = YAML::LoadAll(data);
+  } catch (const YAML::Exception& e) {
+    const bool has_mark = !e.mark.is_null() && e.mark.line >= 0;
+    st.error({file, has_mark ? e.mark.line + 1 : 0, has_mark ? e.mark.column + 1 : 0},
+             "YAML syntax error: " + e.msg);
     return;
   } catch (const std::exception& e) {
-    st.diags.push_back({{path.string(), 0, 0}, e.what(), true});
+    st.error({file, 0, 0}, std::string("cannot parse the file: ") + e.what());
     return;
   }
-  Reader r(path.string(), st.diags);
+  Reader r(file, st.diags, st.budget);
+  YAML::Node root = docs.empty() ? YAML::Node() : docs.front();
+  if (docs.size() > 1)
+    r.error(docs[1], "a topology file holds one YAML document; a second one starts here");
   if (root.IsNull()) {
-    if (is_main) st.diags.push_back({{path.string(), 1, 1}, "empty topology file", true});
+    if (is_main) st.error({file, 1, 1}, "the topology file is empty");
     return;
   }
   if (!root.IsMap()) {
-    r.error(root, "a topology file is a map with keys " + join(kTopLevel));
+    r.error(root, "a topology file is a map with keys " + dsl::join(kTopLevel) + ", not a " +
+                      node_kind(root));
     return;
   }
-  st.stack.insert(canon.string());
-  r.check_keys(root, kTopLevel, "the topology file");
-  const fs::path dir = path.parent_path();
+  if (is_main) st.main_is_map = true;
+  st.chain.push_back(key);
+  st.chain_display.push_back(file);
+  try {
+    parse_root(r, root, path.parent_path(), st, is_main);
+  } catch (const dsl::TooLarge& e) {
+    if (!st.too_large_reported)
+      st.error(e.loc, "the file expands to more than " + std::to_string(dsl::kMaxNodes) +
+                          " YAML nodes (through aliases?); no topology is that large");
+    st.too_large_reported = true;
+  } catch (const YAML::Exception& e) {  // yaml-cpp surprises must not escape as crashes
+    st.error({file, e.mark.line + 1, e.mark.column + 1}, "cannot read the YAML: " + e.msg);
+  }
+  st.chain.pop_back();
+  st.chain_display.pop_back();
+}
 
-  if (auto inc = root["includes"]) {
-    if (!inc.IsSequence()) {
-      r.error(inc, "includes must be a list of files");
-    } else {
-      for (auto e : inc) {
-        // Flux form: {resource: false, file: "x.yaml", override: true}
-        YAML::Node fnode = e.IsMap() && e["file"] ? e["file"] : e;
-        std::string f = r.scalar(fnode, "include");
-        if (f.empty()) continue;
-        fs::path p = fs::path(f).is_absolute() ? fs::path(f) : dir / f;
-        load_file(p, &fnode, &r, st, false);
-      }
+// A quick look before dlopen: a text file or an archive gives a clearer message than dlerror().
+Status check_plugin_file(const std::string& path) {
+  std::error_code ec;
+  auto st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) return Status::NotFound("plugin file '" + path + "' does not exist");
+  if (!fs::is_regular_file(st)) return Status::Invalid("plugin '" + path + "' is not a file");
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  in.read(magic, 4);
+  if (in.gcount() != 4 || std::memcmp(magic,
+                                      "\x7f"
+                                      "ELF",
+                                      4) != 0)
+    return Status::Invalid("'" + path +
+                           "' is not a shared library, so not a Sleet plugin (build it as a "
+                           "MODULE library with SLEET_PLUGIN; see docs/writing-bolts.md)");
+  return Status::Ok();
+}
+
+// Flux constructorArgs are positional: the i-th value is the component's i-th declared argument.
+void map_constructor_args(LoadState& st, const Registry& reg) {
+  for (auto& ca : st.ctor_args) {
+    ComponentSpec& c = st.spec.components[ca.component];
+    const ComponentDescriptor* d = reg.find(c.class_name);
+    if (!d) continue;  // the unknown class is reported by validation
+    std::vector<std::string> names;
+    for (auto& a : d->args) names.push_back(a.name);
+    if (ca.values.size() > names.size()) {
+      st.error(ca.loc, "constructorArgs has " + std::to_string(ca.values.size()) + " values, but " +
+                           d->name + " takes " +
+                           (names.empty() ? std::string("no arguments")
+                                          : std::to_string(names.size()) +
+                                                " (in this order: " + dsl::join(names) + ")"));
     }
-  }
-  if (auto n = root["name"]) {
-    std::string name = r.scalar(n, "name");
-    if (is_main || !st.have_name) st.spec.name = name;
-    st.have_name = true;
-    static const std::regex name_re("[A-Za-z0-9_.-]+");
-    if (!std::regex_match(name, name_re))
-      r.error(n, "name '" + name + "' may only use letters, digits, '_', '-' and '.'");
-  }
-  if (auto c = root["config"]) {
-    if (!c.IsMap()) {
-      r.error(c, "config must be a map of key: value");
-    } else {
-      for (auto kv : c) {
-        if (!kv.second.IsScalar() && !kv.second.IsNull()) {
-          r.error(kv.second,
-                  "config value of '" + kv.first.Scalar() + "' must be a string or number");
-          continue;
-        }
-        st.spec.config[kv.first.Scalar()] =
-            kv.second.IsNull() ? "" : r.scalar(kv.second, "config value");
-      }
-    }
-  }
-  if (auto p = root["plugins"]) {
-    if (!p.IsSequence()) {
-      r.error(p, "plugins must be a list of shared library paths");
-    } else {
-      for (auto e : p) {
-        std::string f = r.scalar(e, "plugin");
-        if (f.empty()) continue;
-        fs::path fp = fs::path(f).is_absolute() ? fs::path(f) : dir / f;
-        st.spec.plugins.push_back(fp.lexically_normal().string());
-        st.spec.plugin_locs.push_back(r.loc(e));
-      }
-    }
-  }
-  if (auto t = root["topics"]) {
-    if (!t.IsSequence()) {
-      r.error(t, "topics must be a list of {name, partitions, input}");
-    } else {
-      for (auto e : t) {
-        if (!e.IsMap()) {
-          r.error(e, "a topic is a map {name, partitions, input}");
-          continue;
-        }
-        r.check_keys(e, {"name", "partitions", "input"}, "a topic");
-        TopicSpec ts;
-        ts.loc = r.loc(e);
-        if (e["name"]) ts.name = r.scalar(e["name"], "topic name");
-        if (ts.name.empty()) r.error(e, "a topic needs a name");
-        if (e["partitions"]) {
-          Arg a = r.to_arg(e["partitions"]);
-          if (a.kind() != ArgKind::integer || a.as_int() < 1)
-            r.error(e["partitions"], "partitions must be a whole number of at least 1");
-          else
-            ts.partitions = static_cast<int>(a.as_int());
-        }
-        if (e["input"]) {
-          std::string f = r.scalar(e["input"], "input");
-          ts.input_file =
-              (fs::path(f).is_absolute() ? fs::path(f) : dir / f).lexically_normal().string();
-        }
-        st.spec.topics.push_back(std::move(ts));
-      }
-    }
-  }
-  if (auto c = root["components"]) r.warn(c, "Flux 'components' (Java beans) are ignored by Sleet");
-  for (auto [key, kind] :
-       {std::pair{"spouts", ComponentKind::spout}, {"bolts", ComponentKind::bolt}}) {
-    YAML::Node list = root[key];
-    if (!list) continue;
-    if (!list.IsSequence()) {
-      r.error(list, std::string(key) + " must be a list");
-      continue;
-    }
-    for (auto e : list) {
-      if (!e.IsMap()) {
-        r.error(e, "a component is a map {id, class, parallelism, args}");
+    for (size_t i = 0; i < ca.values.size() && i < names.size(); ++i) {
+      if (c.args.has(names[i])) {
+        st.error(ca.locs[i], "argument '" + names[i] + "' is given twice (constructorArgs and " +
+                                 "args or properties)");
         continue;
       }
-      r.check_keys(e, kComponentKeys, "a component");
-      ComponentSpec c;
-      c.kind = kind;
-      c.loc = r.loc(e);
-      c.loc.file = r.file();
-      if (e["id"]) c.id = r.scalar(e["id"], "id");
-      if (c.id.empty()) r.error(e, "a component needs an id");
-      YAML::Node cls = e["class"] ? e["class"] : e["className"];
-      if (cls) {
-        c.class_name = r.scalar(cls, "class");
-        c.class_loc = r.loc(cls);
-      } else {
-        r.error(e, "component '" + c.id + "' needs a class");
-      }
-      YAML::Node par = e["parallelism"] ? e["parallelism"] : e["parallelismHint"];
-      if (par) {
-        Arg a = r.to_arg(par);
-        c.parallelism_loc = r.loc(par);
-        if (a.kind() != ArgKind::integer)
-          r.error(par, "parallelism must be a whole number, got '" + a.to_string() + "'");
-        else
-          c.parallelism = static_cast<int>(a.as_int());
-      }
-      if (auto a = e["args"]) {
-        if (!a.IsMap()) {
-          r.error(a, "args must be a map of name: value");
-        } else {
-          for (auto kv : a) {
-            c.args.set(kv.first.Scalar(), r.to_arg(kv.second));
-            c.arg_locs[kv.first.Scalar()] = r.loc(kv.first);
-          }
-        }
-      }
-      if (auto props = e["properties"]) {  // Flux: [{name: x, value: y}]
-        if (props.IsSequence())
-          for (auto p : props)
-            if (p.IsMap() && p["name"]) {
-              c.args.set(p["name"].Scalar(), r.to_arg(p["value"]));
-              c.arg_locs[p["name"].Scalar()] = r.loc(p["name"]);
-            }
-      }
-      if (auto ca = e["constructorArgs"]) {
-        c.args.set("constructorArgs", r.to_arg(ca));
-        c.arg_locs["constructorArgs"] = r.loc(ca);
-      }
-      if (auto oe = e["on_error"]) {
-        std::string p = r.scalar(oe, "on_error");
-        if (p == "fail")
-          c.on_error = ErrorPolicy::fail;
-        else if (p == "skip")
-          c.on_error = ErrorPolicy::skip;
-        else if (p == "dead_letter")
-          c.on_error = ErrorPolicy::dead_letter;
-        else
-          r.error(oe, "on_error must be fail, skip or dead_letter, got '" + p + "'");
-      }
-      if (auto dl = e["dead_letter_topic"]) c.dead_letter_topic = r.scalar(dl, "dead_letter_topic");
-      st.spec.components.push_back(std::move(c));
+      c.args.set(names[i], ca.values[i]);
+      c.arg_locs[names[i]] = ca.locs[i];
     }
   }
-  if (auto s = root["streams"]) {
-    if (!s.IsSequence()) {
-      r.error(s, "streams must be a list of {from, to, grouping}");
-    } else {
-      for (auto e : s) {
-        if (!e.IsMap()) {
-          r.error(e, "a stream is a map {from, to, grouping}");
-          continue;
-        }
-        r.check_keys(e, kStreamKeys, "a stream");
-        StreamSpec ss;
-        ss.loc = r.loc(e);
-        if (e["from"]) {
-          ss.from = r.scalar(e["from"], "from");
-          ss.from_loc = r.loc(e["from"]);
-        } else {
-          r.error(e, "a stream needs from:");
-        }
-        if (e["to"]) {
-          ss.to = r.scalar(e["to"], "to");
-          ss.to_loc = r.loc(e["to"]);
-        } else {
-          r.error(e, "a stream needs to:");
-        }
-        ss.grouping_loc = e["grouping"] ? r.loc(e["grouping"]) : ss.loc;
-        parse_grouping(r, e["grouping"], ss.grouping);
-        st.spec.streams.push_back(std::move(ss));
-      }
-    }
-  }
-  st.stack.erase(canon.string());
 }
 
-SourceLocation or_component(const SourceLocation& l, const ComponentSpec& c) {
-  return l.line > 0 ? l : c.loc;
-}
-
-}  // namespace
-
-std::vector<Diagnostic> validate_topology(const TopologySpec& spec, const Registry& registry) {
-  std::vector<Diagnostic> d;
-  auto err = [&](const SourceLocation& l, const std::string& m) { d.push_back({l, m, true}); };
-  SourceLocation top{spec.file, spec.file.empty() ? 0 : 1, 1};
-  if (spec.name.empty()) err(top, "the topology needs a name");
-  std::map<std::string, const ComponentSpec*> by_id;
-  std::map<std::string, Fields> outputs;
-  bool any_spout = false;
-  for (auto& c : spec.components) {
-    if (c.id.empty()) continue;
-    if (!by_id.emplace(c.id, &c).second) {
-      err(c.loc, "duplicate id '" + c.id + "' (first defined at line " +
-                     std::to_string(by_id[c.id]->loc.line) + ")");
-      continue;
-    }
-    any_spout |= c.kind == ComponentKind::spout;
-    if (c.parallelism < 1)
-      err(or_component(c.parallelism_loc, c), "parallelism of '" + c.id + "' is " +
-                                                  std::to_string(c.parallelism) +
-                                                  "; it must be at least 1");
-    if (c.class_name.empty()) continue;
-    const ComponentDescriptor* desc = registry.find(c.class_name);
-    if (!desc) {
-      std::vector<std::string> names;
-      for (auto* x : registry.list()) names.push_back(x->name);
-      err(or_component(c.class_loc, c), "unknown class '" + c.class_name + "'" +
-                                            did_you_mean(c.class_name, names) +
-                                            "; registered: " + join(names));
-      continue;
-    }
-    if ((desc->kind == ComponentKind::spout) != (c.kind == ComponentKind::spout))
-      err(or_component(c.class_loc, c),
-          "class '" + c.class_name + "' is a " +
-              (desc->kind == ComponentKind::spout ? "spout" : "bolt") + ", listed under " +
-              (c.kind == ComponentKind::spout ? "spouts" : "bolts"));
-    bool args_ok = true;
-    for (auto& m : registry.check_args(*desc, c.args)) {
-      // Point at the offending argument when the message names one we know.
-      SourceLocation l = c.loc;
-      for (auto& [name, al] : c.arg_locs)
-        if (m.find("'" + name + "'") != std::string::npos) l = al;
-      err(l, "component '" + c.id + "': " + m);
-      args_ok = false;
-    }
-    if (c.on_error == ErrorPolicy::dead_letter && c.dead_letter_topic.empty())
-      err(c.loc, "component '" + c.id + "' has on_error: dead_letter but no dead_letter_topic");
-    if (args_ok) {
-      auto inst = registry.create(c.class_name, c.args);
-      if (!inst.ok())
-        err(c.loc, "component '" + c.id + "': " + inst.status().message());
-      else
-        outputs[c.id] = (*inst)->output_fields();
-    }
-  }
-  if (!spec.components.empty() && !any_spout) err(top, "the topology has no spout");
-  std::map<std::string, std::vector<std::string>> next;
-  std::set<std::string> has_input;
-  for (auto& s : spec.streams) {
-    auto fl = s.from_loc.line > 0 ? s.from_loc : s.loc;
-    auto tl = s.to_loc.line > 0 ? s.to_loc : s.loc;
-    bool ok = true;
-    std::vector<std::string> ids;
-    for (auto& [id, c] : by_id) ids.push_back(id);
-    if (!s.from.empty() && !by_id.count(s.from)) {
-      err(fl, "stream from unknown id '" + s.from + "'" + did_you_mean(s.from, ids));
-      ok = false;
-    }
-    if (!s.to.empty() && !by_id.count(s.to)) {
-      err(tl, "stream to unknown id '" + s.to + "'" + did_you_mean(s.to, ids));
-      ok = false;
-    }
-    if (!ok || s.from.empty() || s.to.empty()) continue;
-    if (by_id[s.to]->kind == ComponentKind::spout)
-      err(tl, "stream into spout '" + s.to + "': spouts take no input");
-    if (s.grouping.type == GroupingType::direct)
-      err(s.grouping_loc.line > 0 ? s.grouping_loc : s.loc, "direct grouping is not supported yet");
-    if (s.grouping.type == GroupingType::fields && outputs.count(s.from)) {
-      const Fields& f = outputs[s.from];
-      for (auto& name : s.grouping.fields)
-        if (!f.contains(name))
-          err(s.grouping_loc.line > 0 ? s.grouping_loc : s.loc,
-              "fields grouping on '" + name + "', but '" + s.from + "' declares only [" +
-                  join(f.names()) + "]");
-    }
-    next[s.from].push_back(s.to);
-    has_input.insert(s.to);
-  }
-  for (auto& c : spec.components)
-    if (c.kind == ComponentKind::bolt && !c.id.empty() && !has_input.count(c.id) &&
-        by_id[c.id] == &c)
-      err(c.loc, "bolt '" + c.id + "' has no input stream");
-  // Cycle check: barriers cannot align on a cycle.
-  std::map<std::string, int> color;
-  std::vector<std::string> path;
-  std::function<bool(const std::string&)> dfs = [&](const std::string& v) -> bool {
-    color[v] = 1;
-    path.push_back(v);
-    for (auto& w : next[v]) {
-      if (color[w] == 1) {
-        std::string cyc;
-        auto it = std::find(path.begin(), path.end(), w);
-        for (; it != path.end(); ++it) cyc += *it + " -> ";
-        cyc += w;
-        const ComponentSpec* c = by_id[w];
-        err(c ? c->loc : top,
-            "the graph has a cycle (" + cyc + "); checkpoint barriers cannot align on a cycle");
-        return true;
-      }
-      if (color[w] == 0 && dfs(w)) return true;
-    }
-    path.pop_back();
-    color[v] = 2;
-    return false;
-  };
-  for (auto& [id, c] : by_id)
-    if (color[id] == 0 && dfs(id)) break;
-  return d;
-}
-
-Result<TopologySpec> load_topology(const std::string& path, const LoadOptions& opts,
-                                   std::vector<Diagnostic>& diagnostics) {
-  LoadState st{diagnostics, {}, {}, false};
-  load_file(path, nullptr, nullptr, st, true);
+Result<TopologySpec> load(const std::string& path, const std::string* text, const LoadOptions& opts,
+                          std::vector<Diagnostic>& diagnostics) {
+  const size_t first_new = diagnostics.size();
+  LoadState st(diagnostics);
+  load_file(fs::path(path), text, nullptr, st);
   st.spec.file = path;
-  for (auto& [k, v] : opts.overrides) st.spec.config[k] = v;
+  for (auto& [k, v] : opts.overrides) {
+    st.spec.config[k] = v;
+    st.locs.config[k] = SourceLocation{"--set " + k + "=" + v, 0, 0};
+  }
+  if (st.main_is_map) {
+    for (auto& d : dsl::check_config(st.spec.config, st.locs.config, {path, 1, 1}))
+      diagnostics.push_back(std::move(d));
+  }
   Registry& reg = opts.registry ? *opts.registry : Registry::global();
   if (opts.load_plugins) {
     for (size_t i = 0; i < st.spec.plugins.size(); ++i) {
-      Status s = load_plugin(st.spec.plugins[i], reg);
-      if (!s.ok()) diagnostics.push_back({st.spec.plugin_locs[i], s.message(), true});
+      Status s = check_plugin_file(st.spec.plugins[i]);
+      if (s.ok()) s = load_plugin(st.spec.plugins[i], reg);
+      if (!s.ok()) {
+        diagnostics.push_back({st.spec.plugin_locs[i], s.message(), true});
+        st.locs.plugin_failed = true;
+      }
     }
   }
-  bool parse_errors =
-      std::any_of(diagnostics.begin(), diagnostics.end(), [](auto& d) { return d.error; });
-  if (!parse_errors || !st.spec.components.empty()) {
-    for (auto& d : validate_topology(st.spec, reg)) diagnostics.push_back(std::move(d));
+  map_constructor_args(st, reg);
+  // A file cut short by the node budget would only add follow-up errors.
+  if (opts.validate && st.main_is_map && !st.too_large_reported) {
+    for (auto& d : dsl::validate(st.spec, reg, st.locs)) diagnostics.push_back(std::move(d));
   }
-  std::stable_sort(diagnostics.begin(), diagnostics.end(), [](auto& a, auto& b) {
-    return std::tie(a.loc.file, a.loc.line, a.loc.col) <
-           std::tie(b.loc.file, b.loc.line, b.loc.col);
-  });
-  size_t errors =
-      std::count_if(diagnostics.begin(), diagnostics.end(), [](auto& d) { return d.error; });
+  std::stable_sort(diagnostics.begin() + static_cast<std::ptrdiff_t>(first_new), diagnostics.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     return std::tie(a.loc.file, a.loc.line, a.loc.col) <
+                            std::tie(b.loc.file, b.loc.line, b.loc.col);
+                   });
+  size_t errors = static_cast<size_t>(
+      std::count_if(diagnostics.begin() + static_cast<std::ptrdiff_t>(first_new), diagnostics.end(),
+                    [](const Diagnostic& d) { return d.error; }));
   if (errors) return Status::Invalid(path + ": " + std::to_string(errors) + " error(s)");
   return std::move(st.spec);
 }
 
-std::string to_dot(const TopologySpec& spec) {
-  std::string o = "digraph \"" + spec.name + "\" {\n  rankdir=LR;\n";
-  for (auto& c : spec.components)
-    o += "  \"" + c.id + "\" [shape=" + (c.kind == ComponentKind::spout ? "invhouse" : "box") +
-         ", label=\"" + c.id + "\\n" + c.class_name + " x" + std::to_string(c.parallelism) +
-         "\"];\n";
-  for (auto& s : spec.streams) {
-    std::string label = grouping_name(s.grouping.type);
-    if (!s.grouping.fields.empty()) label += "(" + join(s.grouping.fields) + ")";
-    o += "  \"" + s.from + "\" -> \"" + s.to + "\" [label=\"" + label + "\"];\n";
-  }
-  return o + "}\n";
+}  // namespace
+
+Result<TopologySpec> load_topology(const std::string& path, const LoadOptions& opts,
+                                   std::vector<Diagnostic>& diagnostics) {
+  return load(path, nullptr, opts, diagnostics);
+}
+
+Result<TopologySpec> load_topology_text(const std::string& text, const std::string& path,
+                                        const LoadOptions& opts,
+                                        std::vector<Diagnostic>& diagnostics) {
+  return load(path, &text, opts, diagnostics);
 }
 
 }  // namespace sleet

@@ -1,8 +1,9 @@
 // The topology file: YAML (Storm Flux-shaped) -> TopologySpec, with every problem reported as
 // `FILE:LINE:COL: error: MESSAGE`. Pure library code: it returns diagnostics, never prints.
+// Reference of the format: docs/topology-file.md.
 //
 // Threading: load_topology() loads plugins into the registry, so call it before a topology starts,
-// from one thread.
+// from one thread. validate_topology() and to_dot() only read.
 #pragma once
 
 #include <map>
@@ -17,7 +18,7 @@ namespace sleet {
 struct Diagnostic {
   SourceLocation loc;
   std::string message;
-  bool error = true;
+  bool error = true;              // false: a warning, which does not fail the load
   std::string to_string() const;  // "FILE:LINE:COL: error: MESSAGE"
 };
 
@@ -25,18 +26,30 @@ struct LoadOptions {
   std::map<std::string, std::string> overrides;  // --set key=value
   bool load_plugins = true;
   Registry* registry = nullptr;  // default Registry::global()
+  // false: stop after parsing, substitution, includes, config checks and plugin loading (no graph
+  // checks), e.g. to list the components a file's plugins provide.
+  bool validate = true;
 };
 
 // Parse + substitute + includes + (optionally) load plugins + validate against the registry.
-// Returns the spec only when there are no errors; `diagnostics` lists every problem found.
+// Returns the spec only when there are no errors; `diagnostics` lists every problem found (and
+// warnings), sorted by file, line and column.
 Result<TopologySpec> load_topology(const std::string& path, const LoadOptions& opts,
                                    std::vector<Diagnostic>& diagnostics);
 
-// Graph checks usable on a spec built in C++ too: unknown ids, duplicates, cycles, fields
-// grouping vs declared output fields, parallelism, unknown classes, arguments.
+// The same for text already in memory (tests, fuzzing): `path` names it in diagnostics, and
+// relative includes and plugins are resolved against its directory.
+Result<TopologySpec> load_topology_text(const std::string& text, const std::string& path,
+                                        const LoadOptions& opts,
+                                        std::vector<Diagnostic>& diagnostics);
+
+// Graph checks usable on a spec built in C++ too: ids, duplicates, unknown ids, cycles, fields
+// grouping vs declared output fields, parallelism, unknown classes, arguments. Constructs each
+// component through the registry (constructors are cheap; open() is not called) to learn its
+// output fields.
 std::vector<Diagnostic> validate_topology(const TopologySpec& spec, const Registry& registry);
 
-// Graphviz DOT of the topology.
+// Graphviz DOT of the topology: spouts as houses, bolts as boxes, edges labelled by grouping.
 std::string to_dot(const TopologySpec& spec);
 
 }  // namespace sleet

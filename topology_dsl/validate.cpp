@@ -1,0 +1,414 @@
+// Graph and config checks on a TopologySpec (from a file or built in C++), and DOT output.
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <map>
+#include <set>
+
+#include "topology_dsl/internal.hpp"
+#include "topology_dsl/loader.hpp"
+#include "topology_dsl/text_util.hpp"
+#include "topology_dsl/yaml_reader.hpp"
+
+namespace sleet {
+
+namespace dsl {
+
+namespace {
+
+// A location, or the fallback when the first is unknown (a spec built in C++).
+SourceLocation either(const SourceLocation& l, const SourceLocation& fallback) {
+  return l.line > 0 ? l : fallback;
+}
+
+std::string where(const SourceLocation& l) {
+  return l.line > 0 ? l.file + ":" + std::to_string(l.line) : "elsewhere";
+}
+
+bool contains_word(const std::string& text, const std::string& word) {
+  for (size_t p = text.find(word); p != std::string::npos; p = text.find(word, p + 1)) {
+    auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    bool left = p == 0 || !is_word(text[p - 1]);
+    bool right = p + word.size() >= text.size() || !is_word(text[p + word.size()]);
+    if (left && right) return true;
+  }
+  return false;
+}
+
+// Where to point for a message about a component's arguments: the argument it names, if any.
+SourceLocation arg_location(const ComponentSpec& c, const std::string& message, bool quoted) {
+  for (auto& [name, loc] : c.arg_locs) {
+    bool named = quoted ? message.find("argument '" + name + "'") != std::string::npos
+                        : contains_word(message, name);
+    if (named && loc.line > 0) return loc;
+  }
+  return c.loc;
+}
+
+class Validator {
+ public:
+  Validator(const TopologySpec& spec, const Registry& registry, const ExtraLocations& extra)
+      : spec_(spec), registry_(registry), extra_(extra) {
+    top_ = {spec.file, spec.file.empty() ? 0 : 1, 1};
+  }
+
+  std::vector<Diagnostic> run() {
+    check_name();
+    check_components();
+    check_streams();
+    check_inputs();
+    check_cycles();
+    return std::move(out_);
+  }
+
+ private:
+  void error(const SourceLocation& l, std::string m) { out_.push_back({l, std::move(m), true}); }
+  void warn(const SourceLocation& l, std::string m) { out_.push_back({l, std::move(m), false}); }
+
+  void check_name() {
+    SourceLocation l = either(extra_.name, top_);
+    if (spec_.name.empty())
+      error(l, "the topology needs a name (name: my-topology); its checkpoints are kept under it");
+    else if (!is_plain_name(spec_.name))
+      error(l, "name '" + spec_.name +
+                   "' may only use letters, digits, '_', '-' and '.' (it names ZooKeeper nodes)");
+  }
+
+  void check_components() {
+    std::vector<std::string> classes;
+    for (auto* d : registry_.list()) classes.push_back(d->name);
+    for (size_t i = 0; i < spec_.components.size(); ++i) {
+      const ComponentSpec& c = spec_.components[i];
+      if (c.id.empty()) {
+        error(c.loc, std::string("a ") + (c.kind == ComponentKind::spout ? "spout" : "bolt") +
+                         " needs an id");
+        continue;
+      }
+      if (!is_plain_name(c.id))
+        error(c.loc, "id '" + c.id +
+                         "' may only use letters, digits, '_', '-' and '.' (it names files and "
+                         "ZooKeeper nodes)");
+      auto [first, fresh] = by_id_.emplace(c.id, &c);
+      if (!fresh) {
+        error(c.loc,
+              "duplicate id '" + c.id + "' (first defined at " + where(first->second->loc) + ")");
+        continue;
+      }
+      if (c.kind == ComponentKind::spout) any_spout_ = true;
+      SourceLocation par_loc = either(c.parallelism_loc, c.loc);
+      if (c.parallelism < 1)
+        error(par_loc, "parallelism of '" + c.id + "' is " + std::to_string(c.parallelism) +
+                           "; it must be at least 1");
+      else if (c.parallelism > kMaxParallelism)
+        error(par_loc, "parallelism of '" + c.id + "' is " + std::to_string(c.parallelism) +
+                           "; at most " + std::to_string(kMaxParallelism) + " tasks per component");
+      if (c.on_error == ErrorPolicy::dead_letter && c.dead_letter_topic.empty())
+        error(c.loc, "'" + c.id + "' has on_error: dead_letter but no dead_letter_topic");
+      if (c.on_error != ErrorPolicy::dead_letter && !c.dead_letter_topic.empty())
+        warn(c.loc, "'" + c.id + "' names a dead_letter_topic but on_error is " +
+                        error_policy_name(c.on_error) + "; the topic is not used");
+      if (!extra_.unreadable_class.count(i)) check_class(c, classes);
+    }
+    if (!spec_.components.empty() && !any_spout_)
+      error(top_, "the topology has no spout (spouts: ...), so nothing produces tuples");
+    if (spec_.components.empty())
+      error(top_, "the topology has no components (spouts: and bolts:)");
+  }
+
+  void check_class(const ComponentSpec& c, const std::vector<std::string>& classes) {
+    SourceLocation class_loc = either(c.class_loc, c.loc);
+    if (c.class_name.empty()) {
+      error(c.loc, "component '" + c.id + "' needs a class (class: Name)");
+      return;
+    }
+    const ComponentDescriptor* d = registry_.find(c.class_name);
+    if (!d) {
+      std::string hint = did_you_mean(c.class_name, classes);
+      error(class_loc, "unknown class '" + c.class_name + "'" + hint +
+                           "; registered: " + (classes.empty() ? "(none)" : join_some(classes)) +
+                           (!hint.empty()          ? ""
+                            : extra_.plugin_failed ? " (a plugin that failed to load may hold it)"
+                                                   : " (a class from a plugin needs the plugin "
+                                                     "under plugins:)"));
+      return;
+    }
+    if ((d->kind == ComponentKind::spout) != (c.kind == ComponentKind::spout)) {
+      error(class_loc, "class '" + c.class_name + "' is a " +
+                           (d->kind == ComponentKind::spout ? "spout" : "bolt") + ", but '" + c.id +
+                           "' is listed under " +
+                           (c.kind == ComponentKind::spout ? "spouts" : "bolts"));
+      return;
+    }
+    auto problems = registry_.check_args(*d, c.args);
+    for (auto& m : problems) error(arg_location(c, m, true), "component '" + c.id + "': " + m);
+    if (!problems.empty()) return;
+    auto instance = registry_.create(c.class_name, c.args);
+    if (!instance.ok()) {
+      const std::string m = instance.status().message();
+      error(arg_location(c, m, false), "component '" + c.id + "': " + m);
+      return;
+    }
+    outputs_[c.id] = (*instance)->output_fields();
+  }
+
+  void check_streams() {
+    std::vector<std::string> ids;
+    for (auto& [id, c] : by_id_) ids.push_back(id);
+    std::map<std::pair<std::string, std::string>, const StreamSpec*> seen;
+    for (auto& s : spec_.streams) {
+      SourceLocation from_loc = either(s.from_loc, s.loc), to_loc = either(s.to_loc, s.loc);
+      SourceLocation grouping_loc = either(s.grouping_loc, s.loc);
+      bool ok = true;
+      if (s.from.empty()) {
+        error(s.loc, "a stream needs from: (the id of the component it comes from)");
+        ok = false;
+      } else if (!by_id_.count(s.from)) {
+        error(from_loc, "stream from unknown id '" + s.from + "'" + did_you_mean(s.from, ids) +
+                            "; ids: " + join_some(ids));
+        ok = false;
+      }
+      // Ids named by any stream, valid or not, and the ids a misspelt one most likely means: a
+      // bolt behind a broken stream is not "without input" too.
+      for (auto [id, set] : {std::pair{&s.from, &sourced_}, std::pair{&s.to, &targeted_}}) {
+        set->insert(*id);
+        if (!by_id_.count(*id)) set->insert(closest(*id, ids));
+      }
+      if (s.to.empty()) {
+        error(s.loc, "a stream needs to: (the id of the component it goes to)");
+        ok = false;
+      } else if (!by_id_.count(s.to)) {
+        error(to_loc, "stream to unknown id '" + s.to + "'" + did_you_mean(s.to, ids) +
+                          "; ids: " + join_some(ids));
+        ok = false;
+      }
+      if (s.grouping.type == GroupingType::direct)
+        error(grouping_loc, "direct grouping is not supported yet");
+      if (s.grouping.type == GroupingType::fields && s.grouping.fields.empty())
+        error(grouping_loc, "a fields grouping needs fields: [name, ...]");
+      if (s.grouping.type != GroupingType::fields && !s.grouping.fields.empty())
+        warn(grouping_loc, std::string("fields are ignored by a ") +
+                               grouping_name(s.grouping.type) + " grouping");
+      if (!ok) continue;
+      if (by_id_[s.to]->kind == ComponentKind::spout) {
+        error(to_loc, "stream into spout '" + s.to + "': spouts take no input");
+        continue;
+      }
+      auto [prev, fresh] = seen.emplace(std::pair{s.from, s.to}, &s);
+      if (!fresh) {
+        error(s.loc, "duplicate stream " + s.from + " -> " + s.to + " (first at " +
+                         where(prev->second->loc) + "); each tuple would arrive twice");
+        continue;
+      }
+      check_fields(s, grouping_loc);
+      next_[s.from].push_back(&s);
+    }
+  }
+
+  void check_fields(const StreamSpec& s, const SourceLocation& at) {
+    auto out = outputs_.find(s.from);
+    if (out == outputs_.end()) return;  // class or args broken: reported already
+    const Fields& f = out->second;
+    if (f.empty()) {
+      warn(at, "'" + s.from + "' declares no output fields, so nothing flows to '" + s.to + "'");
+      return;
+    }
+    if (s.grouping.type != GroupingType::fields) return;
+    for (auto& name : s.grouping.fields)
+      if (!f.contains(name))
+        error(at, "fields grouping on '" + name + "', but '" + s.from + "' declares only [" +
+                      join(f.names()) + "]" + did_you_mean(name, f.names()));
+  }
+
+  void check_inputs() {
+    for (auto& [id, c] : by_id_) {
+      // A bolt named by a broken stream has an input once that stream is fixed.
+      if (c->kind == ComponentKind::bolt && !targeted_.count(id))
+        error(c->loc,
+              "bolt '" + id + "' has no input stream (streams: - {from: ..., to: " + id + "})");
+      if (c->kind == ComponentKind::spout && !sourced_.count(id))
+        warn(c->loc, "spout '" + id + "' has no outgoing stream; what it reads goes nowhere");
+    }
+  }
+
+  // Kahn's algorithm (iterative: a long chain must not overflow the stack); what remains lies on
+  // or behind a cycle. Barriers cannot align on a cycle: a task would wait for a barrier that
+  // can only arrive through itself.
+  void check_cycles() {
+    std::map<std::string, int> indegree;
+    for (auto& [id, c] : by_id_) indegree[id] = 0;
+    for (auto& [from, edges] : next_)
+      for (auto* s : edges) ++indegree[s->to];
+    std::vector<std::string> ready;
+    for (auto& [id, d] : indegree)
+      if (d == 0) ready.push_back(id);
+    while (!ready.empty()) {
+      std::string v = ready.back();
+      ready.pop_back();
+      indegree.erase(v);
+      for (auto* s : next_[v])
+        if (--indegree[s->to] == 0) ready.push_back(s->to);
+    }
+    if (indegree.empty()) return;
+    // Walk forward inside the remaining set until a node repeats: that closes a cycle.
+    std::string v = indegree.begin()->first;
+    std::vector<std::string> path;
+    std::map<std::string, size_t> index;
+    std::vector<const StreamSpec*> edges;
+    while (!index.count(v)) {
+      index[v] = path.size();
+      path.push_back(v);
+      const StreamSpec* step = nullptr;
+      for (auto* s : next_[v])
+        if (indegree.count(s->to)) {
+          step = s;
+          break;
+        }
+      if (!step) return;  // cannot happen: every remaining node has a remaining successor
+      edges.push_back(step);
+      v = step->to;
+    }
+    std::string cycle;
+    for (size_t i = index[v]; i < path.size(); ++i) cycle += path[i] + " -> ";
+    cycle += v;
+    const StreamSpec* closing = edges.back();
+    error(closing->loc,
+          "the graph has a cycle (" + cycle + "); checkpoint barriers cannot align on a cycle");
+  }
+
+  const TopologySpec& spec_;
+  const Registry& registry_;
+  const ExtraLocations& extra_;
+  SourceLocation top_;
+  std::vector<Diagnostic> out_;
+  std::map<std::string, const ComponentSpec*> by_id_;
+  std::map<std::string, Fields> outputs_;
+  std::map<std::string, std::vector<const StreamSpec*>> next_;
+  std::set<std::string> targeted_;  // named by any stream's to:, valid or not
+  std::set<std::string> sourced_;   // named by any stream's from:, valid or not
+  bool any_spout_ = false;
+};
+
+enum class Kind { integer, boolean, text, path };
+struct ConfigKey {
+  const char* name;
+  Kind kind;
+  int64_t min = 0;
+};
+// Keys the runtime reads (keep in sync with docs/topology-file.md, "Config keys").
+const ConfigKey kConfigKeys[] = {
+    {"checkpoint.enabled", Kind::boolean},
+    {"checkpoint.interval.ms", Kind::integer, 1},
+    {"checkpoint.timeout.ms", Kind::integer, 1},
+    {"checkpoint.inline.bytes", Kind::integer, 0},
+    {"checkpoint.dir", Kind::text},
+    {"kafka.bootstrap.servers", Kind::text},
+    {"zookeeper.connect", Kind::text},
+    {"zookeeper.root", Kind::path},
+    {"zookeeper.session.timeout.ms", Kind::integer, 1},
+    {"worker.threads", Kind::integer, 0},
+    {"worker.batch.size", Kind::integer, 1},
+    {"worker.channel.capacity", Kind::integer, 1},
+};
+// Namespaces that belong to Sleet: an unknown key there is most likely a typo. Other keys (Storm's
+// topology.*, the user's own) are passed to components untouched.
+const char* const kOwnPrefixes[] = {"checkpoint.", "worker.", "zookeeper.", "kafka."};
+
+}  // namespace
+
+std::vector<Diagnostic> validate(const TopologySpec& spec, const Registry& registry,
+                                 const ExtraLocations& extra) {
+  return Validator(spec, registry, extra).run();
+}
+
+std::vector<Diagnostic> check_config(const std::map<std::string, std::string>& config,
+                                     const std::map<std::string, SourceLocation>& locs,
+                                     const SourceLocation& fallback) {
+  std::vector<Diagnostic> out;
+  std::vector<std::string> known;
+  for (auto& k : kConfigKeys) known.push_back(k.name);
+  for (auto& [key, value] : config) {
+    auto l = locs.find(key);
+    SourceLocation at = l == locs.end() ? fallback : l->second;
+    const ConfigKey* spec = nullptr;
+    for (auto& k : kConfigKeys)
+      if (key == k.name) spec = &k;
+    if (!spec) {
+      for (const char* p : kOwnPrefixes)
+        if (key.rfind(p, 0) == 0) {
+          out.push_back(
+              {at,
+               "unknown config key '" + key + "'" + did_you_mean(key, known) + "; it is not used",
+               false});
+          break;
+        }
+      continue;
+    }
+    switch (spec->kind) {
+      case Kind::integer: {
+        Arg a = typed_scalar(value);
+        if (a.kind() != ArgKind::integer)
+          out.push_back({at, "config " + key + " must be a whole number, got '" + value + "'"});
+        else if (a.as_int() < spec->min)
+          out.push_back({at, "config " + key + " must be at least " + std::to_string(spec->min) +
+                                 ", got " + value});
+        break;
+      }
+      case Kind::boolean:
+        if (value != "true" && value != "false")
+          out.push_back({at, "config " + key + " must be true or false, got '" + value + "'"});
+        break;
+      case Kind::path:
+        if (value.empty() || value.front() != '/')
+          out.push_back(
+              {at, "config " + key + " must be an absolute path like /sleet, got '" + value + "'"});
+        break;
+      case Kind::text:
+        break;
+    }
+  }
+  return out;
+}
+
+}  // namespace dsl
+
+std::vector<Diagnostic> validate_topology(const TopologySpec& spec, const Registry& registry) {
+  return dsl::validate(spec, registry, {});
+}
+
+namespace {
+
+// DOT string literal contents: quotes and backslashes escaped, newlines as \n.
+std::string dot_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\';
+    if (c == '\n') {
+      o += "\\n";
+      continue;
+    }
+    o += c;
+  }
+  return o;
+}
+
+}  // namespace
+
+std::string to_dot(const TopologySpec& spec) {
+  std::string o = "digraph \"" + dot_escape(spec.name) + "\" {\n  rankdir=LR;\n";
+  o += "  node [fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=10];\n";
+  for (auto& c : spec.components) {
+    bool spout = c.kind == ComponentKind::spout;
+    o += "  \"" + dot_escape(c.id) + "\" [shape=" + (spout ? "invhouse" : "box") + ", label=\"" +
+         dot_escape(c.id) + "\\n" + dot_escape(c.class_name) + " x" +
+         std::to_string(c.parallelism) + "\"];\n";
+  }
+  for (auto& s : spec.streams) {
+    std::string label = grouping_name(s.grouping.type);
+    if (!s.grouping.fields.empty()) label += "(" + dsl::join(s.grouping.fields) + ")";
+    o += "  \"" + dot_escape(s.from) + "\" -> \"" + dot_escape(s.to) + "\" [label=\"" +
+         dot_escape(label) + "\"];\n";
+  }
+  return o + "}\n";
+}
+
+}  // namespace sleet
