@@ -165,7 +165,8 @@ streams:
   EXPECT_TRUE(has_error(p, 7, 5, "id 'a/b' may only use letters, digits, '_', '-' and '.'"));
   EXPECT_TRUE(has_error(p, 8, 5, "a bolt needs an id"));
   EXPECT_TRUE(has_error(p, 11, 19, "stream into spout 'idle': spouts take no input"));
-  EXPECT_TRUE(has_error(p, 12, 5, "duplicate stream s -> a/b (first at " + p.string() + ":10)"));
+  EXPECT_TRUE(
+      has_error(p, 12, 5, "duplicate stream s -> a/b (first defined at " + p.string() + ":10)"));
 
   auto q = write("nospout.yaml", "name: n\nbolts:\n  - {id: x, class: Sink}\n");
   load(q);

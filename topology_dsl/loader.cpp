@@ -2,6 +2,7 @@
 // Graph checks live in validate.cpp.
 #include "topology_dsl/loader.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -10,7 +11,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
+#include <sstream>
 
 #include "topology_dsl/internal.hpp"
 #include "topology_dsl/text_util.hpp"
@@ -107,6 +110,57 @@ const char* node_kind(const YAML::Node& n) {
   return n.IsMap() ? "map" : n.IsSequence() ? "list" : n.IsNull() ? "null" : "single value";
 }
 
+// yaml-cpp 0.7's LoadAll loops forever on a ',' outside a flow collection (",", "- a\n,"): its
+// parser hands out empty documents without consuming the token (found by the fuzzer; corpus
+// hang-yaml-loadall-*). So the stream is only walked here, two documents at most, with a check
+// that each document moves past the last; the first one is then built with YAML::Load.
+// Returns the mark of the token the parser is stuck on; sets `second` where a second document
+// starts. Throws YAML::Exception on a syntax error, as Load does.
+std::optional<YAML::Mark> scan_documents(const std::string& data,
+                                         std::optional<YAML::Mark>& second) {
+  struct FirstMark : YAML::EventHandler {
+    std::optional<YAML::Mark> first;  // of the first node: the document's own start can repeat
+    void node(const YAML::Mark& m) {
+      if (!first) first = m;
+    }
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+    void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+    void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  const std::string&) override {
+      node(m);
+    }
+    void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+      node(m);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {
+      node(m);
+    }
+    void OnMapEnd() override {}
+  };
+  std::istringstream in(data);
+  YAML::Parser parser(in);
+  std::optional<YAML::Mark> previous;
+  for (int doc = 0; doc < 2; ++doc) {
+    FirstMark h;
+    if (!parser.HandleNextDocument(h)) return std::nullopt;
+    if (!h.first) return std::nullopt;
+    if (previous && h.first->pos == previous->pos) return previous;  // no progress: stuck
+    if (doc == 1) {
+      if (h.first->pos >= 0 && static_cast<size_t>(h.first->pos) < data.size() &&
+          data[static_cast<size_t>(h.first->pos)] == ',')
+        return h.first;
+      second = h.first;
+    }
+    previous = h.first;
+  }
+  return std::nullopt;
+}
+
 void load_file(const fs::path& path, const std::string* text, const SourceLocation* site,
                LoadState& st);
 
@@ -154,8 +208,9 @@ void parse_config(Reader& r, const YAML::Node& c, LoadState& st) {
     return;
   }
   r.check_keys(c, {}, "");
+  std::set<std::string> seen;  // a key given twice here is reported by check_keys; first wins
   for (auto it = c.begin(); it != c.end(); ++it) {
-    if (!it->first.IsScalar()) continue;  // reported by check_keys
+    if (!it->first.IsScalar() || !seen.insert(it->first.Scalar()).second) continue;
     const std::string& key = it->first.Scalar();
     const YAML::Node v = it->second;  // a copy: iterator proxies are temporaries
     if (!v.IsScalar() && !v.IsNull()) {
@@ -163,9 +218,6 @@ void parse_config(Reader& r, const YAML::Node& c, LoadState& st) {
                      node_kind(v));
       continue;
     }
-    if (st.spec.config.count(key) && st.locs.config.count(key) &&
-        st.locs.config[key].file == r.file())
-      continue;  // a duplicate key in this file, reported by check_keys
     auto text = r.text(v, "config value");
     if (!text) continue;
     st.spec.config[key] = *text;
@@ -506,9 +558,16 @@ void load_file(const fs::path& path, const std::string* text, const SourceLocati
   }
   st.loaded.insert(key);
 
-  std::vector<YAML::Node> docs;
+  YAML::Node root;
+  std::optional<YAML::Mark> second_doc;
   try {
-    docs = YAML::LoadAll(data);
+    if (auto stuck = scan_documents(data, second_doc)) {
+      st.error({file, stuck->line + 1, stuck->column + 1},
+               "YAML syntax error: '" + std::string(1, data[static_cast<size_t>(stuck->pos)]) +
+                   "' cannot start a value outside a flow collection ([...] or {...})");
+      return;
+    }
+    root = YAML::Load(data);
   } catch (const YAML::Exception& e) {
     const bool has_mark = !e.mark.is_null() && e.mark.line >= 0;
     st.error({file, has_mark ? e.mark.line + 1 : 0, has_mark ? e.mark.column + 1 : 0},
@@ -519,9 +578,9 @@ void load_file(const fs::path& path, const std::string* text, const SourceLocati
     return;
   }
   Reader r(file, st.diags, st.budget);
-  YAML::Node root = docs.empty() ? YAML::Node() : docs.front();
-  if (docs.size() > 1)
-    r.error(docs[1], "a topology file holds one YAML document; a second one starts here");
+  if (second_doc)
+    st.error({file, second_doc->line + 1, second_doc->column + 1},
+             "a topology file holds one YAML document; a second one starts here");
   if (root.IsNull()) {
     if (is_main) st.error({file, 1, 1}, "the topology file is empty");
     return;

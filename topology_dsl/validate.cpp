@@ -1,7 +1,6 @@
 // Graph and config checks on a TopologySpec (from a file or built in C++), and DOT output.
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <map>
 #include <set>
 
@@ -21,8 +20,9 @@ SourceLocation either(const SourceLocation& l, const SourceLocation& fallback) {
   return l.line > 0 ? l : fallback;
 }
 
-std::string where(const SourceLocation& l) {
-  return l.line > 0 ? l.file + ":" + std::to_string(l.line) : "elsewhere";
+// " (first defined at FILE:LINE)", or "" for a spec built in code.
+std::string first_at(const SourceLocation& l) {
+  return l.line > 0 ? " (first defined at " + l.file + ":" + std::to_string(l.line) + ")" : "";
 }
 
 bool contains_word(const std::string& text, const std::string& word) {
@@ -90,8 +90,7 @@ class Validator {
                          "ZooKeeper nodes)");
       auto [first, fresh] = by_id_.emplace(c.id, &c);
       if (!fresh) {
-        error(c.loc,
-              "duplicate id '" + c.id + "' (first defined at " + where(first->second->loc) + ")");
+        error(c.loc, "duplicate id '" + c.id + "'" + first_at(first->second->loc));
         continue;
       }
       if (c.kind == ComponentKind::spout) any_spout_ = true;
@@ -195,8 +194,8 @@ class Validator {
       }
       auto [prev, fresh] = seen.emplace(std::pair{s.from, s.to}, &s);
       if (!fresh) {
-        error(s.loc, "duplicate stream " + s.from + " -> " + s.to + " (first at " +
-                         where(prev->second->loc) + "); each tuple would arrive twice");
+        error(s.loc, "duplicate stream " + s.from + " -> " + s.to + first_at(prev->second->loc) +
+                         "; each tuple would arrive twice");
         continue;
       }
       check_fields(s, grouping_loc);

@@ -11,11 +11,12 @@
 # Exits non-zero on any crash, sanitizer report, timeout (-timeout=5 s per input), out-of-memory
 # (-rss_limit_mb=2048) or leak. Failing inputs of the last run are kept in BUILD_DIR/fuzz/artifacts/
 # (and printed); add each to tests/fuzz/corpus/ so it stays fixed (FuzzCorpusReplay replays it).
-# SLEET_FUZZ_CXX overrides the compiler (default clang++-14, else clang++).
+# SLEET_FUZZ_CXX overrides the compiler (default clang++-14, else clang++); SLEET_FUZZ_SEED fixes
+# the fuzzer's random seed (a failed run prints the one it used: "INFO: Seed: N").
 set -euo pipefail
 
 usage() {
-  sed -n '2,14p' "$0" >&2
+  sed -n '2,15p' "$0" >&2
   exit 2
 }
 [ $# -ge 2 ] || usage
@@ -104,7 +105,8 @@ case "$mode" in
     set +e
     "$bin" "$out/work" "$out/seeds" "$here/corpus" "${limits[@]}" \
       -max_total_time="$seconds" -max_len=4096 -dict="$here/topology.dict" \
-      -artifact_prefix="$out/artifacts/" -print_final_stats=1 >"$out/fuzz.log" 2>&1
+      -artifact_prefix="$out/artifacts/" -print_final_stats=1 ${SLEET_FUZZ_SEED:+-seed=$SLEET_FUZZ_SEED} \
+      >"$out/fuzz.log" 2>&1
     rc=$?
     set -e
     grep -E '^(INFO: Seed|#[0-9]+[[:space:]]+(INITED|DONE))|^stat::' "$out/fuzz.log" || true
