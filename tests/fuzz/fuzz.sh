@@ -12,11 +12,12 @@
 # (-rss_limit_mb=2048) or leak. Failing inputs of the last run are kept in BUILD_DIR/fuzz/artifacts/
 # (and printed); add each to tests/fuzz/corpus/ so it stays fixed (FuzzCorpusReplay replays it).
 # SLEET_FUZZ_CXX overrides the compiler (default clang++-14, else clang++); SLEET_FUZZ_SEED fixes
-# the fuzzer's random seed (a failed run prints the one it used: "INFO: Seed: N").
+# the fuzzer's seed (default: a fixed one, random under SLEET_SOAK=1; a failed run prints the one
+# it used: "INFO: Seed: N").
 set -euo pipefail
 
 usage() {
-  sed -n '2,15p' "$0" >&2
+  sed -n '2,16p' "$0" >&2
   exit 2
 }
 [ $# -ge 2 ] || usage
@@ -96,6 +97,9 @@ case "$mode" in
     ;;
   run)
     seconds="${1:-20}"
+    # The suite fuzzes from a fixed seed so that CI is reproducible; a soak run (SLEET_SOAK=1)
+    # explores with a fresh random seed each time.
+    if [ -z "${SLEET_FUZZ_SEED:-}" ] && [ -z "${SLEET_SOAK:-}" ]; then SLEET_FUZZ_SEED=20261201; fi
     build_fuzzer
     collect_seeds
     # A fresh working corpus each run (bounded start-up); the seeds stay read-only.
