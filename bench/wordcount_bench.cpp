@@ -108,10 +108,18 @@ SleetRun sleet_run(const Paths& p, const fs::path& dir, const std::string& boots
   sleet::Process::Options o;
   o.stderr_path = (dir / (name + ".log")).string();
   auto t0 = Clock::now();
-  auto w = sleet::Process::spawn(
-      {p.cli.string(), "worker", yaml.string(), "--until-drained", "--threads",
-       std::to_string(threads), "--status-file", status.string(), "--status-interval-ms", "10"},
-      o);
+  // SLEET_BENCH_WRAP="perf record -g -o /tmp/w.data --" runs the worker under a profiler.
+  std::vector<std::string> argv;
+  if (const char* wrap = std::getenv("SLEET_BENCH_WRAP")) {
+    std::istringstream ws(wrap);
+    for (std::string a; ws >> a;) argv.push_back(a);
+  }
+  for (std::string a :
+       {p.cli.string(), std::string("worker"), yaml.string(), std::string("--until-drained"),
+        std::string("--threads"), std::to_string(threads), std::string("--status-file"),
+        status.string(), std::string("--status-interval-ms"), std::string("10")})
+    argv.push_back(a);
+  auto w = sleet::Process::spawn(argv, o);
   if (!w.ok()) die(w.status().to_string());
   SleetRun r;
   Clock::time_point first{}, done{};

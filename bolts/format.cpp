@@ -49,10 +49,7 @@ void encode_record(RecordFormat f, const Tuple& t, std::string& out) {
   if (f == RecordFormat::tsv) {
     for (size_t i = 0; i < vs.size(); ++i) {
       if (i) out += '\t';
-      if (auto* s = std::get_if<std::string>(&vs[i]))
-        out += *s;
-      else
-        out += to_text(vs[i]);
+      append_text(vs[i], out);
     }
     return;
   }

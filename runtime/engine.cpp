@@ -62,6 +62,8 @@ class Task : public Collector {
 
   int64_t last_barrier = 0;
   int64_t last_commit_seen = 0;
+  // Emits not yet added to out_count: one atomic add per flush, not per tuple.
+  int64_t unreported_out = 0;
 
   Counter* counter(const std::string& name) {
     std::lock_guard lk(counters_mu);
@@ -74,14 +76,14 @@ class Task : public Collector {
 
   // --- Collector ---
   void emit(Values values) override {
-    out_count->add(1);
+    ++unreported_out;
     if (out.empty()) return;
-    Tuple t(&out_fields, std::move(values));
-    for (size_t e = 0; e + 1 < out.size(); ++e) route(out[e], Tuple(t));
-    route(out.back(), std::move(t));
+    // The values are moved once, into the tuple built in place in the target's pending batch.
+    for (size_t e = 0; e + 1 < out.size(); ++e) route(out[e], Values(values));
+    route(out.back(), std::move(values));
   }
 
-  void route(OutEdge& e, Tuple&& t) {
+  void route(OutEdge& e, Values&& t) {
     const size_t n = e.targets.size();
     switch (e.type) {
       case GroupingType::shuffle:
@@ -96,7 +98,7 @@ class Task : public Collector {
         break;
       case GroupingType::fields: {
         uint64_t h = 0;
-        for (int k : e.key_idx) h = h * 31 + stable_hash(t.values()[static_cast<size_t>(k)]);
+        for (int k : e.key_idx) h = h * 31 + stable_hash(t[static_cast<size_t>(k)]);
         append(e, h % n, std::move(t));
         break;
       }
@@ -104,15 +106,15 @@ class Task : public Collector {
         append(e, 0, std::move(t));
         break;
       case GroupingType::all:
-        for (size_t i = 0; i + 1 < n; ++i) append(e, i, Tuple(t));
+        for (size_t i = 0; i + 1 < n; ++i) append(e, i, Values(t));
         append(e, n - 1, std::move(t));
         break;
     }
   }
 
-  void append(OutEdge& e, size_t target, Tuple&& t) {
+  void append(OutEdge& e, size_t target, Values&& v) {
     auto& p = e.pending[target];
-    p.push_back(std::move(t));
+    p.emplace_back(&out_fields, std::move(v));
     if (p.size() >= engine->options().batch_size) send(e, target);
   }
 
@@ -120,11 +122,15 @@ class Task : public Collector {
     Message m;
     m.kind = Message::Kind::data;
     m.tuples.swap(e.pending[target]);
-    e.pending[target].reserve(engine->options().batch_size);
-    (void)e.targets[target].inbox->push(e.targets[target].input, std::move(m));
+    (void)e.targets[target].inbox->push(e.targets[target].input, std::move(m), &e.pending[target]);
+    if (e.pending[target].capacity() == 0) e.pending[target].reserve(engine->options().batch_size);
   }
 
   void flush() {
+    if (unreported_out) {
+      out_count->add(unreported_out);
+      unreported_out = 0;
+    }
     for (auto& e : out)
       for (size_t i = 0; i < e.targets.size(); ++i)
         if (!e.pending[i].empty()) send(e, i);
@@ -261,8 +267,8 @@ class Task : public Collector {
       if (r == Inbox::PopResult::poked) continue;
       switch (m.kind) {
         case Message::Kind::data:
+          in_count->add(static_cast<int64_t>(m.tuples.size()));
           for (auto& t : m.tuples) {
-            in_count->add(1);
             try {
               bolt->execute(t, *this);
             } catch (const FatalError& e) {

@@ -10,12 +10,16 @@ Inbox::Inbox(size_t inputs, size_t capacity_per_input)
   assert(capacity_ > 0);
 }
 
-bool Inbox::push(size_t input, Message&& m) {
+bool Inbox::push(size_t input, Message&& m, std::vector<Tuple>* spare) {
   std::unique_lock lk(mu_);
   assert(input < queues_.size());
   not_full_.wait(lk, [&] { return closed_ || queues_[input].size() < capacity_; });
   if (closed_) return false;
   queues_[input].push_back(std::move(m));
+  if (spare && !spare_.empty()) {
+    *spare = std::move(spare_.back());
+    spare_.pop_back();
+  }
   // Wake the consumer only if it could read this channel now; a blocked channel waits for
   // unblock_all(), which wakes it itself.
   if (!blocked_[input]) not_empty_.notify_one();
@@ -23,8 +27,13 @@ bool Inbox::push(size_t input, Message&& m) {
 }
 
 Inbox::PopResult Inbox::pop(size_t& input, Message& out) {
+  out.tuples.clear();  // the tuples' destructors run outside the lock
   std::unique_lock lk(mu_);
   const size_t n = queues_.size();
+  // Enough spares for every producer to swap one per send; beyond that, let it go.
+  if (out.tuples.capacity() > 0 && spare_.size() < 2 * n + 2)
+    spare_.push_back(std::move(out.tuples));
+  out.tuples = {};
   while (true) {
     if (closed_) return PopResult::closed;
     for (size_t k = 0; k < n; ++k) {

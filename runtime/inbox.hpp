@@ -33,11 +33,14 @@ class Inbox {
 
   // Blocks while channel `input` is full. Returns false if the inbox was closed (the owner failed);
   // the message is then dropped, which is safe because a failed task stops the whole topology.
-  bool push(size_t input, Message&& m);
+  // If `spare` is given and the owner has returned an emptied batch vector, it is moved into
+  // *spare (under the same lock), so producers refill recycled vectors instead of allocating.
+  bool push(size_t input, Message&& m, std::vector<Tuple>* spare = nullptr);
 
   enum class PopResult { message, poked, closed };
   // Waits for a message on any unblocked channel (round robin across channels for fairness), or a
-  // poke. `input` receives the channel index.
+  // poke. `input` receives the channel index. Whatever batch `out` still holds (the previous
+  // message, already processed) is destroyed and its vector kept for push() to hand out.
   PopResult pop(size_t& input, Message& out);
 
   void block(size_t input);
@@ -53,6 +56,7 @@ class Inbox {
   boost::fibers::condition_variable not_empty_;
   boost::fibers::condition_variable not_full_;
   std::vector<std::deque<Message>> queues_;
+  std::vector<std::vector<Tuple>> spare_;  // emptied batch vectors, capacity kept; bounded
   std::vector<bool> blocked_;
   size_t capacity_;
   size_t next_ = 0;

@@ -1,5 +1,6 @@
 #include <sleet/tuple.hpp>
 
+#include <charconv>
 #include <cstring>
 
 namespace sleet {
@@ -20,23 +21,36 @@ const char* value_type_name(ValueType t) {
   return "?";
 }
 
-std::string to_text(const Value& v) {
+void append_text(const Value& v, std::string& out) {
   switch (type_of(v)) {
-    case ValueType::int64:
-      return std::to_string(std::get<int64_t>(v));
+    case ValueType::int64: {
+      char buf[24];
+      auto r = std::to_chars(buf, buf + sizeof buf, std::get<int64_t>(v));
+      out.append(buf, r.ptr);
+      return;
+    }
     case ValueType::float64: {
       char buf[64];
-      snprintf(buf, sizeof buf, "%.17g", std::get<double>(v));
-      return buf;
+      int n = snprintf(buf, sizeof buf, "%.17g", std::get<double>(v));
+      out.append(buf, static_cast<size_t>(n));
+      return;
     }
     case ValueType::string:
-      return std::get<std::string>(v);
+      out += std::get<std::string>(v);
+      return;
     case ValueType::bytes:
-      return std::get<Bytes>(v).data;
+      out += std::get<Bytes>(v).data;
+      return;
     case ValueType::boolean:
-      return std::get<bool>(v) ? "true" : "false";
+      out += std::get<bool>(v) ? "true" : "false";
+      return;
   }
-  return {};
+}
+
+std::string to_text(const Value& v) {
+  std::string s;
+  append_text(v, s);
+  return s;
 }
 
 namespace {

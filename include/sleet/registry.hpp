@@ -19,7 +19,8 @@
 namespace sleet {
 
 // Bumped whenever the Component/Spout/Bolt/Collector/Context layout or vtables change.
-inline constexpr uint32_t kPluginAbiVersion = 1;
+// 2: Values became an inline small vector (tuple layout changed).
+inline constexpr uint32_t kPluginAbiVersion = 2;
 inline constexpr const char* kVersion = "0.1.0";
 
 enum class ComponentKind { spout, bolt };

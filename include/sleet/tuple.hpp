@@ -3,6 +3,8 @@
 // during execute(). Copy what you keep.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
+
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -33,6 +35,8 @@ inline ValueType type_of(const Value& v) {
 }
 // Text form used by the tsv format and logs: int/double/bool printed, bytes raw.
 std::string to_text(const Value& v);
+// The same, appended to `out` without a temporary (the sinks' hot path).
+void append_text(const Value& v, std::string& out);
 // Stable 64-bit hash (independent of std::hash and of the process) for fields grouping.
 uint64_t stable_hash(const Value& v);
 
@@ -58,12 +62,15 @@ class Fields {
   std::vector<std::string> names_;
 };
 
-using Values = std::vector<Value>;
+// Up to four values live inside the tuple itself: emitting a (word, count) pair allocates nothing.
+// More spill to the heap. Construct with braces (`out.emit({w, c})`), like a std::vector.
+using Values = boost::container::small_vector<Value, 4>;
 
 class Tuple {
  public:
   Tuple() = default;
-  Tuple(const Fields* fields, Values values) : fields_(fields), values_(std::move(values)) {}
+  Tuple(const Fields* fields, Values&& values) : fields_(fields), values_(std::move(values)) {}
+  Tuple(const Fields* fields, const Values& values) : fields_(fields), values_(values) {}
 
   size_t size() const { return values_.size(); }
   const Value& at(size_t i) const { return values_.at(i); }
