@@ -321,15 +321,31 @@ class Task : public Collector {
   }
 
   // Fiber body.
+  // An exception escaping component code outside execute() (a spout's next_batch, on_barrier,
+  // on_checkpoint_committed, close) would otherwise end the fiber with std::terminate: it fails
+  // the topology, naming the task. execute() has its own per-tuple error policy in run_bolt.
+  template <class F>
+  void guarded(const char* what, F&& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      engine->fail(Status::Internal(name() + " " + what + ": " + e.what()));
+    } catch (...) {
+      engine->fail(Status::Internal(name() + " " + what + ": unknown exception"));
+    }
+  }
+
   void run() {
-    if (spout)
-      run_spout();
-    else
-      run_bolt();
+    guarded("failed", [&] {
+      if (spout)
+        run_spout();
+      else
+        run_bolt();
+    });
     if (inbox && engine->failure().ok() == false) inbox->close();
-    broadcast(Message::Kind::end);
-    comp->close();
-    if (dead_letter) dead_letter->close();
+    guarded("failed at end of stream", [&] { broadcast(Message::Kind::end); });
+    guarded("failed in close()", [&] { comp->close(); });
+    if (dead_letter) guarded("dead letters failed in close()", [&] { dead_letter->close(); });
   }
 };
 

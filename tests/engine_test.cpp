@@ -75,6 +75,27 @@ class Staller : public Bolt {
   }
 };
 
+// A spout whose next_batch throws (a user bug): must fail the topology, not std::terminate.
+class ThrowingSpout : public Spout {
+ public:
+  explicit ThrowingSpout(const Args&) {}
+  Fields output_fields() const override { return {"n"}; }
+  Result<size_t> next_batch(Collector& out) override {
+    if (++calls_ > 3) throw std::runtime_error("spout bug");
+    out.emit({int64_t{calls_}});
+    return size_t{1};
+  }
+  int64_t calls_ = 0;
+};
+
+// Throws from close(), after the topology ran.
+class ThrowOnClose : public Bolt {
+ public:
+  explicit ThrowOnClose(const Args&) {}
+  void execute(const Tuple&, Collector&) override {}
+  void close() override { throw std::runtime_error("close bug"); }
+};
+
 Registry test_registry() {
   Registry r;
   for (auto* d : Registry::global().list()) (void)r.add(*d);
@@ -82,6 +103,8 @@ Registry test_registry() {
   (void)r.add(describe<PassThrough>("PassThrough", ""));
   (void)r.add(describe<CountAll>("CountAll", ""));
   (void)r.add(describe<Staller>("Staller", ""));
+  (void)r.add(describe<ThrowingSpout>("ThrowingSpout", ""));
+  (void)r.add(describe<ThrowOnClose>("ThrowOnClose", ""));
   return r;
 }
 
@@ -280,6 +303,42 @@ TEST(ErrorPolicy, FailNamesBoltAndTuple) {
   EXPECT_NE(s.message().find("bolt 'p'"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("n=7"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("seven is bad"), std::string::npos) << s.message();
+}
+
+// Regression: an exception from a spout's next_batch or a bolt's close() escaped the fiber and
+// ended the process with std::terminate.
+TEST(ErrorPolicy, ExceptionsOutsideExecuteFailTheTopologyNamingTheTask) {
+  auto reg = test_registry();
+  auto spec = TopologyBuilder("throws")
+                  .spout("s", "ThrowingSpout", 1)
+                  .bolt("c", "ThrowOnClose", 1)
+                  .stream("s", "c")
+                  .build();
+  auto e = make(spec, reg, no_checkpoints());
+  ASSERT_TRUE(e->start().ok());
+  ASSERT_TRUE(test::wait_until([&] { return !e->failure().ok(); }, 10s));
+  Status s = e->wait();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("s[0] failed: spout bug"), std::string::npos) << s.message();
+
+  auto spec2 = TopologyBuilder("close")
+                   .spout("s", "SequenceSpout", 1, {{"count", int64_t{10}}})
+                   .bolt("c", "ThrowOnClose", 1)
+                   .stream("s", "c")
+                   .build();
+  auto e2 = make(spec2, reg, no_checkpoints());
+  ASSERT_TRUE(e2->start().ok());
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        for (auto& st : e2->stats())
+          if (st.component == "c" && st.counters["in"] == 10) return true;
+        return false;
+      },
+      10s));
+  e2->request_stop();  // close() runs as the tasks stop
+  Status s2 = e2->wait();
+  EXPECT_NE(s2.message().find("c[0] failed in close(): close bug"), std::string::npos)
+      << s2.message();
 }
 
 TEST(Engine, RejectsUnknownGroupingField) {
