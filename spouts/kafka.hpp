@@ -113,15 +113,12 @@ Result<std::map<int32_t, int64_t>> offsets_at(rd_kafka_t* rk, const std::string&
                                               const std::vector<int32_t>& partitions, int64_t which,
                                               std::chrono::milliseconds timeout);
 
-// Runs a blocking callable on a helper thread and waits for it without blocking the calling
-// fiber's thread (polls every 200 us with this_task::sleep_for). For librdkafka's synchronous
-// calls; the callable must not touch fiber-local state.
+// Runs a blocking callable (librdkafka's synchronous calls) on a helper thread, suspending only
+// the calling fiber: the public this_task::run_blocking. The callable must not touch fiber-local
+// state.
 template <class F>
-auto offload(F&& f) -> std::invoke_result_t<F> {
-  auto fut = std::async(std::launch::async, std::forward<F>(f));
-  while (fut.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
-    sleet::this_task::sleep_for(std::chrono::microseconds(200));
-  return fut.get();
+auto offload(F&& f) {
+  return sleet::this_task::run_blocking(std::forward<F>(f));
 }
 
 // --- embedded Kafka ------------------------------------------------------------------------------

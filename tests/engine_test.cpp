@@ -4,6 +4,8 @@
 
 #include <sleet/this_task.hpp>
 
+#include <boost/fiber/all.hpp>
+
 #include <mutex>
 #include <set>
 
@@ -339,6 +341,38 @@ TEST(ErrorPolicy, ExceptionsOutsideExecuteFailTheTopologyNamingTheTask) {
   Status s2 = e2->wait();
   EXPECT_NE(s2.message().find("c[0] failed in close(): close bug"), std::string::npos)
       << s2.message();
+}
+
+// run_blocking suspends only its fiber: a fiber on the same thread keeps running meanwhile; the
+// result and an exception come back to the caller.
+TEST(ThisTask, RunBlockingSuspendsOnlyTheCallingFiber) {
+  std::atomic<bool> release{false};
+  std::atomic<int> ticks{0};
+  int result = 0;
+  bool threw = false;
+  boost::fibers::fiber blocker([&] {
+    result = this_task::run_blocking([&] {
+      while (!release.load()) std::this_thread::sleep_for(1ms);  // a blocking call
+      return 42;
+    });
+    try {
+      this_task::run_blocking([]() -> int { throw std::runtime_error("io failed"); });
+    } catch (const std::runtime_error& e) {
+      threw = std::string(e.what()) == "io failed";
+    }
+  });
+  boost::fibers::fiber ticker([&] {
+    while (ticks.load() < 50) {
+      ++ticks;
+      this_task::sleep_for(1ms);
+    }
+    release = true;  // only reachable if the blocker did not block this thread
+  });
+  ticker.join();
+  blocker.join();
+  EXPECT_EQ(ticks.load(), 50);
+  EXPECT_EQ(result, 42);
+  EXPECT_TRUE(threw);
 }
 
 TEST(Engine, RejectsUnknownGroupingField) {

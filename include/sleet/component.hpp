@@ -1,9 +1,11 @@
 // The component API users implement: spouts produce tuples, bolts consume (and maybe emit) them.
 //
-// Threading contract: every method of a component instance is called from that task's fiber only,
-// never concurrently. A component must not block the OS thread for long (no sleep(), no blocking
-// socket reads): use sleet::this_task helpers or return 0 from Spout::next_batch to yield. It must
-// not start threads that touch the Collector.
+// Threading contract: the start-up calls (restore_state, Spout::seek, on_recover, open) run one
+// task after another on the engine's starting thread before any fiber runs, so they may block
+// briefly (connect, read files); every later call runs on the task's own fiber, never concurrently.
+// A component must not block the OS thread for long (no sleep(), no blocking socket reads): use
+// sleet::this_task helpers or return 0 from Spout::next_batch to yield. It must not start threads
+// that touch the Collector.
 #pragma once
 
 #include <atomic>
@@ -89,14 +91,15 @@ class Component {
   virtual ~Component() = default;
   // Names of the fields this component emits; empty for sinks. Must not depend on open().
   virtual Fields output_fields() const { return {}; }
-  // Called once on the task's fiber before any other call (after restore_state when recovering).
+  // Called once at start-up, on the engine's starting thread before the task's fiber runs (after
+  // restore_state, seek and on_recover when recovering).
   virtual Status open(Context& ctx) {
     (void)ctx;
     return Status::Ok();
   }
   virtual void close() {}
 
-  // --- checkpointing hooks, all on the task's fiber ---
+  // --- checkpointing hooks: on the task's fiber, except restore_state (start-up, see above) ---
   virtual bool stateful() const { return false; }
   // Bump when the serialized layout changes; restore_state gets the version that was written.
   virtual uint32_t state_version() const { return 1; }
