@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
 
 #include "runtime/kill_point.hpp"
@@ -254,32 +255,66 @@ void Coordinator::abort_current(const std::string& why) {
   next_trigger_ = options_.now() + options_.interval;
 }
 
+StatefulShape stateful_shape(const TopologySpec& spec, const std::string& id) {
+  StatefulShape shape;
+  if (const ComponentSpec* c = spec.find(id)) shape.class_name = c->class_name;
+  for (auto& st : spec.streams) {
+    if (st.to != id) continue;
+    InputStream in{st.from, grouping_name(st.grouping.type), {}};
+    if (st.grouping.type == GroupingType::fields) in.fields = st.grouping.fields;
+    shape.inputs.push_back(std::move(in));
+  }
+  std::sort(shape.inputs.begin(), shape.inputs.end());
+  return shape;
+}
+
 Manifest manifest_base(const TopologySpec& spec, const std::vector<std::string>& stateful) {
   Manifest m;
   m.topology = spec.name;
   m.fingerprint = spec.fingerprint();
   for (auto& c : spec.components) m.parallelism[c.id] = c.parallelism;
   m.stateful = stateful;
+  for (auto& id : stateful) m.shapes[id] = stateful_shape(spec, id);
   return m;
 }
 
 Result<RestorePlan> plan_recovery(const Manifest& m, const TopologySpec& spec,
-                                  SnapshotStore& snapshots) {
+                                  SnapshotStore& snapshots, const std::string& topology_path) {
   const std::string where =
       "checkpoint " + std::to_string(m.id.value) + " of topology '" + m.topology + "'";
+  // Every refusal ends with the two ways out, so the user never has to guess what to delete.
+  const std::string way_out =
+      ". Otherwise start under a new topology name, or delete " + topology_path +
+      " in ZooKeeper and " + snapshots.dir().string() +
+      " to start from scratch (spouts then read from their `start` position)";
   for (auto& id : m.stateful) {
     const ComponentSpec* c = spec.find(id);
     if (!c)
       return Status::Incompatible(where + " holds state of component '" + id +
-                                  "', which the topology no longer has; restore the component, "
-                                  "or start over with a new topology name or zookeeper.root");
+                                  "', which the topology no longer has; restore the component" +
+                                  way_out);
+    auto old_shape = m.shapes.find(id);
+    const StatefulShape now = stateful_shape(spec, id);
+    if (old_shape != m.shapes.end() && old_shape->second.class_name != now.class_name)
+      return Status::Incompatible(where + " holds state of component '" + id +
+                                  "' written by class '" + old_shape->second.class_name +
+                                  "', but its class is now '" + now.class_name +
+                                  "', which cannot be trusted to read that state; restore the "
+                                  "class" +
+                                  way_out);
     auto it = m.parallelism.find(id);
     if (it != m.parallelism.end() && it->second != c->parallelism)
       return Status::Incompatible(
           where + " holds state of component '" + id + "' for " + std::to_string(it->second) +
           " tasks, but it now has parallelism " + std::to_string(c->parallelism) +
-          "; its keyed state cannot be redistributed yet. Restore the "
-          "parallelism, or start over with a new topology name");
+          "; its keyed state cannot be redistributed yet. Restore the parallelism" + way_out);
+    if (old_shape != m.shapes.end() && old_shape->second.inputs != now.inputs)
+      return Status::Incompatible(
+          where + " holds state of component '" + id + "' whose input streams were " +
+          old_shape->second.describe_inputs() + ", but they are now " + now.describe_inputs() +
+          "; restored per-key state would sit on tasks its keys are no longer routed to. "
+          "Restore the streams and their groupings" +
+          way_out);
   }
   RestorePlan plan;
   plan.id = m.id;

@@ -114,10 +114,24 @@ class Coordinator : public SnapshotListener {
 };
 
 // Builds the restore plan for `spec` from a committed manifest: loads and verifies every state
-// blob, and refuses (Code::incompatible) when a stateful component vanished or changed
-// parallelism, so state is never silently dropped or mis-assigned.
+// blob. Called by Worker::run before the engine is created. Refuses (Code::incompatible, which
+// the worker turns into exit 3 and the supervisor does not restart) when a stateful component of
+// the checkpoint
+//   - is gone from the topology,
+//   - has another class (the new class cannot be trusted to read the old bytes),
+//   - has another parallelism (keyed state cannot be redistributed yet), or
+//   - has other input streams: any stream added, removed, or with another grouping or other key
+//     fields (restored per-key state would sit on tasks the keys no longer go to),
+// so state is never silently dropped or mis-assigned. Class and inputs are checked only when the
+// manifest recorded them (format 2 on). Stateless components, and components that had no state
+// in the checkpoint, may change freely. `topology_path` (CheckpointStore::topology_path()) is
+// named in the refusal as what to delete to start from scratch.
 Result<RestorePlan> plan_recovery(const Manifest& m, const TopologySpec& spec,
-                                  SnapshotStore& snapshots);
+                                  SnapshotStore& snapshots, const std::string& topology_path);
+
+// The class and sorted input streams of component `id` in `spec` (empty if `spec` has no such
+// component). manifest_base records it for every stateful component; plan_recovery compares.
+StatefulShape stateful_shape(const TopologySpec& spec, const std::string& id);
 
 // The manifest fields that do not change between checkpoints.
 Manifest manifest_base(const TopologySpec& spec, const std::vector<std::string>& stateful);

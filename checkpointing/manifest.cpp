@@ -12,6 +12,22 @@ const TaskSnapshot* Manifest::find_task(const std::string& component, int32_t ta
   return nullptr;
 }
 
+std::string InputStream::describe() const {
+  std::string s = from + " -> " + grouping;
+  if (!fields.empty()) {
+    s += "(";
+    for (size_t i = 0; i < fields.size(); ++i) s += (i ? "," : "") + fields[i];
+    s += ")";
+  }
+  return s;
+}
+
+std::string StatefulShape::describe_inputs() const {
+  std::string s = "[";
+  for (size_t i = 0; i < inputs.size(); ++i) s += (i ? ", " : "") + inputs[i].describe();
+  return s + "]";
+}
+
 std::string encode_manifest(const Manifest& m) {
   std::ostringstream os(std::ios::binary);
   {
@@ -33,7 +49,8 @@ Result<Manifest> decode_manifest(std::string_view bytes) {
     return m;
   } catch (const ManifestFormatError& e) {
     return Status::Incompatible("checkpoint manifest has format version " +
-                                std::to_string(e.found) + "; this build reads version " +
+                                std::to_string(e.found) + "; this build reads versions " +
+                                std::to_string(Manifest::kOldestReadableVersion) + " to " +
                                 std::to_string(Manifest::kFormatVersion));
   } catch (const std::exception& e) {
     return Status::Corruption(std::string("undecodable checkpoint manifest (") +

@@ -5,6 +5,12 @@
 // Encoding: cereal PortableBinary, the format version first; decode_manifest refuses other
 // versions (Code::incompatible) and undecodable bytes (Code::corruption). Bump kFormatVersion
 // whenever the layout changes, and keep a decoder for the old one.
+//
+// Format history:
+//   1  id, topology, fingerprint, parallelism, stateful, positions, tasks, sizes
+//   2  + shapes: class and input streams of every stateful component, so recovery can name
+//      exactly what changed (plan_recovery). A version-1 manifest decodes with empty shapes,
+//      which recovery treats as "unknown" and does not check.
 #pragma once
 
 #include <cereal/archives/portable_binary.hpp>
@@ -12,6 +18,7 @@
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 
+#include <compare>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -54,6 +61,39 @@ struct TaskSnapshot {
   }
 };
 
+// One stream into a stateful component as recovery compares it: where it comes from and how the
+// engine routes its tuples to tasks. Key fields keep their declared order, because the fields
+// grouping hashes them in that order (a different order sends a key to a different task).
+struct InputStream {
+  std::string from;                 // upstream component id
+  std::string grouping;             // grouping_name(): "fields", "shuffle", ...
+  std::vector<std::string> fields;  // key fields of a fields grouping, else empty
+  auto operator<=>(const InputStream&) const = default;
+  bool operator==(const InputStream&) const = default;
+  // "seq -> fields(word)", "seq -> shuffle": for error messages.
+  std::string describe() const;
+  template <class A>
+  void serialize(A& ar) {
+    ar(from, grouping, fields);
+  }
+};
+
+// What restored state depends on besides parallelism: the class that wrote it (another class
+// cannot be trusted to read its bytes) and the streams into it (another grouping or other key
+// fields route a key to a task that does not hold its state). Built by stateful_shape() in
+// coordinator.hpp.
+struct StatefulShape {
+  std::string class_name;
+  std::vector<InputStream> inputs;  // sorted, so stream order in the file does not matter
+  bool operator==(const StatefulShape&) const = default;
+  // "[seq -> fields(word), other -> fields(word)]", "[]" for none.
+  std::string describe_inputs() const;
+  template <class A>
+  void serialize(A& ar) {
+    ar(class_name, inputs);
+  }
+};
+
 // Thrown by Manifest::serialize while loading a format version it does not know; decode_manifest
 // turns it into Code::incompatible.
 struct ManifestFormatError : std::runtime_error {
@@ -63,7 +103,8 @@ struct ManifestFormatError : std::runtime_error {
 };
 
 struct Manifest {
-  static constexpr uint32_t kFormatVersion = 1;
+  static constexpr uint32_t kFormatVersion = 2;
+  static constexpr uint32_t kOldestReadableVersion = 1;
 
   uint32_t format_version = kFormatVersion;
   CheckpointId id;
@@ -75,6 +116,9 @@ struct Manifest {
   std::vector<TaskSnapshot> tasks;
   int64_t created_unix_ms = 0;
   int64_t total_bytes = 0;
+  // Since format 2: stateful component id -> its shape when the checkpoint was written. Empty
+  // (unknown) when read from a format-1 manifest; a component missing here is not checked.
+  std::map<std::string, StatefulShape> shapes;
 
   bool operator==(const Manifest&) const = default;
   // The snapshot of (component, task), or null.
@@ -84,15 +128,20 @@ struct Manifest {
   void serialize(A& ar) {
     ar(format_version);
     if constexpr (A::is_loading::value) {
-      if (format_version != kFormatVersion) throw ManifestFormatError(format_version);
+      if (format_version < kOldestReadableVersion || format_version > kFormatVersion)
+        throw ManifestFormatError(format_version);
     }
     ar(id, topology, fingerprint, parallelism, stateful, positions, tasks, created_unix_ms,
        total_bytes);
+    // Fields added in later versions go after the version-1 layout, read only when present.
+    if (format_version >= 2) ar(shapes);
   }
 };
 
+// Always writes kFormatVersion.
 std::string encode_manifest(const Manifest& m);
-// incompatible for an unknown format version, corruption for bytes that do not decode.
+// Reads versions kOldestReadableVersion..kFormatVersion (format_version tells which it was);
+// incompatible for any other format version, corruption for bytes that do not decode.
 Result<Manifest> decode_manifest(std::string_view bytes);
 
 // Checkpoint znode / directory names: zero-padded so that names sort like numbers.

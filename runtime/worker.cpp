@@ -146,7 +146,7 @@ Status Worker::run() {
     auto latest = store->load_latest();
     if (!latest.ok()) return latest.status().with_context("reading the latest checkpoint");
     if (latest->has_value()) {
-      auto p = plan_recovery(**latest, spec_, *snapshots);
+      auto p = plan_recovery(**latest, spec_, *snapshots, store->topology_path());
       if (!p.ok()) return p.status();
       plan = std::move(p).value();
     }

@@ -11,6 +11,7 @@
 #include <numeric>
 
 #include "checkpointing/checkpoint_store.hpp"
+#include "checkpointing/coordinator.hpp"
 #include "checkpointing/crc32c.hpp"
 #include "checkpointing/manifest.hpp"
 #include "checkpointing/snapshot_store.hpp"
@@ -60,7 +61,21 @@ Manifest sample_manifest(const std::string& topology, int64_t id) {
   }
   m.created_unix_ms = 1700000000000 + id;
   m.total_bytes = 33;
+  m.shapes["count"] = StatefulShape{
+      "WordCount", {{"other", "fields", {"word"}}, {"words", "fields", {"word", "lang"}}}};
   return m;
+}
+
+// The bytes a format-1 build wrote: the version-1 layout, no shapes.
+std::string encode_v1(const Manifest& m) {
+  std::ostringstream os(std::ios::binary);
+  {
+    cereal::PortableBinaryOutputArchive ar(os);
+    uint32_t v = 1;
+    ar(v, m.id, m.topology, m.fingerprint, m.parallelism, m.stateful, m.positions, m.tasks,
+       m.created_unix_ms, m.total_bytes);
+  }
+  return std::move(os).str();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -75,26 +90,68 @@ TEST(Manifest, RoundTrips) {
   ASSERT_NE(back->find_task("count", 2), nullptr);
   EXPECT_EQ(back->find_task("count", 2)->handle.kind, BlobHandle::Kind::file);
   EXPECT_EQ(back->find_task("count", 3), nullptr);
+  EXPECT_EQ(back->format_version, Manifest::kFormatVersion);
+  EXPECT_EQ(back->shapes.at("count").class_name, "WordCount");
+  EXPECT_EQ(back->shapes.at("count").describe_inputs(),
+            "[other -> fields(word), words -> fields(word,lang)]");
+}
+
+TEST(Manifest, ReadsFormatVersion1WithShapesUnknown) {
+  Manifest m = sample_manifest("wc", 42);
+  auto back = decode_manifest(encode_v1(m));
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(back->format_version, 1u);
+  EXPECT_TRUE(back->shapes.empty()) << "version 1 recorded no shapes: unknown";
+  m.shapes.clear();
+  m.format_version = 1;
+  EXPECT_EQ(*back, m);
+  // Written again, it is a current-version manifest.
+  auto again = decode_manifest(encode_manifest(*back));
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ(again->format_version, Manifest::kFormatVersion);
 }
 
 TEST(Manifest, RefusesOtherFormatVersionsAndGarbage) {
-  // A manifest written by a future build: same layout, format version 2.
-  std::ostringstream os(std::ios::binary);
-  {
-    cereal::PortableBinaryOutputArchive ar(os);
-    uint32_t v = 2;
-    ar(v, std::string("rest does not matter"));
+  // A manifest written by a future build, and one older than any this build knows.
+  for (uint32_t v : {Manifest::kFormatVersion + 1, 0u}) {
+    std::ostringstream os(std::ios::binary);
+    {
+      cereal::PortableBinaryOutputArchive ar(os);
+      ar(v, std::string("rest does not matter"));
+    }
+    auto r = decode_manifest(os.str());
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Code::incompatible);
+    EXPECT_NE(r.status().message().find("format version " + std::to_string(v)), std::string::npos)
+        << r.status().message();
   }
-  auto r = decode_manifest(os.str());
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), Code::incompatible);
-  EXPECT_NE(r.status().message().find("format version 2"), std::string::npos)
-      << r.status().message();
 
   EXPECT_EQ(decode_manifest("").status().code(), Code::corruption);
   auto bytes = encode_manifest(sample_manifest("wc", 1));
   auto truncated = decode_manifest(std::string_view(bytes).substr(0, bytes.size() / 2));
   EXPECT_EQ(truncated.status().code(), Code::corruption) << truncated.status().to_string();
+}
+
+TEST(StatefulShape, ClassAndSortedInputsWithKeyFieldsInDeclaredOrder) {
+  TopologySpec spec = TopologyBuilder("t")
+                          .spout("b", "SequenceSpout", 1)
+                          .spout("a", "SequenceSpout", 1)
+                          .bolt("count", "WordCount", 2)
+                          .bolt("sink", "FileSink", 1)
+                          .stream("b", "count", Grouping{GroupingType::fields, {"y", "x"}})
+                          .stream("a", "count", Grouping{GroupingType::shuffle, {"ignored"}})
+                          .stream("count", "sink")
+                          .build();
+  StatefulShape s = stateful_shape(spec, "count");
+  EXPECT_EQ(s.class_name, "WordCount");
+  // Sorted by upstream; key fields only for a fields grouping, in declared (hash) order.
+  EXPECT_EQ(s.describe_inputs(), "[a -> shuffle, b -> fields(y,x)]");
+  EXPECT_EQ(stateful_shape(spec, "sink").describe_inputs(), "[count -> shuffle]");
+  EXPECT_EQ(stateful_shape(spec, "nope"), StatefulShape{});
+
+  Manifest base = manifest_base(spec, {"count"});
+  ASSERT_EQ(base.shapes.size(), 1u) << "shapes only of stateful components";
+  EXPECT_EQ(base.shapes.at("count"), s);
 }
 
 TEST(Manifest, CheckpointNamesSortNumerically) {
@@ -313,6 +370,76 @@ TEST_F(CheckpointStoreTest, StaleGenerationIsFencedAndWritesNothing) {
 
   ASSERT_OK(other.commit(manifest_with_blobs(2), *new_gen));
   EXPECT_EQ(store().latest_id()->value(), CheckpointId{2});
+}
+
+// plan_recovery's rules on a committed manifest, without running a topology (WorkerTest runs
+// them end to end).
+TEST_F(CheckpointStoreTest, PlanRecoveryRefusesOnlyChangesStateCannotFollow) {
+  auto topo = [](const std::string& count_class, int count_par, Grouping into_count,
+                 const std::string& split_class, int split_par) {
+    return TopologyBuilder("t")
+        .spout("lines", "SequenceSpout", 1)
+        .bolt("split", split_class, split_par)
+        .bolt("count", count_class, count_par)
+        .stream("lines", "split")
+        .stream("split", "count", std::move(into_count))
+        .build();
+  };
+  const Grouping by_word{GroupingType::fields, {"word"}};
+  TopologySpec before = topo("WordCount", 2, by_word, "Split", 1);
+  auto gen = store().bump_generation();
+  ASSERT_TRUE(gen.ok()) << gen.status().to_string();
+  Manifest m = manifest_base(before, {"count"});
+  m.id = CheckpointId{1};
+  m.topology = topology_;
+  ASSERT_OK(store().commit(m, *gen));
+  auto latest = store().load_latest();
+  ASSERT_TRUE(latest.ok()) << latest.status().to_string();
+  ASSERT_TRUE(latest->has_value());
+  const Manifest& committed = **latest;
+  const std::string path = store().topology_path();
+
+  auto plan = [&](const TopologySpec& now) {
+    return plan_recovery(committed, now, snaps(), path).status();
+  };
+  auto expect_refused = [&](const TopologySpec& now, std::vector<std::string> mentions) {
+    Status s = plan(now);
+    ASSERT_EQ(s.code(), Code::incompatible) << s.to_string();
+    mentions.push_back("'count'");
+    mentions.push_back("new topology name");
+    mentions.push_back(path);
+    for (auto& w : mentions)
+      EXPECT_NE(s.message().find(w), std::string::npos) << w << ": " << s.to_string();
+  };
+
+  ASSERT_OK(plan(before));
+  // Stateless components may change class and parallelism.
+  ASSERT_OK(plan(topo("WordCount", 2, by_word, "OtherSplit", 3)));
+  expect_refused(topo("CountV2", 2, by_word, "Split", 1), {"'WordCount'", "'CountV2'"});
+  expect_refused(topo("WordCount", 3, by_word, "Split", 1), {"parallelism 3"});
+  expect_refused(topo("WordCount", 2, Grouping{}, "Split", 1),
+                 {"[split -> fields(word)]", "[split -> shuffle]"});
+  expect_refused(topo("WordCount", 2, Grouping{GroupingType::fields, {"lang"}}, "Split", 1),
+                 {"[split -> fields(word)]", "[split -> fields(lang)]"});
+  // Another stream into the stateful component changes where its keys go, too.
+  TopologySpec extra = before;
+  StreamSpec more;
+  more.from = "lines";
+  more.to = "count";
+  extra.streams.push_back(more);
+  expect_refused(extra, {"[lines -> shuffle, split -> fields(word)]"});
+  expect_refused(TopologyBuilder("t").spout("lines", "SequenceSpout", 1).build(),
+                 {"no longer has"});
+
+  // A format-1 manifest recorded no shapes: class and inputs are unknown and not checked;
+  // parallelism still is.
+  Manifest v1 = committed;
+  v1.shapes.clear();
+  auto plan_v1 = [&](const TopologySpec& now) {
+    return plan_recovery(v1, now, snaps(), path).status();
+  };
+  ASSERT_OK(plan_v1(topo("CountV2", 2, Grouping{}, "Split", 1)));
+  EXPECT_EQ(plan_v1(topo("WordCount", 3, by_word, "Split", 1)).code(), Code::incompatible);
 }
 
 TEST_F(CheckpointStoreTest, OversizedManifestIsRefused) {

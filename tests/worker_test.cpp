@@ -3,7 +3,10 @@
 // topology or a damaged snapshot with a clear error instead of starting from nothing.
 #include <gtest/gtest.h>
 
+#include <cereal/types/map.hpp>
+
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "checkpointing/checkpoint_store.hpp"
@@ -34,6 +37,42 @@ class Summer : public Bolt {
   std::string padding_ = std::string(4096, 'p');  // makes the blob big enough for file storage
 };
 
+// Another stateful class with another state layout: cereal cannot read Summer's bytes with it,
+// which recovery must report as a changed class (incompatible), not as corruption.
+class OtherSummer : public Summer {
+ public:
+  using Summer::Summer;
+  void snapshot_state(StateWriter& w) const override { w(sums_); }
+  Status restore_state(StateReader& r, uint32_t) override {
+    r(sums_);
+    return Status::Ok();
+  }
+  std::map<std::string, int64_t> sums_;
+};
+
+// Stateless: forwards (n, text) unchanged. Two classes so a test can change the class.
+class Relay : public Bolt {
+ public:
+  explicit Relay(const Args&) {}
+  Fields output_fields() const override { return {"n", "text"}; }
+  void execute(const Tuple& t, Collector& out) override {
+    out.emit({t.get_int("n"), t.get_string("text")});
+  }
+};
+class OtherRelay : public Relay {
+ public:
+  using Relay::Relay;
+};
+
+// What the recovery tests vary between runs.
+struct Shape {
+  int summers = 1;
+  std::string summer_class = "Summer";
+  Grouping into_sum;  // the stream into "sum"
+  int relays = 0;     // 0: seq -> sum; else seq -> relay -> sum with this parallelism
+  std::string relay_class = "Relay";
+};
+
 class WorkerTest : public test::ZkTest {
  protected:
   void SetUp() override {
@@ -41,6 +80,24 @@ class WorkerTest : public test::ZkTest {
     registry_ = Registry();
     for (auto* d : Registry::global().list()) (void)registry_.add(*d);
     (void)registry_.add(describe<Summer>("Summer", ""));
+    (void)registry_.add(describe<OtherSummer>("OtherSummer", ""));
+    (void)registry_.add(describe<Relay>("Relay", ""));
+    (void)registry_.add(describe<OtherRelay>("OtherRelay", ""));
+  }
+
+  TopologySpec spec(const Shape& sh, int64_t count) {
+    TopologyBuilder b("summing");
+    b.config("zookeeper.connect", zk_server().connect_string())
+        .config("zookeeper.root", root())
+        .config("checkpoint.dir", (dir_.path() / "cp").string())
+        .config("checkpoint.interval.ms", "100")
+        .spout("seq", "SequenceSpout", 2, {{"count", count}, {"batch", int64_t{64}}});
+    if (sh.relays > 0) b.bolt("relay", sh.relay_class, sh.relays);
+    b.bolt("sum", sh.summer_class, sh.summers)
+        .bolt("out", "FileSink", 1, {{"path", (dir_.path() / "out").string()}});
+    if (sh.relays > 0) b.stream("seq", "relay");
+    b.stream(sh.relays > 0 ? "relay" : "seq", "sum", sh.into_sum).stream("sum", "out");
+    return b.build();
   }
 
   TopologySpec spec(int summers, int64_t count, const std::string& inline_bytes = "131072") {
@@ -79,6 +136,21 @@ class WorkerTest : public test::ZkTest {
     }
     return n;
   }
+
+  // The largest running sum in the output (tsv "n<TAB>sum"): with one Summer task it is the sum
+  // of every number it saw, exactly once each.
+  int64_t final_sum() {
+    int64_t best = -1;
+    for (auto& e : fs::directory_iterator(dir_.path() / "out")) {
+      if (e.path().filename().string().rfind("part-", 0) != 0) continue;
+      std::istringstream in(test::read_file(e.path()));
+      int64_t n = 0, sum = 0;
+      while (in >> n >> sum) best = std::max(best, sum);
+    }
+    return best;
+  }
+
+  std::string topology_path() { return root() + "/topologies/summing"; }
 
   test::TempDir dir_{"sleet-worker"};
   Registry registry_;
@@ -148,4 +220,67 @@ TEST_F(WorkerTest, RefusesCorruptSnapshot) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), Code::corruption) << s.to_string();
   EXPECT_NE(s.message().find("sum[0]"), std::string::npos) << s.message();
+}
+
+TEST_F(WorkerTest, RefusesChangedClassOfStatefulComponent) {
+  ASSERT_TRUE(run(spec(Shape{}, 2000)).ok());
+  Shape other;
+  other.summer_class = "OtherSummer";  // could not even read Summer's bytes
+  Status s = run(spec(other, 3000));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), Code::incompatible) << s.to_string();
+  for (const std::string& w : std::vector<std::string>{
+           "'sum'", "class 'Summer'", "now 'OtherSummer'", "new topology name", topology_path()})
+    EXPECT_NE(s.message().find(w), std::string::npos) << w << " in: " << s.message();
+  // The refusal changed nothing: the old topology still resumes, and counts exactly.
+  ASSERT_TRUE(run(spec(Shape{}, 3000)).ok());
+  EXPECT_EQ(output_records(), 3000);
+  EXPECT_EQ(final_sum(), 3000 * 2999 / 2);
+}
+
+TEST_F(WorkerTest, RefusesChangedGroupingIntoStatefulComponent) {
+  Shape keyed;
+  keyed.summers = 2;
+  keyed.into_sum = Grouping{GroupingType::fields, {"n"}};
+  ASSERT_TRUE(run(spec(keyed, 2000)).ok());
+
+  Shape shuffled = keyed;
+  shuffled.into_sum = Grouping{};  // fields(n) -> shuffle: keys would land on other tasks
+  Status s = run(spec(shuffled, 3000));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), Code::incompatible) << s.to_string();
+  for (const std::string& w :
+       std::vector<std::string>{"'sum'", "were [seq -> fields(n)]", "now [seq -> shuffle]",
+                                "new topology name", topology_path()})
+    EXPECT_NE(s.message().find(w), std::string::npos) << w << " in: " << s.message();
+
+  Shape rekeyed = keyed;
+  rekeyed.into_sum = Grouping{GroupingType::fields, {"text"}};
+  s = run(spec(rekeyed, 3000));
+  EXPECT_EQ(s.code(), Code::incompatible) << s.to_string();
+  EXPECT_NE(s.message().find("now [seq -> fields(text)]"), std::string::npos) << s.message();
+
+  ASSERT_TRUE(run(spec(keyed, 3000)).ok());
+  EXPECT_EQ(output_records(), 3000);
+}
+
+TEST_F(WorkerTest, AcceptsChangedStatelessComponentAndStaysExact) {
+  Shape before;
+  before.relays = 1;
+  WorkerProgress p;
+  ASSERT_TRUE(run(spec(before, 2000), &p).ok());
+  ASSERT_GT(p.last_checkpoint, 0);
+  EXPECT_EQ(final_sum(), 2000 * 1999 / 2);
+
+  // The stateless relay gets another class and parallelism; the stream into "sum" is the same.
+  Shape after = before;
+  after.relays = 3;
+  after.relay_class = "OtherRelay";
+  WorkerProgress p2;
+  Status s = run(spec(after, 5000), &p2);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  EXPECT_EQ(p2.restored_from, p.last_checkpoint);
+  EXPECT_EQ(p2.records_in, 3000) << "only the new input is read";
+  EXPECT_EQ(output_records(), 5000);
+  EXPECT_EQ(final_sum(), 5000 * 4999 / 2) << "restored sum plus new input, each number once";
 }
