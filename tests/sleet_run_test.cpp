@@ -173,6 +173,27 @@ TEST(SleetRun, MissingJavaIsAClearError) {
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.err.find("java"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("hint:"), std::string::npos) << r.err;
+  expect_no_children_left(dir);
+}
+
+// SLEET_ZOOKEEPER_JAR points at a jar that is not there: the ZooKeeper package is missing.
+TEST(SleetRun, MissingZooKeeperJarIsAClearError) {
+  test::TempDir dir("sleet-run");
+  auto env = env_for(dir);
+  const std::string jar = (dir.path() / "no-such-dir" / "zookeeper.jar").string();
+  env["SLEET_ZOOKEEPER_JAR"] = jar;
+  auto r = test::run_command(
+      {SLEET_CLI_PATH, "run", kExample, "--state-dir", (dir.path() / "state").string()}, 60s, env);
+  EXPECT_EQ(r.status, 1) << r.err;
+  // One line gives the whole cause: what is missing, and the package that provides it.
+  std::string cause;
+  for (auto& l : test::split_lines(r.err))
+    if (l.find(jar) != std::string::npos) cause = l;
+  EXPECT_NE(cause.find("error"), std::string::npos) << r.err;
+  EXPECT_NE(cause.find("apt-get install zookeeper"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("hint:"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("worker started"), std::string::npos) << r.err;
+  expect_no_children_left(dir);
 }
 
 // Even a SIGKILLed supervisor leaves nothing behind: its children die with it.

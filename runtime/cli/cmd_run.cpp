@@ -172,11 +172,13 @@ int run(const RunOptions& o, SignalWatcher& signals) {
 
   std::unique_ptr<EmbeddedZooKeeper> zk;
   if (embedded_zk) {
+    // Java and the server jar come from SLEET_JAVA / SLEET_ZOOKEEPER_JAR when set (README).
     auto z = EmbeddedZooKeeper::start(state / "zookeeper", o.zookeeper_port);
     if (!z.ok())
       fail(kExitFailure, "cannot start ZooKeeper: " + z.status().message(),
-           "scripts/sleet installs the zookeeper and default-jre-headless packages; or set "
-           "zookeeper.connect to an existing ensemble");
+           "scripts/sleet installs the zookeeper and default-jre-headless packages; "
+           "SLEET_ZOOKEEPER_JAR and SLEET_JAVA point at other installs; or set zookeeper.connect "
+           "to an existing ensemble");
     zk = std::move(z).value();
     zk_connect = zk->connect_string();
     spdlog::info("ZooKeeper at {} (pid {}, data in {})", zk_connect, zk->pid(),
