@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -97,7 +98,34 @@ Status write_config(const fs::path& dir, int port) {
   return Status::Ok();
 }
 
+// Whether `java` names an executable: a path with a '/' as given, else the first match on PATH
+// (what execvp will run). Checked before spawning so a missing Java is a clear not_found rather
+// than a child that failed to exec.
+bool java_found(const std::string& java) {
+  if (java.find('/') != std::string::npos) return access(java.c_str(), X_OK) == 0;
+  const char* path = getenv("PATH");
+  std::string dirs = path ? path : "/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t colon = dirs.find(':', start);
+    std::string d =
+        dirs.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    if (d.empty()) d = ".";
+    if (access((d + "/" + java).c_str(), X_OK) == 0) return true;
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  return false;
+}
+
 }  // namespace
+
+EmbeddedZooKeeper::Settings EmbeddedZooKeeper::Settings::from_environment() {
+  Settings s;
+  if (const char* v = getenv("SLEET_JAVA"); v && *v) s.java = v;
+  if (const char* v = getenv("SLEET_ZOOKEEPER_JAR"); v && *v) s.jar = v;
+  return s;
+}
 
 Result<std::string> EmbeddedZooKeeper::four_letter(int port, const std::string& cmd,
                                                    milliseconds timeout) {
@@ -145,7 +173,7 @@ Result<std::string> EmbeddedZooKeeper::four_letter(int port, const std::string& 
 
 Result<std::unique_ptr<EmbeddedZooKeeper>> EmbeddedZooKeeper::start(const fs::path& dir, int port,
                                                                     milliseconds deadline) {
-  return start(dir, port, deadline, Settings{});
+  return start(dir, port, deadline, Settings::from_environment());
 }
 
 Result<std::unique_ptr<EmbeddedZooKeeper>> EmbeddedZooKeeper::start(const fs::path& dir, int port,
@@ -154,9 +182,15 @@ Result<std::unique_ptr<EmbeddedZooKeeper>> EmbeddedZooKeeper::start(const fs::pa
   if (port < 0 || port > 65535)
     return Status::Invalid("bad ZooKeeper port " + std::to_string(port));
   std::error_code ec;
+  // One line each, naming the package: `sleet run` prints it as the cause of a failed start.
   if (!fs::exists(settings.jar, ec))
     return Status::NotFound("ZooKeeper server jar " + settings.jar +
-                            " not found (install the Debian package 'zookeeper')");
+                            " not found: install the Debian package zookeeper (sudo apt-get "
+                            "install zookeeper) or point SLEET_ZOOKEEPER_JAR at zookeeper.jar");
+  if (!java_found(settings.java))
+    return Status::NotFound("Java runtime '" + settings.java +
+                            "' not found: install the Debian package default-jre-headless (sudo "
+                            "apt-get install default-jre-headless) or point SLEET_JAVA at java");
   fs::create_directories(dir, ec);
   if (ec) return Status::IoError("cannot create " + dir.string() + ": " + ec.message());
 

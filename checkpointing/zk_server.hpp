@@ -30,7 +30,7 @@ class EmbeddedZooKeeper {
 
  public:
   struct Settings {
-    std::string java = "java";  // looked up on PATH
+    std::string java = "java";  // looked up on PATH unless it contains a '/'
     std::string jar = "/usr/share/java/zookeeper.jar";
     std::string conf_dir = "/etc/zookeeper/conf";
     std::string log_binding = "/usr/share/java/slf4j-simple.jar";  // skipped if missing
@@ -39,13 +39,21 @@ class EmbeddedZooKeeper {
     // "committed log" for followers; 3.8 refuses zookeeper.commitLogCount < 500, measured:
     // 300 writes of 500 KB left 450 MB live). With inline blobs <= 128 KB that is <= ~200 MB.
     int max_heap_mb = 768;
+
+    // The defaults above, overridden by the environment: SLEET_JAVA (the java binary, a path or a
+    // name looked up on PATH) and SLEET_ZOOKEEPER_JAR (the server jar), for machines where
+    // ZooKeeper is not Debian's package. Unset or empty variables keep the default. Used by the
+    // start() overload without Settings, so `sleet run` and the tests' fixtures honour them.
+    static Settings from_environment();
   };
 
   // Writes <dir>/zoo.cfg (data in <dir>/data, client port on 127.0.0.1 only, admin server off,
   // 4lw whitelist ruok/srvr), spawns the server in its own process group with its output in
   // <dir>/zookeeper.log, and waits until it answers "ruok" with "imok" or `deadline` passes.
   // port 0 picks a free loopback port (retrying if another process grabs it first).
-  // Errors: not_found (no java, no jar), unavailable (port in use, server did not come up in
+  // The overload without Settings uses Settings::from_environment().
+  // Errors: not_found (no java, no jar; the message names the package to install and the
+  // variable that overrides the path), unavailable (port in use, server did not come up in
   // time; the message quotes the end of zookeeper.log), io_error (cannot write the config).
   static Result<std::unique_ptr<EmbeddedZooKeeper>> start(
       const std::filesystem::path& dir, int port = 0,

@@ -1,4 +1,5 @@
-// End to end: `sleet kafka` as a process, used by kcat (a Kafka client that is not ours).
+// End to end: `sleet kafka` as a process, used by kcat (a Kafka client that is not ours), and by a
+// `sleet worker` process running a topology between two of its topics.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -6,18 +7,12 @@
 #include <sstream>
 
 #include "tests/support/support.hpp"
+#include "tests/support/zk_fixture.hpp"
 
 using namespace sleet::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::vector<std::string> lines(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
 
 // Starts `sleet kafka ARGS...` and returns its bootstrap address (first stdout line).
 std::string start_cli(Child& child, const TempDir& dir, std::vector<std::string> args) {
@@ -61,7 +56,7 @@ TEST(KafkaCli, KcatRoundTripAndCleanStop) {
   auto cons = run_command(
       {"kcat", "-C", "-b", boot, "-t", "words", "-e", "-q", "-o", "beginning", "-f", "%s\\n"}, 30s);
   ASSERT_EQ(cons.status, 0) << cons.err;
-  auto got = lines(cons.out);
+  auto got = split_lines(cons.out);
   std::sort(got.begin(), got.end());
   std::sort(sent.begin(), sent.end());
   EXPECT_EQ(got, sent);
@@ -91,6 +86,79 @@ TEST(KafkaCli, MalformedTopicIsAUsageError) {
     EXPECT_NE(r.err.find("NAME:PARTITIONS"), std::string::npos) << bad << ": " << r.err;
     EXPECT_TRUE(r.out.empty()) << "no bootstrap line for a usage error";
   }
+}
+
+// The whole path through processes that share nothing but sockets: kcat produces into `sleet
+// kafka`, a `sleet worker` (KafkaSpout -> SplitSentence -> WordCount -> KafkaSink, checkpoints in a
+// real ZooKeeper) runs until drained, kcat reads the result back. WordCount emits (word, count)
+// after every update, so exactly-once output holds counts 1..c(w) once each for every input word w.
+TEST(KafkaCli, WorkerBetweenTwoTopicsCountsEachRecordOnce) {
+  TempDir dir("sleet-kafka-cli");
+  Child kafka;
+  std::string boot = start_cli(kafka, dir, {"--topic", "in:2", "--topic", "out:2"});
+  ASSERT_FALSE(boot.empty());
+  ZkServer zk;
+
+  // Half the lines into each partition of `in`, so both spout tasks have work.
+  std::vector<std::string> input;
+  std::string text[2];
+  for (int i = 0; i < 400; ++i) {
+    input.push_back("w" + std::to_string(i % 7) + " x" + std::to_string(i % 13) + " y" +
+                    std::to_string(i));
+    text[i % 2] += input.back() + "\n";
+  }
+  for (int p = 0; p < 2; ++p) {
+    auto prod = run_command({"kcat", "-P", "-b", boot, "-t", "in", "-p", std::to_string(p), "-X",
+                             "broker.address.family=v4"},
+                            30s, {}, text[p]);
+    ASSERT_EQ(prod.status, 0) << prod.err;
+  }
+
+  auto topology = dir.path() / "topology.yaml";
+  write_file(topology,
+             "name: kafka_cli_e2e\n"
+             "config:\n"
+             "  checkpoint.interval.ms: 200\n"
+             "  kafka.bootstrap.servers: " +
+                 boot +
+                 "\n"
+                 "  zookeeper.connect: " +
+                 zk.connect_string() +
+                 "\n"
+                 "  checkpoint.dir: " +
+                 (dir.path() / "checkpoints").string() +
+                 "\n"
+                 "plugins: [" SLEET_BINARY_DIR
+                 "/plugins/libsleet_wordcount.so]\n"
+                 "spouts:\n"
+                 "  - {id: in, class: KafkaSpout, parallelism: 2, args: {topic: in}}\n"
+                 "bolts:\n"
+                 "  - {id: split, class: SplitSentence, parallelism: 2}\n"
+                 "  - {id: count, class: WordCount, parallelism: 2}\n"
+                 "  - {id: out, class: KafkaSink, parallelism: 2, args: {topic: out, "
+                 "key.field: word}}\n"
+                 "streams:\n"
+                 "  - {from: in, to: split, grouping: shuffle}\n"
+                 "  - {from: split, to: count, grouping: {type: fields, fields: [word]}}\n"
+                 "  - {from: count, to: out, grouping: shuffle}\n");
+  auto worker = run_command({SLEET_CLI_PATH, "worker", topology.string(), "--until-drained"}, 120s);
+  ASSERT_EQ(worker.status, 0) << worker.err;
+
+  auto cons = run_command({"kcat", "-C", "-b", boot, "-t", "out", "-e", "-q", "-o", "beginning",
+                           "-f", "%s\\n", "-X", "broker.address.family=v4"},
+                          30s);
+  ASSERT_EQ(cons.status, 0) << cons.err;
+  auto got = split_lines(cons.out);
+  auto want = word_counts(input);
+  int64_t total = 0;
+  for (auto& [w, c] : want) total += c;
+  EXPECT_EQ(static_cast<int64_t>(got.size()), total);
+  EXPECT_EQ(running_count_mismatches(got, want), "");
+
+  kafka.signal(SIGTERM);
+  auto st = kafka.wait(20s);
+  ASSERT_TRUE(st.has_value()) << "sleet kafka did not stop on SIGTERM";
+  EXPECT_EQ(*st, 0) << read_file(dir.path() / "stderr");
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "tests/support/kafka_fixture.hpp"
 #include "tests/support/support.hpp"
 
 using namespace sleet;
@@ -173,6 +174,27 @@ TEST(SleetRun, MissingJavaIsAClearError) {
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.err.find("java"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("hint:"), std::string::npos) << r.err;
+  expect_no_children_left(dir);
+}
+
+// SLEET_ZOOKEEPER_JAR points at a jar that is not there: the ZooKeeper package is missing.
+TEST(SleetRun, MissingZooKeeperJarIsAClearError) {
+  test::TempDir dir("sleet-run");
+  auto env = env_for(dir);
+  const std::string jar = (dir.path() / "no-such-dir" / "zookeeper.jar").string();
+  env["SLEET_ZOOKEEPER_JAR"] = jar;
+  auto r = test::run_command(
+      {SLEET_CLI_PATH, "run", kExample, "--state-dir", (dir.path() / "state").string()}, 60s, env);
+  EXPECT_EQ(r.status, 1) << r.err;
+  // One line gives the whole cause: what is missing, and the package that provides it.
+  std::string cause;
+  for (auto& l : test::split_lines(r.err))
+    if (l.find(jar) != std::string::npos) cause = l;
+  EXPECT_NE(cause.find("error"), std::string::npos) << r.err;
+  EXPECT_NE(cause.find("apt-get install zookeeper"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("hint:"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("worker started"), std::string::npos) << r.err;
+  expect_no_children_left(dir);
 }
 
 // Even a SIGKILLed supervisor leaves nothing behind: its children die with it.
@@ -198,4 +220,145 @@ TEST(SleetRun, RelativeTopologyPathFindsItsInput) {
                         120s, env_for(dir));
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("loaded 10000 records"), std::string::npos) << r.err;
+}
+
+namespace {
+
+// Lines of `n` sentences over a small vocabulary, written to `file`; returns them.
+std::vector<std::string> write_sentences(const fs::path& file, int n) {
+  std::vector<std::string> lines;
+  std::string text;
+  for (int i = 0; i < n; ++i) {
+    lines.push_back("a" + std::to_string(i % 7) + " b" + std::to_string(i % 11) + " c" +
+                    std::to_string(i));
+    text += lines.back() + "\n";
+  }
+  test::write_file(file, text);
+  return lines;
+}
+
+// The value column (second, after the key) of KafkaSpout tuples a tsv FileSink wrote.
+std::vector<std::string> spout_values(const fs::path& out_dir) {
+  std::vector<std::string> v;
+  for (auto& l : test::part_file_lines(out_dir)) {
+    auto a = l.find('\t');
+    auto b = a == std::string::npos ? a : l.find('\t', a + 1);
+    v.push_back(a == std::string::npos ? l
+                                       : l.substr(a + 1, b == std::string::npos ? b : b - a - 1));
+  }
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+}  // namespace
+
+// Topics named only by a KafkaSink, by a KafkaSpout and as a dead-letter topic are created on the
+// embedded Kafka too (with the largest parallelism of the components naming them), and data flows
+// through one of them: sentences -> split -> KafkaSink(words) ... KafkaSpout(words) -> FileSink.
+TEST(SleetRun, CreatesEveryTopicTheTopologyNames) {
+  test::TempDir dir("sleet-run");
+  auto input = write_sentences(dir.path() / "input.txt", 300);
+  fs::path f = dir.path() / "topics.yaml";
+  test::write_file(f,
+                   "name: alltopics\n"
+                   "config: {checkpoint.interval.ms: 200}\n"
+                   "plugins: [" SLEET_BINARY_DIR
+                   "/plugins/libsleet_wordcount.so]\n"
+                   "topics:\n"
+                   "  - {name: sentences, partitions: 3, input: input.txt}\n"
+                   "spouts:\n"
+                   "  - {id: in, class: KafkaSpout, parallelism: 2, args: {topic: sentences}}\n"
+                   "  - {id: words_in, class: KafkaSpout, parallelism: 3, args: {topic: words}}\n"
+                   "bolts:\n"
+                   "  - {id: split, class: SplitSentence, parallelism: 2, on_error: dead_letter,\n"
+                   "     dead_letter_topic: split_errors}\n"
+                   "  - {id: to_words, class: KafkaSink, parallelism: 2, args: {topic: words}}\n"
+                   "  - {id: files, class: FileSink, parallelism: 1, args: {path: " +
+                       (dir.path() / "out").string() +
+                       "}}\n"
+                       "streams:\n"
+                       "  - {from: in, to: split}\n"
+                       "  - {from: split, to: to_words}\n"
+                       "  - {from: words_in, to: files}\n");
+  auto log = (dir.path() / "run.log").string();
+  auto run = test::Child::spawn(
+      {SLEET_CLI_PATH, "run", f.string(), "--state-dir", (dir.path() / "state").string()},
+      env_for(dir), log, log);
+  ASSERT_TRUE(test::wait_until(
+      [&] { return test::read_file(log).find("worker started") != std::string::npos; }, 60s))
+      << test::read_file(log);
+  std::string l = test::read_file(log);
+  auto at = l.find("embedded Kafka at ");
+  ASSERT_NE(at, std::string::npos) << l;
+  at += std::string("embedded Kafka at ").size();
+  std::string boot = l.substr(at, l.find(' ', at) - at);
+
+  for (auto [topic, parts] : std::vector<std::pair<std::string, int>>{
+           {"sentences", 3}, {"words", 3}, {"split_errors", 2}}) {
+    auto meta = test::run_command(
+        {"kcat", "-L", "-b", boot, "-t", topic, "-X", "broker.address.family=v4"}, 20s);
+    EXPECT_EQ(meta.status, 0) << meta.err;
+    EXPECT_NE(
+        meta.out.find("topic \"" + topic + "\" with " + std::to_string(parts) + " partitions"),
+        std::string::npos)
+        << meta.out;
+  }
+  EXPECT_NE(l.find("created topic words with 3 partition(s) (named by words_in, to_words)"),
+            std::string::npos)
+      << l;
+
+  // Every word of the input reaches the FileSink through `words`, exactly once.
+  std::vector<std::string> want;
+  for (auto& [w, c] : test::word_counts(input))
+    for (int64_t i = 0; i < c; ++i) want.push_back(w);
+  std::sort(want.begin(), want.end());
+  EXPECT_TRUE(
+      test::wait_until([&] { return spout_values(dir.path() / "out").size() >= want.size(); }, 90s))
+      << spout_values(dir.path() / "out").size() << " of " << want.size() << "; log:\n"
+      << test::read_file(log);
+  run.signal(SIGINT);
+  auto st = run.wait(30s);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_EQ(*st, 0) << test::read_file(log);
+  EXPECT_EQ(spout_values(dir.path() / "out"), want);
+  expect_no_children_left(dir);
+}
+
+// Against an external cluster `sleet run` creates nothing, and loads a declared input over the
+// partitions the topic really has (here 1, where the file declares 4): no record is lost.
+TEST(SleetRun, ExternalTopicWithFewerPartitionsGetsAllInput) {
+  test::TempDir dir("sleet-run");
+  auto kafka = test::start_kafka({{"ext_in", 1}});
+  auto input = write_sentences(dir.path() / "input.txt", 500);
+  fs::path f = dir.path() / "external.yaml";
+  test::write_file(f,
+                   "name: external\n"
+                   "config: {checkpoint.interval.ms: 200, kafka.bootstrap.servers: '" +
+                       kafka->bootstrap() +
+                       "'}\n"
+                       "topics:\n"
+                       "  - {name: ext_in, partitions: 4, input: input.txt}\n"
+                       "spouts:\n"
+                       "  - {id: in, class: KafkaSpout, parallelism: 2, args: {topic: ext_in}}\n"
+                       "bolts:\n"
+                       "  - {id: files, class: FileSink, parallelism: 1, args: {path: " +
+                       (dir.path() / "out").string() +
+                       "}}\n"
+                       "streams:\n"
+                       "  - {from: in, to: files}\n");
+  auto r = test::run_command({SLEET_CLI_PATH, "run", f.string(), "--until-drained", "--state-dir",
+                              (dir.path() / "state").string()},
+                             120s, env_for(dir));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("fewer than the 4 declared"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("loaded 500 records"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("created topic"), std::string::npos) << r.err;
+  auto want = input;
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(spout_values(dir.path() / "out"), want);
+  auto meta = test::run_command(
+      {"kcat", "-L", "-b", kafka->bootstrap(), "-t", "ext_in", "-X", "broker.address.family=v4"},
+      20s);
+  EXPECT_NE(meta.out.find("topic \"ext_in\" with 1 partitions"), std::string::npos) << meta.out;
+  expect_no_children_left(dir);
 }

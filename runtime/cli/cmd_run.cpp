@@ -68,21 +68,30 @@ std::string last_lines(const fs::path& p, size_t n) {
   return all.substr(pos == 0 ? 0 : pos + 1);
 }
 
-// Produces every line of `file` into `topic` (key before a tab, optional), round robin over the
-// partitions for keyless lines. Returns the number of records.
-Result<int64_t> load_file(const std::string& bootstrap, const std::string& topic, int partitions,
-                          const fs::path& file, double rate, std::atomic<int64_t>& loaded,
-                          const std::atomic<bool>& cancel) {
+// Produces every line of `file` into `topic` (key before a tab, optional). Keyed lines go to the
+// partitioner; keyless ones round robin over `partitions`, the ids the cluster reported for the
+// topic (never a declared count: an external topic may have fewer). Every delivery report is
+// checked, so a record the broker refused is an error, not a silent gap. Returns the number of
+// records.
+Result<int64_t> load_file(const std::string& bootstrap, const std::string& topic,
+                          const std::vector<int32_t>& partitions, const fs::path& file, double rate,
+                          std::atomic<int64_t>& loaded, const std::atomic<bool>& cancel) {
   const auto t0 = Clock::now();
   std::ifstream in(file);
   if (!in) return Status::NotFound("cannot read input file " + file.string());
+  if (partitions.empty()) return Status::NotFound("topic " + topic + " has no partitions");
+  kafka::DeliveryTracker tracker;
   auto producer = kafka::make_producer({{"bootstrap.servers", bootstrap},
                                         {"linger.ms", "5"},
                                         {"batch.num.messages", "10000"},
                                         {"broker.address.family", "v4"}},
-                                       true);
+                                       true, &tracker);
   if (!producer.ok()) return producer.status();
   rd_kafka_t* rk = producer->get();
+  // The topic exists (run() checked): knowing it up front keeps librdkafka 2.0.2 from holding the
+  // first records until its 1 s metadata timer fires.
+  if (auto known = kafka::partitions_of(rk, topic, std::chrono::seconds(10)); !known.ok())
+    return known.status();
   std::string line;
   int64_t n = 0;
   while (!cancel.load() && std::getline(in, line)) {
@@ -92,7 +101,8 @@ Result<int64_t> load_file(const std::string& bootstrap, const std::string& topic
       key = line.substr(0, tab);
       line = line.substr(tab + 1);
     }
-    int32_t part = key.empty() ? static_cast<int32_t>(n % partitions) : RD_KAFKA_PARTITION_UA;
+    int32_t part = key.empty() ? partitions[static_cast<size_t>(n) % partitions.size()]
+                               : RD_KAFKA_PARTITION_UA;
     while (true) {
       rd_kafka_resp_err_t err =
           rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(part),
@@ -106,9 +116,11 @@ Result<int64_t> load_file(const std::string& bootstrap, const std::string& topic
       if (err) return Status::Unavailable("producing to " + topic + ": " + rd_kafka_err2str(err));
       break;
     }
+    ++tracker.sent;
     ++n;
     loaded.fetch_add(1);
     rd_kafka_poll(rk, 0);
+    if (tracker.failed > 0) break;
     if (rate > 0 && n % 50 == 0) {
       // Pace to `rate` records/s: a demo and test aid that makes a small input last.
       auto due = t0 + std::chrono::microseconds(static_cast<int64_t>(n * 1e6 / rate));
@@ -116,9 +128,74 @@ Result<int64_t> load_file(const std::string& bootstrap, const std::string& topic
       std::this_thread::sleep_until(due);
     }
   }
-  if (rd_kafka_flush(rk, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-    return Status::Timeout("loading " + file.string() + " into " + topic + " did not finish");
+  Status delivered = kafka::wait_for_deliveries(rk, tracker, std::chrono::seconds(60));
+  if (!delivered.ok())
+    return delivered.with_context("loading " + file.string() + " into topic " + topic);
   return n;
+}
+
+// A topic the topology touches: the partitions `sleet run` creates it with on the embedded Kafka,
+// the files to load into it, and who names it (for the log line).
+struct TopicNeed {
+  int partitions = 0;     // 0 until decided
+  bool declared = false;  // under `topics:`: its partitions are the user's choice
+  int max_parallelism = 0;
+  std::vector<fs::path> inputs;
+  std::vector<std::string> users;  // component ids
+};
+
+// Every topic the topology needs: `topics:`, --input TOPIC=FILE, the `topic` argument of each
+// KafkaSpout and KafkaSink, and each dead-letter topic. Partitions: as declared under `topics:`,
+// else the largest parallelism of the components naming the topic (so each spout or sink task
+// has a partition of its own), else 1. A Kafka component with its own `bootstrap.servers`
+// argument reads or writes another cluster; its topic is not ours to create. Called by run().
+std::map<std::string, TopicNeed> topics_needed(const TopologySpec& spec,
+                                               const std::vector<std::string>& inputs) {
+  std::map<std::string, TopicNeed> topics;
+  for (auto& t : spec.topics) {
+    auto& e = topics[t.name];
+    e.declared = true;
+    e.partitions = t.partitions;
+    // The loader already resolved `input:` against the topology file's directory.
+    if (!t.input_file.empty()) e.inputs.push_back(t.input_file);
+  }
+  for (auto& in : inputs) {
+    auto eq = in.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == in.size())
+      fail(kExitUsage, "--input takes TOPIC=FILE, got '" + in + "'");
+    topics[in.substr(0, eq)].inputs.push_back(in.substr(eq + 1));
+  }
+  auto touch = [&](const std::string& topic, const ComponentSpec& c) {
+    auto& e = topics[topic];
+    e.max_parallelism = std::max(e.max_parallelism, c.parallelism);
+    e.users.push_back(c.id);
+  };
+  for (auto& c : spec.components) {
+    if ((c.class_name == "KafkaSpout" || c.class_name == "KafkaSink") &&
+        c.args.string_or("bootstrap.servers", "").empty()) {
+      std::string topic = c.args.string_or("topic", "");
+      if (!topic.empty()) touch(topic, c);
+    }
+    // One dead-letter sink per task of the component (runtime/engine.cpp), on the topology's
+    // cluster.
+    if (c.on_error == ErrorPolicy::dead_letter && !c.dead_letter_topic.empty())
+      touch(c.dead_letter_topic, c);
+  }
+  for (auto& [name, e] : topics)
+    if (!e.declared) e.partitions = std::max(1, e.max_parallelism);
+  return topics;
+}
+
+// The partition ids `topic` has on the cluster at `bootstrap` (metadata, bounded wait). For an
+// external cluster this is the truth `sleet run` loads against; not_found if it does not exist.
+Result<std::vector<int32_t>> real_partitions(const std::string& bootstrap,
+                                             const std::string& topic) {
+  // A consumer handle: its metadata requests never auto-create the topic on the broker.
+  auto rk = kafka::make_consumer({{"bootstrap.servers", bootstrap},
+                                  {"broker.address.family", "v4"},
+                                  {"allow.auto.create.topics", "false"}});
+  if (!rk.ok()) return rk.status();
+  return kafka::partitions_of(rk->get(), topic, std::chrono::seconds(10));
 }
 
 // For --top: sums up FileSink tsv output whose last column is a running count per first column.
@@ -172,11 +249,13 @@ int run(const RunOptions& o, SignalWatcher& signals) {
 
   std::unique_ptr<EmbeddedZooKeeper> zk;
   if (embedded_zk) {
+    // Java and the server jar come from SLEET_JAVA / SLEET_ZOOKEEPER_JAR when set (README).
     auto z = EmbeddedZooKeeper::start(state / "zookeeper", o.zookeeper_port);
     if (!z.ok())
       fail(kExitFailure, "cannot start ZooKeeper: " + z.status().message(),
-           "scripts/sleet installs the zookeeper and default-jre-headless packages; or set "
-           "zookeeper.connect to an existing ensemble");
+           "scripts/sleet installs the zookeeper and default-jre-headless packages; "
+           "SLEET_ZOOKEEPER_JAR and SLEET_JAVA point at other installs; or set zookeeper.connect "
+           "to an existing ensemble");
     zk = std::move(z).value();
     zk_connect = zk->connect_string();
     spdlog::info("ZooKeeper at {} (pid {}, data in {})", zk_connect, zk->pid(),
@@ -191,35 +270,53 @@ int run(const RunOptions& o, SignalWatcher& signals) {
     spdlog::info("embedded Kafka at {} (kcat -b {} -L)", bootstrap, bootstrap);
   }
 
-  // Topics and inputs: the file's `topics:` plus --input TOPIC=FILE (4 partitions unless declared).
-  std::map<std::string, std::pair<int, std::vector<fs::path>>> topics;
-  for (auto& t : spec.topics) {
-    auto& e = topics[t.name];
-    e.first = t.partitions;
-    // The loader already resolved `input:` against the topology file's directory.
-    if (!t.input_file.empty()) e.second.push_back(t.input_file);
-  }
-  for (auto& in : o.inputs) {
-    auto eq = in.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == in.size())
-      fail(kExitUsage, "--input takes TOPIC=FILE, got '" + in + "'");
-    auto& e = topics[in.substr(0, eq)];
-    if (e.first == 0) e.first = 4;
-    e.second.push_back(in.substr(eq + 1));
-  }
-  for (auto& [name, e] : topics)
-    if (cluster)
-      if (Status s = cluster->create_topic(name, e.first); !s.ok())
+  // Topics: on the embedded Kafka, create every one the topology needs; on an external cluster
+  // create nothing (its topics are the operator's), but load inputs only into topics that exist,
+  // over the partitions they really have.
+  std::map<std::string, TopicNeed> topics = topics_needed(spec, o.inputs);
+  if (cluster) {
+    for (auto& [name, e] : topics) {
+      if (Status s = cluster->create_topic(name, e.partitions); !s.ok())
         fail(kExitFailure, "creating topic " + name + ": " + s.message());
+      std::string why = e.declared ? "declared under topics:" : "";
+      if (!e.declared) {
+        for (auto& u : e.users) why += (why.empty() ? "named by " : ", ") + u;
+        if (e.users.empty()) why = "named by --input";
+      }
+      spdlog::info("created topic {} with {} partition(s) ({})", name, e.partitions, why);
+    }
+  }
+  std::map<std::string, std::vector<int32_t>> load_partitions;
+  for (auto& [name, e] : topics) {
+    if (e.inputs.empty()) continue;
+    auto parts = real_partitions(bootstrap, name);
+    if (!parts.ok()) {
+      if (parts.status().code() == Code::not_found && !cluster)
+        fail(kExitFailure,
+             "cannot load " + e.inputs.front().string() + ": topic " + name +
+                 " does not exist on the Kafka cluster at " + bootstrap,
+             "sleet run creates no topics on an external cluster (kafka.bootstrap.servers set); "
+             "create " +
+                 name + " there first");
+      fail(kExitFailure, "cannot load into topic " + name + ": " + parts.status().message());
+    }
+    if (static_cast<int>(parts->size()) < e.partitions)
+      spdlog::warn(
+          "topic {} has {} partition(s) on {}, fewer than the {} declared; loading into "
+          "the {} it has",
+          name, parts->size(), bootstrap, e.partitions, parts->size());
+    load_partitions[name] = std::move(parts).value();
+  }
   // Inputs load before the worker starts, or alongside it when paced by --input-rate.
   std::atomic<int64_t> loaded{0};
   std::atomic<bool> loading_done{false}, cancel_loading{false};
   Status load_status;
   auto load_all = [&] {
     for (auto& [name, e] : topics) {
-      for (auto& f : e.second) {
+      for (auto& f : e.inputs) {
         int64_t before = loaded.load();
-        auto n = load_file(bootstrap, name, e.first, f, o.input_rate, loaded, cancel_loading);
+        auto n = load_file(bootstrap, name, load_partitions.at(name), f, o.input_rate, loaded,
+                           cancel_loading);
         if (!n.ok()) {
           load_status = n.status();
           break;

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -154,6 +155,66 @@ std::string read_file(const fs::path& p) {
 void write_file(const fs::path& p, const std::string& data) {
   std::ofstream f(p, std::ios::binary | std::ios::trunc);
   f << data;
+}
+
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+std::vector<std::string> part_file_lines(const fs::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().filename().string().rfind("part-", 0) != 0) continue;
+    for (auto& l : split_lines(read_file(e.path()))) out.push_back(std::move(l));
+  }
+  return out;
+}
+
+std::map<std::string, int64_t> word_counts(const std::vector<std::string>& lines) {
+  std::map<std::string, int64_t> m;
+  for (auto& l : lines) {
+    std::istringstream is(l);
+    for (std::string w; is >> w;) ++m[w];
+  }
+  return m;
+}
+
+std::string running_count_mismatches(const std::vector<std::string>& lines,
+                                     const std::map<std::string, int64_t>& expected) {
+  std::map<std::string, std::vector<int64_t>> seen;
+  std::ostringstream problems;
+  int n = 0;
+  auto note = [&](const std::string& what) {
+    if (n++ < 5) problems << what << "\n";
+  };
+  for (auto& l : lines) {
+    if (l.empty()) continue;
+    auto tab = l.find('\t');
+    if (tab == std::string::npos) {
+      note("malformed line '" + l + "'");
+      continue;
+    }
+    seen[l.substr(0, tab)].push_back(std::strtoll(l.c_str() + tab + 1, nullptr, 10));
+  }
+  for (auto& [w, c] : expected) {
+    auto it = seen.find(w);
+    std::vector<int64_t> got = it == seen.end() ? std::vector<int64_t>{} : it->second;
+    std::sort(got.begin(), got.end());
+    std::vector<int64_t> want(static_cast<size_t>(c));
+    for (size_t i = 0; i < want.size(); ++i) want[i] = static_cast<int64_t>(i) + 1;
+    if (got != want)
+      note("word '" + w + "': expected counts 1.." + std::to_string(c) + ", got " +
+           std::to_string(got.size()) + " records, max " +
+           std::to_string(got.empty() ? 0 : got.back()));
+  }
+  for (auto& [w, v] : seen)
+    if (!expected.count(w)) note("unexpected word '" + w + "'");
+  if (n > 5) problems << "... " << (n - 5) << " more\n";
+  return problems.str();
 }
 
 }  // namespace sleet::test

@@ -84,4 +84,20 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
 std::string read_file(const std::filesystem::path& p);
 void write_file(const std::filesystem::path& p, const std::string& data);
 
+// The lines of `s` (without their '\n'), e.g. kcat's or a sink file's output.
+std::vector<std::string> split_lines(const std::string& s);
+
+// Every line of every `part-*` file in `dir` (FileSink output); none if `dir` does not exist.
+std::vector<std::string> part_file_lines(const std::filesystem::path& dir);
+
+// Word -> occurrences, over the whitespace-separated words of `lines`: the expectation for a
+// wordcount topology, computed from the input alone.
+std::map<std::string, int64_t> word_counts(const std::vector<std::string>& lines);
+
+// WordCount emits (word, count) after every update, so exactly-once output holds, for every word
+// w, the lines "w<TAB>1" .. "w<TAB>expected[w]" once each and no other word. Returns a description
+// of the first few deviations (gaps, repeats, unexpected words); empty when the output is exact.
+std::string running_count_mismatches(const std::vector<std::string>& lines,
+                                     const std::map<std::string, int64_t>& expected);
+
 }  // namespace sleet::test
