@@ -1,5 +1,7 @@
 #include "runtime/worker.hpp"
 
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -84,19 +86,19 @@ std::string WorkerProgress::to_line() const {
 
 std::string WorkerProgress::to_json() const {
   char buf[512];
-  snprintf(buf, sizeof buf,
-           "{\"elapsed_s\":%.3f,\"records_in\":%lld,\"records_out\":%lld,\"skipped\":%lld,"
-           "\"in_rate\":%.1f,\"out_rate\":%.1f,\"restored_from\":%lld,\"last_checkpoint\":%lld,"
-           "\"last_checkpoint_ms\":%lld,\"last_checkpoint_bytes\":%lld,\"visible\":%lld,"
-           "\"aborted\":%lld,\"drained\":%s,\"committed_offsets\":%lld,"
-           "\"last_checkpoint_age_s\":%.2f}",
-           elapsed_s, static_cast<long long>(records_in), static_cast<long long>(records_out),
-           static_cast<long long>(skipped), in_rate, out_rate,
-           static_cast<long long>(restored_from), static_cast<long long>(last_checkpoint),
-           static_cast<long long>(last_checkpoint_ms),
-           static_cast<long long>(last_checkpoint_bytes), static_cast<long long>(visible),
-           static_cast<long long>(aborted), drained ? "true" : "false",
-           static_cast<long long>(committed_offsets), last_checkpoint_age_s);
+  snprintf(
+      buf, sizeof buf,
+      "{\"pid\":%d,\"elapsed_s\":%.3f,\"records_in\":%lld,\"records_out\":%lld,\"skipped\":%lld,"
+      "\"in_rate\":%.1f,\"out_rate\":%.1f,\"restored_from\":%lld,\"last_checkpoint\":%lld,"
+      "\"last_checkpoint_ms\":%lld,\"last_checkpoint_bytes\":%lld,\"visible\":%lld,"
+      "\"aborted\":%lld,\"drained\":%s,\"committed_offsets\":%lld,"
+      "\"last_checkpoint_age_s\":%.2f}",
+      static_cast<int>(getpid()), elapsed_s, static_cast<long long>(records_in),
+      static_cast<long long>(records_out), static_cast<long long>(skipped), in_rate, out_rate,
+      static_cast<long long>(restored_from), static_cast<long long>(last_checkpoint),
+      static_cast<long long>(last_checkpoint_ms), static_cast<long long>(last_checkpoint_bytes),
+      static_cast<long long>(visible), static_cast<long long>(aborted), drained ? "true" : "false",
+      static_cast<long long>(committed_offsets), last_checkpoint_age_s);
   return buf;
 }
 

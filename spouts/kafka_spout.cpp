@@ -83,11 +83,17 @@ Status KafkaSpout::open(Context& ctx) {
       {"group.id", "sleet." + ctx.topology + "." + ctx.component},
       {"client.id", "sleet-" + name_},
       {"auto.offset.reset", start_},
-      // Throughput: large fetches, a deep prefetch queue; memory: cap the queue at 32 MiB per task.
-      {"fetch.max.bytes", "33554432"},
-      {"max.partition.fetch.bytes", "4194304"},
-      {"queued.min.messages", "200000"},
-      {"queued.max.messages.kbytes", "32768"},
+      // Prefetch, bounded so a worker's memory does not grow with its input. The queue limits
+      // are checked before each fetch, so the fetch size bounds the overshoot (a 32 MiB response
+      // once landed a whole test input at once), and each queued small record costs ~150 B of
+      // librdkafka bookkeeping beyond its payload, so the queue is bounded in records as well.
+      // Per task: at most ~16 MiB of payload plus one 8 MiB fetch in flight. A deeper queue buys
+      // throughput when the broker shares the worker's cores (bench/RESULTS.md); raise these
+      // through the spout's librdkafka properties (args: {config: {...}}) if memory allows.
+      {"fetch.max.bytes", "8388608"},
+      {"max.partition.fetch.bytes", "1048576"},
+      {"queued.min.messages", "100000"},
+      {"queued.max.messages.kbytes", "16384"},
       // Latency when caught up: do not let the broker sit on a fetch for long.
       {"fetch.wait.max.ms", "20"},
       {"fetch.error.backoff.ms", "50"},

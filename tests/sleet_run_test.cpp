@@ -110,6 +110,7 @@ TEST(SleetRun, ReadmeCommandWithChaosGivesExactCounts) {
   EXPECT_NE(r.err.find("chaos: SIGKILL"), std::string::npos) << "no chaos kill happened:\n"
                                                              << r.err;
   EXPECT_NE(r.err.find("restarting"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(") resumed from checkpoint "), std::string::npos) << r.err;
   expect_no_children_left(dir);
 }
 

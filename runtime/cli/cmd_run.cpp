@@ -374,6 +374,7 @@ int run(const RunOptions& o, SignalWatcher& signals) {
   auto chaos_at = next_chaos();
   int restarts = 0, chaos_kills = 0, failures_without_progress = 0;
   int64_t last_cp_seen = 0;
+  bool announce_resume = false;  // a restarted worker has not yet said where it resumed
   std::string status;
   Process worker = start_worker();
   spdlog::info("worker started (pid {}), log in {}", worker.pid(), worker_log.string());
@@ -442,13 +443,27 @@ int run(const RunOptions& o, SignalWatcher& signals) {
       std::string why = describe_exit(st);
       if (st != 128 + SIGKILL) why += ": " + last_lines(worker_log, 1);
       if (tty) std::fputc('\n', stderr);
-      spdlog::warn("worker (pid {}) {}; restarting in {} ms from checkpoint {}", worker.pid(), why,
-                   backoff.count(), last_cp_seen);
+      // The checkpoint it resumes from is ZooKeeper's latest, which can be newer than the last
+      // one the dead worker's status file showed: the new worker's status says which.
+      spdlog::warn(
+          "worker (pid {}) {}; restarting in {} ms from the latest committed checkpoint "
+          "(last seen: {})",
+          worker.pid(), why, backoff.count(), last_cp_seen);
       std::this_thread::sleep_for(backoff);
       worker = start_worker();
+      announce_resume = true;
       ++restarts;
       if (o.chaos_every_s > 0) chaos_at = next_chaos();
       continue;
+    }
+    if (announce_resume) {
+      status = read_all(status_file);
+      if (static_cast<pid_t>(status_number(status, "pid")) == worker.pid()) {
+        announce_resume = false;
+        if (tty) std::fputc('\n', stderr);
+        spdlog::info("worker (pid {}) resumed from checkpoint {}", worker.pid(),
+                     static_cast<int64_t>(status_number(status, "restored_from")));
+      }
     }
     if (o.chaos_every_s > 0 && Clock::now() >= chaos_at) {
       if (tty) std::fputc('\n', stderr);
