@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <stdexcept>
 
@@ -40,6 +41,29 @@ std::vector<int32_t> assign_partitions(const std::vector<int32_t>& partitions, i
   return mine;
 }
 
+Result<std::map<int32_t, int64_t>> offsets_from_arg(const Args& args, const std::string& name) {
+  std::map<int32_t, int64_t> out;
+  const Arg* a = args.find(name);
+  if (!a || a->is_null()) return out;
+  // The registry already checked that the value is a map; its keys and values are ours to check.
+  if (a->kind() != ArgKind::map)
+    return Status::Invalid(name + " must be a map partition -> offset, got " +
+                           arg_kind_name(a->kind()) + " '" + a->to_string() + "'");
+  for (const auto& [key, value] : a->as_map()) {
+    int32_t p = -1;
+    auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), p);
+    if (ec != std::errc() || end != key.data() + key.size() || p < 0)
+      return Status::Invalid(name + ": key '" + key +
+                             "' is not a partition number (a non-negative integer)");
+    if (value.kind() != ArgKind::integer || value.as_int() < 0)
+      return Status::Invalid(name + ": offset of partition " + key +
+                             " must be a non-negative integer, got " + arg_kind_name(value.kind()) +
+                             " '" + value.to_string() + "'");
+    out[p] = value.as_int();
+  }
+  return out;
+}
+
 std::map<std::string, std::string> conf_from_arg(const Args& args, const std::string& name) {
   std::map<std::string, std::string> out;
   if (const Arg* a = args.find(name); a && a->kind() == ArgKind::map)
@@ -57,6 +81,11 @@ KafkaSpout::KafkaSpout(const Args& a)
   if (start_ != "earliest" && start_ != "latest")
     throw std::invalid_argument("start must be earliest or latest, got '" + start_ + "'");
   if (a.int_or("max.batch", 1024) < 1) throw std::invalid_argument("max.batch must be >= 1");
+  // The factory contract is "throw, the registry turns it into Status::Invalid"; the message
+  // starts with the argument's name so `sleet validate` points at its line.
+  auto offsets = offsets_from_arg(a, "offsets");
+  if (!offsets.ok()) throw std::invalid_argument(offsets.status().message());
+  given_ = std::move(offsets).value();
 }
 
 KafkaSpout::~KafkaSpout() {
@@ -65,6 +94,17 @@ KafkaSpout::~KafkaSpout() {
 
 Status KafkaSpout::seek(const SourcePositions& positions) {
   seek_to_ = positions;
+  // The engine seeks every spout, with no positions on a fresh start; any position means a
+  // checkpoint exists, and then the `offsets` argument no longer applies.
+  if (!positions.empty()) from_checkpoint_ = true;
+  return Status::Ok();
+}
+
+Status KafkaSpout::on_recover(CheckpointId n, Context& ctx) {
+  (void)ctx;
+  // A checkpoint may hold no position of this topic (say the spout was added later); it is still
+  // a recovery, so partitions without a stored position start at `start`, not at `offsets`.
+  if (n.value != 0) from_checkpoint_ = true;
   return Status::Ok();
 }
 
@@ -107,14 +147,30 @@ Status KafkaSpout::open(Context& ctx) {
   if (!all.ok()) return all.status().with_context("KafkaSpout " + name_);
   std::vector<int32_t> mine = assign_partitions(*all, ctx.task.value, ctx.parallelism);
 
-  // Where never-read partitions start, resolved now so positions() is concrete from the first
-  // barrier on; and where every partition ends, for drained() until the consumer knows better.
-  std::vector<int32_t> unstored;
+  // Every task checks every named partition, so a typo fails all tasks alike, not just the owner.
+  if (!from_checkpoint_)
+    for (const auto& [p, off] : given_)
+      if (!std::binary_search(all->begin(), all->end(), p))
+        return Status::Invalid("KafkaSpout " + name_ + ": offsets names partition " +
+                               std::to_string(p) + ", but topic " + topic_ + " has " +
+                               std::to_string(all->size()) + " partitions");
+
+  // Where a partition starts, in this order: the checkpointed position (recovery); on a fresh
+  // start the `offsets` argument; else `start`. Resolved now so positions() is concrete from the
+  // first barrier on. Where every partition ends is asked too, for drained() until the consumer
+  // knows better and for checking the given offsets.
+  std::vector<int32_t> unstored, given;
   std::map<int32_t, int64_t> stored;
   for (int32_t p : mine) {
     for (const auto& sp : seek_to_)
       if (sp.topic == topic_ && sp.partition.value == p) stored[p] = sp.next.value;
-    if (!stored.count(p)) unstored.push_back(p);
+    if (stored.count(p)) continue;
+    if (!from_checkpoint_ && given_.count(p)) {
+      stored[p] = given_.at(p);
+      given.push_back(p);
+    } else {
+      unstored.push_back(p);
+    }
   }
   auto starts = offsets_at(rk_.get(), topic_, unstored,
                            start_ == "earliest" ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END,
@@ -122,6 +178,20 @@ Status KafkaSpout::open(Context& ctx) {
   if (!starts.ok()) return starts.status().with_context("KafkaSpout " + name_);
   auto ends = offsets_at(rk_.get(), topic_, mine, RD_KAFKA_OFFSET_END, kOpenTimeout);
   if (!ends.ok()) return ends.status().with_context("KafkaSpout " + name_);
+  if (!given.empty()) {
+    // A given offset outside the log would make librdkafka silently reset the partition to
+    // auto.offset.reset while positions() still reported the given offset: refuse it instead.
+    auto lows = offsets_at(rk_.get(), topic_, given, RD_KAFKA_OFFSET_BEGINNING, kOpenTimeout);
+    if (!lows.ok()) return lows.status().with_context("KafkaSpout " + name_);
+    for (int32_t p : given) {
+      int64_t lo = (*lows)[p], hi = (*ends)[p], off = stored[p];
+      if (off < lo || off > hi)
+        return Status::Invalid("KafkaSpout " + name_ + ": offsets: offset " + std::to_string(off) +
+                               " of partition " + std::to_string(p) + " is outside the log [" +
+                               std::to_string(lo) + ", " + std::to_string(hi) + "] of topic " +
+                               topic_);
+    }
+  }
 
   parts_.clear();
   slot_.assign(mine.empty() ? 0 : static_cast<size_t>(mine.back()) + 1, -1);
@@ -229,8 +299,15 @@ SLEET_BUILTIN(sleet::describe<sleet::kafka::KafkaSpout>(
       "Kafka brokers (default: the topology config's kafka.bootstrap.servers)",
       {}},
      {"start", sleet::ArgKind::string, false,
-      "where to start partitions without a checkpointed position: earliest (default) or latest",
+      "where to start partitions without a checkpointed position and not named in offsets: "
+      "earliest (default) or latest",
       sleet::Arg("earliest")},
+     {"offsets",
+      sleet::ArgKind::map,
+      false,
+      "fresh start only (no checkpoint): partition -> offset of the first record to read, e.g. "
+      "{0: 120, 3: 0}; must lie within the partition's log",
+      {}},
      {"max.batch", sleet::ArgKind::integer, false, "most records emitted per turn",
       sleet::Arg(int64_t{1024})},
      {"config", sleet::ArgKind::map, false, "extra librdkafka consumer properties", {}}}))

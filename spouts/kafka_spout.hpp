@@ -43,6 +43,9 @@ class KafkaSpout : public Spout {
   SourcePositions positions() const override;
   // Called before open(): open() assigns exactly these offsets to the partitions they name.
   Status seek(const SourcePositions& positions) override;
+  // Called by the engine before open(); notes whether a checkpoint exists (n != 0), in which case
+  // the `offsets` argument is ignored.
+  Status on_recover(CheckpointId n, Context& ctx) override;
   // Every owned partition's next offset has reached its high watermark (as last seen by the
   // consumer); a task without partitions is drained once opened.
   bool drained() const override;
@@ -64,7 +67,9 @@ class KafkaSpout : public Spout {
   std::string start_;
   size_t max_batch_;
   std::map<std::string, std::string> extra_conf_;
+  std::map<int32_t, int64_t> given_;  // the `offsets` argument: partition -> first offset
   SourcePositions seek_to_;
+  bool from_checkpoint_ = false;  // seek() got positions or on_recover() a checkpoint
 
   std::string name_;  // "<component>-<task>" for messages
   bool opened_ = false;
@@ -75,6 +80,10 @@ class KafkaSpout : public Spout {
   std::vector<rd_kafka_message_t*> batch_;
   int64_t errors_logged_ = 0;
 };
+
+// The optional `offsets` map argument (keys: partition numbers as text, values: non-negative
+// integer offsets) as partition -> offset; an error names the bad key or value. Empty if absent.
+Result<std::map<int32_t, int64_t>> offsets_from_arg(const Args& args, const std::string& name);
 
 // librdkafka properties from a component's optional `config` map argument (values as text).
 std::map<std::string, std::string> conf_from_arg(const Args& args, const std::string& name);

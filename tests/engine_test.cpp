@@ -8,6 +8,7 @@
 
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "runtime/engine.hpp"
 #include "tests/support/support.hpp"
@@ -21,6 +22,11 @@ namespace {
 struct Seen {
   std::mutex mu;
   std::vector<std::pair<int, int64_t>> items;  // (task, n)
+  // The OS thread each item was executed on (parallel to items), and the threads the producing
+  // spout ran next_batch on: tasks are fibers pinned to one engine thread (Engine::start), so
+  // this shows which tasks local_or_shuffle treated as local.
+  std::vector<std::thread::id> threads;
+  std::set<std::thread::id> producer_threads;
   size_t size() {
     std::lock_guard lk(mu);
     return items.size();
@@ -38,8 +44,31 @@ class Recorder : public Bolt {
   void execute(const Tuple& t, Collector&) override {
     std::lock_guard lk(g_seen->mu);
     g_seen->items.emplace_back(task_, t.get_int("n"));
+    g_seen->threads.push_back(std::this_thread::get_id());
   }
   int task_ = 0;
+};
+
+// The built-in SequenceSpout, plus a note in g_seen of the thread it produces on.
+class ThreadNotingSpout : public Spout {
+ public:
+  explicit ThreadNotingSpout(const Args& a) {
+    auto c = Registry::global().create("SequenceSpout", a);
+    if (!c.ok()) throw std::invalid_argument(c.status().message());
+    inner_.reset(dynamic_cast<Spout*>(c->release()));
+  }
+  Fields output_fields() const override { return inner_->output_fields(); }
+  Status open(Context& ctx) override { return inner_->open(ctx); }
+  Status seek(const SourcePositions& p) override { return inner_->seek(p); }
+  SourcePositions positions() const override { return inner_->positions(); }
+  Result<size_t> next_batch(Collector& out) override {
+    {
+      std::lock_guard lk(g_seen->mu);
+      g_seen->producer_threads.insert(std::this_thread::get_id());
+    }
+    return inner_->next_batch(out);
+  }
+  std::unique_ptr<Spout> inner_;
 };
 
 // Passes tuples through; throws on n % 100 == 7 when asked to.
@@ -102,6 +131,7 @@ Registry test_registry() {
   Registry r;
   for (auto* d : Registry::global().list()) (void)r.add(*d);
   (void)r.add(describe<Recorder>("Recorder", ""));
+  (void)r.add(describe<ThreadNotingSpout>("ThreadNotingSpout", ""));
   (void)r.add(describe<PassThrough>("PassThrough", ""));
   (void)r.add(describe<CountAll>("CountAll", ""));
   (void)r.add(describe<Staller>("Staller", ""));
@@ -165,12 +195,16 @@ TEST(Grouping, FieldsIsStableAndBalanced) {
 
 TEST(Grouping, ShuffleAllGlobal) {
   auto reg = test_registry();
+  // Recorder tasks on the producer's thread, learnt from the `all` run (every task receives
+  // there); thread placement depends only on the component list, so it is the same in the
+  // local_or_shuffle run of the same topology.
+  std::set<int> local_tasks;
   for (auto g : {GroupingType::shuffle, GroupingType::all, GroupingType::global,
                  GroupingType::local_or_shuffle}) {
     Seen seen;
     g_seen = &seen;
     auto spec = TopologyBuilder("g")
-                    .spout("s", "SequenceSpout", 1, {{"count", int64_t{4000}}})
+                    .spout("s", "ThreadNotingSpout", 1, {{"count", int64_t{4000}}})
                     .bolt("r", "Recorder", 3)
                     .stream("s", "r", Grouping{g, {}})
                     .build();
@@ -178,16 +212,59 @@ TEST(Grouping, ShuffleAllGlobal) {
     auto e = make(spec, reg, no_checkpoints());
     run_to_count(*e, expected);
     ASSERT_EQ(seen.items.size(), expected) << grouping_name(g);
+    ASSERT_EQ(seen.producer_threads.size(), 1u) << "one spout task, one thread";
+    const std::thread::id producer = *seen.producer_threads.begin();
     std::vector<int> per_task(3, 0);
     for (auto& [task, n] : seen.items) per_task[task]++;
     if (g == GroupingType::shuffle) {
       for (int c : per_task) EXPECT_NEAR(c, 4000 / 3, 300);
     } else if (g == GroupingType::all) {
       for (int c : per_task) EXPECT_EQ(c, 4000);
+      for (size_t i = 0; i < seen.items.size(); ++i)
+        if (seen.threads[i] == producer) local_tasks.insert(seen.items[i].first);
+      // 2 engine threads, 4 tasks: some but not all recorders share the producer's thread, so
+      // the local_or_shuffle run below tells "local" apart from "shuffle".
+      ASSERT_FALSE(local_tasks.empty());
+      ASSERT_LT(local_tasks.size(), 3u);
     } else if (g == GroupingType::global) {
       EXPECT_EQ(per_task[0], 4000);
+    } else if (g == GroupingType::local_or_shuffle) {
+      std::set<int> receivers, remote;  // remote: tasks that got a tuple on another thread
+      for (size_t i = 0; i < seen.items.size(); ++i) {
+        if (seen.threads[i] != producer) remote.insert(seen.items[i].first);
+        receivers.insert(seen.items[i].first);
+      }
+      EXPECT_TRUE(remote.empty()) << "tuples crossed threads to " << remote.size() << " task(s)";
+      EXPECT_EQ(receivers, local_tasks) << "only, and all of, the tasks on the producer's thread";
+      // Round robin over the local tasks.
+      for (int t : local_tasks)
+        EXPECT_EQ(per_task[t], 4000 / static_cast<int>(local_tasks.size())) << "task " << t;
     }
   }
+}
+
+// local_or_shuffle with no target task on the producer's thread falls back to all targets.
+TEST(Grouping, LocalOrShuffleWithoutLocalTasksUsesAll) {
+  auto reg = test_registry();
+  Seen seen;
+  g_seen = &seen;
+  auto spec = TopologyBuilder("g")
+                  .spout("s", "ThreadNotingSpout", 1, {{"count", int64_t{4000}}})
+                  .bolt("r", "Recorder", 2)
+                  .stream("s", "r", Grouping{GroupingType::local_or_shuffle, {}})
+                  .build();
+  EngineOptions o = no_checkpoints();
+  o.threads = 3;  // tasks go round robin over threads: s on 0, r[0] on 1, r[1] on 2 (Engine::wire)
+  auto e = make(spec, reg, o);
+  run_to_count(*e, 4000);
+  ASSERT_EQ(seen.items.size(), 4000u);
+  ASSERT_EQ(seen.producer_threads.size(), 1u);
+  std::vector<int> per_task(2, 0);
+  for (size_t i = 0; i < seen.items.size(); ++i) {
+    EXPECT_NE(seen.threads[i], *seen.producer_threads.begin()) << "no recorder shares s's thread";
+    per_task[seen.items[i].first]++;
+  }
+  EXPECT_EQ(per_task, (std::vector<int>{2000, 2000}));
 }
 
 TEST(BackPressure, StalledConsumerBoundsProducer) {

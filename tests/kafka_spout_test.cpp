@@ -5,6 +5,7 @@
 #include <sleet/registry.hpp>
 #include <sleet/this_task.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -12,6 +13,7 @@
 
 #include "spouts/kafka_spout.hpp"
 #include "tests/support/kafka_fixture.hpp"
+#include "topology_dsl/loader.hpp"
 
 using namespace sleet;
 using namespace sleet::test;
@@ -219,6 +221,170 @@ TEST_F(KafkaSpoutTest, LatestStartsAtTheEnd) {
   ASSERT_TRUE(drive(*spout, out, [&] { return out.tuples.size() == 1; }));
   EXPECT_EQ(std::get<std::string>(out.tuples[0][1]), "new");
   EXPECT_EQ(std::get<int64_t>(out.tuples[0][3]), expect[1]);
+}
+
+// The `offsets` argument: named partitions start there on a fresh start, the others at `start`;
+// a checkpoint's positions (or merely having a checkpoint) override it.
+TEST_F(KafkaSpoutTest, GivenOffsetsApplyOnAFreshStartOnly) {
+  produce(boot_, topic_, uneven_records(70));  // 30 / 20 / 10 / 10 / 0
+  const std::map<std::string, Arg> given = {{"0", int64_t{25}}, {"3", int64_t{10}}};
+  auto offsets_spout = [&](std::string start) {
+    return make_spout(
+        {{"topic", topic_}, {"bootstrap.servers", boot_}, {"start", start}, {"offsets", given}});
+  };
+  Context ctx = make_context("reader", 0, 1);
+  {
+    auto spout = offsets_spout("earliest");
+    ASSERT_TRUE(spout->seek({}).ok()) << "the engine's fresh start: no positions";
+    ASSERT_TRUE(spout->on_recover(CheckpointId{0}, ctx).ok());
+    ASSERT_TRUE(spout->open(ctx).ok());
+    std::map<int32_t, int64_t> expect = {{0, 25}, {1, 0}, {2, 0}, {3, 10}, {4, 0}};
+    EXPECT_EQ(as_map(spout->positions(), topic_), expect);
+    VectorCollector out;
+    ASSERT_TRUE(drive(*spout, out, [&] { return spout->drained(); }));
+    std::map<Key, std::string> seen;
+    collect(out.tuples, seen);
+    std::map<int32_t, std::set<int64_t>> offsets;
+    for (auto& [k, v] : seen) offsets[static_cast<int32_t>(k.partition)].insert(k.offset);
+    EXPECT_EQ(offsets[0], (std::set<int64_t>{25, 26, 27, 28, 29})) << "from the given offset on";
+    EXPECT_EQ(offsets[1].size(), 20u) << "not named: start (earliest)";
+    EXPECT_EQ(offsets[2].size(), 10u);
+    EXPECT_TRUE(offsets[3].empty()) << "given offset 10 is partition 3's end";
+  }
+  {
+    auto spout = offsets_spout("latest");
+    ASSERT_TRUE(spout->open(ctx).ok());
+    std::map<int32_t, int64_t> expect = {{0, 25}, {1, 20}, {2, 10}, {3, 10}, {4, 0}};
+    EXPECT_EQ(as_map(spout->positions(), topic_), expect) << "not named: start (latest)";
+  }
+  {
+    // Recovery: the stored position of partition 0 wins over the given one.
+    auto spout = offsets_spout("earliest");
+    ASSERT_TRUE(spout->seek({{topic_, PartitionId{0}, Offset{3}}}).ok());
+    ASSERT_TRUE(spout->on_recover(CheckpointId{4}, ctx).ok());
+    ASSERT_TRUE(spout->open(ctx).ok());
+    std::map<int32_t, int64_t> expect = {{0, 3}, {1, 0}, {2, 0}, {3, 0}, {4, 0}};
+    EXPECT_EQ(as_map(spout->positions(), topic_), expect)
+        << "with a checkpoint, partitions it does not name use start, not offsets";
+  }
+  {
+    // A checkpoint without positions of this topic is still a recovery.
+    auto spout = offsets_spout("earliest");
+    ASSERT_TRUE(spout->seek({}).ok());
+    ASSERT_TRUE(spout->on_recover(CheckpointId{4}, ctx).ok());
+    ASSERT_TRUE(spout->open(ctx).ok());
+    EXPECT_EQ(as_map(spout->positions(), topic_)[0], 0);
+  }
+  {
+    // Two tasks: each applies only the given offsets of the partitions it owns (p % 2).
+    for (int task = 0; task < 2; ++task) {
+      auto spout = offsets_spout("earliest");
+      Context c2 = make_context("reader", task, 2);
+      ASSERT_TRUE(spout->open(c2).ok());
+      std::map<int32_t, int64_t> expect = task == 0
+                                              ? std::map<int32_t, int64_t>{{0, 25}, {2, 0}, {4, 0}}
+                                              : std::map<int32_t, int64_t>{{1, 0}, {3, 10}};
+      EXPECT_EQ(as_map(spout->positions(), topic_), expect) << "task " << task;
+    }
+  }
+}
+
+TEST_F(KafkaSpoutTest, MistypedOrImpossibleOffsetsAreClearErrors) {
+  produce(boot_, topic_, uneven_records(70));  // 30 / 20 / 10 / 10 / 0
+  auto create = [&](Arg offsets) {
+    return Registry::global().create(
+        "KafkaSpout", {{"topic", topic_}, {"bootstrap.servers", boot_}, {"offsets", offsets}});
+  };
+  auto message_of = [](const auto& r) { return r.ok() ? std::string("ok") : r.status().message(); };
+  {
+    auto r = create(Arg("0=120"));
+    EXPECT_EQ(r.status().code(), Code::invalid_argument);
+    EXPECT_NE(message_of(r).find("argument 'offsets' must be map, got string"), std::string::npos)
+        << message_of(r);
+  }
+  {
+    auto r = create(std::map<std::string, Arg>{{"zero", int64_t{1}}});
+    EXPECT_NE(message_of(r).find("offsets: key 'zero' is not a partition number"),
+              std::string::npos)
+        << message_of(r);
+  }
+  {
+    auto r = create(std::map<std::string, Arg>{{"0", Arg("120")}});
+    EXPECT_NE(message_of(r).find("offsets: offset of partition 0 must be a non-negative integer, "
+                                 "got string '120'"),
+              std::string::npos)
+        << message_of(r);
+  }
+  {
+    auto r = create(std::map<std::string, Arg>{{"1", int64_t{-2}}});
+    EXPECT_NE(message_of(r).find("offset of partition 1 must be a non-negative integer"),
+              std::string::npos)
+        << message_of(r);
+  }
+  {
+    auto r = create(std::map<std::string, Arg>{{"-1", int64_t{0}}});
+    EXPECT_NE(message_of(r).find("key '-1' is not a partition number"), std::string::npos)
+        << message_of(r);
+  }
+  Context ctx = make_context("reader", 1, 2);  // owns partitions 1 and 3, not 0 or 9
+  {
+    auto spout = make_spout({{"topic", topic_},
+                             {"bootstrap.servers", boot_},
+                             {"offsets", std::map<std::string, Arg>{{"9", int64_t{0}}}}});
+    Status s = spout->open(ctx);
+    EXPECT_EQ(s.code(), Code::invalid_argument);
+    EXPECT_NE(s.message().find("offsets names partition 9, but topic " + topic_ + " has 5"),
+              std::string::npos)
+        << s.to_string();
+  }
+  {
+    auto spout = make_spout({{"topic", topic_},
+                             {"bootstrap.servers", boot_},
+                             {"offsets", std::map<std::string, Arg>{{"1", int64_t{21}}}}});
+    Status s = spout->open(ctx);
+    EXPECT_EQ(s.code(), Code::invalid_argument);
+    EXPECT_NE(s.message().find("offset 21 of partition 1 is outside the log [0, 20]"),
+              std::string::npos)
+        << s.to_string();
+  }
+  // Declared, so `sleet list-components` shows it and validate types it.
+  const ComponentDescriptor* d = Registry::global().find("KafkaSpout");
+  ASSERT_NE(d, nullptr);
+  auto spec = std::find_if(d->args.begin(), d->args.end(),
+                           [](const ArgSpec& a) { return a.name == "offsets"; });
+  ASSERT_NE(spec, d->args.end());
+  EXPECT_EQ(spec->kind, ArgKind::map);
+  EXPECT_FALSE(spec->required);
+
+  // In a topology file the error points at the offsets line.
+  std::vector<Diagnostic> diags;
+  LoadOptions opts;
+  opts.load_plugins = false;
+  auto loaded = load_topology_text(R"(name: t
+spouts:
+  - id: reader
+    class: KafkaSpout
+    args:
+      topic: words
+      offsets: {0: 120, 3: soon}
+bolts:
+  - id: out
+    class: StdoutSink
+streams:
+  - {from: reader, to: out}
+)",
+                                   "t.yaml", opts, diags);
+  EXPECT_FALSE(loaded.ok());
+  bool found = false;
+  for (const auto& dg : diags)
+    if (dg.loc.line == 7 &&
+        dg.message.find(
+            "offset of partition 3 must be a non-negative integer, got string 'soon'") !=
+            std::string::npos)
+      found = true;
+  std::string all;
+  for (const auto& dg : diags) all += dg.to_string() + "\n";
+  EXPECT_TRUE(found) << all;
 }
 
 TEST_F(KafkaSpoutTest, TaskWithoutPartitionsIsDrainedAndEmitsNothing) {

@@ -1,9 +1,16 @@
 // `sleet worker FILE`: one worker process running a whole topology (local mode). Started by
 // `sleet run`, or by hand against an external Kafka and ZooKeeper.
 //
-// Exit status: 0 stopped cleanly or drained; 1 failed, worth restarting (I/O, broker or ZooKeeper
-// trouble); 2 bad topology file or arguments; 3 failed in a way a restart cannot fix (incompatible
-// or corrupt checkpoint, fenced by a newer worker).
+// Exit status (the supervisor in cmd_run.cpp stops on 0, 2 and 3 and restarts on anything else):
+//   0  Worker::run returned OK: stopped by SIGINT/SIGTERM, or drained with --until-drained.
+//   1  Worker::run failed with any other code (io_error, unavailable, timeout, not_found,
+//      already_exists, cancelled, internal): worth restarting.
+//   2  the topology file did not load or validate, or a --set was not key=value (load_or_exit).
+//   3  Worker::run failed with incompatible (checkpoint does not fit the topology), corruption
+//      (missing or corrupt checkpoint data), fenced (a newer worker took over) or invalid_argument
+//      (a bad config or component argument found at start-up, e.g. a KafkaSpout without brokers):
+//      a restart with the same file cannot fix any of them.
+// Command-line errors caught by CLI11 (unknown option, missing FILE) exit with CLI11's own codes.
 #include <signal.h>
 
 #include <spdlog/spdlog.h>
