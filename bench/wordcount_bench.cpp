@@ -77,8 +77,25 @@ double kcat_awk(const std::string& bootstrap, const std::string& topic, int64_t 
   return s;
 }
 
+// SLEET_BENCH_SPOUT_CONFIG="queued.min.messages=200000 fetch.max.bytes=33554432" passes
+// librdkafka properties to the KafkaSpout (its `config` argument), to measure prefetch settings.
+std::string spout_config() {
+  const char* env = std::getenv("SLEET_BENCH_SPOUT_CONFIG");
+  if (!env || !*env) return "";
+  std::istringstream is(env);
+  std::string out = ", config: {";
+  bool first = true;
+  for (std::string kv; is >> kv;) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos) die("SLEET_BENCH_SPOUT_CONFIG: expected key=value, got " + kv);
+    out += (first ? "" : ", ") + kv.substr(0, eq) + ": \"" + kv.substr(eq + 1) + "\"";
+    first = false;
+  }
+  return out + "}";
+}
+
 struct SleetRun {
-  double processing_s = 0, wall_s = 0, rss_mb = 0;
+  double processing_s = 0, wall_s = 0, rss_mb = 0, cpu_s = 0;
   int64_t checkpoints = 0;
 };
 
@@ -96,7 +113,8 @@ SleetRun sleet_run(const Paths& p, const fs::path& dir, const std::string& boots
       << "  checkpoint.interval.ms: 1000\n"
       << "  checkpoint.enabled: " << (checkpointing ? "true" : "false") << "\n"
       << "plugins: [" << (p.plugins / "libsleet_wordcount.so").string() << "]\n"
-      << "spouts:\n  - {id: in, class: KafkaSpout, parallelism: 2, args: {topic: sentences}}\n"
+      << "spouts:\n  - {id: in, class: KafkaSpout, parallelism: 2, args: {topic: sentences"
+      << spout_config() << "}}\n"
       << "bolts:\n"
       << "  - {id: split, class: SplitSentence, parallelism: 2}\n"
       << "  - {id: count, class: WordCount, parallelism: 2}\n"
@@ -131,6 +149,7 @@ SleetRun sleet_run(const Paths& p, const fs::path& dir, const std::string& boots
         json_number(s, "records_out") >= static_cast<double>(in.words))
       done = now;
     r.rss_mb = std::max(r.rss_mb, peak_rss_mb(w->pid()));
+    r.cpu_s = std::max(r.cpu_s, cpu_seconds(w->pid()));
     if (now - t0 > 600s) die("worker did not drain in 600 s");
     std::this_thread::sleep_for(2ms);
   }
@@ -190,9 +209,9 @@ int main(int argc, char** argv) {
     wall_on.push_back(s1.wall_s);
     std::printf(
         "run %d: raw %.2fM  kcat|awk %.2fM  sleet(cp off) %.2fM  sleet(cp 1s) %.2fM words/s"
-        "  [%lld checkpoints; rss %.0f/%.0f MiB]\n",
+        "  [%lld checkpoints; rss %.0f/%.0f MiB; worker cpu %.2fs in %.2fs wall, cp on]\n",
         r + 1, raw.back() / 1e6, awk.back() / 1e6, off.back() / 1e6, on.back() / 1e6,
-        static_cast<long long>(s1.checkpoints), s0.rss_mb, s1.rss_mb);
+        static_cast<long long>(s1.checkpoints), s0.rss_mb, s1.rss_mb, s1.cpu_s, s1.wall_s);
     std::fflush(stdout);
   }
   double mraw = median(raw), mawk = median(awk), moff = median(off), mon = median(on);

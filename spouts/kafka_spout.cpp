@@ -123,17 +123,15 @@ Status KafkaSpout::open(Context& ctx) {
       {"group.id", "sleet." + ctx.topology + "." + ctx.component},
       {"client.id", "sleet-" + name_},
       {"auto.offset.reset", start_},
-      // Prefetch, bounded so a worker's memory does not grow with its input. The queue limits
-      // are checked before each fetch, so the fetch size bounds the overshoot (a 32 MiB response
-      // once landed a whole test input at once), and each queued small record costs ~150 B of
-      // librdkafka bookkeeping beyond its payload, so the queue is bounded in records as well.
-      // Per task: at most ~16 MiB of payload plus one 8 MiB fetch in flight. A deeper queue buys
-      // throughput when the broker shares the worker's cores (bench/RESULTS.md); raise these
-      // through the spout's librdkafka properties (args: {config: {...}}) if memory allows.
+      // Prefetch: fetches of at most 8 MiB (1 MiB per partition), a deep queue. librdkafka 2.0.2
+      // stops fetching for a while once its queue thresholds are crossed, so a shallow queue
+      // starves a fast topology: 100k records / 16 MiB measured half the throughput of these
+      // (bench/RESULTS.md), for ~40% less peak RSS when a backlog is prefetched at once. A
+      // topology short of memory lowers them through the spout's `config` argument.
       {"fetch.max.bytes", "8388608"},
       {"max.partition.fetch.bytes", "1048576"},
-      {"queued.min.messages", "100000"},
-      {"queued.max.messages.kbytes", "16384"},
+      {"queued.min.messages", "200000"},
+      {"queued.max.messages.kbytes", "32768"},
       // Latency when caught up: do not let the broker sit on a fetch for long.
       {"fetch.wait.max.ms", "20"},
       {"fetch.error.backoff.ms", "50"},
