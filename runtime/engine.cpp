@@ -49,7 +49,7 @@ class Task : public Collector {
   Fields dead_letter_fields{"component", "task", "error", "tuple"};
   // Output of the dead-letter sink, which emits nothing.
   struct Discard : Collector {
-    void emit(Values) override {}
+    void emit(Values&&) override {}
   } discard_;
 
   std::mutex counters_mu;
@@ -75,7 +75,8 @@ class Task : public Collector {
   std::string name() const { return spec->id + "[" + std::to_string(index) + "]"; }
 
   // --- Collector ---
-  void emit(Values values) override {
+  using Collector::emit;
+  void emit(Values&& values) override {
     ++unreported_out;
     if (out.empty()) return;
     // The values are moved once, into the tuple built in place in the target's pending batch.

@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct NullCollector : Collector {
-  void emit(Values) override {}
+  void emit(Values&&) override {}
 };
 
 std::unique_ptr<Bolt> make_sink(const fs::path& dir, const std::string& format = "tsv",

@@ -37,7 +37,7 @@ std::unique_ptr<Bolt> make_sink(Args args) {
 }
 
 struct NullCollector : Collector {
-  void emit(Values) override {}
+  void emit(Values&&) override {}
 };
 
 void feed(Bolt& b, int from, int to) {

@@ -458,7 +458,7 @@ TEST(KafkaSpoutBench, DISABLED_ConsumeRate) {
   struct Count : Collector {
     size_t n = 0;
     size_t bytes = 0;
-    void emit(Values v) override {
+    void emit(Values&& v) override {
       ++n;
       bytes += std::get<std::string>(v[1]).size();
     }

@@ -23,7 +23,7 @@ class SplitSentence : public sleet::Bolt {
       while (i < text.size() && is_space(text[i])) ++i;
       size_t start = i;
       while (i < text.size() && !is_space(text[i])) ++i;
-      if (i > start) out.emit({std::string(text.substr(start, i - start))});
+      if (i > start) out.emit_values(text.substr(start, i - start));
     }
   }
 
@@ -42,7 +42,7 @@ class WordCount : public sleet::Bolt {
   void execute(const sleet::Tuple& input, sleet::Collector& out) override {
     const std::string& w = input.get_string(field_);
     int64_t c = ++counts_[w];
-    out.emit({w, c});
+    out.emit_values(w, c);
   }
   bool stateful() const override { return true; }
   uint32_t state_version() const override { return 1; }

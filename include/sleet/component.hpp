@@ -16,6 +16,10 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include <sleet/args.hpp>
@@ -43,10 +47,31 @@ using SourcePositions = std::vector<SourcePosition>;
 
 // Emits tuples downstream. Only valid on the calling task's fiber, during the call it was passed
 // to.
+//
+// The values are moved once, into the tuple built at the target: emit a temporary or a moved
+// Values (`out.emit({w, c})`, `out.emit(std::move(v))`), or build them in place with
+// `out.emit_values(w, c)`, which copies each argument once and nothing else. Emitting an lvalue
+// copies it first.
 class Collector {
  public:
   virtual ~Collector() = default;
-  virtual void emit(Values values) = 0;
+  virtual void emit(Values&& values) = 0;
+  void emit(const Values& values) { emit(Values(values)); }
+  template <class... A>
+  void emit_values(A&&... values) {
+    Values v;
+    (append(v, std::forward<A>(values)), ...);
+    emit(std::move(v));
+  }
+
+ private:
+  template <class A>
+  static void append(Values& v, A&& a) {
+    if constexpr (std::is_same_v<std::decay_t<A>, std::string_view>)
+      v.emplace_back(std::in_place_type<std::string>, a);  // a view becomes an owned string
+    else
+      v.emplace_back(std::forward<A>(a));
+  }
 };
 
 // Durable key/value cells a sink can use to remember progress outside its snapshot (KafkaSink's

@@ -53,7 +53,7 @@ std::vector<ConsumedRecord> consume_all(
 // Keeps every emitted tuple.
 class VectorCollector : public Collector {
  public:
-  void emit(Values values) override { tuples.push_back(std::move(values)); }
+  void emit(Values&& values) override { tuples.push_back(std::move(values)); }
   std::vector<Values> tuples;
 };
 
