@@ -19,6 +19,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include <sleet/this_task.hpp>
+
 #include "bolts/format.hpp"
 #include "runtime/builtin.hpp"
 #include "runtime/kill_point.hpp"
@@ -105,7 +107,14 @@ class FileSink : public Bolt {
     if (!exactly_once_) return write_buffer();
     SLEET_RETURN_IF_ERROR(write_buffer());
     if (fd_ >= 0) {
-      if (::fsync(fd_) != 0) return errno_status("fsync " + current_.string());
+      // fsync takes milliseconds: on a helper thread, so only this sink's fiber waits for it and
+      // the other tasks of its worker thread keep running.
+      // errno is per thread: the helper hands it back.
+      const int fd = fd_;
+      if (int err = this_task::run_blocking([fd] { return ::fsync(fd) == 0 ? 0 : errno; }); err) {
+        errno = err;
+        return errno_status("fsync " + current_.string());
+      }
       close_fd();
       pending_.push_back(epoch_);
       kill_point("file_sink.after_precommit");
@@ -183,7 +192,7 @@ class FileSink : public Bolt {
       renamed = true;
       kill_point("file_sink.after_rename");  // other files/tasks of this commit not yet renamed
     }
-    if (renamed) return fsync_dir(dir_);
+    if (renamed) return this_task::run_blocking([this] { return fsync_dir(dir_); });
     return Status::Ok();
   }
 
