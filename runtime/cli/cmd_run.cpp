@@ -188,12 +188,14 @@ std::map<std::string, TopicNeed> topics_needed(const TopologySpec& spec,
 
 // The partition ids `topic` has on the cluster at `bootstrap` (metadata, bounded wait). For an
 // external cluster this is the truth `sleet run` loads against; not_found if it does not exist.
-Result<std::vector<int32_t>> real_partitions(const std::string& bootstrap,
-                                             const std::string& topic) {
-  // A consumer handle: its metadata requests never auto-create the topic on the broker.
+Result<std::vector<int32_t>> real_partitions(const std::string& bootstrap, const std::string& topic,
+                                             bool embedded) {
+  // A consumer handle: on an external cluster its metadata requests never auto-create the topic.
+  // The embedded cluster has created every topic already, and its old protocol version would only
+  // make librdkafka warn that it cannot honour the setting.
   auto rk = kafka::make_consumer({{"bootstrap.servers", bootstrap},
                                   {"broker.address.family", "v4"},
-                                  {"allow.auto.create.topics", "false"}});
+                                  {"allow.auto.create.topics", embedded ? "true" : "false"}});
   if (!rk.ok()) return rk.status();
   return kafka::partitions_of(rk->get(), topic, std::chrono::seconds(10));
 }
@@ -289,7 +291,7 @@ int run(const RunOptions& o, SignalWatcher& signals) {
   std::map<std::string, std::vector<int32_t>> load_partitions;
   for (auto& [name, e] : topics) {
     if (e.inputs.empty()) continue;
-    auto parts = real_partitions(bootstrap, name);
+    auto parts = real_partitions(bootstrap, name, cluster != nullptr);
     if (!parts.ok()) {
       if (parts.status().code() == Code::not_found && !cluster)
         fail(kExitFailure,
