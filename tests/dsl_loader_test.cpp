@@ -500,18 +500,18 @@ TEST_F(DslLoader, HostileInputIsRefusedNotFatal) {
 // Regression (fuzzer): yaml-cpp 0.7's LoadAll never returned on a ',' outside a flow collection.
 TEST_F(DslLoader, StrayCommaIsASyntaxErrorNotAHang) {
   const char* kMsg = "YAML syntax error: ',' cannot start a value outside a flow collection";
-  auto a = write("comma.yaml", ",\n");
-  load(a);
-  EXPECT_TRUE(has_error(a, 1, 1, kMsg)) << dump();
-  auto b = write("comma-seq.yaml", "- a\n,\n");
-  load(b);
-  EXPECT_TRUE(has_error(b, 2, 1, kMsg)) << dump();
-  auto c = write("comma-doc.yaml", "name: x\n---\n, second\n");
-  load(c);
-  EXPECT_TRUE(has_error(c, 3, 1, kMsg)) << dump();
-  auto d = write("comma-tag.yaml", "!t ,\n");
-  load(d);
-  EXPECT_TRUE(has_error(d, 1, 4, kMsg)) << dump();
+  struct Case {
+    const char* name;
+    const char* text;
+    int line, col;
+  };
+  for (const Case& c : {Case{"comma.yaml", ",\n", 1, 1}, Case{"comma-seq.yaml", "- a\n,\n", 2, 1},
+                        Case{"comma-doc.yaml", "name: x\n---\n, second\n", 3, 1},
+                        Case{"comma-tag.yaml", "!t ,\n", 1, 4}}) {
+    auto p = write(c.name, c.text);
+    load(p);
+    EXPECT_TRUE(has_error(p, c.line, c.col, kMsg)) << dump();
+  }
   // A second, well-formed document is still named where it starts.
   auto e = write("two-docs.yaml", "name: x\n---\nname: y\n");
   load(e);

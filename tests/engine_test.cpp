@@ -163,6 +163,14 @@ EngineOptions no_checkpoints() {
   return o;
 }
 
+// Runs `spec` until the engine reports a failure (at most 10 s); the status wait() returns.
+Status run_until_failure(const TopologySpec& spec, const Registry& reg) {
+  auto e = make(spec, reg, no_checkpoints());
+  if (Status s = e->start(); !s.ok()) return s;
+  EXPECT_TRUE(test::wait_until([&] { return !e->failure().ok(); }, 10s));
+  return e->wait();
+}
+
 }  // namespace
 
 TEST(Grouping, FieldsIsStableAndBalanced) {
@@ -374,10 +382,7 @@ TEST(ErrorPolicy, FailNamesBoltAndTuple) {
                   .bolt("p", "PassThrough", 1, {{"throw", true}})
                   .stream("s", "p")
                   .build();
-  auto e = make(spec, reg, no_checkpoints());
-  ASSERT_TRUE(e->start().ok());
-  ASSERT_TRUE(test::wait_until([&] { return !e->failure().ok(); }, 10s));
-  Status s = e->wait();
+  Status s = run_until_failure(spec, reg);
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("bolt 'p'"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("n=7"), std::string::npos) << s.message();
@@ -393,10 +398,7 @@ TEST(ErrorPolicy, ExceptionsOutsideExecuteFailTheTopologyNamingTheTask) {
                   .bolt("c", "ThrowOnClose", 1)
                   .stream("s", "c")
                   .build();
-  auto e = make(spec, reg, no_checkpoints());
-  ASSERT_TRUE(e->start().ok());
-  ASSERT_TRUE(test::wait_until([&] { return !e->failure().ok(); }, 10s));
-  Status s = e->wait();
+  Status s = run_until_failure(spec, reg);
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("s[0] failed: spout bug"), std::string::npos) << s.message();
 
