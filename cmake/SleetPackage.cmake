@@ -6,7 +6,9 @@
 # examples/plugin/README.md. Included at the end of the top-level CMakeLists.txt.
 #
 # What a plugin sees (Sleet::sleet): libsleet, the public include root (include/, <sleet/...>),
-# THREADED, C++20, and cereal (header-only; the only third-party headers include/sleet/*.hpp use).
+# THREADED, C++20, and the third-party headers include/sleet/*.hpp use: cereal, Boost.Container
+# (Values) and Boost.Fiber's future (this_task::run_blocking), all from Debian's -dev packages;
+# the Boost.Fiber symbols resolve through libsleet at load time.
 # None of sleet_deps (rdkafka, Boost.Fiber, spdlog, yaml-cpp, ZooKeeper, the source root include
 # path, warning flags) leaks out: the top-level CMakeLists links sleet_deps as
 # $<BUILD_INTERFACE:$<$<TARGET_EXISTS:sleet_deps>:sleet_deps>>, which in-tree consumers (the CLI,

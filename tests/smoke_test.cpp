@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
+
+#include <sleet/component.hpp>
+#include <sleet/keyed_state.hpp>
 #include <sleet/topology.hpp>
 #include <sleet/tuple.hpp>
+#include <sstream>
+#include <unordered_map>
 
 TEST(Tuple, TypedAccessByName) {
   sleet::Fields f{"word", "count"};
@@ -24,4 +29,46 @@ TEST(Topology, FingerprintChangesWithParallelism) {
                .build();
   EXPECT_NE(a.fingerprint(), b.fingerprint());
   EXPECT_EQ(a.fingerprint(), a.fingerprint());
+}
+
+TEST(KeyedState, LooksUpByViewAndSerializesLikeAPlainMap) {
+  sleet::KeyedState<int64_t> s;
+  std::string_view text = "the cat the";
+  ++s[text.substr(0, 3)];
+  ++s[text.substr(4, 3)];
+  ++s[text.substr(8, 3)];
+  EXPECT_EQ(s.size(), 2u);
+  ASSERT_NE(s.find("the"), nullptr);
+  EXPECT_EQ(*s.find("the"), 2);
+  EXPECT_EQ(s.find("dog"), nullptr);
+  EXPECT_TRUE(s.erase("cat"));
+  EXPECT_FALSE(s.contains("cat"));
+
+  // The bytes are those of std::unordered_map<std::string, V>: a bolt may switch either way.
+  std::ostringstream os(std::ios::binary);
+  {
+    sleet::StateWriter w(os);
+    w(s);
+  }
+  std::istringstream is(os.str(), std::ios::binary);
+  std::unordered_map<std::string, int64_t> plain;
+  {
+    sleet::StateReader r(is);
+    r(plain);
+  }
+  EXPECT_EQ(plain, (std::unordered_map<std::string, int64_t>{{"the", 2}}));
+
+  std::ostringstream os2(std::ios::binary);
+  {
+    sleet::StateWriter w(os2);
+    w(plain);
+  }
+  std::istringstream is2(os2.str(), std::ios::binary);
+  sleet::KeyedState<int64_t> back;
+  {
+    sleet::StateReader r(is2);
+    r(back);
+  }
+  EXPECT_EQ(back.size(), 1u);
+  EXPECT_EQ(*back.find("the"), 2);
 }

@@ -1,12 +1,10 @@
 // The wordcount example's bolts, built as a plugin (libsleet_wordcount.so) exactly as a user would
 // build their own: public headers only, one SLEET_PLUGIN block. Copy this file to start a plugin.
 #include <sleet/component.hpp>
+#include <sleet/keyed_state.hpp>
 #include <sleet/registry.hpp>
 
-#include <cereal/types/string.hpp>
-#include <cereal/types/unordered_map.hpp>
 #include <string_view>
-#include <unordered_map>
 
 namespace {
 
@@ -56,7 +54,7 @@ class WordCount : public sleet::Bolt {
 
  private:
   std::string field_;
-  std::unordered_map<std::string, int64_t> counts_;
+  sleet::KeyedState<int64_t> counts_;  // serialized like unordered_map<string, int64_t>
 };
 
 }  // namespace
