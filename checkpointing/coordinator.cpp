@@ -105,7 +105,8 @@ void Coordinator::run() {
       case State::idle: {
         // Acks of an aborted checkpoint may still arrive: they are stale, drop them.
         queue_.clear();
-        cv_.wait_until(lk, next_trigger_, [&] { return stop_; });
+        // The predicate re-reads next_trigger_: trigger_now() may move it earlier.
+        cv_.wait_until(lk, next_trigger_, [&] { return stop_ || options_.now() >= next_trigger_; });
         if (stop_) break;
         if (options_.now() < next_trigger_) break;
         lk.unlock();
@@ -242,8 +243,17 @@ void Coordinator::finish_commit() {
   spdlog::debug("checkpoint {} committed in {} ms, {} bytes of state", current_.value, took.count(),
                 pending_.total_bytes);
   target_->checkpoint_committed(current_);
+  std::lock_guard lk(mu_);  // trigger_now() moves it from other threads
   next_trigger_ = started_at_ + options_.interval;
   if (next_trigger_ < options_.now()) next_trigger_ = options_.now();
+}
+
+void Coordinator::trigger_now() {
+  {
+    std::lock_guard lk(mu_);
+    next_trigger_ = options_.now();
+  }
+  cv_.notify_all();
 }
 
 void Coordinator::abort_current(const std::string& why) {

@@ -72,6 +72,11 @@ class Coordinator : public SnapshotListener {
 
   void on_task_snapshot(TaskSnapshotData&& data) override;
 
+  // Starts the next checkpoint as soon as the current one (if any) is done, instead of at the next
+  // interval: the worker calls it once its spouts are drained, so `--until-drained` ends without
+  // waiting out the interval. Any thread.
+  void trigger_now();
+
   CheckpointStats stats() const;
   // Fatal coordinator failure (fenced, or repeated errors), Ok otherwise.
   Status failure() const;

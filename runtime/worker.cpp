@@ -227,6 +227,7 @@ Status Worker::run() {
 
   Status result;
   bool announced_drained = false;
+  bool drain_checkpoint_requested = false;  // once per drained spell, not every 20 ms
   while (true) {
     if (stop_.load()) break;
     if (Status f = engine->failure(); !f.ok()) {
@@ -250,6 +251,13 @@ Status Worker::run() {
           announced_drained = true;
           break;
         }
+        // Everything is read but no committed checkpoint says so yet: take one now rather than
+        // at the next interval (a no-op while one is in flight; it is the next one then).
+        if (!cs.drained && engine->all_spouts_drained() && !drain_checkpoint_requested) {
+          coordinator->trigger_now();
+          drain_checkpoint_requested = true;
+        }
+        if (!engine->all_spouts_drained()) drain_checkpoint_requested = false;
       } else if (engine->all_spouts_drained()) {
         break;
       }
