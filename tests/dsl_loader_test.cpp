@@ -520,6 +520,53 @@ TEST_F(DslLoader, StrayCommaIsASyntaxErrorNotAHang) {
       << dump();
 }
 
+// Regression (fuzz input): aliases repeat a node's errors once per alias, so a 4 KB file made
+// ~100k "unknown key" errors with a suggestion search each, which took over 10 s under the
+// fuzzer. Reading stops after 1000 errors, and graph checks are skipped like for a cut-short file.
+TEST_F(DslLoader, AliasedErrorsStopAtALimit) {
+  std::string keys;
+  for (int i = 0; i < 200; ++i) keys += (i ? ", k" : "k") + std::to_string(1000 + i) + ": 1";
+  std::string text = "name: x\nbolts: [&b {" + keys + "}";
+  for (int i = 0; i < 10; ++i) text += ", *b";  // 11 x 200 unknown keys
+  auto p = write("aliased-keys.yaml", text + "]\n");
+  load(p);
+  EXPECT_FALSE(last_.ok());
+  EXPECT_TRUE(has_error(p, 2, 13, "unknown key 'k1000' in a bolt")) << dump();
+  // Five components' 200 errors each, then the first key of the sixth stops the reading.
+  EXPECT_TRUE(
+      has_error(p, 2, 13, "more than 1000 errors (aliases repeat a node's errors); stopping here"))
+      << dump();
+  EXPECT_EQ(error_count(), 1001u);
+  for (auto& d : diags_) EXPECT_EQ(d.message.find("needs an id"), std::string::npos) << dump();
+}
+
+// Regression (fuzz input): a stream to an unknown id searched every id for a suggestion, per
+// stream; a 1000-character id and 1000 aliased streams (*s) took seconds. The search skips ids
+// whose length alone rules them out and runs once per unknown id.
+TEST_F(DslLoader, AliasedStreamsToUnknownIdsAreReportedQuickly) {
+  std::string text = "name: x\nspouts: [{id: " + std::string(1000, 'i') +
+                     ", class: Words}, {id: source, class: Words}]\n"
+                     "streams: [&s {from: sourc, to: nowhere}";
+  for (int i = 0; i < 900; ++i) text += ", *s";
+  auto p = write("aliased-streams.yaml", text + "]\n");
+  load(p);
+  EXPECT_FALSE(last_.ok());
+  EXPECT_TRUE(
+      has_error(p, 3, 21, "stream from unknown id 'sourc' (did you mean 'source'?); ids: iiii"))
+      << dump();
+  EXPECT_TRUE(has_error(p, 3, 32, "stream to unknown id 'nowhere'; ids: iiii")) << dump();
+  size_t from = 0, to = 0;
+  for (auto& d : diags_) {
+    from += d.message.find("from unknown id 'sourc' (did you mean 'source'?)") != std::string::npos;
+    to += d.message.find("to unknown id 'nowhere'") != std::string::npos;
+  }
+  EXPECT_EQ(from, 901u);  // every stream is still reported
+  EXPECT_EQ(to, 901u);
+  // 'source' is what the broken streams most likely mean, so it is not called idle.
+  for (auto& d : diags_)
+    EXPECT_EQ(d.message.find("spout 'source' has no outgoing stream"), std::string::npos) << dump();
+}
+
 TEST_F(DslLoader, LoadFromTextResolvesIncludesNextToThePath) {
   write("sub/part.yaml", "bolts:\n  - {id: sink, class: Sink}\n");
   std::vector<Diagnostic> d;

@@ -62,8 +62,10 @@ struct CtorArgs {
 struct LoadState {
   explicit LoadState(std::vector<Diagnostic>& d) : diags(d) {}
   std::vector<Diagnostic>& diags;
-  size_t budget = 0;  // YAML nodes visited, all files together
+  size_t budget = 0;         // YAML nodes visited, all files together
+  size_t reader_errors = 0;  // errors reported through a Reader, all files together
   bool too_large_reported = false;
+  bool too_many_errors_reported = false;
   TopologySpec spec;
   std::vector<std::string> chain;          // include chain (canonical paths), main file first
   std::vector<std::string> chain_display;  // the same as written, for messages
@@ -577,7 +579,7 @@ void load_file(const fs::path& path, const std::string* text, const SourceLocati
     st.error({file, 0, 0}, std::string("cannot parse the file: ") + e.what());
     return;
   }
-  Reader r(file, st.diags, st.budget);
+  Reader r(file, st.diags, st.budget, st.reader_errors);
   if (second_doc)
     st.error({file, second_doc->line + 1, second_doc->column + 1},
              "a topology file holds one YAML document; a second one starts here");
@@ -600,6 +602,11 @@ void load_file(const fs::path& path, const std::string* text, const SourceLocati
       st.error(e.loc, "the file expands to more than " + std::to_string(dsl::kMaxNodes) +
                           " YAML nodes (through aliases?); no topology is that large");
     st.too_large_reported = true;
+  } catch (const dsl::TooManyErrors& e) {
+    if (!st.too_many_errors_reported)
+      st.error(e.loc, "more than " + std::to_string(dsl::kMaxErrors) +
+                          " errors (aliases repeat a node's errors); stopping here");
+    st.too_many_errors_reported = true;
   } catch (const YAML::Exception& e) {  // yaml-cpp surprises must not escape as crashes
     st.error({file, e.mark.line + 1, e.mark.column + 1}, "cannot read the YAML: " + e.msg);
   }
@@ -679,8 +686,8 @@ Result<TopologySpec> load(const std::string& path, const std::string* text, cons
     }
   }
   map_constructor_args(st, reg);
-  // A file cut short by the node budget would only add follow-up errors.
-  if (opts.validate && st.main_is_map && !st.too_large_reported) {
+  // A file cut short by the node budget or the error limit would only add follow-up errors.
+  if (opts.validate && st.main_is_map && !st.too_large_reported && !st.too_many_errors_reported) {
     for (auto& d : dsl::validate(st.spec, reg, st.locs)) diagnostics.push_back(std::move(d));
   }
   std::stable_sort(diagnostics.begin() + static_cast<std::ptrdiff_t>(first_new), diagnostics.end(),

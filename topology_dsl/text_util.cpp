@@ -33,6 +33,12 @@ std::string closest(std::string_view word, const std::vector<std::string>& known
   const std::string* best = nullptr;
   size_t best_d = limit + 1;
   for (auto& k : known) {
+    // The distance is at least the difference in length, so a name that much longer or shorter
+    // cannot be suggested. Skipping it matters: `known` may hold user-written ids of any length,
+    // and a file of aliased streams (*s, *s, ...) asks for a suggestion once per stream (corpus
+    // timeout-aliased-streams-long-id.yaml).
+    const size_t diff = k.size() > word.size() ? k.size() - word.size() : word.size() - k.size();
+    if (diff > limit) continue;
     size_t d = edit_distance(word, k);
     if (d < best_d && d > 0) {
       best_d = d;

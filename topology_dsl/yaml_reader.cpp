@@ -18,6 +18,8 @@ SourceLocation Reader::loc(const YAML::Node& n) const {
 }
 
 void Reader::error(const YAML::Node& at, std::string message) {
+  if (error_total_ >= kMaxErrors) throw TooManyErrors(loc(at));
+  ++error_total_;
   ++errors_;
   diags_.push_back({loc(at), std::move(message), true});
 }

@@ -25,6 +25,12 @@ inline constexpr size_t kMaxNodes = 200'000;
 // Nesting of argument values (lists of maps of lists...).
 inline constexpr int kMaxArgDepth = 64;
 
+// Errors one load reports before it stops reading. Aliases repeat a node's errors once per
+// alias, so a 4 KB file could otherwise make ~100k diagnostics, each with a "did you mean"
+// search, taking over 10 s under the fuzzer (corpus timeout-aliased-unknown-keys.yaml).
+// A real file with that many errors is better fixed from its first ones.
+inline constexpr size_t kMaxErrors = 1000;
+
 // Thrown when the node budget is spent; the file loader turns it into one diagnostic.
 class TooLarge : public std::runtime_error {
  public:
@@ -33,14 +39,23 @@ class TooLarge : public std::runtime_error {
   SourceLocation loc;
 };
 
+// Thrown by Reader::error once kMaxErrors errors are reported; also one diagnostic.
+class TooManyErrors : public std::runtime_error {
+ public:
+  explicit TooManyErrors(SourceLocation l)
+      : std::runtime_error("too many errors"), loc(std::move(l)) {}
+  SourceLocation loc;
+};
+
 class Reader {
  public:
-  // `budget` is shared by every file of one load.
-  Reader(std::string file, std::vector<Diagnostic>& diags, size_t& budget)
-      : file_(std::move(file)), diags_(diags), budget_(budget) {}
+  // `budget` and `error_total` (errors reported so far) are shared by every file of one load.
+  Reader(std::string file, std::vector<Diagnostic>& diags, size_t& budget, size_t& error_total)
+      : file_(std::move(file)), diags_(diags), budget_(budget), error_total_(error_total) {}
 
   const std::string& file() const { return file_; }
   SourceLocation loc(const YAML::Node& n) const;
+  // Throws TooManyErrors instead when kMaxErrors errors are reported already.
   void error(const YAML::Node& at, std::string message);
   void warn(const YAML::Node& at, std::string message);
 
@@ -79,6 +94,7 @@ class Reader {
   std::string file_;
   std::vector<Diagnostic>& diags_;
   size_t& budget_;
+  size_t& error_total_;
   size_t errors_ = 0;            // errors reported through this reader
   bool depth_reported_ = false;  // within the current top-level value()
 };
