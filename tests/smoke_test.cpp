@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <sleet/args.hpp>
 #include <sleet/component.hpp>
 #include <sleet/keyed_state.hpp>
 #include <sleet/topology.hpp>
@@ -71,4 +72,12 @@ TEST(KeyedState, LooksUpByViewAndSerializesLikeAPlainMap) {
   }
   EXPECT_EQ(back.size(), 1u);
   EXPECT_EQ(*back.find("the"), 2);
+}
+
+// Regression: a huge number read as an integer was an out-of-range double-to-int cast (UB).
+TEST(Args, NumbersReadAsIntegersSaturate) {
+  EXPECT_EQ(sleet::Arg(1e300).as_int(), INT64_MAX);
+  EXPECT_EQ(sleet::Arg(-1e300).as_int(), INT64_MIN);
+  EXPECT_EQ(sleet::Arg(2.9).as_int(), 2);
+  EXPECT_EQ(sleet::Arg(-2.9).as_int(), -2);
 }

@@ -29,7 +29,15 @@ class Arg {
   ArgKind kind() const { return kind_; }
   bool is_null() const { return kind_ == ArgKind::null; }
   bool as_bool() const { return b_; }
-  int64_t as_int() const { return kind_ == ArgKind::number ? static_cast<int64_t>(d_) : i_; }
+  // A number is truncated toward zero and saturates at the int64 range (NaN gives 0): a cast of
+  // an out-of-range double would be undefined behaviour.
+  int64_t as_int() const {
+    if (kind_ != ArgKind::number) return i_;
+    if (!(d_ == d_)) return 0;
+    if (d_ >= 9223372036854775807.0) return INT64_MAX;
+    if (d_ <= -9223372036854775808.0) return INT64_MIN;
+    return static_cast<int64_t>(d_);
+  }
   // Integers widen to numbers.
   double as_double() const { return kind_ == ArgKind::integer ? static_cast<double>(i_) : d_; }
   const std::string& as_string() const { return s_; }
