@@ -94,6 +94,19 @@ std::string spout_config() {
   return out + "}";
 }
 
+// SLEET_BENCH_CONFIG="worker.batch.size=1024 worker.channel.capacity=8" adds topology config.
+std::string extra_config() {
+  const char* env = std::getenv("SLEET_BENCH_CONFIG");
+  std::string out;
+  std::istringstream is(env ? env : "");
+  for (std::string kv; is >> kv;) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos) die("SLEET_BENCH_CONFIG: expected key=value, got " + kv);
+    out += "  " + kv.substr(0, eq) + ": \"" + kv.substr(eq + 1) + "\"\n";
+  }
+  return out;
+}
+
 struct SleetRun {
   double processing_s = 0, wall_s = 0, rss_mb = 0, cpu_s = 0;
   int64_t checkpoints = 0;
@@ -112,7 +125,7 @@ SleetRun sleet_run(const Paths& p, const fs::path& dir, const std::string& boots
       << "  checkpoint.dir: " << (dir / "cp").string() << "\n"
       << "  checkpoint.interval.ms: 1000\n"
       << "  checkpoint.enabled: " << (checkpointing ? "true" : "false") << "\n"
-      << "plugins: [" << (p.plugins / "libsleet_wordcount.so").string() << "]\n"
+      << extra_config() << "plugins: [" << (p.plugins / "libsleet_wordcount.so").string() << "]\n"
       << "spouts:\n  - {id: in, class: KafkaSpout, parallelism: 2, args: {topic: sentences"
       << spout_config() << "}}\n"
       << "bolts:\n"
