@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cereal/types/unordered_map.hpp>
+
+#include <random>
 #include <sleet/args.hpp>
 #include <sleet/component.hpp>
 #include <sleet/keyed_state.hpp>
@@ -72,6 +75,52 @@ TEST(KeyedState, LooksUpByViewAndSerializesLikeAPlainMap) {
   }
   EXPECT_EQ(back.size(), 1u);
   EXPECT_EQ(*back.find("the"), 2);
+}
+
+// KeyedState against std::unordered_map under random inserts, updates and erases (erase uses
+// backward shifting, the subtle part of an open-addressing table).
+TEST(KeyedState, BehavesLikeAMapUnderRandomOperations) {
+  sleet::KeyedState<int64_t> s;
+  std::unordered_map<std::string, int64_t> ref;
+  std::mt19937_64 rng(7);
+  for (int op = 0; op < 200000; ++op) {
+    std::string key = "k" + std::to_string(rng() % 3000);
+    switch (rng() % 4) {
+      case 0:
+        EXPECT_EQ(s.erase(key), ref.erase(key) == 1);
+        break;
+      default:
+        s[key] += op;
+        ref[key] += op;
+    }
+    if (op % 1000 == 0) {
+      ASSERT_EQ(s.size(), ref.size());
+      for (auto& [k, v] : ref) {
+        ASSERT_NE(s.find(k), nullptr) << k;
+        ASSERT_EQ(*s.find(k), v) << k;
+      }
+    }
+  }
+  size_t seen = 0;
+  s.for_each([&](const std::string& k, int64_t v) {
+    ++seen;
+    EXPECT_EQ(ref.at(k), v);
+  });
+  EXPECT_EQ(seen, ref.size());
+
+  // Many keys through a snapshot, read back as a plain map.
+  std::ostringstream os(std::ios::binary);
+  {
+    sleet::StateWriter w(os);
+    w(s);
+  }
+  std::istringstream is(os.str(), std::ios::binary);
+  std::unordered_map<std::string, int64_t> back;
+  {
+    sleet::StateReader r(is);
+    r(back);
+  }
+  EXPECT_EQ(back, ref);
 }
 
 // Regression: a huge number read as an integer was an out-of-range double-to-int cast (UB).
