@@ -89,18 +89,20 @@ class Task : public Collector {
     switch (e.type) {
       case GroupingType::shuffle:
       case GroupingType::direct:
-        append(e, e.rr++ % n, std::move(t));
+        append(e, next_round_robin(e, n), std::move(t));
         break;
       case GroupingType::local_or_shuffle:
         if (!e.preferred.empty())
-          append(e, e.preferred[e.rr++ % e.preferred.size()], std::move(t));
+          append(e, e.preferred[next_round_robin(e, e.preferred.size())], std::move(t));
         else
-          append(e, e.rr++ % n, std::move(t));
+          append(e, next_round_robin(e, n), std::move(t));
         break;
       case GroupingType::fields: {
         uint64_t h = 0;
         for (int k : e.key_idx) h = h * 31 + stable_hash(t[static_cast<size_t>(k)]);
-        append(e, h % n, std::move(t));
+        // h % n, without a 64-bit division for the usual power-of-two parallelism. The mapping
+        // must never change: restored per-key state sits on the task this picks.
+        append(e, (n & (n - 1)) == 0 ? h & (n - 1) : h % n, std::move(t));
         break;
       }
       case GroupingType::global:
@@ -111,6 +113,13 @@ class Task : public Collector {
         append(e, n - 1, std::move(t));
         break;
     }
+  }
+
+  // rr++ % m without the division (m is fixed per edge, so rr stays below it).
+  static size_t next_round_robin(OutEdge& e, size_t m) {
+    size_t r = e.rr;
+    if (++e.rr >= m) e.rr = 0;
+    return r;
   }
 
   void append(OutEdge& e, size_t target, Values&& v) {
