@@ -35,6 +35,23 @@ TEST(Topology, FingerprintChangesWithParallelism) {
   EXPECT_EQ(a.fingerprint(), a.fingerprint());
 }
 
+// Writes `from` as a snapshot does and reads it back as a To.
+template <class To, class From>
+To snapshot_as(const From& from) {
+  std::ostringstream os(std::ios::binary);
+  {
+    sleet::StateWriter w(os);
+    w(from);
+  }
+  std::istringstream is(os.str(), std::ios::binary);
+  To to;
+  {
+    sleet::StateReader r(is);
+    r(to);
+  }
+  return to;
+}
+
 TEST(KeyedState, LooksUpByViewAndSerializesLikeAPlainMap) {
   sleet::KeyedState<int64_t> s;
   std::string_view text = "the cat the";
@@ -48,31 +65,10 @@ TEST(KeyedState, LooksUpByViewAndSerializesLikeAPlainMap) {
   EXPECT_TRUE(s.erase("cat"));
   EXPECT_FALSE(s.contains("cat"));
 
-  // The bytes are those of std::unordered_map<std::string, V>: a bolt may switch either way.
-  std::ostringstream os(std::ios::binary);
-  {
-    sleet::StateWriter w(os);
-    w(s);
-  }
-  std::istringstream is(os.str(), std::ios::binary);
-  std::unordered_map<std::string, int64_t> plain;
-  {
-    sleet::StateReader r(is);
-    r(plain);
-  }
+  // The format is that of std::unordered_map<std::string, V>: a bolt may switch either way.
+  auto plain = snapshot_as<std::unordered_map<std::string, int64_t>>(s);
   EXPECT_EQ(plain, (std::unordered_map<std::string, int64_t>{{"the", 2}}));
-
-  std::ostringstream os2(std::ios::binary);
-  {
-    sleet::StateWriter w(os2);
-    w(plain);
-  }
-  std::istringstream is2(os2.str(), std::ios::binary);
-  sleet::KeyedState<int64_t> back;
-  {
-    sleet::StateReader r(is2);
-    r(back);
-  }
+  auto back = snapshot_as<sleet::KeyedState<int64_t>>(plain);
   EXPECT_EQ(back.size(), 1u);
   EXPECT_EQ(*back.find("the"), 2);
 }
@@ -109,18 +105,7 @@ TEST(KeyedState, BehavesLikeAMapUnderRandomOperations) {
   EXPECT_EQ(seen, ref.size());
 
   // Many keys through a snapshot, read back as a plain map.
-  std::ostringstream os(std::ios::binary);
-  {
-    sleet::StateWriter w(os);
-    w(s);
-  }
-  std::istringstream is(os.str(), std::ios::binary);
-  std::unordered_map<std::string, int64_t> back;
-  {
-    sleet::StateReader r(is);
-    r(back);
-  }
-  EXPECT_EQ(back, ref);
+  EXPECT_EQ((snapshot_as<std::unordered_map<std::string, int64_t>>(s)), ref);
 }
 
 // Regression: a huge number read as an integer was an out-of-range double-to-int cast (UB).
