@@ -77,34 +77,28 @@ double kcat_awk(const std::string& bootstrap, const std::string& topic, int64_t 
   return s;
 }
 
-// SLEET_BENCH_SPOUT_CONFIG="queued.min.messages=200000 fetch.max.bytes=33554432" passes
-// librdkafka properties to the KafkaSpout (its `config` argument), to measure prefetch settings.
-std::string spout_config() {
-  const char* env = std::getenv("SLEET_BENCH_SPOUT_CONFIG");
-  if (!env || !*env) return "";
-  std::istringstream is(env);
-  std::string out = ", config: {";
-  bool first = true;
-  for (std::string kv; is >> kv;) {
-    auto eq = kv.find('=');
-    if (eq == std::string::npos) die("SLEET_BENCH_SPOUT_CONFIG: expected key=value, got " + kv);
-    out += (first ? "" : ", ") + kv.substr(0, eq) + ": \"" + kv.substr(eq + 1) + "\"";
-    first = false;
-  }
-  return out + "}";
-}
-
-// SLEET_BENCH_CONFIG="worker.batch.size=1024 worker.channel.capacity=8" adds topology config.
-std::string extra_config() {
-  const char* env = std::getenv("SLEET_BENCH_CONFIG");
-  std::string out;
+// "k1=v1 k2=v2" from environment variable `var` as YAML map entries `k1: "v1"`, each preceded by
+// `indent` and followed by `sep`. Experiments only:
+//   SLEET_BENCH_SPOUT_CONFIG="queued.min.messages=20000"  librdkafka properties for the KafkaSpout
+//   SLEET_BENCH_CONFIG="worker.batch.size=1024"          topology config
+std::string yaml_entries_from_env(const char* var, const std::string& indent,
+                                  const std::string& sep) {
+  const char* env = std::getenv(var);
   std::istringstream is(env ? env : "");
+  std::string out;
   for (std::string kv; is >> kv;) {
     auto eq = kv.find('=');
-    if (eq == std::string::npos) die("SLEET_BENCH_CONFIG: expected key=value, got " + kv);
-    out += "  " + kv.substr(0, eq) + ": \"" + kv.substr(eq + 1) + "\"\n";
+    if (eq == std::string::npos) die(std::string(var) + ": expected key=value, got " + kv);
+    out += indent + kv.substr(0, eq) + ": \"" + kv.substr(eq + 1) + "\"" + sep;
   }
   return out;
+}
+
+std::string spout_config() {
+  std::string entries = yaml_entries_from_env("SLEET_BENCH_SPOUT_CONFIG", "", ", ");
+  if (entries.empty()) return "";
+  entries.resize(entries.size() - 2);  // the last ", "
+  return ", config: {" + entries + "}";
 }
 
 struct SleetRun {
@@ -125,7 +119,8 @@ SleetRun sleet_run(const Paths& p, const fs::path& dir, const std::string& boots
       << "  checkpoint.dir: " << (dir / "cp").string() << "\n"
       << "  checkpoint.interval.ms: 1000\n"
       << "  checkpoint.enabled: " << (checkpointing ? "true" : "false") << "\n"
-      << extra_config() << "plugins: [" << (p.plugins / "libsleet_wordcount.so").string() << "]\n"
+      << yaml_entries_from_env("SLEET_BENCH_CONFIG", "  ", "\n") << "plugins: ["
+      << (p.plugins / "libsleet_wordcount.so").string() << "]\n"
       << "spouts:\n  - {id: in, class: KafkaSpout, parallelism: 2, args: {topic: sentences"
       << spout_config() << "}}\n"
       << "bolts:\n"

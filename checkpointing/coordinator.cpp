@@ -146,7 +146,11 @@ void Coordinator::begin(CheckpointId id) {
   acked_ = 0;
   all_drained_ = true;
   started_at_ = options_.now();
-  set_state(State::collecting);
+  {
+    std::lock_guard lk(mu_);
+    state_ = State::collecting;
+    trigger_requested_ = false;  // this checkpoint starts after the request: it serves it
+  }
   target_->trigger_checkpoint(id);
 }
 
@@ -243,14 +247,17 @@ void Coordinator::finish_commit() {
   spdlog::debug("checkpoint {} committed in {} ms, {} bytes of state", current_.value, took.count(),
                 pending_.total_bytes);
   target_->checkpoint_committed(current_);
-  std::lock_guard lk(mu_);  // trigger_now() moves it from other threads
+  std::lock_guard lk(mu_);  // trigger_now() touches both from other threads
   next_trigger_ = started_at_ + options_.interval;
-  if (next_trigger_ < options_.now()) next_trigger_ = options_.now();
+  if (next_trigger_ < options_.now() || trigger_requested_) next_trigger_ = options_.now();
 }
 
 void Coordinator::trigger_now() {
   {
     std::lock_guard lk(mu_);
+    // Remembered, not just a moved deadline: a checkpoint in flight resets next_trigger_ when it
+    // commits or aborts, and the request must survive that.
+    trigger_requested_ = true;
     next_trigger_ = options_.now();
   }
   cv_.notify_all();
@@ -262,7 +269,7 @@ void Coordinator::abort_current(const std::string& why) {
   std::lock_guard lk(mu_);
   stats_.aborted++;
   state_ = State::idle;
-  next_trigger_ = options_.now() + options_.interval;
+  next_trigger_ = trigger_requested_ ? options_.now() : options_.now() + options_.interval;
 }
 
 StatefulShape stateful_shape(const TopologySpec& spec, const std::string& id) {

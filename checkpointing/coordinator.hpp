@@ -115,6 +115,7 @@ class Coordinator : public SnapshotListener {
   size_t acked_ = 0;
   bool all_drained_ = true;
   std::chrono::steady_clock::time_point started_at_{}, next_trigger_{};
+  bool trigger_requested_ = false;  // trigger_now() since the last begin(); guarded by mu_
   std::thread thread_;
 };
 

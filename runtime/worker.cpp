@@ -252,12 +252,11 @@ Status Worker::run() {
           break;
         }
         // Everything is read but no committed checkpoint says so yet: take one now rather than
-        // at the next interval (a no-op while one is in flight; it is the next one then).
-        if (!cs.drained && engine->all_spouts_drained() && !drain_checkpoint_requested) {
+        // at the next interval (one in flight is finished first; the request outlives it).
+        const bool spouts_drained = engine->all_spouts_drained();
+        if (!cs.drained && spouts_drained && !drain_checkpoint_requested)
           coordinator->trigger_now();
-          drain_checkpoint_requested = true;
-        }
-        if (!engine->all_spouts_drained()) drain_checkpoint_requested = false;
+        drain_checkpoint_requested = spouts_drained;
       } else if (engine->all_spouts_drained()) {
         break;
       }

@@ -234,7 +234,7 @@ Result<std::vector<int32_t>> partitions_of(rd_kafka_t* rk, const std::string& to
   const auto deadline = Clock::now() + timeout;
   Status last;
   while (true) {
-    auto attempt = offload([&]() -> Result<std::vector<int32_t>> {
+    auto attempt = this_task::run_blocking([&]() -> Result<std::vector<int32_t>> {
       Topic rkt(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
       if (!rkt) return error_status(rd_kafka_last_error(), "topic handle for " + topic);
       const rd_kafka_metadata_t* md = nullptr;
@@ -270,7 +270,7 @@ Result<std::pair<int64_t, int64_t>> query_watermarks(rd_kafka_t* rk, const std::
   const auto deadline = Clock::now() + timeout;
   while (true) {
     int64_t lo = -1, hi = -1;
-    auto err = offload([&] {
+    auto err = this_task::run_blocking([&] {
       return rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &lo, &hi,
                                               remaining_ms(deadline));
     });
@@ -295,8 +295,8 @@ Result<std::map<int32_t, int64_t>> offsets_at(rd_kafka_t* rk, const std::string&
       rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = which;
     // ListOffsets with timestamp -1 ("latest") / -2 ("earliest") answers the high watermark / log
     // start offset of each partition, one request per leader broker.
-    auto err =
-        offload([&] { return rd_kafka_offsets_for_times(rk, list.get(), remaining_ms(deadline)); });
+    auto err = this_task::run_blocking(
+        [&] { return rd_kafka_offsets_for_times(rk, list.get(), remaining_ms(deadline)); });
     if (!err) {
       for (int i = 0; i < list->cnt; ++i) {
         const auto& e = list->elems[i];

@@ -12,7 +12,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -112,14 +111,6 @@ Result<std::map<int32_t, int64_t>> end_offsets(rd_kafka_t* rk, const std::string
 Result<std::map<int32_t, int64_t>> offsets_at(rd_kafka_t* rk, const std::string& topic,
                                               const std::vector<int32_t>& partitions, int64_t which,
                                               std::chrono::milliseconds timeout);
-
-// Runs a blocking callable (librdkafka's synchronous calls) on a helper thread, suspending only
-// the calling fiber: the public this_task::run_blocking. The callable must not touch fiber-local
-// state.
-template <class F>
-auto offload(F&& f) {
-  return sleet::this_task::run_blocking(std::forward<F>(f));
-}
 
 // --- embedded Kafka ------------------------------------------------------------------------------
 // librdkafka's in-process mock cluster: real Kafka protocol over TCP on 127.0.0.1, kept alive by an

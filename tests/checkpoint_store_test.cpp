@@ -500,6 +500,45 @@ TEST_F(CheckpointStoreTest, CursorStoreRoundTrip) {
   EXPECT_EQ(*other.cursor_store()->load("sink-0"), std::string("bin\0ary", 7));
 }
 
+// Regression: trigger_now() while a checkpoint was in flight only moved next_trigger_, which
+// the commit then reset to a full interval later, so a drained worker still waited it out.
+TEST_F(CheckpointStoreTest, TriggerNowDuringACheckpointStartsTheNextRightAfterIt) {
+  // One stateless task; the test acks each checkpoint itself.
+  struct Target : CheckpointTarget {
+    std::mutex mu;
+    std::vector<int64_t> triggered;
+    void trigger_checkpoint(CheckpointId id) override {
+      std::lock_guard lk(mu);
+      triggered.push_back(id.value);
+    }
+    void checkpoint_committed(CheckpointId) override {}
+    size_t task_count() const override { return 1; }
+    size_t count() {
+      std::lock_guard lk(mu);
+      return triggered.size();
+    }
+  } target;
+  CoordinatorOptions o;
+  o.interval = std::chrono::milliseconds(60'000);  // no second checkpoint unless asked for
+  Coordinator c(store(), snaps(), o);
+  auto gen = store().bump_generation();
+  ASSERT_OK(gen.status());
+  Manifest base;
+  base.topology = topology_;
+  c.start(target, *gen, CheckpointId{0}, base);
+  // The first checkpoint starts at once; ask for the next one while it is still collecting.
+  ASSERT_TRUE(test::wait_until([&] { return target.count() == 1; }, 10s));
+  c.trigger_now();
+  TaskSnapshotData ack;
+  ack.component = "t";
+  ack.id = CheckpointId{1};
+  c.on_task_snapshot(std::move(ack));
+  ASSERT_TRUE(test::wait_until([&] { return c.stats().last_committed.value == 1; }, 10s));
+  EXPECT_TRUE(test::wait_until([&] { return target.count() == 2; }, 10s))
+      << "checkpoint 2 waits for the 60 s interval";
+  c.stop();
+}
+
 TEST_F(CheckpointStoreTest, WorksFromFibers) {
   auto gen = store().bump_generation();
   ASSERT_TRUE(gen.ok());

@@ -431,7 +431,13 @@ TEST(ThisTask, RunBlockingSuspendsOnlyTheCallingFiber) {
   bool threw = false;
   boost::fibers::fiber blocker([&] {
     result = this_task::run_blocking([&] {
-      while (!release.load()) std::this_thread::sleep_for(1ms);  // a blocking call
+      // A blocking call. Bounded: if run_blocking blocked this thread, the ticker could never
+      // release it, and the test fails on the result instead of hanging.
+      const auto deadline = std::chrono::steady_clock::now() + 10s;
+      while (!release.load()) {
+        if (std::chrono::steady_clock::now() > deadline) return -1;
+        std::this_thread::sleep_for(1ms);
+      }
       return 42;
     });
     try {

@@ -52,7 +52,10 @@ std::string closest(std::string_view word, const std::vector<std::string>& known
 }
 
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& known) {
-  std::string best = closest(word, known);
+  return did_you_mean_text(closest(word, known));
+}
+
+std::string did_you_mean_text(const std::string& best) {
   return best.empty() ? best : " (did you mean '" + best + "'?)";
 }
 

@@ -16,6 +16,8 @@ std::string closest(std::string_view word, const std::vector<std::string>& known
 
 // " (did you mean 'x'?)" for closest(word, known), else "".
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& known);
+// The same for a suggestion already found (closest()'s result; "" gives "").
+std::string did_you_mean_text(const std::string& best);
 
 // "a, b, c"
 std::string join(const std::vector<std::string>& items, std::string_view sep = ", ");

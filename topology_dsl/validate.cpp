@@ -162,10 +162,6 @@ class Validator {
       if (it == suggestions.end()) it = suggestions.emplace(id, closest(id, ids)).first;
       return it->second;
     };
-    auto did_you_mean_id = [&](const std::string& id) {
-      const std::string& best = closest_id(id);
-      return best.empty() ? best : " (did you mean '" + best + "'?)";
-    };
     std::map<std::pair<std::string, std::string>, const StreamSpec*> seen;
     for (auto& s : spec_.streams) {
       SourceLocation from_loc = either(s.from_loc, s.loc), to_loc = either(s.to_loc, s.loc);
@@ -175,8 +171,8 @@ class Validator {
         error(s.loc, "a stream needs from: (the id of the component it comes from)");
         ok = false;
       } else if (!by_id_.count(s.from)) {
-        error(from_loc, "stream from unknown id '" + s.from + "'" + did_you_mean_id(s.from) +
-                            "; ids: " + join_some(ids));
+        error(from_loc, "stream from unknown id '" + s.from + "'" +
+                            did_you_mean_text(closest_id(s.from)) + "; ids: " + join_some(ids));
         ok = false;
       }
       // Ids named by any stream, valid or not, and the ids a misspelt one most likely means: a
@@ -189,7 +185,7 @@ class Validator {
         error(s.loc, "a stream needs to: (the id of the component it goes to)");
         ok = false;
       } else if (!by_id_.count(s.to)) {
-        error(to_loc, "stream to unknown id '" + s.to + "'" + did_you_mean_id(s.to) +
+        error(to_loc, "stream to unknown id '" + s.to + "'" + did_you_mean_text(closest_id(s.to)) +
                           "; ids: " + join_some(ids));
         ok = false;
       }

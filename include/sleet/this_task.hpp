@@ -19,7 +19,10 @@ void sleep_for(std::chrono::microseconds d);
 // result, or the exception it threw, comes back here. For the occasional blocking call from
 // execute() or next_batch() (a synchronous client library, a large file read): the other tasks on
 // this worker thread keep running meanwhile. Costs a thread start (tens of microseconds): not for
-// every tuple. f must not emit or touch the component's Collector.
+// every tuple. f must not emit or touch the component's Collector. A thread per call, not the
+// bounded BlockingExecutor pool of checkpointing/: calls may block for long (a Kafka metadata query
+// waiting out a broker outage), and in a shared pool one of them would hold up another task's
+// fsync.
 template <class F>
 auto run_blocking(F&& f) -> std::invoke_result_t<std::decay_t<F>&> {
   using R = std::invoke_result_t<std::decay_t<F>&>;
