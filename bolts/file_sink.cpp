@@ -14,10 +14,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 
 #include <sleet/this_task.hpp>
 
@@ -96,8 +99,18 @@ class FileSink : public Bolt {
   }
 
   void execute(const Tuple& t, Collector&) override {
-    encode_record(format_, t, buf_);
-    buf_ += '\n';
+    if (format_ == RecordFormat::tsv) {
+      char* p = buf_.reserve(tsv_bound(t) + 1);
+      p = write_tsv(t, p);
+      *p++ = '\n';
+      buf_.commit(p);
+    } else {
+      line_.clear();
+      encode_record(format_, t, line_);
+      line_ += '\n';
+      std::memcpy(buf_.reserve(line_.size()), line_.data(), line_.size());
+      buf_.commit(buf_.end() + line_.size());
+    }
     if (buf_.size() >= kFlushBytes) {
       if (Status s = write_buffer(); !s.ok()) throw FatalError(s.to_string());
     }
@@ -181,6 +194,36 @@ class FileSink : public Bolt {
     return Status::Ok();
   }
 
+  // Bytes waiting for write(2): raw memory so the tsv encoder writes without a capacity check per
+  // value. Grows to the largest flush (kFlushBytes plus one record) and stays there.
+  class WriteBuffer {
+   public:
+    bool empty() const { return size_ == 0; }
+    size_t size() const { return size_; }
+    const char* data() const { return data_.get(); }
+    char* end() { return data_.get() + size_; }
+    void clear() { size_ = 0; }
+    // Room for `n` more bytes at end(); commit(p) then marks [end(), p) as written.
+    char* reserve(size_t n) {
+      if (size_ + n > cap_) {
+        size_t cap = std::max({size_ + n, 2 * cap_, size_t{64} << 10});
+        auto grown = std::make_unique_for_overwrite<char[]>(cap);
+        if (size_) std::memcpy(grown.get(), data_.get(), size_);
+        data_ = std::move(grown);
+        cap_ = cap;
+      }
+      return end();
+    }
+    void commit(char* p) {
+      assert(p >= end() && p <= data_.get() + cap_);
+      size_ = static_cast<size_t>(p - data_.get());
+    }
+
+   private:
+    std::unique_ptr<char[]> data_;
+    size_t size_ = 0, cap_ = 0;
+  };
+
   Status publish_up_to(int64_t n) {
     bool renamed = false;
     while (!pending_.empty() && pending_.front() <= n) {
@@ -202,7 +245,8 @@ class FileSink : public Bolt {
   std::string prefix_;
   int64_t epoch_ = 1;
   std::vector<int64_t> pending_;  // pre-committed epochs awaiting their checkpoint's commit
-  std::string buf_;
+  WriteBuffer buf_;
+  std::string line_;  // jsonl: one record
   int fd_ = -1;
   fs::path current_;
 };

@@ -14,4 +14,10 @@ Result<RecordFormat> parse_format(const std::string& name);
 // Appends the encoding of `t` (without a trailing newline) to `out`.
 void encode_record(RecordFormat f, const Tuple& t, std::string& out);
 
+// tsv into raw memory, for sinks that keep their own buffer (the per-tuple hot path: no
+// capacity check per value). write_tsv writes at most tsv_bound(t) bytes at `out` and returns
+// the end of what it wrote.
+size_t tsv_bound(const Tuple& t);
+char* write_tsv(const Tuple& t, char* out);
+
 }  // namespace sleet

@@ -21,6 +21,10 @@ struct Target {
 // wait in a per-target pending batch until it is full or the task flushes.
 struct OutEdge {
   GroupingType type = GroupingType::shuffle;
+  // Set when the target is chained to this task (EngineOptions::chaining): every tuple is
+  // executed by that one task right here, on this fiber, with no batch and no channel; targets
+  // is then empty.
+  Task* chain = nullptr;
   std::vector<Target> targets;
   std::vector<int> key_idx;       // fields grouping: indices of the key fields
   std::vector<size_t> preferred;  // local_or_shuffle: targets on our thread (else all)
@@ -30,8 +34,9 @@ struct OutEdge {
 
 }  // namespace
 
-// A running instance of a component. Everything here is touched only by the task's own fiber,
-// except the counters map (guarded by counters_mu) and last_commit_done (atomic).
+// A running instance of a component. Everything here is touched only by the task's own fiber
+// (for a chained task: the fiber of its chain's head), except the counters map (guarded by
+// counters_mu) and last_commit_done (atomic).
 class Task : public Collector {
  public:
   Engine* engine = nullptr;
@@ -43,7 +48,12 @@ class Task : public Collector {
   Bolt* bolt = nullptr;
   Fields out_fields;
   Context ctx;
-  std::unique_ptr<Inbox> inbox;  // bolts only
+  std::unique_ptr<Inbox> inbox;  // bolts that are not chained
+  // Chained (Flink's operator chaining): this bolt runs inside the fiber of `chained_from`, which
+  // calls deliver() for each tuple and steps it through barriers, commits and end of stream.
+  Task* chained_from = nullptr;
+  std::vector<Task*> chained;  // tasks chained to this one
+  bool halted = false;         // chained and failed: drops further input, the topology is failing
   std::vector<OutEdge> out;
   std::unique_ptr<Bolt> dead_letter;  // ErrorPolicy::dead_letter sink
   Fields dead_letter_fields{"component", "task", "error", "tuple"};
@@ -62,8 +72,9 @@ class Task : public Collector {
 
   int64_t last_barrier = 0;
   int64_t last_commit_seen = 0;
-  // Emits not yet added to out_count: one atomic add per flush, not per tuple.
+  // Emits (and, chained, deliveries) not yet added to the counters: one atomic add per flush.
   int64_t unreported_out = 0;
+  int64_t unreported_in = 0;
 
   Counter* counter(const std::string& name) {
     std::lock_guard lk(counters_mu);
@@ -85,6 +96,7 @@ class Task : public Collector {
   }
 
   void route(OutEdge& e, Values&& t) {
+    if (e.chain) return e.chain->deliver(&out_fields, std::move(t));
     const size_t n = e.targets.size();
     switch (e.type) {
       case GroupingType::shuffle:
@@ -136,14 +148,48 @@ class Task : public Collector {
     if (e.pending[target].capacity() == 0) e.pending[target].reserve(engine->options().batch_size);
   }
 
+  // Hands pending batches to their channels; chained tasks flush theirs too.
   void flush() {
+    if (unreported_in) {
+      in_count->add(unreported_in);
+      unreported_in = 0;
+    }
     if (unreported_out) {
       out_count->add(unreported_out);
       unreported_out = 0;
     }
-    for (auto& e : out)
+    for (auto& e : out) {
+      if (e.chain) e.chain->flush();
       for (size_t i = 0; i < e.targets.size(); ++i)
         if (!e.pending[i].empty()) send(e, i);
+    }
+  }
+
+  // One tuple into the bolt, under its error policy. False: the topology failed (reported), stop
+  // feeding this task.
+  bool execute_one(const Tuple& t) {
+    try {
+      bolt->execute(t, *this);
+    } catch (const FatalError& e) {
+      engine->fail(Status::Internal(name() + ": " + e.what()));
+      return false;
+    } catch (const std::exception& e) {
+      try {
+        handle_error(t, e.what());
+      } catch (const std::exception& fatal) {
+        engine->fail(Status::Internal(fatal.what()));
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Chained: a tuple emitted by chained_from, executed at once on its fiber.
+  void deliver(const Fields* fields, Values&& v) {
+    if (halted) return;
+    ++unreported_in;
+    Tuple t(fields, std::move(v));
+    if (!execute_one(t)) halted = true;
   }
 
   // Control messages go to every target task of every edge, after all data before them.
@@ -196,6 +242,8 @@ class Task : public Collector {
     SLEET_RETURN_IF_ERROR(take_snapshot(id));
     broadcast(Message::Kind::barrier, id);
     last_barrier = id.value;
+    // A chained task's only input is this task: its barrier is aligned now.
+    for (Task* c : chained) SLEET_RETURN_IF_ERROR(c->complete_barrier(id));
     return Status::Ok();
   }
 
@@ -207,6 +255,7 @@ class Task : public Collector {
         comp->on_checkpoint_committed(CheckpointId{c})
             .with_context(name() + " making checkpoint " + std::to_string(c) + " visible"));
     last_commit_done.store(c, std::memory_order_release);
+    for (Task* t : chained) SLEET_RETURN_IF_ERROR(t->check_committed());
     return Status::Ok();
   }
 
@@ -278,20 +327,11 @@ class Task : public Collector {
       switch (m.kind) {
         case Message::Kind::data:
           in_count->add(static_cast<int64_t>(m.tuples.size()));
-          for (auto& t : m.tuples) {
-            try {
-              bolt->execute(t, *this);
-            } catch (const FatalError& e) {
-              return engine->fail(Status::Internal(name() + ": " + e.what()));
-            } catch (const std::exception& e) {
-              try {
-                handle_error(t, e.what());
-              } catch (const std::exception& fatal) {
-                return engine->fail(Status::Internal(fatal.what()));
-              }
-            }
-          }
+          for (auto& t : m.tuples)
+            if (!execute_one(t)) return;
           flush();
+          // A chained task may have failed the topology: stop feeding it.
+          if (!chained.empty() && engine->failed()) return;
           break;
         case Message::Kind::barrier: {
           int64_t id = m.barrier.value;
@@ -353,7 +393,14 @@ class Task : public Collector {
         run_bolt();
     });
     if (inbox && engine->failure().ok() == false) inbox->close();
+    finish();
+  }
+
+  // End of stream downstream, then close; chained tasks (whose input just ended) likewise, before
+  // this one closes.
+  void finish() {
     guarded("failed at end of stream", [&] { broadcast(Message::Kind::end); });
+    for (Task* c : chained) c->finish();
     guarded("failed in close()", [&] { comp->close(); });
     if (dead_letter) guarded("dead letters failed in close()", [&] { dead_letter->close(); });
   }
@@ -384,8 +431,33 @@ Result<std::unique_ptr<Engine>> Engine::create(const TopologySpec& spec, const R
 }
 
 Status Engine::wire(const Registry& registry) {
+  // Chaining decided per stream: local_or_shuffle into a bolt of the same parallelism whose only
+  // input it is. Task i of the target then runs inside task i of the source, on its thread, which
+  // is what local_or_shuffle asks for (a target on the producer's thread), minus the channel.
+  std::map<std::string, const ComponentSpec*> comp_by_id;
+  std::map<std::string, int> incoming;
+  for (auto& cs : spec_.components) comp_by_id[cs.id] = &cs;
+  for (auto& st : spec_.streams) incoming[st.to]++;
+  std::map<std::string, std::string> chained_into;  // target component -> source component
+  if (options_.chaining) {
+    for (auto& st : spec_.streams) {
+      auto f = comp_by_id.find(st.from), t = comp_by_id.find(st.to);
+      if (st.grouping.type != GroupingType::local_or_shuffle || f == comp_by_id.end() ||
+          t == comp_by_id.end() || st.from == st.to || incoming[st.to] != 1 ||
+          f->second->parallelism != t->second->parallelism)
+        continue;
+      chained_into[st.to] = st.from;
+    }
+    // The head of a chain is a component that is not chained itself. A cycle has none (the
+    // validator refuses cycles; this keeps the engine safe on its own): unchain its members.
+    for (auto it = chained_into.begin(); it != chained_into.end();) {
+      std::string head = it->second;
+      size_t hops = 0;
+      while (chained_into.count(head) && hops++ <= chained_into.size()) head = chained_into[head];
+      it = chained_into.count(head) ? chained_into.erase(it) : std::next(it);
+    }
+  }
   std::map<std::string, std::vector<Task*>> by_component;
-  int seq = 0;
   for (auto& cs : spec_.components) {
     if (cs.parallelism < 1)
       return Status::Invalid("component '" + cs.id + "' has parallelism " +
@@ -395,7 +467,6 @@ Status Engine::wire(const Registry& registry) {
       t->engine = this;
       t->spec = &cs;
       t->index = i;
-      t->thread = seq++ % options_.threads;
       auto c = registry.create(cs.class_name, cs.args);
       if (!c.ok()) return c.status().with_context("component '" + cs.id + "'");
       t->comp = std::move(c).value();
@@ -433,6 +504,17 @@ Status Engine::wire(const Registry& registry) {
       tasks_.push_back(std::move(t));
     }
   }
+  // Threads: heads of chains (and unchained tasks) round robin in component order; a chained
+  // task on its head's thread.
+  int seq = 0;
+  for (auto& t : tasks_)
+    if (!chained_into.count(t->spec->id)) t->thread = seq++ % options_.threads;
+  for (auto& t : tasks_) {
+    if (!chained_into.count(t->spec->id)) continue;
+    std::string head = chained_into[t->spec->id];
+    while (chained_into.count(head)) head = chained_into[head];
+    t->thread = by_component[head][static_cast<size_t>(t->index)]->thread;
+  }
   // Count input channels per target task: one per upstream task per stream.
   std::map<Task*, size_t> inputs;
   for (auto& st : spec_.streams) {
@@ -444,11 +526,11 @@ Status Engine::wire(const Registry& registry) {
     for (Task* dst : by_component[st.to]) {
       if (dst->spout)
         return Status::Invalid("stream " + st.from + " -> " + st.to + ": a spout has no inputs");
-      inputs[dst] += by_component[st.from].size();
+      if (!chained_into.count(st.to)) inputs[dst] += by_component[st.from].size();
     }
   }
   for (auto& t : tasks_) {
-    if (t->bolt) {
+    if (t->bolt && !chained_into.count(t->spec->id)) {
       if (inputs[t.get()] == 0)
         return Status::Invalid("bolt '" + t->spec->id + "' has no input stream");
       t->inbox = std::make_unique<Inbox>(inputs[t.get()], options_.channel_capacity);
@@ -458,7 +540,9 @@ Status Engine::wire(const Registry& registry) {
   for (auto& st : spec_.streams) {
     auto& srcs = by_component[st.from];
     auto& dsts = by_component[st.to];
-    for (Task* src : srcs) {
+    const bool chain = chained_into.count(st.to) > 0;
+    for (size_t s = 0; s < srcs.size(); ++s) {
+      Task* src = srcs[s];
       OutEdge e;
       e.type = st.grouping.type;
       for (auto& f : st.grouping.fields) {
@@ -471,10 +555,17 @@ Status Engine::wire(const Registry& registry) {
       if (e.type == GroupingType::fields && e.key_idx.empty())
         return Status::Invalid("stream " + st.from + " -> " + st.to +
                                ": fields grouping without fields");
-      for (Task* dst : dsts) {
-        Target tg{dst->inbox.get(), next_input[dst]++, dst->thread};
-        if (tg.thread == src->thread) e.preferred.push_back(e.targets.size());
-        e.targets.push_back(tg);
+      if (chain) {
+        // Same parallelism: source task s feeds target task s, nothing else.
+        e.chain = dsts[s];
+        dsts[s]->chained_from = src;
+        src->chained.push_back(dsts[s]);
+      } else {
+        for (Task* dst : dsts) {
+          Target tg{dst->inbox.get(), next_input[dst]++, dst->thread};
+          if (tg.thread == src->thread) e.preferred.push_back(e.targets.size());
+          e.targets.push_back(tg);
+        }
       }
       e.pending.resize(e.targets.size());
       src->out.push_back(std::move(e));
@@ -521,7 +612,7 @@ Status Engine::start(const RestorePlan& restore) {
     threads_.emplace_back([this, th] {
       std::vector<boost::fibers::fiber> fibers;
       for (auto& t : tasks_) {
-        if (t->thread != th) continue;
+        if (t->thread != th || t->chained_from) continue;  // chained: runs in its head's fiber
         Task* raw = t.get();
         fibers.emplace_back(std::allocator_arg, boost::fibers::fixedsize_stack(256 * 1024),
                             [raw] { raw->run(); });
@@ -573,6 +664,7 @@ void Engine::fail(const Status& s) {
     std::lock_guard lk(mu_);
     if (failure_.ok()) failure_ = s;
   }
+  failed_ = true;
   stop_ = true;
 }
 

@@ -56,6 +56,10 @@ struct EngineOptions {
   size_t batch_size = 512;       // tuples per channel message
   size_t channel_capacity = 16;  // messages per input channel
   bool checkpointing = true;
+  // Flink's operator chaining: a local_or_shuffle stream into a bolt of the same parallelism whose
+  // only input it is runs that bolt's task i inside the fiber of the source's task i (no batch, no
+  // channel, no context switch). Off: every task is its own fiber.
+  bool chaining = true;
   SnapshotListener* listener = nullptr;  // required when checkpointing
   CursorStore* cursors = nullptr;        // for sinks that keep publish cursors
   // Idle spouts are asked again after this long.
@@ -107,6 +111,8 @@ class Engine {
   // Internal: used by tasks.
   void fail(const Status& s);
   bool stopping() const { return stop_.load(std::memory_order_relaxed); }
+  // A task has failed the topology (cheap; failure() has the status).
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
   CheckpointId requested_checkpoint() const {
     return CheckpointId{requested_.load(std::memory_order_acquire)};
   }
@@ -126,6 +132,7 @@ class Engine {
   std::atomic<int64_t> requested_{0};
   std::atomic<int64_t> committed_{0};
   std::atomic<bool> stop_{false};
+  std::atomic<bool> failed_{false};
   std::atomic<bool> finished_{false};
   mutable std::mutex mu_;  // guards failure_ and commit_done_
   Status failure_;

@@ -113,6 +113,7 @@ Status Worker::run() {
   eo.batch_size = static_cast<size_t>(spec_.config_int("worker.batch.size", 512));
   eo.channel_capacity = static_cast<size_t>(spec_.config_int("worker.channel.capacity", 16));
   eo.checkpointing = checkpointing;
+  eo.chaining = spec_.config_or("worker.chaining", "true") != "false";
 
   std::unique_ptr<zk::Client> zk;
   std::unique_ptr<CheckpointStore> store;

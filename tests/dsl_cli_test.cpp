@@ -229,9 +229,10 @@ TEST_F(DslCli, HelpOnEveryCommandAndVersion) {
     EXPECT_EQ(r.status, 0) << cmd << ": " << r.err;
     EXPECT_NE(r.out.find("Usage:"), std::string::npos) << cmd << ": " << r.out;
     EXPECT_NE(r.out.find("--help"), std::string::npos) << cmd << ": " << r.out;
-    if (cmd != "list-components")
+    if (cmd != "list-components") {
       EXPECT_NE(r.out.find("Exit status: 0 when the topology is valid"), std::string::npos)
           << r.out;
+    }
   }
   auto v = sleet({"validate", "--help"});
   EXPECT_NE(v.out.find("--set KEY=VALUE"), std::string::npos) << v.out;

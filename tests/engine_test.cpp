@@ -27,6 +27,9 @@ struct Seen {
   // this shows which tasks local_or_shuffle treated as local.
   std::vector<std::thread::id> threads;
   std::set<std::thread::id> producer_threads;
+  // The same for fibers: a chained bolt (EngineOptions::chaining) runs in its producer's fiber.
+  std::vector<boost::fibers::fiber::id> fibers;
+  std::set<boost::fibers::fiber::id> producer_fibers;
   size_t size() {
     std::lock_guard lk(mu);
     return items.size();
@@ -45,6 +48,7 @@ class Recorder : public Bolt {
     std::lock_guard lk(g_seen->mu);
     g_seen->items.emplace_back(task_, t.get_int("n"));
     g_seen->threads.push_back(std::this_thread::get_id());
+    g_seen->fibers.push_back(boost::this_fiber::get_id());
   }
   int task_ = 0;
 };
@@ -65,6 +69,7 @@ class ThreadNotingSpout : public Spout {
     {
       std::lock_guard lk(g_seen->mu);
       g_seen->producer_threads.insert(std::this_thread::get_id());
+      g_seen->producer_fibers.insert(boost::this_fiber::get_id());
     }
     return inner_->next_batch(out);
   }
@@ -275,6 +280,140 @@ TEST(Grouping, LocalOrShuffleWithoutLocalTasksUsesAll) {
   EXPECT_EQ(per_task, (std::vector<int>{2000, 2000}));
 }
 
+// local_or_shuffle into a bolt of the same parallelism, whose only input it is, is chained:
+// bolt task i runs inside producer task i's fiber (so on its thread), and gets all its tuples.
+// With chaining off the same topology runs every task in a fiber of its own.
+TEST(Chaining, EqualParallelismLocalOrShuffleRunsInTheProducersFiber) {
+  auto reg = test_registry();
+  for (bool chaining : {true, false}) {
+    Seen seen;
+    g_seen = &seen;
+    auto spec = TopologyBuilder("chain")
+                    .spout("s", "ThreadNotingSpout", 2, {{"count", int64_t{6000}}})
+                    .bolt("r", "Recorder", 2)
+                    .stream("s", "r", Grouping{GroupingType::local_or_shuffle, {}})
+                    .build();
+    EngineOptions o = no_checkpoints();
+    o.chaining = chaining;
+    auto e = make(spec, reg, o);
+    run_to_count(*e, 6000);
+    ASSERT_EQ(seen.items.size(), 6000u) << "chaining " << chaining;
+    ASSERT_EQ(seen.producer_fibers.size(), 2u);
+    ASSERT_EQ(seen.producer_threads.size(), 2u) << "two spout tasks, one per thread";
+    std::map<int, std::set<boost::fibers::fiber::id>> fibers_of;
+    std::map<int, std::set<int64_t>> parity_of;  // spout task k emits the numbers n % 2 == k
+    for (size_t i = 0; i < seen.items.size(); ++i) {
+      const auto& [task, n] = seen.items[i];
+      fibers_of[task].insert(seen.fibers[i]);
+      parity_of[task].insert(n % 2);
+      EXPECT_TRUE(seen.producer_threads.count(seen.threads[i])) << "tuple crossed threads";
+    }
+    for (int t : {0, 1}) {
+      ASSERT_EQ(fibers_of[t].size(), 1u) << "task " << t << ", chaining " << chaining;
+      EXPECT_EQ(parity_of[t], (std::set<int64_t>{t})) << "one to one: task " << t;
+      const bool in_producer = seen.producer_fibers.count(*fibers_of[t].begin()) > 0;
+      EXPECT_EQ(in_producer, chaining) << "task " << t;
+    }
+  }
+}
+
+// Other parallelism, or a second input, keeps the channel: no chaining.
+TEST(Chaining, OnlyWhereTheBoltHasThatOneInput) {
+  auto reg = test_registry();
+  Seen seen;
+  g_seen = &seen;
+  auto spec = TopologyBuilder("nochain")
+                  .spout("s", "ThreadNotingSpout", 2, {{"count", int64_t{4000}}})
+                  .spout("t", "SequenceSpout", 2, {{"count", int64_t{2000}}})
+                  .bolt("r", "Recorder", 2)
+                  .stream("s", "r", Grouping{GroupingType::local_or_shuffle, {}})
+                  .stream("t", "r", Grouping{GroupingType::local_or_shuffle, {}})
+                  .build();
+  auto e = make(spec, reg, no_checkpoints());
+  run_to_count(*e, 6000);
+  ASSERT_EQ(seen.items.size(), 6000u);
+  for (auto& f : seen.fibers) EXPECT_FALSE(seen.producer_fibers.count(f)) << "r was chained";
+}
+
+// Barriers step through a chain s -> a -> c: every task of every checkpoint reports, and the
+// chained counter's state matches its own spout task's position exactly (one to one).
+TEST(Chaining, ChainedBoltsTakePartInEveryCheckpoint) {
+  auto reg = test_registry();
+  Collecting listener;
+  auto spec =
+      TopologyBuilder("chain3")
+          .spout("s", "SequenceSpout", 2, {{"count", int64_t{2000000}}, {"batch", int64_t{64}}})
+          .bolt("a", "PassThrough", 2)
+          .bolt("c", "CountAll", 2)
+          .stream("s", "a", Grouping{GroupingType::local_or_shuffle, {}})
+          .stream("a", "c", Grouping{GroupingType::local_or_shuffle, {}})
+          .build();
+  EngineOptions o;
+  o.threads = 2;
+  o.listener = &listener;
+  auto e = make(spec, reg, o);
+  ASSERT_TRUE(e->start().ok());
+  const size_t tasks = e->task_count();
+  ASSERT_EQ(tasks, 6u);
+  for (int64_t id = 1; id <= 6; ++id) {
+    e->trigger_checkpoint(CheckpointId{id});
+    ASSERT_TRUE(test::wait_until([&] { return listener.of(id).size() == tasks; }, 20s))
+        << "checkpoint " << id << " did not complete";
+  }
+  e->checkpoint_committed(CheckpointId{6});
+  ASSERT_TRUE(test::wait_until([&] { return e->visible_checkpoint().value == 6; }, 10s))
+      << "chained tasks saw the commit";
+  e->request_stop();
+  ASSERT_TRUE(e->wait().ok()) << e->failure().to_string();
+  for (int64_t id = 1; id <= 6; ++id) {
+    std::map<int, int64_t> position, counted;
+    for (auto& d : listener.of(id)) {
+      if (d.component == "s") position[d.task.value] = d.positions.at(0).next.value;
+      if (d.component == "c") {
+        std::istringstream is(d.bytes);
+        StateReader r(is);
+        r(counted[d.task.value]);
+      }
+    }
+    for (int t : {0, 1}) EXPECT_EQ(counted[t], position[t]) << "checkpoint " << id << " task " << t;
+  }
+}
+
+// A chained bolt keeps its own error policy and name.
+TEST(Chaining, ChainedBoltFollowsItsOwnErrorPolicy) {
+  auto reg = test_registry();
+  Seen seen;
+  g_seen = &seen;
+  const Grouping los{GroupingType::local_or_shuffle, {}};
+  auto spec = TopologyBuilder("skip")
+                  .spout("s", "SequenceSpout", 1, {{"count", int64_t{1000}}})
+                  .bolt("p", "PassThrough", 1, {{"throw", true}})
+                  .on_error(ErrorPolicy::skip)
+                  .bolt("r", "Recorder", 1)
+                  .stream("s", "p", los)
+                  .stream("p", "r", los)
+                  .build();
+  auto e = make(spec, reg, no_checkpoints());
+  run_to_count(*e, 990);
+  EXPECT_EQ(seen.items.size(), 990u);
+  for (auto& st : e->stats()) {
+    if (st.component == "p") {
+      EXPECT_EQ(st.counters["skipped"], 10);
+      EXPECT_EQ(st.counters["in"], 1000);
+      EXPECT_EQ(st.counters["out"], 990);
+    }
+  }
+
+  auto fail = TopologyBuilder("fail")
+                  .spout("s", "SequenceSpout", 1, {{"count", int64_t{1000}}})
+                  .bolt("p", "PassThrough", 1, {{"throw", true}})
+                  .stream("s", "p", los)
+                  .build();
+  Status s = run_until_failure(fail, reg);
+  EXPECT_NE(s.message().find("bolt 'p'"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("n=7"), std::string::npos) << s.message();
+}
+
 TEST(BackPressure, StalledConsumerBoundsProducer) {
   g_stall = true;
   auto reg = test_registry();
@@ -371,8 +510,9 @@ TEST(ErrorPolicy, SkipCountsAndContinues) {
   auto e = make(spec, reg, no_checkpoints());
   run_to_count(*e, 990);
   EXPECT_EQ(seen.items.size(), 990u);
-  for (auto& s : e->stats())
+  for (auto& s : e->stats()) {
     if (s.component == "p") EXPECT_EQ(s.counters["skipped"], 10);
+  }
 }
 
 TEST(ErrorPolicy, FailNamesBoltAndTuple) {

@@ -109,6 +109,36 @@ TEST(FileSink, JsonlEscapesAndTypes) {
             "{\"s\":\"a\\\"b\\\\c\\n\",\"n\":-3,\"d\":1.5,\"b\":true}\n");
 }
 
+// tsv writes into the sink's raw buffer (write_tsv): every type, the widest numbers, and more
+// than one flush's worth of records come out as append_text (the reference encoding) has them.
+TEST(FileSink, TsvOfEveryTypeMatchesTheTextForm) {
+  test::TempDir dir;
+  Fields f{"s", "n", "d", "b", "x", "t"};
+  NullCollector null;
+  auto sink = make_sink(dir.path());
+  Context ctx = ctx_for(0);
+  ASSERT_TRUE(sink->on_recover(CheckpointId{0}, ctx).ok());
+  ASSERT_TRUE(sink->open(ctx).ok());
+  std::string expected;
+  auto add = [&](Values v) {
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i) expected += '\t';
+      append_text(v[i], expected);
+    }
+    expected += '\n';
+    sink->execute(Tuple(&f, std::move(v)), null);
+  };
+  add({std::string(""), INT64_MIN, -1.2345678901234567e-308, false, Bytes{"raw"}, true});
+  add({std::string("word"), INT64_MAX, 0.1, true, Bytes{""}, false});
+  add({std::string(5000, 'x'), int64_t{0}, -0.0, true, Bytes{std::string(3, '\0')}, true});
+  add({std::string("spill"), int64_t{7}});  // fewer values than fields: written as they are
+  // Past the 1 MiB flush threshold, so the buffer is written out and reused mid-epoch.
+  for (int64_t i = 0; i < 60000; ++i) add({std::string("w") + std::to_string(i % 97), i});
+  ASSERT_TRUE(sink->on_barrier(CheckpointId{1}, null).ok());
+  ASSERT_TRUE(sink->on_checkpoint_committed(CheckpointId{1}).ok());
+  EXPECT_EQ(test::read_file(dir.path() / "part-out-0-1"), expected);
+}
+
 TEST(FileSink, BadArgumentsAreRejected) {
   auto c = Registry::global().create("FileSink", Args{{"path", "x"}, {"format", "xml"}});
   ASSERT_FALSE(c.ok());

@@ -316,6 +316,7 @@ const ConfigKey kConfigKeys[] = {
     {"worker.threads", Kind::integer, 0},
     {"worker.batch.size", Kind::integer, 1},
     {"worker.channel.capacity", Kind::integer, 1},
+    {"worker.chaining", Kind::boolean},
 };
 // Namespaces that belong to Sleet: an unknown key there is most likely a typo. Other keys (Storm's
 // topology.*, the user's own) are passed to components untouched.

@@ -50,9 +50,16 @@ class Fields {
   size_t size() const { return names_.size(); }
   bool empty() const { return names_.empty(); }
   // -1 when absent.
+  // Called per tuple by name-based getters: field names are short, so an inline compare beats a
+  // memcmp call.
   int index_of(std::string_view name) const {
-    for (size_t i = 0; i < names_.size(); ++i)
-      if (names_[i] == name) return static_cast<int>(i);
+    for (size_t i = 0; i < names_.size(); ++i) {
+      const std::string& n = names_[i];
+      if (n.size() != name.size()) continue;
+      size_t k = 0;
+      while (k < n.size() && n[k] == name[k]) ++k;
+      if (k == n.size()) return static_cast<int>(i);
+    }
     return -1;
   }
   bool contains(std::string_view name) const { return index_of(name) >= 0; }
@@ -64,12 +71,13 @@ class Fields {
 
 // Up to four values live inside the tuple itself: emitting a (word, count) pair allocates nothing.
 // More spill to the heap. Construct with braces (`out.emit({w, c})`), like a std::vector.
-using Values = boost::container::small_vector<Value, 4>;
+inline constexpr size_t kInlineValues = 4;
+using Values = boost::container::small_vector<Value, kInlineValues>;
 
 class Tuple {
  public:
   Tuple() = default;
-  Tuple(const Fields* fields, Values&& values) : fields_(fields), values_(std::move(values)) {}
+  Tuple(const Fields* fields, Values&& values) : fields_(fields) { adopt(values); }
   Tuple(const Fields* fields, const Values& values) : fields_(fields), values_(values) {}
 
   size_t size() const { return values_.size(); }
@@ -107,6 +115,33 @@ class Tuple {
 
  private:
   size_t index(std::string_view field) const;
+  // Every emitted tuple passes here. Values on the heap are taken by pointer; inline ones are
+  // moved with a switch on the type, which the compiler inlines, instead of std::variant's generic
+  // move (an indirect call per value).
+  void adopt(Values& v) {
+    if (v.size() > kInlineValues) {
+      values_ = std::move(v);
+      return;
+    }
+    for (Value& x : v) {
+      switch (x.index()) {
+        case 0:
+          values_.emplace_back(std::in_place_index<0>, *std::get_if<0>(&x));
+          break;
+        case 1:
+          values_.emplace_back(std::in_place_index<1>, *std::get_if<1>(&x));
+          break;
+        case 2:
+          values_.emplace_back(std::in_place_index<2>, std::move(*std::get_if<2>(&x)));
+          break;
+        case 3:
+          values_.emplace_back(std::in_place_index<3>, std::move(*std::get_if<3>(&x)));
+          break;
+        default:
+          values_.emplace_back(std::move(x));
+      }
+    }
+  }
   const Fields* fields_ = nullptr;
   Values values_;
 };
