@@ -428,4 +428,49 @@ Status MockCluster::create_topic(const std::string& topic, int partitions) {
   return error_status(err, "creating topic " + topic);
 }
 
+FetchWaker::FetchWaker(rd_kafka_t* rk, std::string topic, std::vector<int32_t> partitions,
+                       std::chrono::microseconds min_interval)
+    : rk_(rk),
+      topic_(std::move(topic)),
+      partitions_(std::move(partitions)),
+      min_interval_(min_interval),
+      thread_([this] { run(); }) {}
+
+FetchWaker::~FetchWaker() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_one();
+  thread_.join();
+}
+
+void FetchWaker::poke() {
+  {
+    std::lock_guard lk(mu_);
+    if (poked_) return;
+    poked_ = true;
+  }
+  cv_.notify_one();
+}
+
+void FetchWaker::run() {
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
+  for (int32_t p : partitions_) rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), p);
+  std::unique_lock lk(mu_);
+  while (true) {
+    cv_.wait(lk, [&] { return poked_ || stop_; });
+    if (stop_) return;
+    poked_ = false;  // a poke during the request or the pause is served by the next one
+    lk.unlock();
+    for (int i = 0; i < list->cnt; ++i) list->elems[i].offset = RD_KAFKA_OFFSET_END;
+    // The answer does not matter, only that a request reached each leader's broker thread. The
+    // timeout bounds how long stopping waits for an unreachable broker.
+    (void)rd_kafka_offsets_for_times(rk_, list.get(), 1000);
+    wakes_.fetch_add(1, std::memory_order_relaxed);
+    lk.lock();
+    if (cv_.wait_for(lk, min_interval_, [&] { return stop_; })) return;
+  }
+}
+
 }  // namespace sleet::kafka

@@ -10,11 +10,15 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -111,6 +115,42 @@ Result<std::map<int32_t, int64_t>> end_offsets(rd_kafka_t* rk, const std::string
 Result<std::map<int32_t, int64_t>> offsets_at(rd_kafka_t* rk, const std::string& topic,
                                               const std::vector<int32_t>& partitions, int64_t which,
                                               std::chrono::milliseconds timeout);
+
+// --- fetch wake-up -------------------------------------------------------------------------------
+// librdkafka before 2.2 stops fetching a partition once the consumer's local queue holds
+// queued.min.messages (or queued.max.messages.kbytes), and looks again only when something wakes
+// its broker thread, otherwise after up to 1 s (confluentinc/librdkafka#2879; 2.2 added
+// fetch.queue.backoff.ms). A consumer that drains its queue faster than that idles. Any request to
+// a broker wakes its thread, which then re-evaluates every partition and fetches again, so this
+// sends one (a ListOffsets of the consumer's partitions, one round per leader broker) whenever the
+// owner pokes it, at most once per `min_interval`, on a thread of its own.
+//
+// Threading: poke() from any thread, never blocks. The destructor stops and joins the thread; it
+// must run before the handle is destroyed.
+class FetchWaker {
+ public:
+  FetchWaker(rd_kafka_t* rk, std::string topic, std::vector<int32_t> partitions,
+             std::chrono::microseconds min_interval);
+  ~FetchWaker();
+  FetchWaker(const FetchWaker&) = delete;
+  FetchWaker& operator=(const FetchWaker&) = delete;
+  void poke();
+  // Requests sent so far (metrics, tests).
+  int64_t wakes() const { return wakes_.load(std::memory_order_relaxed); }
+
+ private:
+  void run();
+  rd_kafka_t* rk_;
+  std::string topic_;
+  std::vector<int32_t> partitions_;
+  std::chrono::microseconds min_interval_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool poked_ = false;
+  bool stop_ = false;
+  std::atomic<int64_t> wakes_{0};
+  std::thread thread_;
+};
 
 // --- embedded Kafka ------------------------------------------------------------------------------
 // librdkafka's in-process mock cluster: real Kafka protocol over TCP on 127.0.0.1, kept alive by an
