@@ -209,6 +209,7 @@ Status KafkaSpout::open(Context& ctx) {
   if (!queue_) return Status::Internal("KafkaSpout " + name_ + ": consumer has no queue");
   wake_below_msgs_ = std::stoll(conf.at("queued.min.messages"));
   wake_below_bytes_ = std::stoll(conf.at("queued.max.messages.kbytes")) * 1024;
+  if (ctx.counter) wakes_ = ctx.counter("fetch_wakes");
   if (!mine.empty())
     waker_ = std::make_unique<FetchWaker>(rk_.get(), topic_, mine, std::chrono::milliseconds(1));
   batch_.resize(max_batch_);
@@ -256,6 +257,7 @@ Result<size_t> KafkaSpout::next_batch(Collector& out) {
     if (queue_was_full_ && !full(left)) {
       queue_was_full_ = false;
       waker_->poke();
+      if (wakes_) wakes_->add(1);
     }
   }
   size_t emitted = 0;

@@ -83,6 +83,7 @@ class KafkaSpout : public Spout {
   int64_t wake_below_msgs_ = 0;   // queued.min.messages in effect
   int64_t wake_below_bytes_ = 0;  // queued.max.messages.kbytes in effect, in bytes
   bool queue_was_full_ = false;
+  Counter* wakes_ = nullptr;  // "fetch_wakes": pokes of the waker (task counter)
   std::vector<rd_kafka_message_t*> batch_;
   int64_t errors_logged_ = 0;
 };
