@@ -26,14 +26,27 @@ struct Args {
   int threads = 2;
 };
 
+// `bounded`: the KafkaSpout's prefetch settings and its FetchWaker, so the baseline gets the same
+// memory-friendly reading the spout does; otherwise librdkafka's defaults (the whole backlog
+// prefetched at once).
 double raw_consume(const std::string& bootstrap, const std::string& topic, int partitions,
-                   int64_t expected) {
-  auto c = sleet::kafka::make_consumer({{"bootstrap.servers", bootstrap},
-                                        {"group.id", "bench-raw"},
-                                        {"enable.auto.commit", "false"},
-                                        {"enable.partition.eof", "false"}});
+                   int64_t expected, bool bounded) {
+  std::map<std::string, std::string> conf = {{"bootstrap.servers", bootstrap},
+                                             {"group.id", "bench-raw"},
+                                             {"enable.auto.commit", "false"},
+                                             {"enable.partition.eof", "false"}};
+  if (bounded) {
+    conf.insert({{"fetch.max.bytes", "2097152"},
+                 {"max.partition.fetch.bytes", "262144"},
+                 {"queued.min.messages", "20000"},
+                 {"queued.max.messages.kbytes", "16384"}});
+  }
+  auto c = sleet::kafka::make_consumer(conf);
   if (!c.ok()) die(c.status().to_string());
   rd_kafka_t* rk = c->get();
+  std::vector<int32_t> all;
+  for (int p = 0; p < partitions; ++p) all.push_back(p);
+  std::unique_ptr<sleet::kafka::FetchWaker> waker;
   auto t0 = Clock::now();
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
   for (int p = 0; p < partitions; ++p)
@@ -41,6 +54,10 @@ double raw_consume(const std::string& bootstrap, const std::string& topic, int p
   rd_kafka_assign(rk, list);
   rd_kafka_topic_partition_list_destroy(list);
   rd_kafka_queue_t* q = rd_kafka_queue_get_consumer(rk);
+  if (bounded)
+    waker =
+        std::make_unique<sleet::kafka::FetchWaker>(rk, topic, all, std::chrono::milliseconds(1));
+  bool was_full = false;
   std::vector<rd_kafka_message_t*> batch(1024);
   int64_t seen = 0, bytes = 0;
   // Timed from the first record on, like the Sleet runs (connection set-up excluded for both).
@@ -58,9 +75,18 @@ double raw_consume(const std::string& bootstrap, const std::string& topic, int p
       }
       rd_kafka_message_destroy(batch[i]);
     }
+    if (waker && n > 0) {  // the spout's rule (records only: these are small)
+      const auto left = static_cast<int64_t>(rd_kafka_queue_length(q));
+      if (left + n >= 20000) was_full = true;
+      if (was_full && left < 20000) {
+        was_full = false;
+        waker->poke();
+      }
+    }
     if (Clock::now() - t0 > 120s) die("raw consumer saw only " + std::to_string(seen));
   }
   double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  waker.reset();
   rd_kafka_queue_destroy(q);
   (void)bytes;
   return s;
@@ -203,9 +229,12 @@ int main(int argc, char** argv) {
               static_cast<long long>(in.sentences), static_cast<long long>(in.words), a.partitions,
               fs::file_size(in.file) / 1024.0 / a.partitions);
 
-  std::vector<double> raw, awk, off, on, rss_off, rss_on, wall_off, wall_on;
+  std::vector<double> raw, rawb, awk, off, on, rss_off, rss_on, wall_off, wall_on;
   for (int r = 0; r < a.runs; ++r) {
-    raw.push_back(in.words / raw_consume(kafka.bootstrap, "sentences", a.partitions, in.sentences));
+    raw.push_back(in.words /
+                  raw_consume(kafka.bootstrap, "sentences", a.partitions, in.sentences, false));
+    rawb.push_back(in.words /
+                   raw_consume(kafka.bootstrap, "sentences", a.partitions, in.sentences, true));
     awk.push_back(in.words / kcat_awk(kafka.bootstrap, "sentences", in.words));
     auto s0 = sleet_run(p, dir, kafka.bootstrap, (*zk)->connect_string(), in, false, a.threads, r);
     off.push_back(in.words / s0.processing_s);
@@ -216,20 +245,24 @@ int main(int argc, char** argv) {
     rss_on.push_back(s1.rss_mb);
     wall_on.push_back(s1.wall_s);
     std::printf(
-        "run %d: raw %.2fM  kcat|awk %.2fM  sleet(cp off) %.2fM  sleet(cp 1s) %.2fM words/s"
-        "  [%lld checkpoints; rss %.0f/%.0f MiB; worker cpu %.2fs in %.2fs wall, cp on]\n",
-        r + 1, raw.back() / 1e6, awk.back() / 1e6, off.back() / 1e6, on.back() / 1e6,
-        static_cast<long long>(s1.checkpoints), s0.rss_mb, s1.rss_mb, s1.cpu_s, s1.wall_s);
+        "run %d: raw %.2fM  raw(bounded) %.2fM  kcat|awk %.2fM  sleet(cp off) %.2fM  sleet(cp 1s) "
+        "%.2fM words/s  [%lld checkpoints; rss %.0f/%.0f MiB; worker cpu %.2fs in %.2fs wall, cp "
+        "on]\n",
+        r + 1, raw.back() / 1e6, rawb.back() / 1e6, awk.back() / 1e6, off.back() / 1e6,
+        on.back() / 1e6, static_cast<long long>(s1.checkpoints), s0.rss_mb, s1.rss_mb, s1.cpu_s,
+        s1.wall_s);
     std::fflush(stdout);
   }
-  double mraw = median(raw), mawk = median(awk), moff = median(off), mon = median(on);
+  // The ratio is taken against the faster of the two raw loops.
+  double mraw = std::max(median(raw), median(rawb)), mawk = median(awk), moff = median(off),
+         mon = median(on);
   std::printf(
-      "\nmedian words/s: raw consume %.2fM | kcat|awk %.2fM | sleet cp off %.2fM | sleet cp 1s "
-      "%.2fM\n",
-      mraw / 1e6, mawk / 1e6, moff / 1e6, mon / 1e6);
+      "\nmedian words/s: raw consume %.2fM (defaults) %.2fM (bounded) | kcat|awk %.2fM | sleet cp "
+      "off %.2fM | sleet cp 1s %.2fM\n",
+      median(raw) / 1e6, median(rawb) / 1e6, mawk / 1e6, moff / 1e6, mon / 1e6);
   std::printf(
-      "ratios: sleet(cp 1s)/raw %.2f (goal >= 0.7) | sleet(cp 1s)/kcat|awk %.2f (goal >= 1.0) | "
-      "cp on/off %.3f (goal >= 0.95)\n",
+      "ratios: sleet(cp 1s)/raw(faster) %.2f (goal >= 0.7) | sleet(cp 1s)/kcat|awk %.2f (goal >= "
+      "1.0) | cp on/off %.3f (goal >= 0.95)\n",
       mon / mraw, mon / mawk, mon / moff);
   std::printf("worker peak RSS: %.0f MiB cp off, %.0f MiB cp on (goal < 150)\n", median(rss_off),
               median(rss_on));
