@@ -161,6 +161,15 @@ void run_to_count(Engine& e, size_t expected) {
   EXPECT_TRUE(e.wait().ok()) << e.failure().to_string();
 }
 
+// ThreadNotingSpout (`spouts` tasks, `count` numbers in all) -> Recorder (`recorders` tasks).
+TopologySpec noted_to_recorders(int spouts, int recorders, int64_t count, Grouping g) {
+  return TopologyBuilder("g")
+      .spout("s", "ThreadNotingSpout", spouts, {{"count", count}})
+      .bolt("r", "Recorder", recorders)
+      .stream("s", "r", std::move(g))
+      .build();
+}
+
 EngineOptions no_checkpoints() {
   EngineOptions o;
   o.checkpointing = false;
@@ -216,11 +225,7 @@ TEST(Grouping, ShuffleAllGlobal) {
                  GroupingType::local_or_shuffle}) {
     Seen seen;
     g_seen = &seen;
-    auto spec = TopologyBuilder("g")
-                    .spout("s", "ThreadNotingSpout", 1, {{"count", int64_t{4000}}})
-                    .bolt("r", "Recorder", 3)
-                    .stream("s", "r", Grouping{g, {}})
-                    .build();
+    auto spec = noted_to_recorders(1, 3, 4000, Grouping{g, {}});
     size_t expected = g == GroupingType::all ? 12000 : 4000;
     auto e = make(spec, reg, no_checkpoints());
     run_to_count(*e, expected);
@@ -261,11 +266,7 @@ TEST(Grouping, LocalOrShuffleWithoutLocalTasksUsesAll) {
   auto reg = test_registry();
   Seen seen;
   g_seen = &seen;
-  auto spec = TopologyBuilder("g")
-                  .spout("s", "ThreadNotingSpout", 1, {{"count", int64_t{4000}}})
-                  .bolt("r", "Recorder", 2)
-                  .stream("s", "r", Grouping{GroupingType::local_or_shuffle, {}})
-                  .build();
+  auto spec = noted_to_recorders(1, 2, 4000, Grouping{GroupingType::local_or_shuffle, {}});
   EngineOptions o = no_checkpoints();
   o.threads = 3;  // tasks go round robin over threads: s on 0, r[0] on 1, r[1] on 2 (Engine::wire)
   auto e = make(spec, reg, o);
@@ -288,11 +289,7 @@ TEST(Chaining, EqualParallelismLocalOrShuffleRunsInTheProducersFiber) {
   for (bool chaining : {true, false}) {
     Seen seen;
     g_seen = &seen;
-    auto spec = TopologyBuilder("chain")
-                    .spout("s", "ThreadNotingSpout", 2, {{"count", int64_t{6000}}})
-                    .bolt("r", "Recorder", 2)
-                    .stream("s", "r", Grouping{GroupingType::local_or_shuffle, {}})
-                    .build();
+    auto spec = noted_to_recorders(2, 2, 6000, Grouping{GroupingType::local_or_shuffle, {}});
     EngineOptions o = no_checkpoints();
     o.chaining = chaining;
     auto e = make(spec, reg, o);
