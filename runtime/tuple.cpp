@@ -99,6 +99,11 @@ uint64_t stable_hash(const Value& v) {
   return 0;
 }
 
+const Value& Tuple::at_missing(std::string_view field) const {
+  (void)values_.at(index(field));  // throws: no such field, or fewer values than fields
+  throw std::out_of_range("field '" + std::string(field) + "' not in tuple");
+}
+
 size_t Tuple::index(std::string_view field) const {
   int i = fields_ ? fields_->index_of(field) : -1;
   if (i < 0) throw std::invalid_argument("no field '" + std::string(field) + "' in tuple");

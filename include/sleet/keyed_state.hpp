@@ -44,7 +44,7 @@ class KeyedState {
     if (!slots_.empty()) {
       size_t i = h & mask();
       for (; slots_[i].used; i = (i + 1) & mask())
-        if (slots_[i].hash == h && slots_[i].kv.first == key) return slots_[i].kv.second;
+        if (slots_[i].hash == h && same(slots_[i].kv.first, key)) return slots_[i].kv.second;
     }
     if ((size_ + 1) * 4 > slots_.size() * 3) grow();  // keep the load at most 3/4
     size_t i = h & mask();
@@ -146,12 +146,41 @@ class KeyedState {
     return static_cast<uint64_t>(m) ^ static_cast<uint64_t>(m >> 64);
   }
   size_t mask() const { return slots_.size() - 1; }
+  // Key equality without a memcmp call for short keys (the per-tuple case); exact: the two
+  // overlapping loads of each side together cover every byte.
+  static bool same(const std::string& k, std::string_view key) {
+    const size_t n = key.size();
+    if (k.size() != n) return false;
+    const char *a = k.data(), *b = key.data();
+    if (n >= 8 && n <= 16) {
+      uint64_t x0, x1, y0, y1;
+      std::memcpy(&x0, a, 8);
+      std::memcpy(&y0, b, 8);
+      std::memcpy(&x1, a + n - 8, 8);
+      std::memcpy(&y1, b + n - 8, 8);
+      return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    if (n >= 4 && n < 8) {
+      uint32_t x0, x1, y0, y1;
+      std::memcpy(&x0, a, 4);
+      std::memcpy(&y0, b, 4);
+      std::memcpy(&x1, a + n - 4, 4);
+      std::memcpy(&y1, b + n - 4, 4);
+      return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    if (n < 4) {
+      for (size_t i = 0; i < n; ++i)
+        if (a[i] != b[i]) return false;
+      return true;
+    }
+    return std::memcmp(a, b, n) == 0;
+  }
 
   size_t index_of(std::string_view key) const {
     if (slots_.empty()) return npos;
     const uint64_t h = hash_of(key);
     for (size_t i = h & mask(); slots_[i].used; i = (i + 1) & mask())
-      if (slots_[i].hash == h && slots_[i].kv.first == key) return i;
+      if (slots_[i].hash == h && same(slots_[i].kv.first, key)) return i;
     return npos;
   }
 

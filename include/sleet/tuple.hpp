@@ -82,7 +82,12 @@ class Tuple {
 
   size_t size() const { return values_.size(); }
   const Value& at(size_t i) const { return values_.at(i); }
-  const Value& at(std::string_view field) const { return values_.at(index(field)); }
+  const Value& at(std::string_view field) const {
+    // Inline: name lookups run per tuple in most bolts.
+    const int i = fields_ ? fields_->index_of(field) : -1;
+    if (i < 0 || static_cast<size_t>(i) >= values_.size()) return at_missing(field);
+    return values_[static_cast<size_t>(i)];
+  }
   const Values& values() const { return values_; }
   Values& mutable_values() { return values_; }
   const Fields* fields() const { return fields_; }
@@ -115,6 +120,8 @@ class Tuple {
 
  private:
   size_t index(std::string_view field) const;
+  // Throws what at(field) throws for a field the tuple lacks.
+  [[noreturn]] const Value& at_missing(std::string_view field) const;
   // Every emitted tuple passes here. Values on the heap are taken by pointer; inline ones are
   // moved with a switch on the type, which the compiler inlines, instead of std::variant's generic
   // move (an indirect call per value).
