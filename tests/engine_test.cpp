@@ -170,6 +170,17 @@ TopologySpec noted_to_recorders(int spouts, int recorders, int64_t count, Groupi
       .build();
 }
 
+// Triggers checkpoints 1..n one after the other, each awaited until every task reported it.
+::testing::AssertionResult run_checkpoints(Engine& e, Collecting& listener, int64_t n) {
+  const size_t tasks = e.task_count();
+  for (int64_t id = 1; id <= n; ++id) {
+    e.trigger_checkpoint(CheckpointId{id});
+    if (!test::wait_until([&] { return listener.of(id).size() == tasks; }, 20s))
+      return ::testing::AssertionFailure() << "checkpoint " << id << " did not complete";
+  }
+  return ::testing::AssertionSuccess();
+}
+
 EngineOptions no_checkpoints() {
   EngineOptions o;
   o.checkpointing = false;
@@ -350,13 +361,8 @@ TEST(Chaining, ChainedBoltsTakePartInEveryCheckpoint) {
   o.listener = &listener;
   auto e = make(spec, reg, o);
   ASSERT_TRUE(e->start().ok());
-  const size_t tasks = e->task_count();
-  ASSERT_EQ(tasks, 6u);
-  for (int64_t id = 1; id <= 6; ++id) {
-    e->trigger_checkpoint(CheckpointId{id});
-    ASSERT_TRUE(test::wait_until([&] { return listener.of(id).size() == tasks; }, 20s))
-        << "checkpoint " << id << " did not complete";
-  }
+  ASSERT_EQ(e->task_count(), 6u);
+  ASSERT_TRUE(run_checkpoints(*e, listener, 6));
   e->checkpoint_committed(CheckpointId{6});
   ASSERT_TRUE(test::wait_until([&] { return e->visible_checkpoint().value == 6; }, 10s))
       << "chained tasks saw the commit";
@@ -469,12 +475,7 @@ TEST(Barriers, AlignmentAcrossTwoUpstreamPaths) {
   o.batch_size = 64;
   auto e = make(spec, reg, o);
   ASSERT_TRUE(e->start().ok());
-  const size_t tasks = e->task_count();
-  for (int64_t id = 1; id <= 8; ++id) {
-    e->trigger_checkpoint(CheckpointId{id});
-    ASSERT_TRUE(test::wait_until([&] { return listener.of(id).size() == tasks; }, 20s))
-        << "checkpoint " << id << " did not complete";
-  }
+  ASSERT_TRUE(run_checkpoints(*e, listener, 8));
   e->request_stop();
   ASSERT_TRUE(e->wait().ok()) << e->failure().to_string();
   for (int64_t id = 1; id <= 8; ++id) {
