@@ -6,7 +6,7 @@
 // Threading: every method runs on the task's fiber (Component contract). next_batch never blocks:
 // it takes what the consumer has prefetched (rd_kafka_consume_batch_queue with timeout 0) and
 // returns 0 when there is nothing, so the runtime parks the fiber. open() waits for metadata and
-// offsets on a helper thread (kafka::offload), suspending only the fiber.
+// offsets on a helper thread (this_task::run_blocking), suspending only the fiber.
 #pragma once
 
 #include <cstdint>
