@@ -7,6 +7,7 @@
 // it takes what the consumer has prefetched (rd_kafka_consume_batch_queue with timeout 0) and
 // returns 0 when there is nothing, so the runtime parks the fiber. open() waits for metadata and
 // offsets on a helper thread (this_task::run_blocking), suspending only the fiber.
+// A FetchWaker thread per task with partitions keeps the bounded prefetch fed (spouts/kafka.hpp).
 #pragma once
 
 #include <cstdint>
