@@ -35,12 +35,7 @@ double raw_consume(const std::string& bootstrap, const std::string& topic, int p
                                              {"group.id", "bench-raw"},
                                              {"enable.auto.commit", "false"},
                                              {"enable.partition.eof", "false"}};
-  if (bounded) {
-    conf.insert({{"fetch.max.bytes", "2097152"},
-                 {"max.partition.fetch.bytes", "262144"},
-                 {"queued.min.messages", "20000"},
-                 {"queued.max.messages.kbytes", "16384"}});
-  }
+  if (bounded) conf.merge(sleet::kafka::bounded_prefetch());
   auto c = sleet::kafka::make_consumer(conf);
   if (!c.ok()) die(c.status().to_string());
   rd_kafka_t* rk = c->get();
@@ -54,10 +49,7 @@ double raw_consume(const std::string& bootstrap, const std::string& topic, int p
   rd_kafka_assign(rk, list);
   rd_kafka_topic_partition_list_destroy(list);
   rd_kafka_queue_t* q = rd_kafka_queue_get_consumer(rk);
-  if (bounded)
-    waker =
-        std::make_unique<sleet::kafka::FetchWaker>(rk, topic, all, std::chrono::milliseconds(1));
-  bool was_full = false;
+  if (bounded) waker = std::make_unique<sleet::kafka::FetchWaker>(rk, q, topic, all, conf);
   std::vector<rd_kafka_message_t*> batch(1024);
   int64_t seen = 0, bytes = 0;
   // Timed from the first record on, like the Sleet runs (connection set-up excluded for both).
@@ -68,20 +60,14 @@ double raw_consume(const std::string& bootstrap, const std::string& topic, int p
       started = true;
       t0 = Clock::now();
     }
+    // The spout's rule, before the messages are destroyed (it reads their sizes).
+    if (waker && n > 0) (void)waker->after_consume(batch.data(), static_cast<size_t>(n));
     for (ssize_t i = 0; i < n; ++i) {
       if (!batch[i]->err) {
         ++seen;
         bytes += static_cast<int64_t>(batch[i]->len);
       }
       rd_kafka_message_destroy(batch[i]);
-    }
-    if (waker && n > 0) {  // the spout's rule (records only: these are small)
-      const auto left = static_cast<int64_t>(rd_kafka_queue_length(q));
-      if (left + n >= 20000) was_full = true;
-      if (was_full && left < 20000) {
-        was_full = false;
-        waker->poke();
-      }
     }
     if (Clock::now() - t0 > 120s) die("raw consumer saw only " + std::to_string(seen));
   }

@@ -448,15 +448,18 @@ Status Engine::wire(const Registry& registry) {
         continue;
       chained_into[st.to] = st.from;
     }
-    // The head of a chain is a component that is not chained itself. A cycle has none (the
-    // validator refuses cycles; this keeps the engine safe on its own): unchain its members.
-    for (auto it = chained_into.begin(); it != chained_into.end();) {
-      std::string head = it->second;
-      size_t hops = 0;
-      while (chained_into.count(head) && hops++ <= chained_into.size()) head = chained_into[head];
-      it = chained_into.count(head) ? chained_into.erase(it) : std::next(it);
-    }
   }
+  // The head of a chain: the first component up the chain that is not chained itself. A cycle has
+  // none (the validator refuses cycles; this keeps the engine safe on its own): its members are
+  // unchained.
+  std::map<std::string, std::string> chain_head;  // chained component -> its chain's head
+  for (auto& [to, from] : chained_into) {
+    std::string head = from;
+    for (size_t hops = 0; chained_into.count(head) && hops <= chained_into.size(); ++hops)
+      head = chained_into.at(head);
+    if (!chained_into.count(head)) chain_head[to] = head;
+  }
+  std::erase_if(chained_into, [&](const auto& kv) { return !chain_head.count(kv.first); });
   std::map<std::string, std::vector<Task*>> by_component;
   for (auto& cs : spec_.components) {
     if (cs.parallelism < 1)
@@ -510,10 +513,9 @@ Status Engine::wire(const Registry& registry) {
   for (auto& t : tasks_)
     if (!chained_into.count(t->spec->id)) t->thread = seq++ % options_.threads;
   for (auto& t : tasks_) {
-    if (!chained_into.count(t->spec->id)) continue;
-    std::string head = chained_into[t->spec->id];
-    while (chained_into.count(head)) head = chained_into[head];
-    t->thread = by_component[head][static_cast<size_t>(t->index)]->thread;
+    auto h = chain_head.find(t->spec->id);
+    if (h != chain_head.end())
+      t->thread = by_component[h->second][static_cast<size_t>(t->index)]->thread;
   }
   // Count input channels per target task: one per upstream task per stream.
   std::map<Task*, size_t> inputs;

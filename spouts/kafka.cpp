@@ -428,9 +428,26 @@ Status MockCluster::create_topic(const std::string& topic, int partitions) {
   return error_status(err, "creating topic " + topic);
 }
 
-FetchWaker::FetchWaker(rd_kafka_t* rk, std::string topic, std::vector<int32_t> partitions,
+std::map<std::string, std::string> bounded_prefetch() {
+  return {{"fetch.max.bytes", "2097152"},
+          {"max.partition.fetch.bytes", "262144"},
+          {"queued.min.messages", "20000"},
+          {"queued.max.messages.kbytes", "16384"}};
+}
+
+FetchWaker::FetchWaker(rd_kafka_t* rk, rd_kafka_queue_t* queue, std::string topic,
+                       std::vector<int32_t> partitions,
+                       const std::map<std::string, std::string>& conf,
                        std::chrono::microseconds min_interval)
     : rk_(rk),
+      queue_(queue),
+      // librdkafka's defaults where conf does not say (the values were validated by
+      // make_consumer).
+      full_msgs_(conf.count("queued.min.messages") ? std::stoll(conf.at("queued.min.messages"))
+                                                   : 100000),
+      full_bytes_(1024 * (conf.count("queued.max.messages.kbytes")
+                              ? std::stoll(conf.at("queued.max.messages.kbytes"))
+                              : 65536)),
       topic_(std::move(topic)),
       partitions_(std::move(partitions)),
       min_interval_(min_interval),
@@ -443,6 +460,22 @@ FetchWaker::~FetchWaker() {
   }
   cv_.notify_one();
   thread_.join();
+}
+
+bool FetchWaker::after_consume(rd_kafka_message_t* const* batch, size_t n) {
+  if (n == 0) return false;
+  int64_t bytes = 0;
+  for (size_t i = 0; i < n; ++i) bytes += static_cast<int64_t>(batch[i]->len);
+  const auto count = static_cast<int64_t>(n);
+  auto full = [&](int64_t queued) {
+    return queued >= full_msgs_ || queued * bytes / count >= full_bytes_;
+  };
+  const auto left = static_cast<int64_t>(rd_kafka_queue_length(queue_));
+  if (full(left + count)) was_full_ = true;
+  if (!was_full_ || full(left)) return false;
+  was_full_ = false;
+  poke();
+  return true;
 }
 
 void FetchWaker::poke() {
@@ -467,7 +500,6 @@ void FetchWaker::run() {
     // The answer does not matter, only that a request reached each leader's broker thread. The
     // timeout bounds how long stopping waits for an unreachable broker.
     (void)rd_kafka_offsets_for_times(rk_, list.get(), 1000);
-    wakes_.fetch_add(1, std::memory_order_relaxed);
     lk.lock();
     if (cv_.wait_for(lk, min_interval_, [&] { return stop_; })) return;
   }

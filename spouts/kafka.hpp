@@ -10,7 +10,6 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -122,25 +121,33 @@ Result<std::map<int32_t, int64_t>> offsets_at(rd_kafka_t* rk, const std::string&
 // its broker thread, otherwise after up to 1 s (confluentinc/librdkafka#2879; 2.2 added
 // fetch.queue.backoff.ms). A consumer that drains its queue faster than that idles. Any request to
 // a broker wakes its thread, which then re-evaluates every partition and fetches again, so this
-// sends one (a ListOffsets of the consumer's partitions, one round per leader broker) whenever the
-// owner pokes it, at most once per `min_interval`, on a thread of its own.
+// sends one (a ListOffsets of the consumer's partitions, one round per leader broker) once the
+// queue has been full and drained below the thresholds again, at most once per `min_interval`, on
+// a thread of its own.
 //
-// Threading: poke() from any thread, never blocks. The destructor stops and joins the thread; it
-// must run before the handle is destroyed.
+// Threading: after_consume() from the one thread that consumes the queue; it never blocks. The
+// destructor stops and joins the thread; it must run before the handle is destroyed.
 class FetchWaker {
  public:
-  FetchWaker(rd_kafka_t* rk, std::string topic, std::vector<int32_t> partitions,
-             std::chrono::microseconds min_interval);
+  // `conf`: the consumer's properties, for its queued.min.messages / queued.max.messages.kbytes.
+  FetchWaker(rd_kafka_t* rk, rd_kafka_queue_t* queue, std::string topic,
+             std::vector<int32_t> partitions, const std::map<std::string, std::string>& conf,
+             std::chrono::microseconds min_interval = std::chrono::milliseconds(1));
   ~FetchWaker();
   FetchWaker(const FetchWaker&) = delete;
   FetchWaker& operator=(const FetchWaker&) = delete;
-  void poke();
-  // Requests sent so far (metrics, tests).
-  int64_t wakes() const { return wakes_.load(std::memory_order_relaxed); }
+  // After each consume call: `batch` holds the `n` messages just taken from the queue. The queue's
+  // bytes are estimated from their sizes. Returns true if it asked for a wake-up.
+  bool after_consume(rd_kafka_message_t* const* batch, size_t n);
 
  private:
+  void poke();
   void run();
   rd_kafka_t* rk_;
+  rd_kafka_queue_t* queue_;
+  int64_t full_msgs_;
+  int64_t full_bytes_;
+  bool was_full_ = false;  // consuming thread only
   std::string topic_;
   std::vector<int32_t> partitions_;
   std::chrono::microseconds min_interval_;
@@ -148,9 +155,12 @@ class FetchWaker {
   std::condition_variable cv_;
   bool poked_ = false;
   bool stop_ = false;
-  std::atomic<int64_t> wakes_{0};
   std::thread thread_;
 };
+
+// The KafkaSpout's prefetch: at most 20k records / 16 MiB queued per consumer, fetches of at most
+// 2 MiB (256 KiB per partition); read fast by pairing it with a FetchWaker.
+std::map<std::string, std::string> bounded_prefetch();
 
 // --- embedded Kafka ------------------------------------------------------------------------------
 // librdkafka's in-process mock cluster: real Kafka protocol over TCP on 127.0.0.1, kept alive by an

@@ -123,19 +123,15 @@ Status KafkaSpout::open(Context& ctx) {
       {"group.id", "sleet." + ctx.topology + "." + ctx.component},
       {"client.id", "sleet-" + name_},
       {"auto.offset.reset", start_},
-      // Prefetch, bounded: at most 20k records / 16 MiB queued per task, fetches of at most 2 MiB
-      // (256 KiB per partition), so a backlog costs ~10 MiB of records per task instead of all of
-      // it at once, and librdkafka reuses its buffers instead of faulting in fresh pages (half the
-      // worker's CPU per record on a large backlog, bench/RESULTS.md). The FetchWaker keeps such
-      // a shallow queue fed. A topology can change them through the spout's `config` argument.
-      {"fetch.max.bytes", "2097152"},
-      {"max.partition.fetch.bytes", "262144"},
-      {"queued.min.messages", "20000"},
-      {"queued.max.messages.kbytes", "16384"},
       // Latency when caught up: do not let the broker sit on a fetch for long.
       {"fetch.wait.max.ms", "20"},
       {"fetch.error.backoff.ms", "50"},
   };
+  // Prefetch, bounded (kafka::bounded_prefetch): a backlog costs ~10 MiB of records per task
+  // instead of all of it at once, and librdkafka reuses its buffers instead of faulting in fresh
+  // pages (half the worker's CPU per record on a large backlog, bench/RESULTS.md). The FetchWaker
+  // keeps such a shallow queue fed. A topology can change them through the spout's `config`.
+  for (const auto& [k, v] : bounded_prefetch()) conf.insert({k, v});
   for (const auto& [k, v] : extra_conf_) conf[k] = v;
   auto rk = make_consumer(conf);
   if (!rk.ok()) return rk.status().with_context("KafkaSpout " + name_);
@@ -207,11 +203,9 @@ Status KafkaSpout::open(Context& ctx) {
     return error_status(err, "KafkaSpout " + name_ + ": assigning partitions");
   queue_.reset(rd_kafka_queue_get_consumer(rk_.get()));
   if (!queue_) return Status::Internal("KafkaSpout " + name_ + ": consumer has no queue");
-  wake_below_msgs_ = std::stoll(conf.at("queued.min.messages"));
-  wake_below_bytes_ = std::stoll(conf.at("queued.max.messages.kbytes")) * 1024;
   if (ctx.counter) wakes_ = ctx.counter("fetch_wakes");
   if (!mine.empty())
-    waker_ = std::make_unique<FetchWaker>(rk_.get(), topic_, mine, std::chrono::milliseconds(1));
+    waker_ = std::make_unique<FetchWaker>(rk_.get(), queue_.get(), topic_, mine, conf);
   batch_.resize(max_batch_);
   opened_ = true;
   spdlog::debug("KafkaSpout {}: topic {} partitions {}/{}", name_, topic_, parts_.size(),
@@ -243,23 +237,8 @@ Result<size_t> KafkaSpout::next_batch(Collector& out) {
   if (!opened_ || parts_.empty()) return size_t{0};
   ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), 0, batch_.data(), batch_.size());
   if (n < 0) return error_status(rd_kafka_last_error(), "KafkaSpout " + name_ + ": consume");
-  if (n > 0) {
-    // Once the queue has reached queued.min.messages or queued.max.messages.kbytes, librdkafka
-    // stops fetching until its broker thread is woken (FetchWaker): wake it when the queue has
-    // drained below both again. The queue's bytes are estimated from this batch's record sizes.
-    int64_t bytes = 0;
-    for (ssize_t i = 0; i < n; ++i) bytes += static_cast<int64_t>(batch_[i]->len);
-    const auto left = static_cast<int64_t>(rd_kafka_queue_length(queue_.get()));
-    auto full = [&](int64_t count) {
-      return count >= wake_below_msgs_ || count * bytes / n >= wake_below_bytes_;
-    };
-    if (full(left + n)) queue_was_full_ = true;
-    if (queue_was_full_ && !full(left)) {
-      queue_was_full_ = false;
-      waker_->poke();
-      if (wakes_) wakes_->add(1);
-    }
-  }
+  // Once the queue has been full, librdkafka stops fetching until its broker thread is woken.
+  if (waker_->after_consume(batch_.data(), static_cast<size_t>(n)) && wakes_) wakes_->add(1);
   size_t emitted = 0;
   Status failure;
   for (ssize_t i = 0; i < n; ++i) {

@@ -78,13 +78,9 @@ class KafkaSpout : public Spout {
   std::vector<int> slot_;    // partition id -> index in parts_, -1 if not ours
   Handle rk_;
   Queue queue_;  // the consumer queue: messages of all assigned partitions, and errors
-  // Restarts fetching once the queue has drained below queued.min.messages (FetchWaker); destroyed
-  // before rk_.
+  // Restarts fetching once the queue has been full and drained again; destroyed before rk_.
   std::unique_ptr<FetchWaker> waker_;
-  int64_t wake_below_msgs_ = 0;   // queued.min.messages in effect
-  int64_t wake_below_bytes_ = 0;  // queued.max.messages.kbytes in effect, in bytes
-  bool queue_was_full_ = false;
-  Counter* wakes_ = nullptr;  // "fetch_wakes": pokes of the waker (task counter)
+  Counter* wakes_ = nullptr;  // "fetch_wakes": wake-ups asked for (task counter)
   std::vector<rd_kafka_message_t*> batch_;
   int64_t errors_logged_ = 0;
 };

@@ -389,8 +389,8 @@ streams:
 
 // A backlog many times the consumer's queue is read whole and in order. Every fetch here crosses
 // queued.min.messages, after which librdkafka 2.0.2 would not fetch again for up to 1 s
-// (librdkafka#2879): without the FetchWaker this backlog takes over a minute to read (measured: 39 s
-// for 60000 records), far past the deadline; with it, well under a second. The deadline bounds a
+// (librdkafka#2879): without the FetchWaker this backlog takes over a minute to read (measured: 39
+// s for 60000 records), far past the deadline; with it, well under a second. The deadline bounds a
 // liveness property with a margin no scheduling noise bridges; speed itself is measured in bench/.
 TEST_F(KafkaSpoutTest, ABacklogFarLargerThanTheQueueIsReadWhole) {
   const int n = 100000;
@@ -401,7 +401,7 @@ TEST_F(KafkaSpoutTest, ABacklogFarLargerThanTheQueueIsReadWhole) {
       make_spout({{"topic", topic_},
                   {"config", std::map<std::string, Arg>{{"queued.min.messages", "100"},
                                                         {"fetch.max.bytes", "10240"},
-                                 {"message.max.bytes", "10240"},
+                                                        {"message.max.bytes", "10240"},
                                                         {"max.partition.fetch.bytes", "2048"}}}});
   Context ctx = make_context("reader", 0, 1, {{"kafka.bootstrap.servers", boot_}});
   Counter wakes;
