@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "runtime/kill_point.hpp"
 
@@ -56,7 +57,7 @@ void Coordinator::start(CheckpointTarget& target, Generation gen, CheckpointId l
     stats_.last_committed = last_committed;
     stats_.committed_at = options_.now();
     stats_.committed_offsets = 0;
-    for (auto& p : base_.positions) stats_.committed_offsets += p.next.value;
+    for (auto& p : base_.positions) stats_.committed_offsets += p.position.next.value;
   }
   // The first checkpoint goes out at once: after a recovery it is what makes progress durable
   // again, and it is cheap (state was just restored).
@@ -183,7 +184,7 @@ void Coordinator::collect(std::unique_lock<std::mutex>& lk) {
       pending_.tasks.push_back(TaskSnapshot{d.component, d.task.value, d.state_version, *h});
       pending_.total_bytes += static_cast<int64_t>(d.bytes.size());
     }
-    for (auto& p : d.positions) pending_.positions.push_back(p);
+    add_positions(pending_, d);
     if (d.source) all_drained_ = all_drained_ && d.drained;
     if (++acked_ == target_->task_count()) set_state(State::committing);
   }
@@ -192,6 +193,7 @@ void Coordinator::collect(std::unique_lock<std::mutex>& lk) {
 
 void Coordinator::commit() {
   pending_.created_unix_ms = unix_ms();
+  sort_positions(pending_.positions);
   kill_point("coordinator.before_commit");
   Status s = store_.commit(pending_, gen_);
   if (s.ok()) return finish_commit();
@@ -241,7 +243,7 @@ void Coordinator::finish_commit() {
     stats_.committed++;
     stats_.committed_at = options_.now();
     stats_.committed_offsets = 0;
-    for (auto& p : pending_.positions) stats_.committed_offsets += p.next.value;
+    for (auto& p : pending_.positions) stats_.committed_offsets += p.position.next.value;
     state_ = State::idle;
   }
   spdlog::debug("checkpoint {} committed in {} ms, {} bytes of state", current_.value, took.count(),
@@ -270,6 +272,30 @@ void Coordinator::abort_current(const std::string& why) {
   stats_.aborted++;
   state_ = State::idle;
   next_trigger_ = trigger_requested_ ? options_.now() : options_.now() + options_.interval;
+}
+
+void add_positions(Manifest& m, const TaskSnapshotData& d) {
+  for (const auto& p : d.positions) m.positions.push_back({d.component, d.task.value, p});
+}
+
+void sort_positions(std::vector<TaskPosition>& ps) {
+  std::sort(ps.begin(), ps.end(), [](const TaskPosition& a, const TaskPosition& b) {
+    return std::tie(a.component, a.task, a.position.topic, a.position.partition.value) <
+           std::tie(b.component, b.task, b.position.topic, b.position.partition.value);
+  });
+}
+
+std::map<std::string, SourcePositions> restore_positions(const std::vector<TaskPosition>& ps) {
+  std::map<std::string, SourcePositions> out;
+  for (const auto& p : ps) out[p.component].push_back(p.position);
+  return out;
+}
+
+std::vector<TaskPosition> task_positions(const RestorePlan& plan) {
+  std::vector<TaskPosition> out;
+  for (const auto& [component, ps] : plan.positions)
+    for (const auto& p : ps) out.push_back({component, -1, p});
+  return out;
 }
 
 StatefulShape stateful_shape(const TopologySpec& spec, const std::string& id) {
@@ -335,7 +361,7 @@ Result<RestorePlan> plan_recovery(const Manifest& m, const TopologySpec& spec,
   }
   RestorePlan plan;
   plan.id = m.id;
-  plan.positions = m.positions;
+  plan.positions = restore_positions(m.positions);
   for (auto& t : m.tasks) {
     auto bytes = snapshots.get(t.handle);
     if (!bytes.ok())

@@ -139,6 +139,18 @@ Result<RestorePlan> plan_recovery(const Manifest& m, const TopologySpec& spec,
 // component). manifest_base records it for every stateful component; plan_recovery compares.
 StatefulShape stateful_shape(const TopologySpec& spec, const std::string& id);
 
+// Spout positions between manifest and restore plan. A manifest keys them by (component, task,
+// topic, partition); a restore plan by component only (RestorePlan::positions), so a spout task
+// finds a partition's position whatever task recorded it, and never another component's.
+// Positions of a format-1/2 manifest (component "") stay under "" (see manifest.hpp).
+// Records task `d`'s positions under its component and task (the coordinator, per snapshot).
+void add_positions(Manifest& m, const TaskSnapshotData& d);
+void sort_positions(std::vector<TaskPosition>& ps);
+std::map<std::string, SourcePositions> restore_positions(const std::vector<TaskPosition>& ps);
+// The plan's positions as manifest entries (task -1: which task restores which partition is the
+// spout's business); the coordinator's base, for progress figures until the first checkpoint.
+std::vector<TaskPosition> task_positions(const RestorePlan& plan);
+
 // The manifest fields that do not change between checkpoints.
 Manifest manifest_base(const TopologySpec& spec, const std::vector<std::string>& stateful);
 

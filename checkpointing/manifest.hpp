@@ -11,6 +11,13 @@
 //   2  + shapes: class and input streams of every stateful component, so recovery can name
 //      exactly what changed (plan_recovery). A version-1 manifest decodes with empty shapes,
 //      which recovery treats as "unknown" and does not check.
+//   3  positions keyed by (component, task, topic, partition), each with the cluster id of its
+//      source (Kafka: rd_kafka_clusterid). Formats 1 and 2 kept (topic, partition, next) only, so
+//      two spout components on one topic overwrote each other's offsets at restore. A format-1/2
+//      manifest decodes its positions with component "" and task -1 ("not recorded");
+//      restore_positions (coordinator.hpp) hands those to every spout, which takes the ones of
+//      its topic as before (the best an old manifest allows: exact for one spout per topic, the
+//      old ambiguity for several), and without a cluster id, which is then not checked.
 #pragma once
 
 #include <cereal/archives/portable_binary.hpp>
@@ -94,6 +101,31 @@ struct StatefulShape {
   }
 };
 
+// One spout task's recorded position of one topic partition.
+struct TaskPosition {
+  std::string component;  // "" when read from a format-1/2 manifest (not recorded)
+  int32_t task = -1;      // the task that recorded it; -1 likewise. For diagnostics only: a
+                          // restore looks positions up by component and partition, so they
+                          // survive partitions moving between the component's tasks.
+  SourcePosition position;
+  bool operator==(const TaskPosition&) const = default;
+  template <class A>
+  void serialize(A& ar) {
+    ar(component, task, position.topic, position.partition, position.next, position.cluster);
+  }
+};
+
+// The position layout of formats 1 and 2 (decoding only).
+struct LegacyPosition {
+  std::string topic;
+  PartitionId partition;
+  Offset next;
+  template <class A>
+  void serialize(A& ar) {
+    ar(topic, partition, next);
+  }
+};
+
 // Thrown by Manifest::serialize while loading a format version it does not know; decode_manifest
 // turns it into Code::incompatible.
 struct ManifestFormatError : std::runtime_error {
@@ -103,7 +135,7 @@ struct ManifestFormatError : std::runtime_error {
 };
 
 struct Manifest {
-  static constexpr uint32_t kFormatVersion = 2;
+  static constexpr uint32_t kFormatVersion = 3;
   static constexpr uint32_t kOldestReadableVersion = 1;
 
   uint32_t format_version = kFormatVersion;
@@ -112,7 +144,8 @@ struct Manifest {
   std::string fingerprint;
   std::map<std::string, int> parallelism;  // component id -> parallelism
   std::vector<std::string> stateful;       // component ids that had state
-  SourcePositions positions;               // next offset per topic partition
+  // Next offset per (component, task, topic, partition), sorted in that order.
+  std::vector<TaskPosition> positions;
   std::vector<TaskSnapshot> tasks;
   int64_t created_unix_ms = 0;
   int64_t total_bytes = 0;
@@ -131,8 +164,17 @@ struct Manifest {
       if (format_version < kOldestReadableVersion || format_version > kFormatVersion)
         throw ManifestFormatError(format_version);
     }
-    ar(id, topology, fingerprint, parallelism, stateful, positions, tasks, created_unix_ms,
-       total_bytes);
+    ar(id, topology, fingerprint, parallelism, stateful);
+    // Format 3 replaced the positions in the version-1 layout's slot (see TaskPosition).
+    if (format_version >= 3) {
+      ar(positions);
+    } else {
+      std::vector<LegacyPosition> legacy;
+      ar(legacy);
+      positions.clear();
+      for (auto& p : legacy) positions.push_back({"", -1, {p.topic, p.partition, p.next, ""}});
+    }
+    ar(tasks, created_unix_ms, total_bytes);
     // Fields added in later versions go after the version-1 layout, read only when present.
     if (format_version >= 2) ar(shapes);
   }

@@ -597,7 +597,7 @@ Status Engine::start(const RestorePlan& restore) {
                                   std::to_string(restore.id.value) + ": " + e.what());
       }
     }
-    if (t->spout) SLEET_RETURN_IF_ERROR(t->spout->seek(restore.positions));
+    if (t->spout) SLEET_RETURN_IF_ERROR(t->spout->seek(restore.positions_for(t->spec->id)));
     SLEET_RETURN_IF_ERROR(
         t->comp->on_recover(restore.id, t->ctx).with_context("recovering " + t->name()));
     SLEET_RETURN_IF_ERROR(t->comp->open(t->ctx).with_context("opening " + t->name()));

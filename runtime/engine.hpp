@@ -48,7 +48,27 @@ struct RestorePlan {
   CheckpointId id{0};  // 0: fresh start
   // (component, task) -> (state_version, bytes)
   std::map<std::pair<std::string, int>, std::pair<uint32_t, std::string>> states;
-  SourcePositions positions;
+  // Spout component id -> the positions all of its tasks recorded. Keyed by component, not task:
+  // a task seeks to those of the partitions it owns now, which need not be the ones it owned
+  // when they were recorded. Key "": positions of a format-1/2 manifest, which did not record
+  // their component; every spout gets those (the behaviour of those formats).
+  std::map<std::string, SourcePositions> positions;
+
+  // What the tasks of spout `component` seek to: its own positions, never another component's.
+  SourcePositions positions_for(const std::string& component) const {
+    SourcePositions out;
+    for (const std::string& key : {component, std::string()}) {
+      if (key.empty() && component.empty()) continue;
+      if (auto it = positions.find(key); it != positions.end())
+        out.insert(out.end(), it->second.begin(), it->second.end());
+    }
+    return out;
+  }
+  size_t position_count() const {
+    size_t n = 0;
+    for (const auto& [c, ps] : positions) n += ps.size();
+    return n;
+  }
 };
 
 struct EngineOptions {

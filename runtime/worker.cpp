@@ -170,14 +170,14 @@ Status Worker::run() {
 
   if (plan.id.value > 0)
     spdlog::info("{}: resuming from checkpoint {} ({} partitions, {} task states)", spec_.name,
-                 plan.id.value, plan.positions.size(), plan.states.size());
+                 plan.id.value, plan.position_count(), plan.states.size());
   else
     spdlog::info("{}: starting fresh{}", spec_.name, checkpointing ? "" : " (checkpointing off)");
   SLEET_RETURN_IF_ERROR(engine->start(plan));
   EngineTarget target(*engine);
   if (coordinator) {
     Manifest base = manifest_base(spec_, engine->stateful_components());
-    base.positions = plan.positions;
+    base.positions = task_positions(plan);
     coordinator->start(target, gen, plan.id, std::move(base));
   }
 

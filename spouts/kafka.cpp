@@ -10,8 +10,10 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace sleet::kafka {
@@ -312,6 +314,15 @@ Result<std::map<int32_t, int64_t>> offsets_at(rd_kafka_t* rk, const std::string&
   }
 }
 
+std::string cluster_id(rd_kafka_t* rk, std::chrono::milliseconds timeout) {
+  char* id = this_task::run_blocking(
+      [&] { return rd_kafka_clusterid(rk, static_cast<int>(timeout.count())); });
+  if (!id) return {};
+  std::string out(id);
+  rd_kafka_mem_free(rk, id);
+  return out;
+}
+
 Result<std::map<int32_t, int64_t>> end_offsets(rd_kafka_t* rk, const std::string& topic,
                                                std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
@@ -325,6 +336,33 @@ Result<std::map<int32_t, int64_t>> end_offsets(rd_kafka_t* rk, const std::string
 // --- MockCluster ---------------------------------------------------------------------------------
 
 namespace {
+// What librdkafka 2.0.2's mock cluster reports as its cluster id (rd_kafka_mock_cluster_new:
+// "mockCluster%lx" of the cluster's address >> 2); kafka_spout_test checks it against
+// rd_kafka_clusterid.
+std::string mock_cluster_id(const rd_kafka_mock_cluster_t* c) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "mockCluster%lx",
+                static_cast<unsigned long>(reinterpret_cast<uintptr_t>(c) >> 2));
+  return buf;
+}
+
+// librdkafka 2.0.2's destroy joins an internal broker thread of the owner handle that notices
+// its termination only on a wakeup or at its next 1 s timeout. Waking the owner's brokers
+// (flush with timeout 0) every 5 ms meanwhile makes destroy take ~5 ms in most runs; some
+// still take 1 s (the broker leaves the wakeup list before it checks for termination).
+void destroy_mock(rd_kafka_t* owner, rd_kafka_mock_cluster_t* c) {
+  std::atomic<bool> done{false};
+  std::thread w([&] {
+    while (!done) {
+      rd_kafka_flush(owner, 0);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  rd_kafka_mock_cluster_destroy(c);
+  done = true;
+  w.join();
+}
+
 // librdkafka 2.0.2's mock cluster thread sometimes misses the wakeup for a request made to it
 // (topic creation) and only notices it when its 1 s poll times out. Any socket event
 // wakes it too, so while such a request is in progress a helper thread opens (and at once
@@ -389,29 +427,32 @@ Result<std::unique_ptr<MockCluster>> MockCluster::start(int brokers) {
   std::unique_ptr<MockCluster> mc(new MockCluster());
   mc->owner_ = std::move(rk).value();
   // Brokers listen on 127.0.0.1 with kernel-chosen ports (librdkafka binds INADDR_LOOPBACK).
-  mc->cluster_ = rd_kafka_mock_cluster_new(mc->owner_.get(), brokers);
-  if (!mc->cluster_) return Status::Internal("rd_kafka_mock_cluster_new failed (see log above)");
+  // The id is the cluster's address (see cluster_id()): a new cluster is allocated while the ones
+  // whose id was handed out before are held, until its id is new to this process.
+  static std::mutex issued_mu;
+  static std::set<std::string> issued;
+  std::lock_guard lk(issued_mu);
+  std::vector<rd_kafka_mock_cluster_t*> reused;
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    rd_kafka_mock_cluster_t* c = rd_kafka_mock_cluster_new(mc->owner_.get(), brokers);
+    if (!c) break;
+    if (!issued.count(mock_cluster_id(c))) {
+      mc->cluster_ = c;
+      break;
+    }
+    reused.push_back(c);
+  }
+  for (auto* c : reused) destroy_mock(mc->owner_.get(), c);
+  if (!mc->cluster_)
+    return Status::Internal("rd_kafka_mock_cluster_new failed or kept reusing cluster ids");
+  mc->id_ = mock_cluster_id(mc->cluster_);
+  issued.insert(mc->id_);
   mc->brokers_ = brokers;
   return mc;
 }
 
 MockCluster::~MockCluster() {
-  // librdkafka 2.0.2's destroy joins an internal broker thread of the owner handle that notices
-  // its termination only on a wakeup or at its next 1 s timeout. Waking the owner's brokers
-  // (flush with timeout 0) every 5 ms meanwhile makes destroy take ~5 ms in most runs; some
-  // still take 1 s (the broker leaves the wakeup list before it checks for termination).
-  if (cluster_) {
-    std::atomic<bool> done{false};
-    std::thread w([&] {
-      while (!done) {
-        rd_kafka_flush(owner_.get(), 0);
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-    });
-    rd_kafka_mock_cluster_destroy(cluster_);
-    done = true;
-    w.join();
-  }
+  if (cluster_) destroy_mock(owner_.get(), cluster_);
   cluster_ = nullptr;
   owner_.reset();
 }

@@ -115,6 +115,11 @@ Result<std::map<int32_t, int64_t>> offsets_at(rd_kafka_t* rk, const std::string&
                                               const std::vector<int32_t>& partitions, int64_t which,
                                               std::chrono::milliseconds timeout);
 
+// The id of the Kafka cluster `rk` is connected to (rd_kafka_clusterid: from the Metadata
+// response, cached by the client), "" when the brokers report none (Kafka before 0.10) or none
+// arrived within `timeout`. KafkaSpout records it with its positions.
+std::string cluster_id(rd_kafka_t* rk, std::chrono::milliseconds timeout);
+
 // --- fetch wake-up -------------------------------------------------------------------------------
 // librdkafka before 2.2 stops fetching a partition once the consumer's local queue holds
 // queued.min.messages (or queued.max.messages.kbytes), and looks again only when something wakes
@@ -179,12 +184,20 @@ class MockCluster {
   int brokers() const { return brokers_; }
   // already_exists if the topic exists; invalid_argument for partitions < 1.
   Status create_topic(const std::string& topic, int partitions);
+  // The cluster id its brokers report. librdkafka 2.0.2 derives it from the address of the
+  // cluster's memory ("mockCluster" + hex), so a cluster started after another was destroyed in
+  // the same process would often report the same id; start() retries until the id differs from
+  // every id this process has handed out, so two MockClusters never share one (they hold
+  // different data). Across processes the id differs only as far as address randomisation makes
+  // it; see spouts/README.md.
+  const std::string& cluster_id() const { return id_; }
 
  private:
   MockCluster() = default;
   Handle owner_;
   rd_kafka_mock_cluster_t* cluster_ = nullptr;  // owned; destroyed before owner_
   int brokers_ = 0;
+  std::string id_;
 };
 
 }  // namespace sleet::kafka

@@ -86,6 +86,10 @@ KafkaSpout::KafkaSpout(const Args& a)
   auto offsets = offsets_from_arg(a, "offsets");
   if (!offsets.ok()) throw std::invalid_argument(offsets.status().message());
   given_ = std::move(offsets).value();
+  on_out_of_range_ = a.string_or("on_offset_out_of_range", "fail");
+  if (on_out_of_range_ != "fail" && on_out_of_range_ != "earliest" && on_out_of_range_ != "latest")
+    throw std::invalid_argument("on_offset_out_of_range must be fail, earliest or latest, got '" +
+                                on_out_of_range_ + "'");
 }
 
 KafkaSpout::~KafkaSpout() {
@@ -155,10 +159,14 @@ Status KafkaSpout::open(Context& ctx) {
   // knows better and for checking the given offsets.
   std::vector<int32_t> unstored, given;
   std::map<int32_t, int64_t> stored;
+  std::vector<int32_t> checkpointed;
   for (int32_t p : mine) {
     for (const auto& sp : seek_to_)
       if (sp.topic == topic_ && sp.partition.value == p) stored[p] = sp.next.value;
-    if (stored.count(p)) continue;
+    if (stored.count(p)) {
+      checkpointed.push_back(p);
+      continue;
+    }
     if (!from_checkpoint_ && given_.count(p)) {
       stored[p] = given_.at(p);
       given.push_back(p);
@@ -166,6 +174,8 @@ Status KafkaSpout::open(Context& ctx) {
       unstored.push_back(p);
     }
   }
+  cluster_ = cluster_id(rk_.get(), kOpenTimeout);
+  SLEET_RETURN_IF_ERROR(check_checkpointed(ctx, checkpointed, stored));
   auto starts = offsets_at(rk_.get(), topic_, unstored,
                            start_ == "earliest" ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END,
                            kOpenTimeout);
@@ -210,6 +220,51 @@ Status KafkaSpout::open(Context& ctx) {
   opened_ = true;
   spdlog::debug("KafkaSpout {}: topic {} partitions {}/{}", name_, topic_, parts_.size(),
                 all->size());
+  return Status::Ok();
+}
+
+Status KafkaSpout::check_checkpointed(Context& ctx, const std::vector<int32_t>& mine,
+                                      std::map<int32_t, int64_t>& stored) {
+  const std::string who = "KafkaSpout component '" + ctx.component + "' (task " +
+                          std::to_string(ctx.task.value) + "), topic " + topic_;
+  // Every task checks every position of its topic, so all tasks refuse alike. Positions without
+  // a cluster id come from a manifest older than format 3 and cannot be checked.
+  for (const auto& sp : seek_to_) {
+    if (sp.topic != topic_ || sp.cluster.empty() || cluster_.empty() || sp.cluster == cluster_)
+      continue;
+    return Status::Incompatible(
+        who + ": the checkpoint's offsets were recorded on Kafka cluster '" + sp.cluster +
+        "', but bootstrap.servers " + bootstrap_ + " is Kafka cluster '" + cluster_ +
+        "'; its offsets mean other records there. Point the spout at the same Kafka cluster, or "
+        "start from a fresh state (a new topology name, or a fresh state dir / ZooKeeper root)");
+  }
+  if (mine.empty()) return Status::Ok();
+  auto lows = offsets_at(rk_.get(), topic_, mine, RD_KAFKA_OFFSET_BEGINNING, kOpenTimeout);
+  if (!lows.ok()) return lows.status().with_context("KafkaSpout " + name_);
+  auto highs = offsets_at(rk_.get(), topic_, mine, RD_KAFKA_OFFSET_END, kOpenTimeout);
+  if (!highs.ok()) return highs.status().with_context("KafkaSpout " + name_);
+  for (int32_t p : mine) {
+    const int64_t lo = (*lows)[p], hi = (*highs)[p], off = stored[p];
+    if (off >= lo && off <= hi) continue;  // off == hi: caught up, the next record is the next
+    const std::string what =
+        who + " partition " + std::to_string(p) + ": checkpointed offset " + std::to_string(off) +
+        " lies outside the partition's log [" + std::to_string(lo) + ", " + std::to_string(hi) +
+        ")" +
+        (off < lo ? " (records before " + std::to_string(lo) +
+                        " were deleted, e.g. by retention, before they were processed)"
+                  : " (the log is shorter than when it was checkpointed: another or a recreated "
+                    "topic)");
+    if (on_out_of_range_ == "fail")
+      return Status::Incompatible(
+          what +
+          ". To accept the gap, set the spout's on_offset_out_of_range to earliest or latest; "
+          "else restore the data, or start from a fresh state (a new topology name, or a fresh "
+          "state dir / ZooKeeper root)");
+    const int64_t to = on_out_of_range_ == "earliest" ? lo : hi;
+    spdlog::warn("{}; on_offset_out_of_range: {} resets it to {}", what, on_out_of_range_, to);
+    if (ctx.counter) ctx.counter("offsets_reset")->add(1);
+    stored[p] = to;
+  }
   return Status::Ok();
 }
 
@@ -270,7 +325,7 @@ Result<size_t> KafkaSpout::next_batch(Collector& out) {
 SourcePositions KafkaSpout::positions() const {
   SourcePositions ps;
   ps.reserve(parts_.size());
-  for (const auto& p : parts_) ps.push_back({topic_, PartitionId{p.id}, Offset{p.next}});
+  for (const auto& p : parts_) ps.push_back({topic_, PartitionId{p.id}, Offset{p.next}, cluster_});
   return ps;
 }
 
@@ -308,6 +363,11 @@ SLEET_BUILTIN(sleet::describe<sleet::kafka::KafkaSpout>(
       "fresh start only (no checkpoint): partition -> offset of the first record to read, e.g. "
       "{0: 120, 3: 0}; must lie within the partition's log",
       {}},
+     {"on_offset_out_of_range", sleet::ArgKind::string, false,
+      "a checkpointed offset outside its partition's log (retention deleted unread records, or "
+      "another topic): fail (default, the restore is refused), earliest or latest (reset there, "
+      "count offsets_reset, log a warning)",
+      sleet::Arg("fail")},
      {"max.batch", sleet::ArgKind::integer, false, "most records emitted per turn",
       sleet::Arg(int64_t{1024})},
      {"config", sleet::ArgKind::map, false, "extra librdkafka consumer properties", {}}}))

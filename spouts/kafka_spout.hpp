@@ -42,7 +42,9 @@ class KafkaSpout : public Spout {
   // One entry per owned partition, idle and empty ones included: the offset of the next record to
   // read (last emitted + 1; for a partition not read yet, the resolved start offset).
   SourcePositions positions() const override;
-  // Called before open(): open() assigns exactly these offsets to the partitions they name.
+  // Called before open(): open() assigns exactly these offsets to the partitions they name,
+  // after checking that they were recorded on the same Kafka cluster and lie within the
+  // partitions' logs (else on_offset_out_of_range decides; by default incompatible).
   Status seek(const SourcePositions& positions) override;
   // Called by the engine before open(); notes whether a checkpoint exists (n != 0), in which case
   // the `offsets` argument is ignored.
@@ -62,6 +64,10 @@ class KafkaSpout : public Spout {
                                                                                : nullptr;
   }
   Status handle_error(const rd_kafka_message_t& m);
+  // Checks the checkpointed positions of `mine` against the cluster and the partitions' logs and
+  // applies on_offset_out_of_range; `stored` holds them and is updated by a reset.
+  Status check_checkpointed(Context& ctx, const std::vector<int32_t>& mine,
+                            std::map<int32_t, int64_t>& stored);
 
   std::string topic_;
   std::string bootstrap_;
@@ -69,6 +75,10 @@ class KafkaSpout : public Spout {
   size_t max_batch_;
   std::map<std::string, std::string> extra_conf_;
   std::map<int32_t, int64_t> given_;  // the `offsets` argument: partition -> first offset
+  // `on_offset_out_of_range`: what a checkpointed offset outside its partition's log does:
+  // "fail" (refuse the restore, incompatible), "earliest" or "latest" (reset, count, warn).
+  std::string on_out_of_range_;
+  std::string cluster_;  // id of the Kafka cluster read from ("" if it reports none)
   SourcePositions seek_to_;
   bool from_checkpoint_ = false;  // seek() got positions or on_recover() a checkpoint
 

@@ -46,8 +46,11 @@ Manifest sample_manifest(const std::string& topology, int64_t id) {
   m.fingerprint = "fp-1234";
   m.parallelism = {{"words", 2}, {"count", 3}};
   m.stateful = {"count"};
-  m.positions = {{"sentences", PartitionId{0}, Offset{100 + id}},
-                 {"sentences", PartitionId{1}, Offset{7}}};
+  // Two spout components on one topic, with different progress (issue 10 item 1).
+  m.positions = {{"read", 0, {"sentences", PartitionId{0}, Offset{100 + id}, "cluster-A"}},
+                 {"read", 1, {"sentences", PartitionId{1}, Offset{7}, "cluster-A"}},
+                 {"replay", 0, {"sentences", PartitionId{0}, Offset{3}, "cluster-A"}},
+                 {"replay", 0, {"sentences", PartitionId{1}, Offset{2}, "cluster-A"}}};
   for (int t = 0; t < 3; ++t) {
     TaskSnapshot ts;
     ts.component = "count";
@@ -66,16 +69,80 @@ Manifest sample_manifest(const std::string& topology, int64_t id) {
   return m;
 }
 
+// A position as formats 1 and 2 wrote it: (topic, partition, next), nothing else.
+struct V2Position {
+  std::string topic;
+  PartitionId partition;
+  Offset next;
+  template <class A>
+  void serialize(A& ar) {
+    ar(topic, partition, next);
+  }
+};
+
+std::vector<V2Position> v2_positions(const Manifest& m) {
+  std::vector<V2Position> out;
+  for (auto& p : m.positions)
+    out.push_back({p.position.topic, p.position.partition, p.position.next});
+  return out;
+}
+
 // The bytes a format-1 build wrote: the version-1 layout, no shapes.
 std::string encode_v1(const Manifest& m) {
   std::ostringstream os(std::ios::binary);
   {
     cereal::PortableBinaryOutputArchive ar(os);
     uint32_t v = 1;
-    ar(v, m.id, m.topology, m.fingerprint, m.parallelism, m.stateful, m.positions, m.tasks,
+    ar(v, m.id, m.topology, m.fingerprint, m.parallelism, m.stateful, v2_positions(m), m.tasks,
        m.created_unix_ms, m.total_bytes);
   }
   return std::move(os).str();
+}
+
+// The bytes a format-2 build wrote: the version-1 layout plus shapes.
+std::string encode_v2(const Manifest& m) {
+  std::ostringstream os(std::ios::binary);
+  {
+    cereal::PortableBinaryOutputArchive ar(os);
+    uint32_t v = 2;
+    ar(v, m.id, m.topology, m.fingerprint, m.parallelism, m.stateful, v2_positions(m), m.tasks,
+       m.created_unix_ms, m.total_bytes, m.shapes);
+  }
+  return std::move(os).str();
+}
+
+const char* const kFormat2Hex =
+    "01020000002a0000000000000002000000000000007763070000000000000066"
+    "702d3132333402000000000000000500000000000000636f756e740300000005"
+    "00000000000000776f7264730200000001000000000000000500000000000000"
+    "636f756e740400000000000000090000000000000073656e74656e6365730000"
+    "00008e00000000000000090000000000000073656e74656e6365730100000007"
+    "00000000000000090000000000000073656e74656e6365730000000003000000"
+    "00000000090000000000000073656e74656e6365730100000002000000000000"
+    "0003000000000000000500000000000000636f756e7400000000020000000004"
+    "000000000000002f782f300a00000000000000efbeadde050000000000000063"
+    "6f756e7401000000020000000004000000000000002f782f310b000000000000"
+    "00f0beadde0500000000000000636f756e740200000002000000010400000000"
+    "0000002f782f320c00000000000000f1beadde2a68e5cf8b0100002100000000"
+    "00000001000000000000000500000000000000636f756e740900000000000000"
+    "576f7264436f756e74020000000000000005000000000000006f746865720600"
+    "0000000000006669656c647301000000000000000400000000000000776f7264"
+    "0500000000000000776f72647306000000000000006669656c64730200000000"
+    "0000000400000000000000776f726404000000000000006c616e67";
+
+std::string from_hex(std::string_view hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  return out;
+}
+
+// What a format-1/2 manifest's positions decode to: component and task not recorded, no cluster.
+std::vector<TaskPosition> as_unrecorded(const std::vector<TaskPosition>& ps) {
+  std::vector<TaskPosition> out;
+  for (auto& p : ps)
+    out.push_back({"", -1, {p.position.topic, p.position.partition, p.position.next, ""}});
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -104,11 +171,56 @@ TEST(Manifest, ReadsFormatVersion1WithShapesUnknown) {
   EXPECT_TRUE(back->shapes.empty()) << "version 1 recorded no shapes: unknown";
   m.shapes.clear();
   m.format_version = 1;
+  m.positions = as_unrecorded(m.positions);
   EXPECT_EQ(*back, m);
   // Written again, it is a current-version manifest.
   auto again = decode_manifest(encode_manifest(*back));
   ASSERT_TRUE(again.ok()) << again.status().to_string();
   EXPECT_EQ(again->format_version, Manifest::kFormatVersion);
+}
+
+TEST(Manifest, Format3KeepsEachComponentsPositionsAndClusterIds) {
+  Manifest m = sample_manifest("wc", 42);
+  auto back = decode_manifest(encode_manifest(m));
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(back->format_version, 3u);
+  ASSERT_EQ(back->positions, m.positions);
+  auto plan = restore_positions(back->positions);
+  ASSERT_EQ(plan.size(), 2u);
+  EXPECT_EQ(plan.at("read").size(), 2u);
+  EXPECT_EQ(plan.at("replay").size(), 2u);
+  RestorePlan rp;
+  rp.positions = plan;
+  // Each spout gets its own positions of the shared topic, never the other's.
+  for (auto& p : rp.positions_for("read")) EXPECT_NE(p.next.value, 3) << "replay's offset leaked";
+  EXPECT_EQ(rp.positions_for("replay").at(0).next.value, 3);
+  EXPECT_EQ(rp.positions_for("replay").at(0).cluster, "cluster-A");
+  EXPECT_TRUE(rp.positions_for("other").empty());
+}
+
+TEST(Manifest, ReadsFormatVersion2PositionsAsUnrecordedForEverySpout) {
+  Manifest m = sample_manifest("wc", 42);
+  // sample_manifest("wc", 42) as the format-2 build (commit 2e07c87) encoded it, with its four
+  // positions reduced to (topic, partition, next): real format-2 bytes, not our re-encoding.
+  const std::string bytes = from_hex(kFormat2Hex);
+  EXPECT_EQ(bytes, encode_v2(m)) << "the legacy encoder in this test no longer matches format 2";
+  auto back = decode_manifest(bytes);
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(back->format_version, 2u);
+  EXPECT_EQ(back->shapes, m.shapes) << "format 2 recorded shapes";
+  Manifest expect = m;
+  expect.format_version = 2;
+  expect.positions = as_unrecorded(m.positions);
+  EXPECT_EQ(*back, expect);
+  // Not recorded per component: every spout is handed them (the format-2 behaviour).
+  RestorePlan rp;
+  rp.positions = restore_positions(back->positions);
+  EXPECT_EQ(rp.positions_for("read").size(), 4u);
+  EXPECT_EQ(rp.positions_for("anything").size(), 4u);
+  auto again = decode_manifest(encode_manifest(*back));
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ(again->format_version, Manifest::kFormatVersion);
+  EXPECT_EQ(again->positions, expect.positions);
 }
 
 TEST(Manifest, RefusesOtherFormatVersionsAndGarbage) {

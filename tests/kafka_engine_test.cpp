@@ -6,6 +6,10 @@
 #include <mutex>
 #include <set>
 
+#include <sleet/registry.hpp>
+
+#include "checkpointing/coordinator.hpp"
+#include "checkpointing/manifest.hpp"
 #include "runtime/engine.hpp"
 #include "tests/support/kafka_fixture.hpp"
 #include "tests/support/support.hpp"
@@ -32,7 +36,10 @@ RestorePlan plan_from(const std::vector<TaskSnapshotData>& snaps, CheckpointId i
   p.id = id;
   for (const auto& d : snaps) {
     if (d.stateful) p.states[{d.component, d.task.value}] = {d.state_version, d.bytes};
-    if (d.source) p.positions.insert(p.positions.end(), d.positions.begin(), d.positions.end());
+    if (d.source) {
+      auto& mine = p.positions[d.component];
+      mine.insert(mine.end(), d.positions.begin(), d.positions.end());
+    }
   }
   return p;
 }
@@ -165,6 +172,102 @@ TEST_F(KafkaEngineTest, RestartFromACommittedCheckpointCountsNothingTwice) {
   e->request_stop();
   ASSERT_TRUE(e->wait().ok()) << e->failure().to_string();
   expect_exactly_once();
+}
+
+// Keeps (partition, offset) of every tuple it gets, per component id, for the whole process.
+class OffsetRecorder : public Bolt {
+ public:
+  explicit OffsetRecorder(const Args&) {}
+  Status open(Context& ctx) override {
+    component_ = ctx.component;
+    return Status::Ok();
+  }
+  void execute(const Tuple& t, Collector&) override {
+    std::lock_guard lk(mu);
+    seen[component_].emplace_back(t.get<int64_t>(size_t{2}), t.get<int64_t>(size_t{3}));
+  }
+  static inline std::mutex mu;
+  static inline std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> seen;
+
+ private:
+  std::string component_;
+};
+
+// Two pipelines over one input topic: spouts "a" and "b" read "in", each into its own recorder.
+// The checkpoint holds a's and b's positions of the same partitions with different progress,
+// b's recorded by two tasks (it had parallelism 2) though it now has one. Through the real
+// manifest (format 3 bytes) and restore plan, each spout must resume at its own offsets: before
+// positions were keyed by component, every spout got both sets and kept the last match.
+TEST_F(KafkaEngineTest, TwoSpoutsOnOneTopicEachResumeAtTheirOwnPositions) {
+  produce_input(0, 400);  // 100 per partition
+  const std::string cluster = kafka_->cluster_id();
+  std::vector<TaskSnapshotData> snaps;
+  auto spout_snap = [&](const std::string& c, int task, std::vector<std::pair<int, int64_t>> ps) {
+    TaskSnapshotData d;
+    d.component = c;
+    d.task = TaskIndex{task};
+    d.id = CheckpointId{5};
+    d.source = true;
+    for (auto [p, next] : ps) d.positions.push_back({"in", PartitionId{p}, Offset{next}, cluster});
+    snaps.push_back(std::move(d));
+  };
+  spout_snap("a", 0, {{0, 10}, {2, 12}});
+  spout_snap("a", 1, {{1, 11}, {3, 13}});
+  spout_snap("b", 0, {{0, 60}, {2, 62}});
+  spout_snap("b", 1, {{1, 61}, {3, 63}});
+  Manifest m;
+  m.id = CheckpointId{5};
+  for (auto& d : snaps) add_positions(m, d);
+  sort_positions(m.positions);
+  auto back = decode_manifest(encode_manifest(m));
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  RestorePlan plan;
+  plan.id = back->id;
+  plan.positions = restore_positions(back->positions);
+
+  Registry reg;
+  for (auto* d : Registry::global().list()) (void)reg.add(*d);
+  (void)reg.add(describe<OffsetRecorder>("OffsetRecorder", ""));
+  auto spec = TopologyBuilder("two-spouts")
+                  .config("kafka.bootstrap.servers", boot_)
+                  .spout("a", "KafkaSpout", 2, {{"topic", "in"}})
+                  .spout("b", "KafkaSpout", 1, {{"topic", "in"}})
+                  .bolt("a_out", "OffsetRecorder", 1)
+                  .bolt("b_out", "OffsetRecorder", 1)
+                  .stream("a", "a_out")
+                  .stream("b", "b_out")
+                  .build();
+  {
+    std::lock_guard lk(OffsetRecorder::mu);
+    OffsetRecorder::seen.clear();
+  }
+  Collecting l;
+  EngineOptions o;
+  o.threads = 2;
+  o.listener = &l;
+  o.cursors = &cursors_;
+  auto e = Engine::create(spec, reg, o);
+  ASSERT_TRUE(e.ok()) << e.status().to_string();
+  ASSERT_TRUE((*e)->start(plan).ok()) << (*e)->failure().to_string();
+  const size_t want_a = 400 - (10 + 11 + 12 + 13), want_b = 400 - (60 + 61 + 62 + 63);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        std::lock_guard lk(OffsetRecorder::mu);
+        return OffsetRecorder::seen["a_out"].size() >= want_a &&
+               OffsetRecorder::seen["b_out"].size() >= want_b;
+      },
+      20s));
+  (*e)->request_stop();
+  ASSERT_TRUE((*e)->wait().ok()) << (*e)->failure().to_string();
+  std::lock_guard lk(OffsetRecorder::mu);
+  for (auto [sink, base] : {std::pair{"a_out", 10}, std::pair{"b_out", 60}}) {
+    std::map<int64_t, int64_t> first;  // partition -> first offset emitted after the restore
+    for (auto [p, off] : OffsetRecorder::seen[sink]) first.emplace(p, off);
+    for (int p = 0; p < 4; ++p)
+      EXPECT_EQ(first[p], base + p) << sink << " partition " << p << " resumed elsewhere";
+  }
+  EXPECT_EQ(OffsetRecorder::seen["a_out"].size(), want_a);
+  EXPECT_EQ(OffsetRecorder::seen["b_out"].size(), want_b);
 }
 
 }  // namespace

@@ -482,6 +482,123 @@ TEST_F(KafkaSpoutTest, QueryHelpersSeeTheProducedRecords) {
 }
 
 // Throughput measurement, not a test: run with --gtest_also_run_disabled_tests.
+// A context whose counters the test can read.
+struct CountingContext {
+  Context ctx;
+  std::map<std::string, std::unique_ptr<Counter>> counters;
+  explicit CountingContext(Context c) : ctx(std::move(c)) {
+    ctx.counter = [this](const std::string& n) {
+      auto& slot = counters[n];
+      if (!slot) slot = std::make_unique<Counter>();
+      return slot.get();
+    };
+  }
+  int64_t get(const std::string& n) { return counters.count(n) ? counters[n]->get() : 0; }
+};
+
+// Moves the log start of `partition` past its first records: the mock cluster keeps about 5 MiB
+// per partition and drops whole batches from the head beyond that (as retention would).
+std::pair<int64_t, int64_t> push_log_start(const std::string& boot, const std::string& topic,
+                                           int32_t partition) {
+  std::vector<ProduceRecord> big;
+  for (int i = 0; i < 40; ++i)
+    big.push_back({std::nullopt, std::string(200'000, 'x'), partition, {}});
+  produce(boot, topic, big);
+  auto rk = kafka::make_consumer({{"bootstrap.servers", boot}});
+  if (!rk.ok()) throw std::runtime_error(rk.status().to_string());
+  auto wm = kafka::query_watermarks(rk->get(), topic, partition, 10s);
+  if (!wm.ok()) throw std::runtime_error(wm.status().to_string());
+  return *wm;
+}
+
+TEST_F(KafkaSpoutTest, CheckpointedOffsetOutsideTheLogIsRefusedUnlessOptedIn) {
+  produce(boot_, topic_, uneven_records(70));  // partition 0 holds offsets 0..29
+  const auto [lo, hi] = push_log_start(boot_, topic_, 0);
+  ASSERT_GT(lo, 5) << "the mock cluster kept everything; this test needs its retention";
+  const SourcePositions checkpoint = {{topic_, PartitionId{0}, Offset{5}, kafka_->cluster_id()}};
+  {
+    auto spout = make_spout({{"topic", topic_}, {"bootstrap.servers", boot_}});
+    CountingContext c(make_context("reader", 0, 1));
+    ASSERT_TRUE(spout->seek(checkpoint).ok());
+    Status s = spout->open(c.ctx);
+    ASSERT_EQ(s.code(), Code::incompatible) << s.to_string();
+    for (const std::string& part :
+         {std::string("component 'reader'"), "topic " + topic_, std::string("partition 0"),
+          std::string("checkpointed offset 5"),
+          "[" + std::to_string(lo) + ", " + std::to_string(hi) + ")",
+          std::string("on_offset_out_of_range")})
+      EXPECT_NE(s.message().find(part), std::string::npos) << part << " in " << s.message();
+  }
+  // Above the end: refused too.
+  {
+    auto spout = make_spout({{"topic", topic_}, {"bootstrap.servers", boot_}});
+    CountingContext c(make_context("reader", 0, 1));
+    ASSERT_TRUE(
+        spout->seek({{topic_, PartitionId{1}, Offset{hi + 1000}, kafka_->cluster_id()}}).ok());
+    Status s = spout->open(c.ctx);
+    EXPECT_EQ(s.code(), Code::incompatible) << s.to_string();
+    EXPECT_NE(s.message().find("checkpointed offset " + std::to_string(hi + 1000)),
+              std::string::npos)
+        << s.message();
+  }
+  // Opted in: reset to the log start (earliest) or end (latest), counted.
+  for (std::string policy : {"earliest", "latest"}) {
+    auto spout = make_spout(
+        {{"topic", topic_}, {"bootstrap.servers", boot_}, {"on_offset_out_of_range", policy}});
+    CountingContext c(make_context("reader", 0, 1));
+    ASSERT_TRUE(spout->seek(checkpoint).ok());
+    Status s = spout->open(c.ctx);
+    ASSERT_TRUE(s.ok()) << policy << ": " << s.to_string();
+    EXPECT_EQ(c.get("offsets_reset"), 1) << policy;
+    EXPECT_EQ(as_map(spout->positions(), topic_)[0], policy == "earliest" ? lo : hi) << policy;
+    if (policy == "earliest") {
+      VectorCollector out;
+      ASSERT_TRUE(drive(*spout, out, [&] { return !out.tuples.empty(); }));
+      int64_t first = -1;
+      for (auto& v : out.tuples)
+        if (std::get<int64_t>(v[2]) == 0) {
+          first = std::get<int64_t>(v[3]);
+          break;
+        }
+      if (first >= 0) EXPECT_EQ(first, lo);
+    }
+  }
+  EXPECT_THROW(make_spout({{"topic", topic_}, {"on_offset_out_of_range", "skip"}}),
+               std::runtime_error);
+}
+
+TEST_F(KafkaSpoutTest, MockClusterIdsAreWhatClientsSeeAndNeverRepeat) {
+  auto rk = kafka::make_consumer({{"bootstrap.servers", boot_}});
+  ASSERT_TRUE(rk.ok());
+  EXPECT_EQ(kafka::cluster_id(rk->get(), 10s), kafka_->cluster_id());
+  EXPECT_EQ(kafka_->cluster_id().rfind("mockCluster", 0), 0u) << kafka_->cluster_id();
+  std::set<std::string> ids = {kafka_->cluster_id()};
+  // One after another: librdkafka would often reuse the freed cluster's address, hence its id.
+  for (int i = 0; i < 3; ++i) {
+    auto c = kafka::MockCluster::start();
+    ASSERT_TRUE(c.ok());
+    EXPECT_TRUE(ids.insert((*c)->cluster_id()).second) << "id repeated: " << (*c)->cluster_id();
+  }
+}
+
+TEST_F(KafkaSpoutTest, CheckpointOfAnotherKafkaClusterIsRefused) {
+  auto other = start_kafka({{topic_, 5}});
+  produce(other->bootstrap(), topic_, uneven_records(70));
+  auto spout = make_spout({{"topic", topic_}, {"bootstrap.servers", other->bootstrap()}});
+  CountingContext c(make_context("reader", 0, 1));
+  ASSERT_TRUE(spout->seek({{topic_, PartitionId{0}, Offset{3}, kafka_->cluster_id()}}).ok());
+  Status s = spout->open(c.ctx);
+  ASSERT_EQ(s.code(), Code::incompatible) << s.to_string();
+  EXPECT_NE(s.message().find(kafka_->cluster_id()), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find(other->cluster_id()), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("same Kafka cluster"), std::string::npos) << s.message();
+  // The same offsets without a recorded cluster (a format-2 checkpoint) cannot be checked.
+  auto old = make_spout({{"topic", topic_}, {"bootstrap.servers", other->bootstrap()}});
+  ASSERT_TRUE(old->seek({{topic_, PartitionId{0}, Offset{3}, ""}}).ok());
+  EXPECT_TRUE(old->open(c.ctx).ok());
+  EXPECT_EQ(old->positions().at(0).cluster, other->cluster_id());
+}
+
 TEST(KafkaSpoutBench, DISABLED_ConsumeRate) {
   const int partitions = 16, per_partition = 62'500;  // 1M records, ~1 MB per partition
   auto kafka = start_kafka({{"bench", partitions}});

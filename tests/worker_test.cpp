@@ -169,7 +169,7 @@ TEST_F(WorkerTest, RunsToDrainedAndResumesWithoutReplay) {
   auto m = store.load_latest();
   ASSERT_TRUE(m.ok() && m->has_value()) << m.status().to_string();
   int64_t offsets = 0;
-  for (auto& pos : (*m)->positions) offsets += pos.next.value;
+  for (auto& pos : (*m)->positions) offsets += pos.position.next.value;
   EXPECT_EQ(offsets, 20000) << "next offsets must sum to the records read";
 
   // A second run resumes from the latest checkpoint: nothing is read or written again.

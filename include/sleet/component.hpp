@@ -33,14 +33,18 @@ using StateWriter = cereal::PortableBinaryOutputArchive;
 using StateReader = cereal::PortableBinaryInputArchive;
 
 // Where a source stands: the offset of the next record to read, per topic partition.
+// `cluster` names the system the offsets belong to (KafkaSpout: the Kafka cluster id), so a
+// restore can refuse offsets of another cluster; "" when unknown (another spout kind, or a
+// checkpoint written before it was recorded).
 struct SourcePosition {
   std::string topic;
   PartitionId partition;
   Offset next;
+  std::string cluster;
   bool operator==(const SourcePosition&) const = default;
   template <class A>
   void serialize(A& ar) {
-    ar(topic, partition, next);
+    ar(topic, partition, next, cluster);
   }
 };
 using SourcePositions = std::vector<SourcePosition>;
@@ -163,7 +167,9 @@ class Spout : public Component {
   virtual Result<size_t> next_batch(Collector& out) = 0;
   // Positions as of the tuples emitted so far; recorded at each barrier.
   virtual SourcePositions positions() const { return {}; }
-  // Start from these positions (recovery). Called before open().
+  // Start from these positions (recovery). Called before open(). They are the positions every
+  // task of this component recorded in the checkpoint (only this component's, never another's),
+  // so a task takes those of the partitions it owns now, whatever task recorded them.
   virtual Status seek(const SourcePositions& p) {
     (void)p;
     return Status::Ok();
