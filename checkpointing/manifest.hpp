@@ -11,6 +11,9 @@
 //   2  + shapes: class and input streams of every stateful component, so recovery can name
 //      exactly what changed (plan_recovery). A version-1 manifest decodes with empty shapes,
 //      which recovery treats as "unknown" and does not check.
+//   3  + generation: the generation whose coordinator committed the checkpoint, i.e. whose sinks
+//      pre-committed its epochs (FileSink recovery publishes only that generation's pending
+//      files). Read as 0 (unknown) from older manifests.
 #pragma once
 
 #include <cereal/archives/portable_binary.hpp>
@@ -103,7 +106,7 @@ struct ManifestFormatError : std::runtime_error {
 };
 
 struct Manifest {
-  static constexpr uint32_t kFormatVersion = 2;
+  static constexpr uint32_t kFormatVersion = 3;
   static constexpr uint32_t kOldestReadableVersion = 1;
 
   uint32_t format_version = kFormatVersion;
@@ -119,6 +122,8 @@ struct Manifest {
   // Since format 2: stateful component id -> its shape when the checkpoint was written. Empty
   // (unknown) when read from a format-1 manifest; a component missing here is not checked.
   std::map<std::string, StatefulShape> shapes;
+  // Since format 3: the Generation (znode version) the committing coordinator held; 0 = unknown.
+  int32_t generation = 0;
 
   bool operator==(const Manifest&) const = default;
   // The snapshot of (component, task), or null.
@@ -135,6 +140,7 @@ struct Manifest {
        total_bytes);
     // Fields added in later versions go after the version-1 layout, read only when present.
     if (format_version >= 2) ar(shapes);
+    if (format_version >= 3) ar(generation);
   }
 };
 
