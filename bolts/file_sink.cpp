@@ -1,15 +1,24 @@
 // FileSink: writes tuples as tsv or jsonl lines into a directory.
 //
 // Exactly-once (default): records of epoch n (between barriers n-1 and n) go to
-// <path>/.pending/part-<component>-<task>-<epoch>; at barrier n the file is fsynced and closed
+// <path>/.pending/part-<component>-<task>-<epoch>.g<generation>, the generation being the one this
+// run claimed in ZooKeeper (Context::generation); at barrier n the file is fsynced and closed
 // (pre-commit); once checkpoint n is committed it is renamed to
-// <path>/part-<component>-<task>-<epoch> (visible). Recovery from checkpoint n renames pending
-// files with epoch <= n (committed but not yet visible) and deletes the rest (never committed). A
-// reader that only lists part-* files therefore sees every record exactly once. at_least_once:
-// records are appended to <path>/part-<component>-<task>-run<start-ms> right away.
+// <path>/part-<component>-<task>-<epoch> (visible). Recovery from checkpoint n renames the pending
+// files with epoch <= n that the generation which committed n wrote (Context::restored_generation,
+// from the manifest: committed but not yet visible) and deletes the rest: epochs after n, and
+// anything a fenced generation pre-committed, whose epoch numbers the successor reuses. A reader
+// that only lists part-* files therefore sees every record exactly once. at_least_once: records
+// are appended to <path>/part-<component>-<task>-run<start-ms> right away.
 //
-// All methods run on the task's fiber. File I/O is blocking but short (buffered writes, one fsync
-// per checkpoint interval).
+// Ownership: the sink owns only its own names in <path> (part-<component>-<task>-<epoch>,
+// part-<component>-<task>-run<ms>, the pending names, and the marker .sleet-filesink-<component>
+// naming topology and component). A fresh start (no checkpoint) of a marked directory deletes this
+// task's part files of earlier runs; a fresh start that finds part-<component>-* files and no
+// marker refuses to start, since it cannot tell whose they are. Other files are never touched.
+//
+// All methods run on the task's fiber (on_recover and open: the engine's starting thread). File
+// I/O is blocking but short (buffered writes, one fsync per checkpoint interval).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,7 +29,10 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <optional>
+#include <sstream>
 
 #include <sleet/this_task.hpp>
 
@@ -63,27 +75,31 @@ class FileSink : public Bolt {
 
   Status on_recover(CheckpointId n, Context& ctx) override {
     SLEET_RETURN_IF_ERROR(init(ctx));
+    SLEET_RETURN_IF_ERROR(claim_dir(n, ctx));
     if (!exactly_once_) return Status::Ok();
     epoch_ = n.value + 1;
+    // Epochs <= n are committed history only as written by the generation that committed n: a
+    // fenced predecessor's pending files carry the same epoch numbers with other records. With
+    // the committer unknown (a manifest of an older format), every epoch <= n counts, as before.
+    const int64_t committer = ctx.restored_generation.value;
     std::error_code ec;
-    std::vector<std::pair<int64_t, fs::path>> found;
+    std::vector<PendingFile> keep;
     for (auto& e : fs::directory_iterator(pending_dir(), ec)) {
       std::string name = e.path().filename().string();
-      if (name.rfind(prefix_, 0) != 0) continue;
-      char* end = nullptr;
-      long long epoch = std::strtoll(name.c_str() + prefix_.size(), &end, 10);
-      if (!end || *end != '\0') continue;
-      found.emplace_back(epoch, e.path());
-    }
-    if (ec) return Status::IoError("listing " + pending_dir().string() + ": " + ec.message());
-    for (auto& [epoch, path] : found) {
-      if (epoch <= n.value) {
-        pending_.push_back(epoch);  // committed, not yet visible: finish below
-      } else if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        return errno_status("deleting uncommitted " + path.string());
+      auto p = parse_pending(name, prefix_);
+      if (!p) continue;
+      bool committed = p->epoch <= n.value &&
+                       (committer == 0 || p->generation < 0 || p->generation == committer);
+      if (committed) {
+        keep.push_back(*p);  // committed, not yet visible: finish below
+      } else if (::unlink(e.path().c_str()) != 0 && errno != ENOENT) {
+        return errno_status("deleting uncommitted " + e.path().string());
       }
     }
-    std::sort(pending_.begin(), pending_.end());
+    if (ec) return Status::IoError("listing " + pending_dir().string() + ": " + ec.message());
+    std::sort(keep.begin(), keep.end(),
+              [](const PendingFile& a, const PendingFile& b) { return a.epoch < b.epoch; });
+    pending_ = std::move(keep);
     return publish_up_to(n.value);
   }
 
@@ -129,7 +145,7 @@ class FileSink : public Bolt {
         return errno_status("fsync " + current_.string());
       }
       close_fd();
-      pending_.push_back(epoch_);
+      pending_.push_back(PendingFile{epoch_, generation_, current_.filename().string()});
       kill_point("file_sink.after_precommit");
     }
     epoch_ = n.value + 1;
@@ -149,9 +165,146 @@ class FileSink : public Bolt {
  private:
   static constexpr size_t kFlushBytes = 1 << 20;
 
+  // A pre-committed epoch's file under .pending/.
+  struct PendingFile {
+    int64_t epoch = 0;
+    int64_t generation = -1;  // -1: a name without ".g<gen>" (written before generations)
+    std::string name;
+  };
+
+  // "<prefix><epoch>.g<gen>" or the older "<prefix><epoch>"; nullopt for any other name.
+  static std::optional<PendingFile> parse_pending(const std::string& name,
+                                                  const std::string& prefix) {
+    if (name.rfind(prefix, 0) != 0) return std::nullopt;
+    std::string_view rest = std::string_view(name).substr(prefix.size());
+    PendingFile f;
+    f.name = name;
+    auto dot = rest.find(".g");
+    if (!parse_digits(rest.substr(0, dot), f.epoch)) return std::nullopt;
+    if (dot != std::string_view::npos && !parse_digits(rest.substr(dot + 2), f.generation))
+      return std::nullopt;
+    return f;
+  }
+
+  static bool parse_digits(std::string_view s, int64_t& out) {
+    if (s.empty() || s.size() > 18) return false;
+    int64_t v = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    out = v;
+    return true;
+  }
+
+  // A visible or pending file name this sink's component writes, and the task it belongs to:
+  // part-<component>-<task>-<epoch>, part-<component>-<task>-run<ms>, or (pending) with ".g<gen>".
+  // Exact, so that component "out" never claims component "out-1"'s files.
+  std::optional<int64_t> own_name_task(const std::string& name, bool pending) const {
+    if (name.rfind(component_prefix_, 0) != 0) return std::nullopt;
+    std::string_view rest = std::string_view(name).substr(component_prefix_.size());
+    auto dash = rest.find('-');
+    int64_t task = 0, epoch = 0, gen = 0;
+    if (dash == std::string_view::npos || !parse_digits(rest.substr(0, dash), task))
+      return std::nullopt;
+    std::string_view tail = rest.substr(dash + 1);
+    if (pending) {
+      auto dot = tail.find(".g");
+      if (dot != std::string_view::npos) {
+        if (!parse_digits(tail.substr(dot + 2), gen)) return std::nullopt;
+        tail = tail.substr(0, dot);
+      }
+    } else if (tail.rfind("run", 0) == 0) {
+      tail = tail.substr(3);
+    }
+    if (!parse_digits(tail, epoch)) return std::nullopt;
+    return task;
+  }
+
+  fs::path marker_path() const { return fs::path(dir_) / (".sleet-filesink-" + component_); }
+  std::string marker_text() const {
+    return "sleet FileSink output\ntopology: " + topology_ + "\ncomponent: " + component_ + "\n";
+  }
+
+  // Makes sure <path> is this sink's to write (see Ownership at the top) and, on a fresh start,
+  // deletes this task's files of earlier runs. Task 0 also deletes those of task indices beyond
+  // the current parallelism (a run with more tasks); tasks never delete each other's files, since
+  // in at_least_once mode a task's run file exists from its open() on.
+  Status claim_dir(CheckpointId n, const Context& ctx) {
+    const fs::path marker = marker_path();
+    const std::string want = marker_text();
+    std::error_code ec;
+    bool marked = fs::exists(marker, ec);
+    if (marked) {
+      std::ifstream in(marker);
+      std::stringstream got;
+      got << in.rdbuf();
+      if (got.str() != want) {
+        std::string owner = got.str();
+        auto t = owner.find("topology: ");
+        owner = t == std::string::npos
+                    ? "another writer"
+                    : "topology '" + owner.substr(t + 10, owner.find('\n', t) - t - 10) + "'";
+        return Status::Invalid("FileSink " + name() + ": output directory " + dir_ +
+                               " belongs to " + owner + " (marker " + marker.string() +
+                               "), not to topology '" + topology_ +
+                               "': writing there would mix two topologies' part-" + component_ +
+                               "-* files. Point `path` at another directory, or delete the "
+                               "marker and those files if that output is no longer wanted");
+      }
+    }
+    if (n.value == 0) {
+      std::vector<fs::path> unaccounted, remove;
+      auto scan = [&](const fs::path& d, bool pending) {
+        for (auto& e : fs::directory_iterator(d, ec)) {
+          auto task = own_name_task(e.path().filename().string(), pending);
+          if (!task) continue;
+          unaccounted.push_back(e.path());
+          if (*task == ctx.task.value || (ctx.task.value == 0 && *task >= ctx.parallelism))
+            remove.push_back(e.path());
+        }
+        ec.clear();  // a missing directory holds nothing
+      };
+      scan(fs::path(dir_), false);
+      scan(pending_dir(), true);
+      if (!marked && !unaccounted.empty()) {
+        std::sort(unaccounted.begin(), unaccounted.end());
+        return Status::Invalid(
+            "FileSink " + name() + ": output directory " + dir_ + " already holds " +
+            std::to_string(unaccounted.size()) + " part-" + component_ + "-* file(s) (first: " +
+            unaccounted.front().string() + ") and no marker " + marker.string() +
+            " saying this topology wrote them; a fresh start would mix them into its output. "
+            "Move or delete them, or point `path` at another directory");
+      }
+      for (auto& p : remove)
+        if (::unlink(p.c_str()) != 0 && errno != ENOENT)
+          return errno_status("deleting earlier output " + p.string());
+    }
+    if (!marked) {
+      // Written whole or not at all; every task writes the same bytes.
+      fs::path tmp = marker;
+      tmp += ".tmp" + std::to_string(ctx.task.value);
+      {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << want;
+        if (!out.flush()) return errno_status("writing " + tmp.string());
+      }
+      if (::rename(tmp.c_str(), marker.c_str()) != 0)
+        return errno_status("renaming " + tmp.string());
+    }
+    return fsync_dir(dir_);
+  }
+
+  std::string name() const { return component_ + "[" + std::to_string(task_) + "]"; }
+
   Status init(Context& ctx) {
     if (!prefix_.empty()) return Status::Ok();
     if (!ctx.checkpointing) exactly_once_ = false;  // no barriers will come: nothing would commit
+    topology_ = ctx.topology;
+    component_ = ctx.component;
+    task_ = ctx.task.value;
+    generation_ = ctx.generation.value;
+    component_prefix_ = "part-" + ctx.component + "-";
     prefix_ = "part-" + ctx.component + "-" + std::to_string(ctx.task.value) + "-";
     std::error_code ec;
     fs::create_directories(exactly_once_ ? pending_dir() : fs::path(dir_), ec);
@@ -161,9 +314,12 @@ class FileSink : public Bolt {
 
   fs::path pending_dir() const { return fs::path(dir_) / ".pending"; }
   std::string epoch_name(int64_t e) const { return prefix_ + std::to_string(e); }
+  std::string pending_name(int64_t e) const {
+    return epoch_name(e) + ".g" + std::to_string(generation_);
+  }
 
-  Status open_fd(const fs::path& p) {
-    fd_ = ::open(p.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  Status open_fd(const fs::path& p, bool truncate = false) {
+    fd_ = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (truncate ? O_TRUNC : O_APPEND), 0644);
     if (fd_ < 0) return errno_status("open " + p.string());
     current_ = p;
     return Status::Ok();
@@ -177,9 +333,10 @@ class FileSink : public Bolt {
   Status write_buffer() {
     if (buf_.empty()) return Status::Ok();
     if (fd_ < 0) {
-      // First record of this epoch: O_TRUNC semantics matter after a crash that left a partial
-      // pending file with the same epoch number; on_recover deleted it, so O_CREAT suffices.
-      SLEET_RETURN_IF_ERROR(open_fd(pending_dir() / epoch_name(epoch_)));
+      // First record of this epoch. The name carries this run's generation, so no other
+      // process (a fenced predecessor still running) writes it; truncating drops whatever a
+      // crash of this very generation could have left (none, as a restart claims a new one).
+      SLEET_RETURN_IF_ERROR(open_fd(pending_dir() / pending_name(epoch_), /*truncate=*/true));
     }
     size_t off = 0;
     while (off < buf_.size()) {
@@ -226,9 +383,9 @@ class FileSink : public Bolt {
 
   Status publish_up_to(int64_t n) {
     bool renamed = false;
-    while (!pending_.empty() && pending_.front() <= n) {
-      std::string name = epoch_name(pending_.front());
-      fs::path from = pending_dir() / name, to = fs::path(dir_) / name;
+    while (!pending_.empty() && pending_.front().epoch <= n) {
+      fs::path from = pending_dir() / pending_.front().name,
+               to = fs::path(dir_) / epoch_name(pending_.front().epoch);
       if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT)
         return errno_status("renaming " + from.string());
       pending_.erase(pending_.begin());
@@ -242,9 +399,13 @@ class FileSink : public Bolt {
   std::string dir_;
   bool exactly_once_ = true;
   RecordFormat format_ = RecordFormat::tsv;
-  std::string prefix_;
+  std::string topology_, component_;
+  int task_ = 0;
+  int64_t generation_ = 0;
+  std::string component_prefix_;  // "part-<component>-"
+  std::string prefix_;            // "part-<component>-<task>-"
   int64_t epoch_ = 1;
-  std::vector<int64_t> pending_;  // pre-committed epochs awaiting their checkpoint's commit
+  std::vector<PendingFile> pending_;  // pre-committed epochs awaiting their checkpoint's commit
   WriteBuffer buf_;
   std::string line_;  // jsonl: one record
   int fd_ = -1;

@@ -55,8 +55,10 @@ std::optional<std::string_view> header(rd_kafka_headers_t* hdrs, const char* nam
 // --- PublishCursor -------------------------------------------------------------------------------
 
 std::string PublishCursor::encode() const {
-  std::string s =
-      "v1 epoch=" + std::to_string(epoch) + " published=" + (published ? "1" : "0") + " offsets=";
+  std::string s = std::string(generation ? "v2" : "v1") + " epoch=" + std::to_string(epoch) +
+                  " published=" + (published ? "1" : "0");
+  if (generation) s += " generation=" + std::to_string(generation);
+  s += " offsets=";
   bool first = true;
   for (const auto& [p, o] : offsets) {
     if (!first) s += ',';
@@ -71,11 +73,15 @@ Result<PublishCursor> PublishCursor::decode(const std::string& text) {
     return Status::Corruption("publish cursor '" + text + "': " + why);
   };
   std::istringstream in(text);
-  std::string version, e, pub, offs;
+  std::string version, e, pub, gen, offs;
   if (!(in >> version >> e >> pub)) return bad("too short");
-  in >> offs;  // may be "offsets=" with nothing after it
-  if (version != "v1") return bad("unknown version " + version);
+  if (version != "v1" && version != "v2") return bad("unknown version " + version);
   PublishCursor c;
+  if (version == "v2" &&
+      (!(in >> gen) || gen.rfind("generation=", 0) != 0 ||
+       !parse_int(std::string_view(gen).substr(11), c.generation) || c.generation <= 0))
+    return bad("bad generation");
+  in >> offs;  // may be "offsets=" with nothing after it
   if (e.rfind("epoch=", 0) != 0 || !parse_int(std::string_view(e).substr(6), c.epoch))
     return bad("bad epoch");
   if (pub != "published=0" && pub != "published=1") return bad("bad published flag");
@@ -130,6 +136,7 @@ Status KafkaSink::init(Context& ctx) {
                            ": no bootstrap.servers argument and no kafka.bootstrap.servers in the "
                            "topology config");
   cursors_ = ctx.cursors;
+  generation_ = ctx.generation.value;
   if (exactly_once_ && !cursors_)
     return Status::Invalid("KafkaSink " + name_ +
                            ": delivery exactly_once needs a cursor store (ZooKeeper); use "
@@ -246,7 +253,28 @@ void KafkaSink::close() {
   producer_.reset();
 }
 
-Status KafkaSink::store_cursor(const PublishCursor& c) {
+Status KafkaSink::load_cursor() {
+  auto c = cursors_->load(name_);
+  if (c.ok()) {
+    auto d = PublishCursor::decode(*c);
+    if (!d.ok()) return d.status().with_context("KafkaSink " + name_);
+    if (d->generation > generation_)
+      return Status::Fenced("KafkaSink " + name_ + ": generation " + std::to_string(d->generation) +
+                            " took over the publish cursor (at epoch " + std::to_string(d->epoch) +
+                            ") from this worker's generation " + std::to_string(generation_) +
+                            "; this worker was fenced and publishes nothing more");
+    cursor_ = *d;
+  } else if (c.status().code() != Code::not_found) {
+    return c.status().with_context("KafkaSink " + name_ + ": loading publish cursor");
+  }
+  return Status::Ok();
+}
+
+Status KafkaSink::store_cursor(PublishCursor c) {
+  // Read before every write: a successor's cursor must never be overwritten by this one. (Not a
+  // compare-and-set: a successor storing its first cursor in between is caught by the next read.)
+  SLEET_RETURN_IF_ERROR(load_cursor());
+  c.generation = generation_;
   SLEET_RETURN_IF_ERROR(cursors_->store(name_, c.encode())
                             .with_context("KafkaSink " + name_ + ": storing publish cursor"));
   cursor_ = c;
@@ -256,17 +284,6 @@ Status KafkaSink::store_cursor(const PublishCursor& c) {
 Status KafkaSink::publish_up_to(int64_t n) {
   if (!producer_) return Status::Internal("KafkaSink: publish before open/on_recover");
   if (pending_.empty() || pending_.front().id > n) return Status::Ok();
-  if (!cursor_loaded_) {
-    auto c = cursors_->load(name_);
-    if (c.ok()) {
-      auto d = PublishCursor::decode(*c);
-      if (!d.ok()) return d.status().with_context("KafkaSink " + name_);
-      cursor_ = *d;
-    } else if (c.status().code() != Code::not_found) {
-      return c.status().with_context("KafkaSink " + name_ + ": loading publish cursor");
-    }
-    cursor_loaded_ = true;
-  }
   while (!pending_.empty() && pending_.front().id <= n) {
     SLEET_RETURN_IF_ERROR(publish_epoch(pending_.front()));
     pending_.erase(pending_.begin());
@@ -275,6 +292,8 @@ Status KafkaSink::publish_up_to(int64_t n) {
 }
 
 Status KafkaSink::publish_epoch(const Epoch& e) {
+  // The stored cursor, not the mirror: a successor may have moved it since this sink last looked.
+  SLEET_RETURN_IF_ERROR(load_cursor());
   // Cursors advance in epoch order and a later epoch's cursor is stored only after this one was
   // marked published, so a newer cursor means this epoch is already out.
   if (cursor_ && (cursor_->epoch > e.id || (cursor_->epoch == e.id && cursor_->published)))

@@ -3,11 +3,14 @@
 //
 // Exactly-once (default) without broker transactions (the protocol is in spouts/README.md):
 // records of epoch n are buffered and belong to the sink's checkpoint; after checkpoint n commits,
-// the sink stores a publish cursor {n, end offsets of the topic's partitions, published=false},
+// the sink stores a publish cursor {n, end offsets of the topic's partitions, published=false,
+// its generation},
 // produces the epoch with an idempotent producer (headers sleet.task, sleet.epoch, sleet.seq),
 // waits for every delivery, and stores the cursor with published=true. Recovery resumes an
 // unpublished epoch by scanning from the cursor's offsets for this task's records and producing
-// only the missing sequence numbers.
+// only the missing sequence numbers. A sink that finds a cursor of a newer generation stops with
+// `fenced`: a successor took over the cell (a fenced worker would otherwise publish its copy of a
+// committed epoch a second time).
 // at_least_once: records are produced at once; a barrier waits for their deliveries.
 //
 // Threading: all methods run on the task's fiber (or, for on_recover, the thread starting the
@@ -28,10 +31,14 @@
 namespace sleet::kafka {
 
 // What KafkaSink keeps in its CursorStore cell "<component>-<task>". Encoded as one readable line,
-// e.g. "v1 epoch=7 published=0 offsets=0:120,1:98,2:131".
+// e.g. "v2 epoch=7 published=0 generation=3 offsets=0:120,1:98,2:131" ("v1" and no generation
+// when it is 0, as written before generations).
 struct PublishCursor {
   int64_t epoch = 0;
   bool published = false;
+  // The generation (Context::generation) of the sink that stored it. A sink finding a newer one
+  // was fenced: its successor owns the cell, and publishing too would duplicate records.
+  int32_t generation = 0;
   std::map<int32_t, int64_t> offsets;  // end offset of every target partition before publishing
   std::string encode() const;
   static Result<PublishCursor> decode(const std::string& text);
@@ -89,7 +96,9 @@ class KafkaSink : public Bolt {
   // attempt), scanning every partition from the cursor's offsets to its current end.
   Status scan_published(const PublishCursor& c, const Epoch& e, std::vector<bool>& done);
   Status produce(const Record& r, const Epoch* e, size_t seq);
-  Status store_cursor(const PublishCursor& c);
+  Status store_cursor(PublishCursor c);
+  // Reads the stored cursor into cursor_; fenced if a newer generation stored it.
+  Status load_cursor();
   Record make_record(const Tuple& t);
 
   // configuration
@@ -104,6 +113,7 @@ class KafkaSink : public Bolt {
   // set by init()
   std::string name_;  // "<component>-<task>": cursor key and sleet.task header
   CursorStore* cursors_ = nullptr;
+  int32_t generation_ = 0;
   Counter* published_counter_ = nullptr;
   DeliveryTracker tracker_;  // declared before producer_: the producer's callbacks point at it
   Handle producer_;
@@ -117,7 +127,6 @@ class KafkaSink : public Bolt {
   std::vector<Record> current_;          // records since the last barrier
   std::vector<Epoch> pending_;           // closed epochs, oldest first, not yet published
   std::optional<PublishCursor> cursor_;  // mirror of the stored cursor (nullopt: none yet)
-  bool cursor_loaded_ = false;
   int64_t produced_since_poll_ = 0;
 };
 

@@ -18,6 +18,9 @@
 //      restore_positions (coordinator.hpp) hands those to every spout, which takes the ones of
 //      its topic as before (the best an old manifest allows: exact for one spout per topic, the
 //      old ambiguity for several), and without a cluster id, which is then not checked.
+//      Also since 3, generation: the generation whose coordinator committed the checkpoint, i.e.
+//      whose sinks pre-committed its epochs (FileSink recovery publishes only that generation's
+//      pending files). Read as 0 (unknown) from older manifests.
 #pragma once
 
 #include <cereal/archives/portable_binary.hpp>
@@ -152,6 +155,8 @@ struct Manifest {
   // Since format 2: stateful component id -> its shape when the checkpoint was written. Empty
   // (unknown) when read from a format-1 manifest; a component missing here is not checked.
   std::map<std::string, StatefulShape> shapes;
+  // Since format 3: the Generation (znode version) the committing coordinator held; 0 = unknown.
+  int32_t generation = 0;
 
   bool operator==(const Manifest&) const = default;
   // The snapshot of (component, task), or null.
@@ -177,6 +182,7 @@ struct Manifest {
     ar(tasks, created_unix_ms, total_bytes);
     // Fields added in later versions go after the version-1 layout, read only when present.
     if (format_version >= 2) ar(shapes);
+    if (format_version >= 3) ar(generation);
   }
 };
 

@@ -486,6 +486,8 @@ Status Engine::wire(const Registry& registry) {
       t->ctx.config = spec_.config;
       t->ctx.checkpointing = options_.checkpointing;
       t->ctx.cursors = options_.cursors;
+      t->ctx.generation = options_.generation;
+      t->ctx.restored_generation = options_.restored_generation;
       t->ctx.counter = [raw](const std::string& n) { return raw->counter(n); };
       t->in_count = raw->counter("in");
       t->out_count = raw->counter("out");

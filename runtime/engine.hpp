@@ -82,6 +82,9 @@ struct EngineOptions {
   bool chaining = true;
   SnapshotListener* listener = nullptr;  // required when checkpointing
   CursorStore* cursors = nullptr;        // for sinks that keep publish cursors
+  // Context::generation / restored_generation of every task (the worker fills them).
+  Generation generation{0};
+  Generation restored_generation{0};
   // Idle spouts are asked again after this long.
   std::chrono::microseconds spout_idle_wait{1000};
 };

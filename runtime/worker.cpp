@@ -155,6 +155,8 @@ Status Worker::run() {
     }
     cursors = store->cursor_store();
     eo.cursors = cursors.get();
+    eo.generation = gen;
+    if (latest->has_value()) eo.restored_generation = Generation{(**latest).generation};
   }
 
   if (checkpointing) {
@@ -177,6 +179,7 @@ Status Worker::run() {
   EngineTarget target(*engine);
   if (coordinator) {
     Manifest base = manifest_base(spec_, engine->stateful_components());
+    base.generation = gen.value;  // who pre-committed the epochs each checkpoint commits
     base.positions = task_positions(plan);
     coordinator->start(target, gen, plan.id, std::move(base));
   }

@@ -223,6 +223,20 @@ TEST(Manifest, ReadsFormatVersion2PositionsAsUnrecordedForEverySpout) {
   EXPECT_EQ(again->positions, expect.positions);
 }
 
+// Format 3 records the committing generation; a format-2 manifest reads it as 0 (unknown).
+TEST(Manifest, RecordsTheCommittingGeneration) {
+  Manifest m = sample_manifest("wc", 42);
+  m.generation = 17;
+  auto back = decode_manifest(encode_manifest(m));
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(back->generation, 17);
+  auto v2 = decode_manifest(encode_v2(m));
+  ASSERT_TRUE(v2.ok()) << v2.status().to_string();
+  EXPECT_EQ(v2->format_version, 2u);
+  EXPECT_EQ(v2->generation, 0) << "format 2 recorded no generation: unknown";
+  EXPECT_EQ(v2->shapes, m.shapes);
+}
+
 TEST(Manifest, RefusesOtherFormatVersionsAndGarbage) {
   // A manifest written by a future build, and one older than any this build knows.
   for (uint32_t v : {Manifest::kFormatVersion + 1, 0u}) {

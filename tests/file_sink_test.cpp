@@ -1,5 +1,6 @@
 // FileSink's exactly-once file protocol, driven directly: pending per epoch, visible after commit,
-// recovery renames what was committed and deletes what was not.
+// recovery renames what was committed and deletes what was not (including what a fenced
+// generation pre-committed), and a fresh start owns its directory's Sleet files.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -25,17 +26,33 @@ std::unique_ptr<Bolt> make_sink(const fs::path& dir, const std::string& format =
   return std::unique_ptr<Bolt>(dynamic_cast<Bolt*>(std::move(c).value().release()));
 }
 
-Context ctx_for(int task) {
+// `generation`: the one this run claimed; `restored`: the one that committed the checkpoint it
+// recovers from (the manifest's).
+Context ctx_for(int task, int generation = 0, int restored = 0, int parallelism = 1,
+                const std::string& topology = "wc") {
   Context c;
+  c.topology = topology;
   c.component = "out";
   c.task = TaskIndex{task};
+  c.parallelism = parallelism;
+  c.generation = Generation{generation};
+  c.restored_generation = Generation{restored};
   return c;
+}
+
+std::vector<std::string> pending(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (auto& e : fs::directory_iterator(dir / ".pending"))
+    names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 std::vector<std::string> visible(const fs::path& dir) {
   std::vector<std::string> names;
   for (auto& e : fs::directory_iterator(dir))
-    if (e.is_regular_file()) names.push_back(e.path().filename().string());
+    if (e.is_regular_file() && e.path().filename().string()[0] != '.')
+      names.push_back(e.path().filename().string());
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -79,13 +96,13 @@ TEST(FileSink, RecoveryFinishesCommittedAndDropsUncommitted) {
     // "crash": epochs 1-3 pre-committed, 4 half written (buffered), nothing renamed.
   }
   // Another task's pending file must not be touched by task 1's recovery.
-  test::write_file(dir.path() / ".pending" / "part-out-0-3", "other task\n");
+  test::write_file(dir.path() / ".pending" / "part-out-0-3.g0", "other task\n");
   auto sink = make_sink(dir.path());
   Context ctx = ctx_for(1);
   ASSERT_TRUE(sink->on_recover(CheckpointId{2}, ctx).ok());  // checkpoint 2 was the last commit
   EXPECT_EQ(visible(dir.path()), (std::vector<std::string>{"part-out-1-1", "part-out-1-2"}));
-  EXPECT_FALSE(fs::exists(dir.path() / ".pending" / "part-out-1-3")) << "uncommitted epoch kept";
-  EXPECT_TRUE(fs::exists(dir.path() / ".pending" / "part-out-0-3"));
+  EXPECT_EQ(pending(dir.path()), std::vector<std::string>{"part-out-0-3.g0"})
+      << "uncommitted epoch kept, or another task's touched";
   // The next epoch after recovery from 2 is 3 again, with new content.
   ASSERT_TRUE(sink->open(ctx).ok());
   sink->execute(Tuple(&f, {std::string("again")}), null);
@@ -146,4 +163,161 @@ TEST(FileSink, BadArgumentsAreRejected) {
   auto missing = Registry::global().create("FileSink", Args{});
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("path"), std::string::npos);
+}
+
+// Issue 10 item 3: a fenced worker (generation 1) keeps pre-committing after its successor
+// (generation 2) recovered. Its pending epochs carry the numbers the successor reuses; recovery
+// from a checkpoint generation 2 committed must delete them, not publish them.
+TEST(FileSink, PendingEpochsOfAFencedGenerationAreDeletedNotPublished) {
+  test::TempDir dir;
+  Fields f{"word"};
+  NullCollector null;
+  auto emit = [&](Bolt& s, const std::string& w, int64_t barrier) {
+    s.execute(Tuple(&f, {w}), null);
+    ASSERT_TRUE(s.on_barrier(CheckpointId{barrier}, null).ok());
+  };
+  auto first = make_sink(dir.path());
+  Context c1 = ctx_for(0, /*generation=*/1);
+  ASSERT_TRUE(first->on_recover(CheckpointId{0}, c1).ok());
+  ASSERT_TRUE(first->open(c1).ok());
+  emit(*first, "a1", 1);
+  ASSERT_TRUE(first->on_checkpoint_committed(CheckpointId{1}).ok());
+  emit(*first, "a2", 2);  // checkpoint 2's commit is fenced: generation 2 claimed meanwhile
+
+  auto second = make_sink(dir.path());
+  Context c2 = ctx_for(0, /*generation=*/2, /*restored=*/1);
+  ASSERT_TRUE(second->on_recover(CheckpointId{1}, c2).ok());
+  ASSERT_TRUE(second->open(c2).ok());
+  emit(*first, "a3", 3);  // the fenced one goes on until its next commit fails
+  emit(*second, "b2", 2);
+  emit(*second, "b3", 3);
+  ASSERT_TRUE(second->on_checkpoint_committed(CheckpointId{3}).ok());
+  emit(*first, "a4", 4);
+  emit(*second, "b4", 4);  // pre-committed, then generation 2 crashes before committing 4
+
+  auto third = make_sink(dir.path());
+  Context c3 = ctx_for(0, /*generation=*/3, /*restored=*/2);
+  ASSERT_TRUE(third->on_recover(CheckpointId{3}, c3).ok());
+  EXPECT_EQ(visible(dir.path()),
+            (std::vector<std::string>{"part-out-0-1", "part-out-0-2", "part-out-0-3"}));
+  EXPECT_EQ(test::read_file(dir.path() / "part-out-0-1"), "a1\n");
+  EXPECT_EQ(test::read_file(dir.path() / "part-out-0-2"), "b2\n");
+  EXPECT_EQ(test::read_file(dir.path() / "part-out-0-3"), "b3\n");
+  EXPECT_TRUE(pending(dir.path()).empty())
+      << "left: " << ::testing::PrintToString(pending(dir.path()));
+}
+
+// The committer's own epoch <= n that a crash left unrenamed is still published, and a pending
+// file of an older generation with the same epoch is not.
+TEST(FileSink, RecoveryPublishesOnlyTheCommittingGenerationsEpochs) {
+  test::TempDir dir;
+  fs::create_directories(dir.path() / ".pending");
+  test::write_file(dir.path() / ".pending" / "part-out-0-5.g4", "fenced\n");
+  test::write_file(dir.path() / ".pending" / "part-out-0-5.g6", "committed\n");
+  test::write_file(dir.path() / ".pending" / "part-out-0-6.g6", "after the checkpoint\n");
+  test::write_file(dir.path() / ".sleet-filesink-out",
+                   "sleet FileSink output\ntopology: wc\ncomponent: out\n");
+  auto sink = make_sink(dir.path());
+  Context c = ctx_for(0, /*generation=*/7, /*restored=*/6);
+  ASSERT_TRUE(sink->on_recover(CheckpointId{5}, c).ok());
+  EXPECT_EQ(visible(dir.path()), std::vector<std::string>{"part-out-0-5"});
+  EXPECT_EQ(test::read_file(dir.path() / "part-out-0-5"), "committed\n");
+  EXPECT_TRUE(pending(dir.path()).empty());
+}
+
+// Issue 10 item 4: a fresh start (no checkpoint) in a directory this topology's sink marked
+// removes its own earlier part files (and pending ones, and those of tasks beyond the current
+// parallelism), and nothing else.
+TEST(FileSink, FreshStartRemovesItsEarlierOutputAndKeepsForeignFiles) {
+  test::TempDir dir;
+  Fields f{"word"};
+  NullCollector null;
+  {
+    auto sink = make_sink(dir.path());
+    Context c = ctx_for(0, 1);
+    ASSERT_TRUE(sink->on_recover(CheckpointId{0}, c).ok());
+    ASSERT_TRUE(sink->open(c).ok());
+    for (int e = 1; e <= 3; ++e) {
+      sink->execute(Tuple(&f, {std::string("old") + std::to_string(e)}), null);
+      ASSERT_TRUE(sink->on_barrier(CheckpointId{e}, null).ok());
+    }
+    ASSERT_TRUE(sink->on_checkpoint_committed(CheckpointId{2}).ok());  // 3 stays pending
+  }
+  ASSERT_TRUE(fs::exists(dir.path() / ".sleet-filesink-out")) << "no marker written";
+  const std::vector<std::string> foreign = {"notes.txt",    "part-other-0-1", "part-out-0-1.bak",
+                                            "part-out-x-1", "part-out-0-",    "part-out-1-0-2"};
+  for (auto& n : foreign) test::write_file(dir.path() / n, "not ours\n");
+  test::write_file(dir.path() / "part-out-3-9", "an earlier run with 4 tasks\n");
+  test::write_file(dir.path() / "part-out-2-run17", "an earlier at_least_once run\n");
+  test::write_file(dir.path() / ".pending" / "other", "not ours\n");
+
+  // Same topology, same sink, no checkpoint (a new ZooKeeper): starts over.
+  auto sink = make_sink(dir.path());
+  Context c = ctx_for(0, 1, 0, /*parallelism=*/2);
+  ASSERT_TRUE(sink->on_recover(CheckpointId{0}, c).ok());
+  std::vector<std::string> want = foreign;
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(visible(dir.path()), want);
+  EXPECT_EQ(pending(dir.path()), std::vector<std::string>{"other"});
+  for (auto& n : foreign) EXPECT_EQ(test::read_file(dir.path() / n), "not ours\n");
+  ASSERT_TRUE(sink->open(c).ok());
+  sink->execute(Tuple(&f, {std::string("new")}), null);
+  ASSERT_TRUE(sink->on_barrier(CheckpointId{1}, null).ok());
+  ASSERT_TRUE(sink->on_checkpoint_committed(CheckpointId{1}).ok());
+  EXPECT_EQ(test::read_file(dir.path() / "part-out-0-1"), "new\n");
+  EXPECT_FALSE(fs::exists(dir.path() / "part-out-0-2")) << "an earlier run's output mixed in";
+}
+
+// A recovery (checkpoint > 0) keeps the visible output: it is this topology's committed history.
+TEST(FileSink, RecoveryKeepsCommittedOutput) {
+  test::TempDir dir;
+  Fields f{"word"};
+  NullCollector null;
+  {
+    auto sink = make_sink(dir.path());
+    Context c = ctx_for(0, 1);
+    ASSERT_TRUE(sink->on_recover(CheckpointId{0}, c).ok());
+    sink->execute(Tuple(&f, {std::string("kept")}), null);
+    ASSERT_TRUE(sink->on_barrier(CheckpointId{1}, null).ok());
+    ASSERT_TRUE(sink->on_checkpoint_committed(CheckpointId{1}).ok());
+  }
+  auto sink = make_sink(dir.path());
+  Context c = ctx_for(0, 2, 1);
+  ASSERT_TRUE(sink->on_recover(CheckpointId{1}, c).ok());
+  EXPECT_EQ(test::read_file(dir.path() / "part-out-0-1"), "kept\n");
+}
+
+// A directory with part files of this component that no marker accounts for (written by hand, by
+// a Sleet without markers, or by another topology) is refused on a fresh start, with the
+// directory, the reason and the way out; nothing in it is touched.
+TEST(FileSink, RefusesADirectoryItCannotAccountFor) {
+  test::TempDir dir;
+  test::write_file(dir.path() / "part-out-0-5", "whose?\n");
+  auto sink = make_sink(dir.path());
+  Context c = ctx_for(0, 1);
+  Status s = sink->on_recover(CheckpointId{0}, c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), Code::invalid_argument) << s.to_string();
+  EXPECT_NE(s.message().find(dir.str()), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("part-out-0-5"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("no marker"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("Move or delete them"), std::string::npos) << s.message();
+  EXPECT_EQ(test::read_file(dir.path() / "part-out-0-5"), "whose?\n");
+
+  // Foreign files alone are no reason to refuse: the sink never touches them.
+  test::TempDir other;
+  test::write_file(other.path() / "README", "mine\n");
+  test::write_file(other.path() / "part-else-0-1", "another sink's\n");
+  auto ok = make_sink(other.path());
+  ASSERT_TRUE(ok->on_recover(CheckpointId{0}, c).ok());
+  EXPECT_EQ(test::read_file(other.path() / "README"), "mine\n");
+
+  // Marked by another topology: refused, on recovery too.
+  auto theirs = make_sink(other.path());
+  Context t = ctx_for(0, 1, 0, 1, "another");
+  Status m = theirs->on_recover(CheckpointId{0}, t);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.message().find("belongs to topology 'wc'"), std::string::npos) << m.message();
+  EXPECT_NE(m.message().find("another directory"), std::string::npos) << m.message();
+  EXPECT_FALSE(make_sink(other.path())->on_recover(CheckpointId{3}, t).ok());
 }

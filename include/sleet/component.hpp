@@ -98,6 +98,13 @@ struct Context {
   std::map<std::string, std::string> config;  // topology config after substitution
   bool checkpointing = true;                  // false: no barriers will come
   CursorStore* cursors = nullptr;             // null when checkpointing is off
+  // The generation this run claimed in ZooKeeper (CheckpointStore::bump_generation): it tells a
+  // sink's pre-committed output apart from a fenced predecessor's. 0 when checkpointing is off.
+  Generation generation{0};
+  // The generation that committed the checkpoint being recovered from (Manifest::generation),
+  // the only one whose pre-committed epochs <= that checkpoint are committed history. 0: no
+  // checkpoint, or one written before manifests recorded it (unknown).
+  Generation restored_generation{0};
   // Named counter, visible in status output; stable pointer for the task's lifetime.
   std::function<Counter*(const std::string&)> counter;
   std::string config_or(const std::string& key, const std::string& def) const {

@@ -20,7 +20,8 @@ namespace sleet {
 
 // Bumped whenever the Component/Spout/Bolt/Collector/Context layout or vtables change.
 // 2: Values became an inline small vector (tuple layout changed).
-// 3: SourcePosition gained `cluster` (the Kafka cluster id a position belongs to).
+// 3: SourcePosition gained `cluster` (the Kafka cluster id a position belongs to); Context carries
+//    generation and restored_generation (sinks tell fenced writers apart).
 inline constexpr uint32_t kPluginAbiVersion = 3;
 inline constexpr const char* kVersion = "0.1.0";
 
