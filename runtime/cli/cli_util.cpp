@@ -17,7 +17,7 @@ void add_topology_args(CLI::App* cmd, TopologyArgs& args) {
   cmd->add_option("--set", args.sets, "Override a config value: --set key=value (repeatable)");
 }
 
-TopologySpec load_or_exit(const TopologyArgs& args) {
+TopologySpec load_or_exit(const TopologyArgs& args, bool print_warnings) {
   LoadOptions lo;
   for (auto& s : args.sets) {
     auto eq = s.find('=');
@@ -29,7 +29,8 @@ TopologySpec load_or_exit(const TopologyArgs& args) {
   }
   std::vector<Diagnostic> diags;
   auto spec = load_topology(args.file, lo, diags);
-  for (auto& d : diags) std::cerr << d.to_string() << "\n";
+  if (print_warnings || !spec.ok())
+    for (auto& d : diags) std::cerr << d.to_string() << "\n";
   if (!spec.ok()) {
     if (diags.empty()) std::cerr << args.file << ": error: " << spec.status().message() << "\n";
     throw CLI::RuntimeError(kExitUsage);

@@ -24,8 +24,9 @@ struct TopologyArgs {
 };
 void add_topology_args(CLI::App* cmd, TopologyArgs& args);
 // Loads, substitutes, loads plugins and validates; on any error prints every diagnostic to stderr
-// and throws CLI::RuntimeError(kExitUsage).
-TopologySpec load_or_exit(const TopologyArgs& args);
+// and throws CLI::RuntimeError(kExitUsage). print_warnings false: a second load of a file already
+// loaded once keeps its warnings quiet (errors are still printed).
+TopologySpec load_or_exit(const TopologyArgs& args, bool print_warnings = true);
 
 void setup_logging(const std::string& role);
 

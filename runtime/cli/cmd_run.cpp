@@ -235,6 +235,10 @@ int run(const RunOptions& o, SignalWatcher& signals) {
   TopologySpec spec = load_or_exit(o.topology);
   const fs::path state =
       o.state_dir.empty() ? fs::path("sleet-state") / spec.name : fs::path(o.state_dir);
+  // `${SLEET_STATE_DIR}` in the topology file (e.g. a FileSink path) is this run's state dir, for
+  // the worker (it inherits the environment) and for --top (read again with it set).
+  ::setenv("SLEET_STATE_DIR", fs::absolute(state).c_str(), 1);
+  spec = load_or_exit(o.topology, /*print_warnings=*/false);
   std::string bootstrap = spec.config_or("kafka.bootstrap.servers", "");
   std::string zk_connect = spec.config_or("zookeeper.connect", "");
   const bool embedded_kafka = bootstrap.empty();
