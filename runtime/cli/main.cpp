@@ -13,7 +13,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11 prints the message; a bad command line is exit 2 like a bad topology file (help and
+    // --version are CLI11's "errors" with code 0).
+    int code = app.exit(e);
+    return code == 0 ? 0 : sleet::cli::kExitUsage;
   }
   return 0;
 }
