@@ -258,7 +258,9 @@ int run(const RunOptions& o, SignalWatcher& signals) {
   loader.start();
   if (o.input_rate <= 0) {
     loader.wait_until_done_or_held_back();
-    if (loader.done() && !loader.status().ok()) fail(kExitFailure, loader.status().message());
+    if (loader.done() && !loader.status().ok())
+      fail(loader.status().code() == Code::invalid_argument ? kExitUsage : kExitFailure,
+           loader.status().message());
   }
   std::unique_ptr<RetentionWatch> retention;
   std::vector<std::string> spout_topics;
@@ -342,7 +344,9 @@ int run(const RunOptions& o, SignalWatcher& signals) {
       exit_code = kExitOk;
       break;
     }
-    if (loader.done() && !loader.status().ok()) fail(kExitFailure, loader.status().message());
+    if (loader.done() && !loader.status().ok())
+      fail(loader.status().code() == Code::invalid_argument ? kExitUsage : kExitFailure,
+           loader.status().message());
     check_drops();
     if (o.until_drained && loader.done()) {
       // Done when the current worker's last committed checkpoint has every spout at the end of its
