@@ -119,6 +119,23 @@ TEST(StateDir, FreshStartKeepsForeignEntriesAndRotatesTheLog) {
   EXPECT_TRUE(fs::exists(s / kStateMarker));
 }
 
+// Resuming (an external Kafka) keeps everything, but this run's worker.log starts empty, so the
+// log tail shown on exit 3 holds only this run's lines; the earlier run's is worker.log.1.
+TEST(StateDir, ResumeKeepsStateAndStartsANewWorkerLog) {
+  test::TempDir dir("sleet-state");
+  fs::path s = dir.path() / "state";
+  { ASSERT_TRUE(prepare_state_dir(s, "wc", false).ok()); }
+  test::write_file(s / "worker.log", "line of an earlier run\n");
+  test::write_file(s / "status.json", "{\"pid\":1,\"drained\":true}\n");
+  fs::create_directories(s / "zookeeper" / "version-2");
+  auto again = prepare_state_dir(s, "wc", false);
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_TRUE(fs::exists(s / "zookeeper" / "version-2"));
+  EXPECT_FALSE(fs::exists(s / "worker.log"));
+  EXPECT_EQ(test::read_file(s / "worker.log.1"), "line of an earlier run\n");
+  EXPECT_FALSE(fs::exists(s / "status.json")) << "a previous run's status must not look current";
+}
+
 TEST(StateDir, SecondHolderOfTheLockIsRefused) {
   test::TempDir dir("sleet-state");
   auto first = prepare_state_dir(dir.path() / "s", "wc", true);

@@ -599,3 +599,24 @@ TEST(SleetRun, InputRateIsPacedByTime) {
   ASSERT_GE(loaded, 0) << r.err;
   EXPECT_LT(loaded - started, 5.0) << r.err;
 }
+
+// Regression (issue 10, smaller things): librdkafka's own log lines ("%3|...|FAIL|...") reached the
+// console directly, repeated. They go through the logger, each kind once.
+TEST(SleetRun, KafkaClientLogLinesGoThroughTheLoggerOncePerKind) {
+  test::TempDir dir("sleet-run");
+  test::write_file(dir.path() / "input.txt", "hello\n");
+  fs::path f = dir.path() / "down.yaml";
+  test::write_file(
+      f, spout_to_files("down", dir.path() / "out", "{kafka.bootstrap.servers: '127.0.0.1:1'}"));
+  auto r = test::run_command(
+      {SLEET_CLI_PATH, "run", f.string(), "--state-dir", (dir.path() / "state").string()}, 60s,
+      env_for(dir));
+  EXPECT_EQ(r.status, 1) << r.err;
+  size_t fails = 0;
+  for (auto& l : test::split_lines(r.err)) {
+    EXPECT_NE(l.rfind('%', 0), 0u) << "raw librdkafka line: " << l;
+    if (l.find("librdkafka FAIL") != std::string::npos) ++fails;
+  }
+  EXPECT_EQ(fails, 1u) << r.err;
+  expect_no_children_left(dir);
+}
