@@ -18,6 +18,17 @@ int64_t unix_ms() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+// Two spouts on one topic each have a position per partition: the lower one is what is still
+// needed.
+std::map<std::string, int64_t> lowest_positions(const std::vector<TaskPosition>& positions) {
+  std::map<std::string, int64_t> out;
+  for (auto& tp : positions) {
+    const SourcePosition& p = tp.position;
+    auto [it, fresh] = out.emplace(p.topic + ":" + std::to_string(p.partition.value), p.next.value);
+    if (!fresh) it->second = std::min(it->second, p.next.value);
+  }
+  return out;
+}
 }  // namespace
 
 const char* Coordinator::state_name(State s) {
@@ -58,6 +69,7 @@ void Coordinator::start(CheckpointTarget& target, Generation gen, CheckpointId l
     stats_.committed_at = options_.now();
     stats_.committed_offsets = 0;
     for (auto& p : base_.positions) stats_.committed_offsets += p.position.next.value;
+    stats_.committed_positions = lowest_positions(base_.positions);
   }
   // The first checkpoint goes out at once: after a recovery it is what makes progress durable
   // again, and it is cheap (state was just restored).
@@ -244,6 +256,7 @@ void Coordinator::finish_commit() {
     stats_.committed_at = options_.now();
     stats_.committed_offsets = 0;
     for (auto& p : pending_.positions) stats_.committed_offsets += p.position.next.value;
+    stats_.committed_positions = lowest_positions(pending_.positions);
     state_ = State::idle;
   }
   spdlog::debug("checkpoint {} committed in {} ms, {} bytes of state", current_.value, took.count(),

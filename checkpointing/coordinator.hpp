@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -54,6 +55,9 @@ struct CheckpointStats {
   int64_t committed = 0;         // checkpoints committed by this coordinator
   int64_t aborted = 0;
   int64_t committed_offsets = 0;  // sum of next offsets over all partitions at last_committed
+  // "topic:partition" -> the lowest next offset over the spouts reading it, at last_committed: what
+  // `sleet run` may let the embedded Kafka drop, and how far its input has been drained.
+  std::map<std::string, int64_t> committed_positions;
   std::chrono::steady_clock::time_point committed_at{};
   std::string state = "idle";
 };

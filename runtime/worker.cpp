@@ -99,7 +99,16 @@ std::string WorkerProgress::to_json() const {
       static_cast<long long>(last_checkpoint_ms), static_cast<long long>(last_checkpoint_bytes),
       static_cast<long long>(visible), static_cast<long long>(aborted), drained ? "true" : "false",
       static_cast<long long>(committed_offsets), last_checkpoint_age_s);
-  return buf;
+  std::string out = buf;
+  out.pop_back();  // the closing brace: positions follow
+  out += ",\"positions\":\"";
+  bool first = true;
+  for (auto& [tp, next] : committed_positions) {
+    out += (first ? "" : ",") + tp + "=" + std::to_string(next);
+    first = false;
+  }
+  out += "\"}";
+  return out;
 }
 
 Worker::Worker(TopologySpec spec, const Registry& registry, WorkerOptions options)
@@ -220,6 +229,7 @@ Status Worker::run() {
       p.drained = cs.drained;
       p.coordinator_state = cs.state;
       p.committed_offsets = cs.committed_offsets;
+      p.committed_positions = cs.committed_positions;
       if (cs.last_committed.value > 0)
         p.last_checkpoint_age_s = std::chrono::duration<double>(now - cs.committed_at).count();
       p.visible = engine->visible_checkpoint().value;

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <string>
 
 #include <sleet/registry.hpp>
@@ -28,7 +29,10 @@ struct WorkerProgress {
   int64_t last_checkpoint_bytes = 0;  // its state size
   double last_checkpoint_age_s = -1;
   int64_t committed_offsets = 0;  // records of input covered by the last committed checkpoint
-  int64_t visible = 0;            // highest checkpoint whose sink output is visible
+  // Per "topic:partition", the lowest committed next offset over the spouts reading it
+  // (CheckpointStats::committed_positions); in the json as "positions":"t:0=5,t:1=7".
+  std::map<std::string, int64_t> committed_positions;
+  int64_t visible = 0;  // highest checkpoint whose sink output is visible
   int64_t aborted = 0;
   bool drained = false;
   std::string coordinator_state;

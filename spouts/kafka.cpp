@@ -16,6 +16,8 @@
 #include <set>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 namespace sleet::kafka {
 
 namespace {
@@ -26,8 +28,27 @@ struct MetadataDeleter {
   void operator()(const rd_kafka_metadata_t* m) const { rd_kafka_metadata_destroy(m); }
 };
 
+// librdkafka's own log lines (any librdkafka thread) go through spdlog rather than straight to
+// stderr, and each kind (level, facility) once at its level; repeats go to debug, so a broker
+// that keeps refusing connections does not flood the console.
+void on_log(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+  static std::mutex mu;
+  static std::set<std::pair<int, std::string>> seen;
+  bool first;
+  {
+    std::lock_guard lk(mu);
+    first = seen.emplace(level, fac ? fac : "").second;
+  }
+  auto lvl = level <= 3   ? spdlog::level::err
+             : level == 4 ? spdlog::level::warn
+             : level <= 6 ? spdlog::level::info
+                          : spdlog::level::debug;
+  spdlog::log(first ? lvl : spdlog::level::debug, "librdkafka {}: {}", fac ? fac : "", buf);
+}
+
 Result<Conf> build_conf(const std::map<std::string, std::string>& props) {
   Conf conf(rd_kafka_conf_new());
+  rd_kafka_conf_set_log_cb(conf.get(), on_log);
   char errstr[512];
   for (const auto& [name, value] : props) {
     if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), errstr, sizeof errstr) !=

@@ -482,7 +482,10 @@ TEST_F(DslLoader, HostileInputIsRefusedNotFatal) {
   auto digits = write("digits.yaml",
                       replace(kGood, "parallelism: 3", "parallelism: " + std::string(5000, '1')));
   load(digits);
-  EXPECT_TRUE(has_error(digits, 10, 18, "parallelism must be a whole number"));
+  // Regression (issue 10): digits too many for 64 bits said "must be a whole number".
+  EXPECT_TRUE(has_error(digits, 10, 18, "parallelism is out of range: 11111111111111111111..."))
+      << dump();
+  EXPECT_TRUE(has_error(digits, 10, 18, "(-9223372036854775808 to 9223372036854775807)")) << dump();
   auto range = write("range.yaml", replace(kGood, "parallelism: 3", "parallelism: 99999999999"));
   load(range);
   EXPECT_TRUE(has_error(range, 10, 18, "parallelism 99999999999 is out of range (at most 10000)"));

@@ -356,7 +356,7 @@ std::vector<Diagnostic> check_config(const std::map<std::string, std::string>& c
       case Kind::integer: {
         Arg a = typed_scalar(value);
         if (a.kind() != ArgKind::integer)
-          out.push_back({at, "config " + key + " must be a whole number, got '" + value + "'"});
+          out.push_back({at, not_an_integer("config " + key, value)});
         else if (a.as_int() < spec->min)
           out.push_back({at, "config " + key + " must be at least " + std::to_string(spec->min) +
                                  ", got " + value});

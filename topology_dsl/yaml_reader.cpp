@@ -57,7 +57,7 @@ std::optional<int64_t> Reader::integer(const YAML::Node& n, const std::string& w
   if (!t) return std::nullopt;
   Arg a = typed_scalar(*t);
   if (a.kind() != ArgKind::integer) {
-    error(n, what + " must be a whole number, got '" + *t + "'");
+    error(n, not_an_integer(what, *t));
     return std::nullopt;
   }
   return a.as_int();
@@ -213,6 +213,22 @@ void Reader::check_keys(const YAML::Node& map, const std::vector<std::string>& k
       error(it->first, "unknown key '" + k + "' in " + where + did_you_mean(k, known) +
                            "; known keys: " + join(known));
   }
+}
+
+std::string not_an_integer(const std::string& what, const std::string& text) {
+  size_t digits_from = !text.empty() && (text[0] == '-' || text[0] == '+') ? 1 : 0;
+  bool decimal = text.size() > digits_from &&
+                 std::all_of(text.begin() + static_cast<std::ptrdiff_t>(digits_from), text.end(),
+                             [](char c) { return c >= '0' && c <= '9'; });
+  if (decimal)
+    return what + " is out of range: " +
+           (text.size() > 24
+                ? text.substr(0, 20) + "... (" + std::to_string(text.size()) + " characters)"
+                : text) +
+           " does not fit a 64-bit whole number (" +
+           std::to_string(std::numeric_limits<int64_t>::min()) + " to " +
+           std::to_string(std::numeric_limits<int64_t>::max()) + ")";
+  return what + " must be a whole number, got '" + text + "'";
 }
 
 Arg typed_scalar(const std::string& s) {

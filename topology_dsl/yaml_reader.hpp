@@ -102,5 +102,8 @@ class Reader {
 // Types a plain (unquoted) scalar the YAML 1.2 core-schema way: true/false, null/~, integers
 // (decimal, 0x, 0o), floats (incl. .inf/.nan); everything else is a string.
 Arg typed_scalar(const std::string& s);
+// The message for `text` that typed_scalar did not type as an integer: "<what> is out of range
+// ..." (with the range) for digits too many for 64 bits, else "<what> must be a whole number".
+std::string not_an_integer(const std::string& what, const std::string& text);
 
 }  // namespace sleet::dsl

@@ -45,6 +45,22 @@ void setup_logging(const std::string& role) {
   if (const char* lvl = getenv("SLEET_LOG_LEVEL")) spdlog::set_level(spdlog::level::from_str(lvl));
 }
 
+std::pair<std::string, std::string> zookeeper_start_failure(const Status& s, int requested_port) {
+  std::string msg = s.message();
+  // zk_server.cpp already starts its messages with what failed; say it once.
+  std::string cause = msg.rfind("cannot start ZooKeeper", 0) == 0 || msg.rfind("ZooKeeper ", 0) == 0
+                          ? msg
+                          : "cannot start ZooKeeper: " + msg;
+  if (msg.find("already in use") != std::string::npos)
+    return {cause, requested_port != 0
+                       ? "choose another --zookeeper-port, or leave it out to use a free port"
+                       : "another process took the port; run again"};
+  return {cause,
+          "scripts/sleet installs the zookeeper and default-jre-headless packages; "
+          "SLEET_ZOOKEEPER_JAR and SLEET_JAVA point at other installs; or set zookeeper.connect "
+          "to an existing ensemble"};
+}
+
 namespace {
 sigset_t watched() {
   sigset_t s;

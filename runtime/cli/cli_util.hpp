@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <sleet/topology.hpp>
@@ -29,6 +30,10 @@ void add_topology_args(CLI::App* cmd, TopologyArgs& args);
 TopologySpec load_or_exit(const TopologyArgs& args, bool print_warnings = true);
 
 void setup_logging(const std::string& role);
+
+// The one-line cause and the hint for a failed start of the embedded ZooKeeper: a port in use is
+// said once, with the way out for a port (not the packages' hint, which is for a missing install).
+std::pair<std::string, std::string> zookeeper_start_failure(const Status& s, int requested_port);
 
 // Blocks SIGINT and SIGTERM in this thread (and threads created after it) and delivers them to a
 // callback on a dedicated thread. Construct first thing in a command, before other threads start.

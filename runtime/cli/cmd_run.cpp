@@ -11,12 +11,16 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <random>
 #include <thread>
 
 #include "checkpointing/zk_server.hpp"
 #include "runtime/cli/cli_util.hpp"
 #include "runtime/cli/commands.hpp"
+#include "runtime/cli/drain_check.hpp"
+#include "runtime/cli/input_loader.hpp"
+#include "runtime/cli/state_dir.hpp"
 #include "runtime/process.hpp"
 #include "runtime/worker.hpp"
 #include "spouts/kafka.hpp"
@@ -68,72 +72,6 @@ std::string last_lines(const fs::path& p, size_t n) {
   return all.substr(pos == 0 ? 0 : pos + 1);
 }
 
-// Produces every line of `file` into `topic` (key before a tab, optional). Keyed lines go to the
-// partitioner; keyless ones round robin over `partitions`, the ids the cluster reported for the
-// topic (never a declared count: an external topic may have fewer). Every delivery report is
-// checked, so a record the broker refused is an error, not a silent gap. Returns the number of
-// records.
-Result<int64_t> load_file(const std::string& bootstrap, const std::string& topic,
-                          const std::vector<int32_t>& partitions, const fs::path& file, double rate,
-                          std::atomic<int64_t>& loaded, const std::atomic<bool>& cancel) {
-  const auto t0 = Clock::now();
-  std::ifstream in(file);
-  if (!in) return Status::NotFound("cannot read input file " + file.string());
-  if (partitions.empty()) return Status::NotFound("topic " + topic + " has no partitions");
-  kafka::DeliveryTracker tracker;
-  auto producer = kafka::make_producer({{"bootstrap.servers", bootstrap},
-                                        {"linger.ms", "5"},
-                                        {"batch.num.messages", "10000"},
-                                        {"broker.address.family", "v4"}},
-                                       true, &tracker);
-  if (!producer.ok()) return producer.status();
-  rd_kafka_t* rk = producer->get();
-  // The topic exists (run() checked): knowing it up front keeps librdkafka 2.0.2 from holding the
-  // first records until its 1 s metadata timer fires.
-  if (auto known = kafka::partitions_of(rk, topic, std::chrono::seconds(10)); !known.ok())
-    return known.status();
-  std::string line;
-  int64_t n = 0;
-  while (!cancel.load() && std::getline(in, line)) {
-    std::string key;
-    auto tab = line.find('\t');
-    if (tab != std::string::npos) {
-      key = line.substr(0, tab);
-      line = line.substr(tab + 1);
-    }
-    int32_t part = key.empty() ? partitions[static_cast<size_t>(n) % partitions.size()]
-                               : RD_KAFKA_PARTITION_UA;
-    while (true) {
-      rd_kafka_resp_err_t err =
-          rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(part),
-                            RD_KAFKA_V_VALUE(line.data(), line.size()),
-                            RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        rd_kafka_poll(rk, 10);
-        continue;
-      }
-      if (err) return Status::Unavailable("producing to " + topic + ": " + rd_kafka_err2str(err));
-      break;
-    }
-    ++tracker.sent;
-    ++n;
-    loaded.fetch_add(1);
-    rd_kafka_poll(rk, 0);
-    if (tracker.failed > 0) break;
-    if (rate > 0 && n % 50 == 0) {
-      // Pace to `rate` records/s: a demo and test aid that makes a small input last.
-      auto due = t0 + std::chrono::microseconds(static_cast<int64_t>(n * 1e6 / rate));
-      rd_kafka_flush(rk, 100);
-      std::this_thread::sleep_until(due);
-    }
-  }
-  Status delivered = kafka::wait_for_deliveries(rk, tracker, std::chrono::seconds(60));
-  if (!delivered.ok())
-    return delivered.with_context("loading " + file.string() + " into topic " + topic);
-  return n;
-}
-
 // A topic the topology touches: the partitions `sleet run` creates it with on the embedded Kafka,
 // the files to load into it, and who names it (for the log line).
 struct TopicNeed {
@@ -142,6 +80,7 @@ struct TopicNeed {
   int max_parallelism = 0;
   std::vector<fs::path> inputs;
   std::vector<std::string> users;  // component ids
+  bool read_by_spout = false;      // a KafkaSpout of the topology reads it
 };
 
 // Every topic the topology needs: `topics:`, --input TOPIC=FILE, the `topic` argument of each
@@ -175,6 +114,7 @@ std::map<std::string, TopicNeed> topics_needed(const TopologySpec& spec,
         c.args.string_or("bootstrap.servers", "").empty()) {
       std::string topic = c.args.string_or("topic", "");
       if (!topic.empty()) touch(topic, c);
+      if (!topic.empty() && c.class_name == "KafkaSpout") topics[topic].read_by_spout = true;
     }
     // One dead-letter sink per task of the component (runtime/engine.cpp), on the topology's
     // cluster.
@@ -243,25 +183,22 @@ int run(const RunOptions& o, SignalWatcher& signals) {
   std::string zk_connect = spec.config_or("zookeeper.connect", "");
   const bool embedded_kafka = bootstrap.empty();
   const bool embedded_zk = zk_connect.empty();
-  std::error_code ec;
-  if (embedded_kafka) {
-    // A fresh embedded Kafka has none of the old offsets: old checkpoints would point nowhere.
-    fs::remove_all(state, ec);
-  }
-  fs::create_directories(state, ec);
-  if (ec)
-    fail(kExitFailure, "cannot create state directory " + state.string() + ": " + ec.message());
+  // A fresh embedded Kafka has none of the old offsets: old checkpoints would point nowhere, so
+  // the start is fresh (Sleet's own entries of the state dir go; nothing else ever does).
+  auto state_lock = prepare_state_dir(state, spec.name, embedded_kafka);
+  if (!state_lock.ok())
+    fail(state_lock.status().code() == Code::io_error ? kExitFailure : kExitUsage,
+         state_lock.status().message());
   const fs::path worker_log = state / "worker.log", status_file = state / "status.json";
 
   std::unique_ptr<EmbeddedZooKeeper> zk;
   if (embedded_zk) {
     // Java and the server jar come from SLEET_JAVA / SLEET_ZOOKEEPER_JAR when set (README).
     auto z = EmbeddedZooKeeper::start(state / "zookeeper", o.zookeeper_port);
-    if (!z.ok())
-      fail(kExitFailure, "cannot start ZooKeeper: " + z.status().message(),
-           "scripts/sleet installs the zookeeper and default-jre-headless packages; "
-           "SLEET_ZOOKEEPER_JAR and SLEET_JAVA point at other installs; or set zookeeper.connect "
-           "to an existing ensemble");
+    if (!z.ok()) {
+      auto [cause, hint] = zookeeper_start_failure(z.status(), o.zookeeper_port);
+      fail(kExitFailure, cause, hint);
+    }
     zk = std::move(z).value();
     zk_connect = zk->connect_string();
     spdlog::info("ZooKeeper at {} (pid {}, data in {})", zk_connect, zk->pid(),
@@ -313,48 +250,62 @@ int run(const RunOptions& o, SignalWatcher& signals) {
           name, parts->size(), bootstrap, e.partitions, parts->size());
     load_partitions[name] = std::move(parts).value();
   }
-  // Inputs load before the worker starts, or alongside it when paced by --input-rate.
-  std::atomic<int64_t> loaded{0};
-  std::atomic<bool> loading_done{false}, cancel_loading{false};
-  Status load_status;
-  auto load_all = [&] {
-    for (auto& [name, e] : topics) {
-      for (auto& f : e.inputs) {
-        int64_t before = loaded.load();
-        auto n = load_file(bootstrap, name, load_partitions.at(name), f, o.input_rate, loaded,
-                           cancel_loading);
-        if (!n.ok()) {
-          load_status = n.status();
-          break;
-        }
-        spdlog::info("loaded {} records from {} into topic {}", loaded.load() - before, f.string(),
-                     name);
-      }
-    }
-    loading_done = true;
-  };
-  std::thread loader;
-  if (o.input_rate > 0) {
-    loader = std::thread(load_all);
-  } else {
-    load_all();
-    if (!load_status.ok()) fail(kExitFailure, load_status.message());
+  // Inputs load before the worker starts, or alongside it when paced by --input-rate or held back
+  // by the flow control that keeps the embedded Kafka from dropping unread input.
+  std::vector<LoadPlan> plans;
+  const bool checkpointing = spec.config_or("checkpoint.enabled", "true") != "false";
+  for (auto& [name, e] : topics)
+    if (!e.inputs.empty())
+      plans.push_back({name, load_partitions.at(name), e.inputs,
+                       embedded_kafka && checkpointing && e.read_by_spout, e.read_by_spout});
+  InputLoader loader(bootstrap, std::move(plans), o.input_rate, status_file);
+  loader.start();
+  if (o.input_rate <= 0) {
+    loader.wait_until_done_or_held_back();
+    if (loader.done() && !loader.status().ok())
+      fail(loader.status().code() == Code::invalid_argument ? kExitUsage : kExitFailure,
+           loader.status().message());
   }
-  struct Joiner {
-    std::thread& t;
-    std::atomic<bool>& cancel;
-    ~Joiner() {
-      cancel = true;
-      if (t.joinable()) t.join();
+  std::unique_ptr<RetentionWatch> retention;
+  std::vector<std::string> spout_topics;
+  if (cluster) {
+    std::map<std::string, std::vector<int32_t>> watched;
+    for (auto& [name, e] : topics) {
+      std::vector<int32_t> ids(static_cast<size_t>(e.partitions));
+      std::iota(ids.begin(), ids.end(), 0);
+      watched[name] = ids;
+      if (e.read_by_spout) spout_topics.push_back(name);
     }
-  } join_loader{loader, cancel_loading};
+    retention = std::make_unique<RetentionWatch>(bootstrap, std::move(watched));
+  }
+  std::map<std::string, int64_t> reported_lost;  // "topic:partition" -> records lost, as reported
+  int64_t lost_total = 0;
+  // Reports new losses of the embedded Kafka loudly, once each; the summary repeats the total.
+  auto check_drops = [&] {
+    if (!retention) return;
+    for (auto& d :
+         losses(retention->log_starts(), parse_positions(read_all(status_file)), spout_topics)) {
+      std::string tp = d.topic + ":" + std::to_string(d.partition);
+      if (reported_lost[tp] >= d.lost) continue;
+      lost_total += d.lost - reported_lost[tp];
+      reported_lost[tp] = d.lost;
+      if (isatty(2)) std::fputc('\n', stderr);
+      spdlog::error(
+          "the embedded Kafka DROPPED {} record(s) of topic {} partition {} (its log now starts at "
+          "offset {}): {}",
+          d.lost, d.topic, d.partition, d.log_start, drop_way_out());
+    }
+  };
 
   std::vector<std::string> argv = {"/proc/self/exe", "worker", o.topology.file};
   for (auto& s : o.topology.sets) argv.insert(argv.end(), {"--set", s});
-  argv.insert(argv.end(), {"--set", "kafka.bootstrap.servers=" + bootstrap, "--set",
-                           "zookeeper.connect=" + zk_connect, "--set",
-                           "checkpoint.dir=" + (state / "checkpoints").string(), "--status-file",
-                           status_file.string()});
+  argv.insert(argv.end(),
+              {"--set", "kafka.bootstrap.servers=" + bootstrap, "--set",
+               "zookeeper.connect=" + zk_connect, "--status-file", status_file.string()});
+  // A checkpoint.dir of the file or a --set is the user's choice; only without one do snapshots go
+  // under the state dir.
+  if (spec.config_or("checkpoint.dir", "").empty())
+    argv.insert(argv.end(), {"--set", "checkpoint.dir=" + (state / "checkpoints").string()});
   if (o.threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(o.threads)});
   char self[4096];
   ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -397,19 +348,19 @@ int run(const RunOptions& o, SignalWatcher& signals) {
       exit_code = kExitOk;
       break;
     }
-    if (loading_done && !load_status.ok()) fail(kExitFailure, load_status.message());
-    if (o.until_drained && loading_done) {
-      // Done when the last committed checkpoint has every spout at the end of its input, covers
-      // everything we loaded, and its sink output is visible.
+    if (loader.done() && !loader.status().ok())
+      fail(loader.status().code() == Code::invalid_argument ? kExitUsage : kExitFailure,
+           loader.status().message());
+    check_drops();
+    if (o.until_drained && loader.done()) {
+      // Done when the current worker's last committed checkpoint has every spout at the end of its
+      // input, reaches the end offsets read after loading finished, and is visible.
       status = read_all(status_file);
       int64_t cp = static_cast<int64_t>(status_number(status, "last_checkpoint"));
-      if (status_number(status, "drained") > 0 && cp > 0 &&
-          static_cast<int64_t>(status_number(status, "visible")) >= cp &&
-          (!embedded_kafka ||
-           static_cast<int64_t>(status_number(status, "committed_offsets")) >= loaded.load())) {
+      if (is_drained({worker.pid(), status, true, loader.final_ends()})) {
         if (tty) std::fputc('\n', stderr);
         spdlog::info("drained: checkpoint {} covers all {} input records and is visible", cp,
-                     loaded.load());
+                     loader.loaded());
         int st = worker.stop(10s);
         if (st != 0) spdlog::warn("worker {} while stopping", describe_exit(st));
         exit_code = kExitOk;
@@ -437,10 +388,10 @@ int run(const RunOptions& o, SignalWatcher& signals) {
         last_cp_seen = cp;
         failures_without_progress = 0;
       }
-      if (++failures_without_progress > o.max_failures) {
+      if (++failures_without_progress >= o.max_failures) {
         spdlog::error(
             "worker failed {} times without committing a new checkpoint; giving up. Last log:\n{}",
-            failures_without_progress - 1, last_lines(worker_log, 5));
+            failures_without_progress, last_lines(worker_log, 5));
         exit_code = kExitFailure;
         break;
       }
@@ -492,17 +443,19 @@ int run(const RunOptions& o, SignalWatcher& signals) {
         char line[400];
         snprintf(line, sizeof line,
                  "%s | %5.1fs | in %s/s out %s/s | lag %lld of %lld | checkpoint %lld (%lld ms, "
-                 "age %.1fs) | restarts %d",
+                 "age %.1fs) | restarts %d%s",
                  spec.name.c_str(), std::chrono::duration<double>(now - t0).count(),
                  format_rate(status_number(status, "in_rate")).c_str(),
                  format_rate(status_number(status, "out_rate")).c_str(),
                  // Lag: loaded records the last committed checkpoint does not cover yet.
                  static_cast<long long>(
-                     std::max<double>(0, static_cast<double>(loaded.load()) -
+                     std::max<double>(0, static_cast<double>(loader.loaded()) -
                                              status_number(status, "committed_offsets"))),
-                 static_cast<long long>(loaded.load()), static_cast<long long>(cp),
+                 static_cast<long long>(loader.loaded()), static_cast<long long>(cp),
                  static_cast<long long>(status_number(status, "last_checkpoint_ms")),
-                 status_number(status, "last_checkpoint_age_s"), restarts);
+                 status_number(status, "last_checkpoint_age_s"), restarts,
+                 lost_total > 0 ? (" | DROPPED " + std::to_string(lost_total) + " records").c_str()
+                                : "");
         if (tty)
           std::fprintf(stderr, "\r\033[K%s", line);
         else
@@ -514,9 +467,16 @@ int run(const RunOptions& o, SignalWatcher& signals) {
   status = read_all(status_file);
   spdlog::info("{} in {:.1f}s: {} records loaded, last checkpoint {}, {} restarts ({} by chaos)",
                exit_code == 0 ? "finished" : "stopped",
-               std::chrono::duration<double>(Clock::now() - t0).count(), loaded.load(),
+               std::chrono::duration<double>(Clock::now() - t0).count(), loader.loaded(),
                static_cast<int64_t>(status_number(status, "last_checkpoint")), restarts,
                chaos_kills);
+  check_drops();
+  if (lost_total > 0) {
+    spdlog::error(
+        "the embedded Kafka dropped {} record(s) this run, so the output is incomplete: {}",
+        lost_total, drop_way_out());
+    if (exit_code == kExitOk && o.until_drained) exit_code = kExitUnrecoverable;
+  }
   if (exit_code == kExitOk && o.until_drained && o.top > 0) print_top(spec, o.top);
   return exit_code;
 }
@@ -534,20 +494,25 @@ void register_run(CLI::App& app) {
   cmd->add_flag("--until-drained", o->until_drained,
                 "Exit 0 once all input is processed, checkpointed and visible");
   cmd->add_option("--chaos-kill-every", o->chaos_every_s,
-                  "SIGKILL the worker at random around every SECONDS, to watch recovery");
+                  "SIGKILL the worker at random around every SECONDS, to watch recovery")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--state-dir", o->state_dir,
                   "Where ZooKeeper data, checkpoints and logs go (default sleet-state/<name>)");
   cmd->add_option("--zookeeper-port", o->zookeeper_port,
-                  "Port for the embedded ZooKeeper (default: a free one)");
-  cmd->add_option("--threads", o->threads, "Worker threads (default: one per core)");
-  cmd->add_option(
-      "--input-rate", o->input_rate,
-      "Load inputs at this many records/s while the topology runs (default: all first)");
+                  "Port for the embedded ZooKeeper (default: a free one)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--threads", o->threads, "Worker threads (default: one per core)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--input-rate", o->input_rate,
+                  "Load inputs at this many records/s while the topology runs (default: all first)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-failures", o->max_failures,
-                  "Give up after this many worker failures in a row without a new checkpoint");
+                  "Give up after this many worker failures in a row without a new checkpoint")
+      ->check(CLI::PositiveNumber);
   cmd->add_option(
-      "--top", o->top,
-      "After --until-drained, print the N largest keys of tsv FileSink output (key ... count)");
+         "--top", o->top,
+         "After --until-drained, print the N largest keys of tsv FileSink output (key ... count)")
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([o] {
     SignalWatcher signals;
     setup_logging("run");

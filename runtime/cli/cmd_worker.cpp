@@ -10,7 +10,7 @@
 //      (missing or corrupt checkpoint data), fenced (a newer worker took over) or invalid_argument
 //      (a bad config or component argument found at start-up, e.g. a KafkaSpout without brokers):
 //      a restart with the same file cannot fix any of them.
-// Command-line errors caught by CLI11 (unknown option, missing FILE) exit with CLI11's own codes.
+// Command-line errors caught by CLI11 (unknown option, missing FILE, a value out of range) exit 2.
 #include <signal.h>
 
 #include <spdlog/spdlog.h>

@@ -12,8 +12,13 @@ int main(int argc, char** argv) {
   sleet::cli::register_kafka(app);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();  // a command's own exit code (CLI::RuntimeError is a ParseError)
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11 prints the message; a bad command line is exit 2 like a bad topology file (help and
+    // --version are CLI11's "errors" with code 0).
+    int code = app.exit(e);
+    return code == 0 ? 0 : sleet::cli::kExitUsage;
   }
   return 0;
 }
