@@ -336,7 +336,7 @@ Status Worker::run() {
       (void)raw->wait();
       waiter->set_value();
     }).detach();
-    if (done.wait_for(5s) != std::future_status::ready) {
+    if (done.wait_for(2s) != std::future_status::ready) {
       (void)engine.release();
       abandoned_ = true;
       return result;

@@ -263,6 +263,7 @@ void report_aborts(const std::string& status, int64_t& seen, std::string& shown,
 
 int run(const RunOptions& o, SignalWatcher& signals) {
   TopologySpec spec = load_or_exit(o.topology);
+  refuse_waits_forever(spec, topics_needed(spec, o.inputs), o.until_drained);
   const fs::path state =
       o.state_dir.empty() ? fs::path("sleet-state") / spec.name : fs::path(o.state_dir);
   std::string bootstrap = spec.config_or("kafka.bootstrap.servers", "");
@@ -306,7 +307,6 @@ int run(const RunOptions& o, SignalWatcher& signals) {
   // create nothing (its topics are the operator's), but load inputs only into topics that exist,
   // over the partitions they really have.
   std::map<std::string, TopicNeed> topics = topics_needed(spec, o.inputs);
-  refuse_waits_forever(spec, topics, o.until_drained);
   if (cluster) {
     for (auto& [name, e] : topics) {
       if (Status s = cluster->create_topic(name, e.partitions); !s.ok())
@@ -414,7 +414,7 @@ int run(const RunOptions& o, SignalWatcher& signals) {
   auto worker_started = Clock::now();
   int64_t aborts_seen = 0;  // of the current worker
   std::string abort_reason_shown;
-  auto abort_shown_at = Clock::now() - 1h;
+  auto abort_shown_at = Clock::now() - 1h, last_abort_check = Clock::now();
   bool announce_resume = false;  // a restarted worker has not yet said where it resumed
   std::string status;
   Process worker = start_worker();
@@ -554,14 +554,18 @@ int run(const RunOptions& o, SignalWatcher& signals) {
       continue;
     }
     auto now = Clock::now();
+    if (now - last_abort_check >= 250ms) {
+      last_abort_check = now;
+      status = read_all(status_file);
+      if (static_cast<pid_t>(status_number(status, "pid")) == worker.pid())
+        report_aborts(status, aborts_seen, abort_reason_shown, abort_shown_at, tty);
+    }
     if (now - last_print >= (tty ? 250ms : 5s)) {
       last_print = now;
       status = read_all(status_file);
       if (!status.empty()) {
         int64_t cp = static_cast<int64_t>(status_number(status, "last_checkpoint"));
         if (cp > last_cp_seen) last_cp_seen = cp;
-        if (static_cast<pid_t>(status_number(status, "pid")) == worker.pid())
-          report_aborts(status, aborts_seen, abort_reason_shown, abort_shown_at, tty);
         char cp_part[120];
         if (cp > 0)
           snprintf(cp_part, sizeof cp_part, "checkpoint %lld (%lld ms, age %.1fs)",

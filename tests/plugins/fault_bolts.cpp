@@ -3,7 +3,8 @@
 // test topology, exactly as a user's plugin is; public headers only.
 //
 //   FailOn: forwards field `field` (default "value") as "value"; throws on a tuple whose field
-//           equals `value` (a poison record, deterministic: it throws on every replay).
+//           equals `value` ("*": on every tuple); a poison record, deterministic: it throws on
+//           every replay.
 //   Stall:  forwards like FailOn; on a tuple whose field equals `value` it never returns from
 //           execute() (sleeps on its fiber in a loop): a stuck task that blocks checkpoints.
 #include <sleet/component.hpp>
@@ -22,7 +23,7 @@ class FailOn : public sleet::Bolt {
   sleet::Fields output_fields() const override { return {"value"}; }
   void execute(const sleet::Tuple& input, sleet::Collector& out) override {
     std::string v(input.get_text(field_));
-    if (v == value_) throw std::runtime_error("FailOn: refusing value '" + v + "'");
+    if (v == value_ || value_ == "*") throw std::runtime_error("FailOn: refusing value '" + v + "'");
     out.emit_values(v);
   }
 
