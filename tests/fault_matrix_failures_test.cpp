@@ -44,27 +44,28 @@ fs::path faulty_topology(const test::TempDir& dir, const std::string& bolt_yaml,
   for (auto& l : lines) text += l + "\n";
   test::write_file(dir.path() / "input.txt", text);
   fs::path f = dir.path() / "faulty.yaml";
-  test::write_file(f, "name: faulty\n"
-                      "config: {checkpoint.interval.ms: 200" +
-                          config +
-                          "}\n"
-                          "plugins: [" +
-                          kPlugin +
-                          "]\n"
-                          "topics:\n"
-                          "  - {name: in, partitions: 1, input: input.txt}\n"
-                          "spouts:\n"
-                          "  - {id: in, class: KafkaSpout, parallelism: 1, args: {topic: in}}\n"
-                          "bolts:\n"
-                          "  - " +
-                          bolt_yaml +
-                          "\n"
-                          "  - {id: files, class: FileSink, parallelism: 1, args: {path: " +
-                          (dir.path() / "out").string() +
-                          "}}\n"
-                          "streams:\n"
-                          "  - {from: in, to: bad}\n"
-                          "  - {from: bad, to: files}\n");
+  test::write_file(f,
+                   "name: faulty\n"
+                   "config: {checkpoint.interval.ms: 200" +
+                       config +
+                       "}\n"
+                       "plugins: [" +
+                       kPlugin +
+                       "]\n"
+                       "topics:\n"
+                       "  - {name: in, partitions: 1, input: input.txt}\n"
+                       "spouts:\n"
+                       "  - {id: in, class: KafkaSpout, parallelism: 1, args: {topic: in}}\n"
+                       "bolts:\n"
+                       "  - " +
+                       bolt_yaml +
+                       "\n"
+                       "  - {id: files, class: FileSink, parallelism: 1, args: {path: " +
+                       (dir.path() / "out").string() +
+                       "}}\n"
+                       "streams:\n"
+                       "  - {from: in, to: bad}\n"
+                       "  - {from: bad, to: files}\n");
   return f;
 }
 
@@ -72,12 +73,6 @@ std::vector<std::string> numbered(int n, const std::string& special, int at) {
   std::vector<std::string> v;
   for (int i = 0; i < n; ++i) v.push_back(i == at ? special : "r" + std::to_string(i));
   return v;
-}
-
-int count_of(const std::string& hay, const std::string& needle) {
-  int n = 0;
-  for (size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) ++n;
-  return n;
 }
 
 }  // namespace
@@ -90,9 +85,9 @@ TEST(FaultMatrix, PoisonRecordStopsWithExit3NamingTheRecord) {
   test::TempDir dir("fm-poison");
   auto f = faulty_topology(dir, "{id: bad, class: FailOn, parallelism: 1, args: {value: poison}}",
                            numbered(20, "poison", 7));
-  auto r = test::run_command({cli(), "run", f.string(), "--until-drained", "--state-dir",
-                              (dir.path() / "state").string()},
-                             90s);
+  auto r = test::run_command(
+      {cli(), "run", f.string(), "--until-drained", "--state-dir", (dir.path() / "state").string()},
+      90s);
   ASSERT_NE(r.status, -2) << "timed out (a poison record looping forever?):\n" << r.err;
   EXPECT_EQ(r.status, 3) << r.err;
   EXPECT_NE(r.err.find("poison record: bolt 'bad' task 0 failed on the record at partition 0 "
@@ -102,7 +97,7 @@ TEST(FaultMatrix, PoisonRecordStopsWithExit3NamingTheRecord) {
   EXPECT_NE(r.err.find("value=poison"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("FailOn: refusing value 'poison'"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("restarting"), std::string::npos) << "a poison record was retried:\n"
-                                                          << r.err;
+                                                         << r.err;
 }
 
 // Item 10: a bolt stuck in execute() used to leave `sleet run` waiting forever with "checkpoint
@@ -114,9 +109,9 @@ TEST(FaultMatrix, StuckBoltIsNamedAndTheRunGivesUp) {
   auto f = faulty_topology(dir, "{id: bad, class: Stall, parallelism: 1, args: {value: stuck}}",
                            numbered(20, "stuck", 5),
                            ", checkpoint.timeout.ms: 800, worker.stall.timeout.ms: 2500");
-  auto r = test::run_command({cli(), "run", f.string(), "--until-drained", "--state-dir",
-                              (dir.path() / "state").string()},
-                             120s);
+  auto r = test::run_command(
+      {cli(), "run", f.string(), "--until-drained", "--state-dir", (dir.path() / "state").string()},
+      120s);
   ASSERT_NE(r.status, -2) << "timed out (a stuck bolt waited on forever?):\n" << r.err;
   EXPECT_EQ(r.status, 3) << r.err;
   EXPECT_NE(r.err.find("checkpoint aborted"), std::string::npos) << r.err;
@@ -134,12 +129,12 @@ TEST(FaultMatrix, InterruptedDrainExits130Or143AndSaysPartial) {
     auto log = (dir.path() / "run.log").string();
     auto out = (dir.path() / "run.out").string();
     // Paced loading keeps the drain far away when the signal comes.
-    auto run = test::Child::spawn({cli(), "run", kExample, "--until-drained", "--top", "3",
-                                   "--input-rate", "200", "--state-dir",
-                                   (dir.path() / "state").string()},
-                                  wordcount_env(dir), out, log);
-    ASSERT_TRUE(test::wait_until(
-        [&] { return !test::part_file_lines(dir.path() / "out").empty(); }, 60s))
+    auto run =
+        test::Child::spawn({cli(), "run", kExample, "--until-drained", "--top", "3", "--input-rate",
+                            "200", "--state-dir", (dir.path() / "state").string()},
+                           wordcount_env(dir), out, log);
+    ASSERT_TRUE(
+        test::wait_until([&] { return !test::part_file_lines(dir.path() / "out").empty(); }, 60s))
         << test::read_file(log);
     run.signal(sig);
     auto st = run.wait(30s);
@@ -168,7 +163,8 @@ TEST(FaultMatrix, KilledEmbeddedZooKeeperIsRestartedAndTheRunEndsExact) {
   ASSERT_TRUE(test::wait_until(
       [&] {
         l = test::read_file(log);
-        return std::regex_search(l, m, zk_pid) && !test::part_file_lines(dir.path() / "out").empty();
+        return std::regex_search(l, m, zk_pid) &&
+               !test::part_file_lines(dir.path() / "out").empty();
       },
       60s))
       << l;
@@ -204,10 +200,10 @@ TEST(RunRefusals, InputIntoATopicNoSpoutReadsIsRefused) {
 
 TEST(RunRefusals, DrainWithoutCheckpointsIsRefused) {
   test::TempDir dir("fm-refuse");
-  auto r = test::run_command({cli(), "run", kExample, "--until-drained", "--set",
-                              "checkpoint.enabled=false", "--state-dir",
-                              (dir.path() / "state").string()},
-                             60s, wordcount_env(dir));
+  auto r = test::run_command(
+      {cli(), "run", kExample, "--until-drained", "--set", "checkpoint.enabled=false",
+       "--state-dir", (dir.path() / "state").string()},
+      60s, wordcount_env(dir));
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_NE(r.err.find("checkpoint.enabled is false"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("worker started"), std::string::npos) << r.err;
@@ -222,35 +218,35 @@ TEST(RunSummary, ShowsSkippedAndDeadLetteredCountsPerComponent) {
   for (auto& l : lines) text += l + "\n";
   test::write_file(dir.path() / "input.txt", text);
   fs::path f = dir.path() / "skip.yaml";
-  test::write_file(f, "name: skipping\n"
-                      "config: {checkpoint.interval.ms: 200}\n"
-                      "plugins: [" +
-                          kPlugin +
-                          "]\n"
-                          "topics:\n"
-                          "  - {name: in, partitions: 1, input: input.txt}\n"
-                          "spouts:\n"
-                          "  - {id: in, class: KafkaSpout, parallelism: 1, args: {topic: in}}\n"
-                          "bolts:\n"
-                          "  - {id: skipper, class: FailOn, on_error: skip, args: {value: '*'}}\n"
-                          "  - {id: letters, class: FailOn, on_error: dead_letter,\n"
-                          "     dead_letter_topic: errs, args: {value: r3}}\n"
-                          "  - {id: files, class: FileSink, args: {path: " +
-                          (dir.path() / "out").string() +
-                          "}}\n"
-                          "streams:\n"
-                          "  - {from: in, to: skipper}\n"
-                          "  - {from: in, to: letters}\n"
-                          "  - {from: skipper, to: files}\n"
-                          "  - {from: letters, to: files}\n");
-  auto r = test::run_command({cli(), "run", f.string(), "--until-drained", "--state-dir",
-                              (dir.path() / "state").string()},
-                             90s);
+  test::write_file(f,
+                   "name: skipping\n"
+                   "config: {checkpoint.interval.ms: 200}\n"
+                   "plugins: [" +
+                       kPlugin +
+                       "]\n"
+                       "topics:\n"
+                       "  - {name: in, partitions: 1, input: input.txt}\n"
+                       "spouts:\n"
+                       "  - {id: in, class: KafkaSpout, parallelism: 1, args: {topic: in}}\n"
+                       "bolts:\n"
+                       "  - {id: skipper, class: FailOn, on_error: skip, args: {value: '*'}}\n"
+                       "  - {id: letters, class: FailOn, on_error: dead_letter,\n"
+                       "     dead_letter_topic: errs, args: {value: r3}}\n"
+                       "  - {id: files, class: FileSink, args: {path: " +
+                       (dir.path() / "out").string() +
+                       "}}\n"
+                       "streams:\n"
+                       "  - {from: in, to: skipper}\n"
+                       "  - {from: in, to: letters}\n"
+                       "  - {from: skipper, to: files}\n"
+                       "  - {from: letters, to: files}\n");
+  auto r = test::run_command(
+      {cli(), "run", f.string(), "--until-drained", "--state-dir", (dir.path() / "state").string()},
+      90s);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("skipper: 30 record(s) skipped by on_error"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("letters: 1 record(s) skipped by on_error, 1 of them dead-lettered"),
             std::string::npos)
       << r.err;
   EXPECT_EQ(test::part_file_lines(dir.path() / "out").size(), 29u);
-  (void)count_of;
 }

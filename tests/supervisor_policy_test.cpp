@@ -134,9 +134,10 @@ TEST(SupervisorPolicy, UnknownFailuresCountButNeverRepeat) {
 TEST(SupervisorPolicy, DescribeErrorsNamesEveryComponentWithSkips) {
   std::map<std::string, WorkerProgress::ComponentErrors> e{
       {"a", {5, 0}}, {"b", {3, 3}}, {"c", {0, 0}}};
-  EXPECT_EQ(describe_errors(e),
-            (std::vector<std::string>{"a: 5 record(s) skipped by on_error",
-                                      "b: 3 record(s) skipped by on_error, 3 of them dead-lettered"}));
+  EXPECT_EQ(
+      describe_errors(e),
+      (std::vector<std::string>{"a: 5 record(s) skipped by on_error",
+                                "b: 3 record(s) skipped by on_error, 3 of them dead-lettered"}));
 }
 
 TEST(WorkerStatus, FailureFieldsRoundTrip) {

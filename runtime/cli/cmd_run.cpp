@@ -40,7 +40,7 @@ struct RunOptions {
   int zookeeper_port = 0;
   int threads = 0;
   int top = 0;
-  int max_failures = 10;  // consecutive crashes without a new checkpoint before giving up
+  int max_failures = 10;  // consecutive failures before giving up (supervisor_policy.hpp)
   double input_rate = 0;  // records/s for loading inputs while running; 0: all before starting
 };
 
@@ -639,7 +639,7 @@ void register_run(CLI::App& app) {
       "--input-rate", o->input_rate,
       "Load inputs at this many records/s while the topology runs (default: all first)");
   cmd->add_option("--max-failures", o->max_failures,
-                  "Give up after this many worker failures in a row without a new checkpoint");
+                  "Give up after this many worker failures in a row (supervisor_policy.hpp)");
   cmd->add_option(
       "--top", o->top,
       "After --until-drained, print the N largest keys of tsv FileSink output (key ... count)");
