@@ -250,3 +250,19 @@ TEST(RunSummary, ShowsSkippedAndDeadLetteredCountsPerComponent) {
       << r.err;
   EXPECT_EQ(test::part_file_lines(dir.path() / "out").size(), 29u);
 }
+
+// worker.stall.timeout.ms is validated like the other config keys (a typo or 0 is an error at
+// `sleet validate`, not a watchdog that fires at once).
+TEST(RunRefusals, StallTimeoutKeyIsValidated) {
+  test::TempDir dir("fm-validate");
+  auto ok = faulty_topology(dir, "{id: bad, class: Stall, args: {value: x}}", {"a"},
+                            ", worker.stall.timeout.ms: 5000");
+  auto r = test::run_command({cli(), "validate", ok.string()}, 30s);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err.find("worker.stall.timeout.ms"), std::string::npos) << r.err;
+  auto bad = faulty_topology(dir, "{id: bad, class: Stall, args: {value: x}}", {"a"},
+                             ", worker.stall.timeout.ms: 0");
+  r = test::run_command({cli(), "validate", bad.string()}, 30s);
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("worker.stall.timeout.ms"), std::string::npos) << r.err;
+}
