@@ -109,17 +109,24 @@ TEST(SupervisorPolicy, ChaosKillsAreNotFailures) {
   EXPECT_EQ(h.failures, 0);
 }
 
-TEST(SupervisorPolicy, AStableRunClearsTheHistory) {
+TEST(SupervisorPolicy, AStableRunResetsTheBackoffButNotTheRepeats) {
   FailureHistory h;
   SupervisorPolicy p;
-  (void)decide(p, h, failed("boom", 7));
-  (void)decide(p, h, failed("boom", 7));
-  WorkerEnd later = failed("boom", 7);
+  p.max_failures = 3;
+  (void)decide(p, h, failed("a", 1));
+  (void)decide(p, h, failed("b", 2));
+  WorkerEnd later = failed("c", 3);
   later.ran = p.stable_after;
   Decision d = decide(p, h, later);
-  EXPECT_EQ(d.kind, Kind::restart);
+  EXPECT_EQ(d.kind, Kind::restart);  // the 3rd failure in a row, but after a healthy run
   EXPECT_EQ(d.backoff, 100ms);
-  EXPECT_EQ(h.repeats, 1);
+  // A stall at the same position after minutes each time is still the same stall.
+  later.failure = "stalled";
+  (void)decide(p, h, later);
+  (void)decide(p, h, later);
+  d = decide(p, h, later);
+  EXPECT_EQ(d.kind, Kind::give_up);
+  EXPECT_EQ(d.exit_code, 3);
 }
 
 TEST(SupervisorPolicy, UnknownFailuresCountButNeverRepeat) {

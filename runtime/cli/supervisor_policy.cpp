@@ -12,7 +12,10 @@ Decision decide(const SupervisorPolicy& policy, FailureHistory& history, const W
     return d;
   }
   if (end.chaos) return d;  // restart at once
-  if (end.ran >= policy.stable_after) history = FailureHistory{};
+  // Healthy for a while: this failure starts a new count and backoff. Not the repeat detection:
+  // a task that stalls for minutes at the same input position each time is stuck however long
+  // each attempt ran.
+  if (end.ran >= policy.stable_after) history.failures = 0;
   ++history.failures;
   std::string sig;
   if (!end.failure.empty() && !end.transient)

@@ -5,8 +5,8 @@
 // Rules, in order:
 //   - exit 0: the worker stopped on its own (done); exit 2 / 3: a restart cannot fix it.
 //   - a chaos kill (the supervisor's own SIGKILL): restart at once, not counted as a failure.
-//   - anything else is a failure. A worker that stayed up for `stable_after` first clears the
-//     history (it was healthy; this is a new problem).
+//   - anything else is a failure. A worker that stayed up for `stable_after` first resets the
+//     count of failures in a row and the backoff (it was healthy), not the repeat detection.
 //   - the same non-transient failure (message and input position) as the previous one, for the
 //     `repeat_limit`-th time in a row: give up, exit 3 (deterministic: a restart replays the
 //     same input and fails the same way). Committed checkpoints do not reset this: a restart
