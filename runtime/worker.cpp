@@ -124,11 +124,21 @@ Status Worker::check_stall(StallWatchdog& watchdog, Engine& engine, Coordinator&
   if (stuck.empty()) return Status::Ok();
   std::string names;
   for (auto& t : stuck) names += (names.empty() ? "" : ", ") + t;
+  // A bolt chained into the stuck task (local_or_shuffle, worker.chaining) runs on its fiber and
+  // does not ack either: it may be the one stuck in execute().
+  std::string chained;
+  for (auto& st : spec_.streams)
+    if (st.from == component_of_task(stuck.front()) &&
+        st.grouping.type == GroupingType::local_or_shuffle &&
+        spec_.config_or("worker.chaining", "true") != "false")
+      chained += (chained.empty() ? "" : ", ") + st.to;
+  if (!chained.empty())
+    chained = " (or a component chained into it, running on its fiber: " + chained + ")";
   // internal, not timeout: the supervisor compares a non-retriable failure across restarts and
   // gives up when it repeats at the same input position (a stuck bolt that gets stuck again).
   return Status::Internal(
-      "stalled: task " + names + " of component '" + component_of_task(stuck.front()) +
-      "' made no progress and blocked every checkpoint for " +
+      "stalled: task " + names + " of component '" + component_of_task(stuck.front()) + "'" +
+      chained + " made no progress and blocked every checkpoint for " +
       std::to_string(watchdog.timeout().count()) +
       " ms (worker.stall.timeout.ms); a task stuck in execute() is most likely a bug in the "
       "component or a call that never returns (last abort: " +
