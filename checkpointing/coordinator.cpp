@@ -157,6 +157,7 @@ void Coordinator::begin(CheckpointId id) {
   pending_.tasks.clear();
   pending_.total_bytes = 0;
   acked_ = 0;
+  acked_names_.clear();
   all_drained_ = true;
   started_at_ = options_.now();
   {
@@ -174,9 +175,16 @@ void Coordinator::collect(std::unique_lock<std::mutex>& lk) {
   if (stop_) return;
   if (queue_.empty()) {
     lk.unlock();
+    std::vector<std::string> missing;
+    for (auto& n : target_->task_names())
+      if (!acked_names_.count(n)) missing.push_back(n);
+    std::string waiting;
+    for (size_t i = 0; i < missing.size() && i < 5; ++i) waiting += (i ? ", " : "") + missing[i];
+    if (missing.size() > 5) waiting += ", ...";
     abort_current("timed out after " + std::to_string(options_.timeout.count()) + " ms with " +
-                  std::to_string(acked_) + " of " + std::to_string(target_->task_count()) +
-                  " tasks");
+                      std::to_string(acked_) + " of " + std::to_string(target_->task_count()) +
+                      " tasks" + (waiting.empty() ? "" : "; no ack from " + waiting),
+                  std::move(missing));
     lk.lock();
     return;
   }
@@ -198,6 +206,7 @@ void Coordinator::collect(std::unique_lock<std::mutex>& lk) {
     }
     add_positions(pending_, d);
     if (d.source) all_drained_ = all_drained_ && d.drained;
+    acked_names_.insert(d.component + "[" + std::to_string(d.task.value) + "]");
     if (++acked_ == target_->task_count()) set_state(State::committing);
   }
   lk.lock();
@@ -278,11 +287,13 @@ void Coordinator::trigger_now() {
   cv_.notify_all();
 }
 
-void Coordinator::abort_current(const std::string& why) {
+void Coordinator::abort_current(const std::string& why, std::vector<std::string> missing) {
   spdlog::warn("checkpoint {} aborted: {}", current_.value, why);
   (void)snapshots_.remove_checkpoint(current_);
   std::lock_guard lk(mu_);
   stats_.aborted++;
+  stats_.last_abort_reason = why;
+  stats_.last_abort_missing = std::move(missing);
   state_ = State::idle;
   next_trigger_ = trigger_requested_ ? options_.now() : options_.now() + options_.interval;
 }

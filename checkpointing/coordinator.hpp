@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "checkpointing/checkpoint_store.hpp"
@@ -37,6 +38,9 @@ class CheckpointTarget {
   virtual void trigger_checkpoint(CheckpointId id) = 0;
   virtual void checkpoint_committed(CheckpointId id) = 0;
   virtual size_t task_count() const = 0;
+  // "component[task]" of every task, so a timed-out checkpoint can name the tasks that did not
+  // ack. Empty: the abort reason gives only counts.
+  virtual std::vector<std::string> task_names() const { return {}; }
 };
 
 struct CoordinatorOptions {
@@ -60,6 +64,10 @@ struct CheckpointStats {
   std::map<std::string, int64_t> committed_positions;
   std::chrono::steady_clock::time_point committed_at{};
   std::string state = "idle";
+  // The last abort: why (a timeout, a blob write error such as a full checkpoint.dir, a failed
+  // commit), and for a timeout the tasks that had not acked ("component[task]").
+  std::string last_abort_reason;
+  std::vector<std::string> last_abort_missing;
 };
 
 class Coordinator : public SnapshotListener {
@@ -95,7 +103,7 @@ class Coordinator : public SnapshotListener {
   void commit();
   void resolve();
   void finish_commit();
-  void abort_current(const std::string& why);
+  void abort_current(const std::string& why, std::vector<std::string> missing = {});
   void set_state(State s);
 
   CheckpointStore& store_;
@@ -117,6 +125,7 @@ class Coordinator : public SnapshotListener {
   CheckpointId current_{0};
   Manifest pending_;
   size_t acked_ = 0;
+  std::set<std::string> acked_names_;  // "component[task]" acked for current_
   bool all_drained_ = true;
   std::chrono::steady_clock::time_point started_at_{}, next_trigger_{};
   bool trigger_requested_ = false;  // trigger_now() since the last begin(); guarded by mu_

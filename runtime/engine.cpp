@@ -174,6 +174,10 @@ class Task : public Collector {
       engine->fail(Status::Internal(name() + ": " + e.what()));
       return false;
     } catch (const std::exception& e) {
+      if (spec->on_error == ErrorPolicy::fail) {
+        engine->fail(poison_record(t, e.what()));
+        return false;
+      }
       try {
         handle_error(t, e.what());
       } catch (const std::exception& fatal) {
@@ -182,6 +186,30 @@ class Task : public Collector {
       }
     }
     return true;
+  }
+
+  // on_error: fail. A restart would replay the same record and fail again, so the status says "a
+  // restart cannot fix it" (invalid_argument: the worker exits 3) and names what the user needs
+  // to find the record: component, task, the input position when the tuple carries a KafkaSpout's
+  // partition/offset fields, and the values.
+  Status poison_record(const Tuple& t, const std::string& what) const {
+    std::string where;
+    if (const Fields* f = t.fields()) {
+      int p = f->index_of("partition"), o = f->index_of("offset");
+      if (p >= 0 && o >= 0 && static_cast<size_t>(std::max(p, o)) < t.size()) {
+        auto* pv = std::get_if<int64_t>(&t.at(static_cast<size_t>(p)));
+        auto* ov = std::get_if<int64_t>(&t.at(static_cast<size_t>(o)));
+        if (pv && ov)
+          where = " at partition " + std::to_string(*pv) + " offset " + std::to_string(*ov);
+      }
+    }
+    return Status::Invalid("poison record: bolt '" + spec->id + "' task " + std::to_string(index) +
+                           " failed on the record" + where + " [" + t.debug_string() +
+                           "]: " + what +
+                           ". on_error: fail stops the topology (a restart would replay the "
+                           "record and fail again): fix the bolt or the record, or set on_error: "
+                           "skip or dead_letter on '" +
+                           spec->id + "'");
   }
 
   // Chained: a tuple emitted by chained_from, executed at once on its fiber.
@@ -271,6 +299,7 @@ class Task : public Collector {
         return;
       case ErrorPolicy::dead_letter: {
         skipped->add(1);
+        counter("dead_lettered")->add(1);  // of the skipped, sent to the dead-letter topic
         Tuple dl(&dead_letter_fields, {spec->id, int64_t{index}, what, t.debug_string()});
         dead_letter->execute(dl, discard_);
         return;

@@ -6,6 +6,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <future>
+#include <memory>
 #include <thread>
 
 #include "checkpointing/checkpoint_store.hpp"
@@ -13,6 +15,7 @@
 #include "checkpointing/snapshot_store.hpp"
 #include "checkpointing/zk_client.hpp"
 #include "runtime/engine.hpp"
+#include "runtime/stall_watchdog.hpp"
 
 namespace sleet {
 
@@ -26,6 +29,11 @@ class EngineTarget : public CheckpointTarget {
   void trigger_checkpoint(CheckpointId id) override { e_.trigger_checkpoint(id); }
   void checkpoint_committed(CheckpointId id) override { e_.checkpoint_committed(id); }
   size_t task_count() const override { return e_.task_count(); }
+  std::vector<std::string> task_names() const override {
+    std::vector<std::string> out;
+    for (auto& ts : e_.stats()) out.push_back(ts.component + "[" + std::to_string(ts.task) + "]");
+    return out;
+  }
 
  private:
   Engine& e_;
@@ -100,6 +108,7 @@ std::string WorkerProgress::to_json() const {
       static_cast<long long>(visible), static_cast<long long>(aborted), drained ? "true" : "false",
       static_cast<long long>(committed_offsets), last_checkpoint_age_s);
   std::string out = buf;
+  out.insert(out.size() - 1, extra_json());
   out.pop_back();  // the closing brace: positions follow
   out += ",\"positions\":\"";
   bool first = true;
@@ -109,6 +118,39 @@ std::string WorkerProgress::to_json() const {
   }
   out += "\"}";
   return out;
+}
+
+// The watchdog's view of the engine and the coordinator; a failure naming the stuck task(s).
+Status Worker::check_stall(StallWatchdog& watchdog, Engine& engine, Coordinator& coordinator) {
+  std::map<std::string, int64_t> counters;
+  for (auto& ts : engine.stats())
+    counters[ts.component + "[" + std::to_string(ts.task) + "]"] =
+        ts.counters["in"] + ts.counters["out"];
+  auto cs = coordinator.stats();
+  auto stuck = watchdog.check(std::chrono::steady_clock::now(), cs.committed_at, counters,
+                              cs.last_abort_missing);
+  if (stuck.empty()) return Status::Ok();
+  std::string names;
+  for (auto& t : stuck) names += (names.empty() ? "" : ", ") + t;
+  // A bolt chained into the stuck task (local_or_shuffle, worker.chaining) runs on its fiber and
+  // does not ack either: it may be the one stuck in execute().
+  std::string chained;
+  for (auto& st : spec_.streams)
+    if (st.from == component_of_task(stuck.front()) &&
+        st.grouping.type == GroupingType::local_or_shuffle &&
+        spec_.config_or("worker.chaining", "true") != "false")
+      chained += (chained.empty() ? "" : ", ") + st.to;
+  if (!chained.empty())
+    chained = " (or a component chained into it, running on its fiber: " + chained + ")";
+  // internal, not timeout: the supervisor compares a non-retriable failure across restarts and
+  // gives up when it repeats at the same input position (a stuck bolt that gets stuck again).
+  return Status::Internal(
+      "stalled: task " + names + " of component '" + component_of_task(stuck.front()) + "'" +
+      chained + " made no progress and blocked every checkpoint for " +
+      std::to_string(watchdog.timeout().count()) +
+      " ms (worker.stall.timeout.ms); a task stuck in execute() is most likely a bug in the "
+      "component or a call that never returns (last abort: " +
+      cs.last_abort_reason + ")");
 }
 
 Worker::Worker(TopologySpec spec, const Registry& registry, WorkerOptions options)
@@ -196,6 +238,7 @@ Status Worker::run() {
   const auto t0 = std::chrono::steady_clock::now();
   auto last_report = t0;
   int64_t last_in = 0, last_out = 0;
+  Status result;
   auto progress = [&](bool force) {
     auto now = std::chrono::steady_clock::now();
     if (!force && now - last_report < options_.progress_interval) return;
@@ -210,6 +253,11 @@ Status Worker::run() {
       if (c && c->kind == ComponentKind::bolt && sink[ts.component])
         p.records_out += ts.counters["in"];
       p.skipped += ts.counters["skipped"];
+      if (int64_t sk = ts.counters["skipped"]; sk > 0) {
+        auto& e = p.errors[ts.component];
+        e.skipped += sk;
+        e.dead_lettered += ts.counters["dead_lettered"];
+      }
     }
     double dt = std::chrono::duration<double>(now - last_report).count();
     if (dt > 0) {
@@ -230,17 +278,26 @@ Status Worker::run() {
       p.coordinator_state = cs.state;
       p.committed_offsets = cs.committed_offsets;
       p.committed_positions = cs.committed_positions;
+      p.last_abort_reason = cs.last_abort_reason;
       if (cs.last_committed.value > 0)
         p.last_checkpoint_age_s = std::chrono::duration<double>(now - cs.committed_at).count();
       p.visible = engine->visible_checkpoint().value;
     } else {
       p.drained = engine->all_spouts_drained();
     }
+    if (!result.ok()) {
+      p.failure = result.to_string();
+      p.failure_transient = result.error_class() == ErrorClass::retriable;
+    }
     if (options_.on_progress) options_.on_progress(p);
   };
 
-  Status result;
+  // Default: a few checkpoint timeouts, so a slow checkpoint is never mistaken for a stuck task.
+  StallWatchdog watchdog(
+      spec_, std::chrono::milliseconds(spec_.config_int(
+                 "worker.stall.timeout.ms", 3 * spec_.config_int("checkpoint.timeout.ms", 60000))));
   bool announced_drained = false;
+  bool stalled = false;
   bool drain_checkpoint_requested = false;  // once per drained spell, not every 20 ms
   while (true) {
     if (stop_.load()) break;
@@ -251,6 +308,13 @@ Status Worker::run() {
     if (coordinator) {
       if (Status f = coordinator->failure(); !f.ok()) {
         result = f;
+        break;
+      }
+    }
+    if (coordinator) {
+      if (Status f = check_stall(watchdog, *engine, *coordinator); !f.ok()) {
+        result = f;
+        stalled = true;
         break;
       }
     }
@@ -283,6 +347,24 @@ Status Worker::run() {
   // not committed and will be replayed by the next run.
   if (coordinator) coordinator->stop();
   engine->request_stop();
+  if (stalled) {
+    // The stuck task never returns to the engine, so its thread cannot be joined: report, then
+    // leave the engine to the process exit (cmd_worker.cpp ends the process at once).
+    progress(true);
+    auto waiter = std::make_shared<std::promise<void>>();
+    auto done = waiter->get_future();
+    Engine* raw = engine.get();
+    std::thread([raw, waiter] {
+      (void)raw->wait();
+      waiter->set_value();
+    }).detach();
+    if (done.wait_for(2s) != std::future_status::ready) {
+      (void)engine.release();
+      abandoned_ = true;
+      return result;
+    }
+    return result;  // the waiter joined the threads
+  }
   Status ew = engine->wait();
   if (result.ok()) result = ew;
   progress(true);

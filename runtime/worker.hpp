@@ -17,6 +17,10 @@
 
 namespace sleet {
 
+class StallWatchdog;
+class Engine;
+class Coordinator;
+
 struct WorkerProgress {
   double elapsed_s = 0;
   int64_t records_in = 0;   // tuples emitted by spouts
@@ -36,6 +40,17 @@ struct WorkerProgress {
   int64_t aborted = 0;
   bool drained = false;
   std::string coordinator_state;
+  // Per component with a non-zero count: tuples its on_error policy skipped (skip or
+  // dead_letter) and, of those, the ones sent to its dead-letter topic. For the run summary.
+  struct ComponentErrors {
+    int64_t skipped = 0, dead_lettered = 0;
+  };
+  std::map<std::string, ComponentErrors> errors;
+  std::string last_abort_reason;   // why the last aborted checkpoint was aborted ("" if none)
+  std::string failure;             // the last status of a failed worker: its error
+  bool failure_transient = false;  // ... is of the retriable class (unavailable, timeout)
+  // The status fields above that the snprintf in to_json() does not write: `,"key":value...`.
+  std::string extra_json() const;
   std::string to_line() const;  // one human line
   std::string to_json() const;  // for --status-file
 };
@@ -43,6 +58,10 @@ struct WorkerProgress {
 // Reads one number (or boolean as 0/1) from a status line written by WorkerProgress::to_json;
 // `def` when absent. For supervisors and benchmarks that watch a worker from outside.
 double status_number(const std::string& json, const std::string& key, double def = 0);
+// A string field of such a status line ("" when absent), unescaped.
+std::string status_string(const std::string& json, const std::string& key);
+// The "errors" object of such a status line.
+std::map<std::string, WorkerProgress::ComponentErrors> status_errors(const std::string& json);
 // "1.25M", "12.3k", "950": a rate for a person.
 std::string format_rate(double per_second);
 
@@ -59,12 +78,18 @@ class Worker {
   // Blocks until stopped, drained (with until_drained) or failed.
   Status run();
   void request_stop() { stop_.store(true); }
+  // After run() failed because a task stalled (worker.stall.timeout.ms) and the task did not
+  // return within a few seconds: its threads still run and cannot be joined, so the caller must
+  // end the process (std::_Exit) rather than return through static destructors.
+  bool abandoned_tasks() const { return abandoned_; }
 
  private:
   TopologySpec spec_;
   const Registry& registry_;
   WorkerOptions options_;
+  Status check_stall(StallWatchdog& watchdog, Engine& engine, Coordinator& coordinator);
   std::atomic<bool> stop_{false};
+  bool abandoned_ = false;
 };
 
 }  // namespace sleet

@@ -317,6 +317,7 @@ const ConfigKey kConfigKeys[] = {
     {"worker.batch.size", Kind::integer, 1},
     {"worker.channel.capacity", Kind::integer, 1},
     {"worker.chaining", Kind::boolean},
+    {"worker.stall.timeout.ms", Kind::integer, 1},
 };
 // Namespaces that belong to Sleet: an unknown key there is most likely a typo. Other keys (Storm's
 // topology.*, the user's own) are passed to components untouched.

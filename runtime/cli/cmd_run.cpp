@@ -21,6 +21,8 @@
 #include "runtime/cli/drain_check.hpp"
 #include "runtime/cli/input_loader.hpp"
 #include "runtime/cli/state_dir.hpp"
+#include "runtime/cli/run_checks.hpp"
+#include "runtime/cli/supervisor_policy.hpp"
 #include "runtime/process.hpp"
 #include "runtime/worker.hpp"
 #include "spouts/kafka.hpp"
@@ -42,7 +44,7 @@ struct RunOptions {
   int zookeeper_port = 0;
   int threads = 0;
   int top = 0;
-  int max_failures = 10;  // consecutive crashes without a new checkpoint before giving up
+  int max_failures = 10;  // consecutive failures before giving up (supervisor_policy.hpp)
   double input_rate = 0;  // records/s for loading inputs while running; 0: all before starting
 };
 
@@ -141,7 +143,7 @@ Result<std::vector<int32_t>> real_partitions(const std::string& bootstrap, const
 }
 
 // For --top: sums up FileSink tsv output whose last column is a running count per first column.
-void print_top(const TopologySpec& spec, int n) {
+void print_top(const TopologySpec& spec, int n, const std::string& label = "") {
   for (auto& c : spec.components) {
     if (c.class_name != "FileSink" || c.args.string_or("format", "tsv") != "tsv") continue;
     std::map<std::string, int64_t> best;
@@ -164,15 +166,44 @@ void print_top(const TopologySpec& spec, int n) {
     std::sort(top.begin(), top.end(), [](auto& a, auto& b) {
       return a.first != b.first ? a.first > b.first : a.second < b.second;
     });
-    std::printf("top %d of %zu keys in %s (%s):\n", n, top.size(), c.id.c_str(), dir.c_str());
+    std::printf("top %d of %zu keys in %s (%s)%s:\n", n, top.size(), c.id.c_str(), dir.c_str(),
+                label.c_str());
     for (int i = 0; i < n && i < static_cast<int>(top.size()); ++i)
       std::printf("%10lld  %s\n", static_cast<long long>(top[i].first), top[i].second.c_str());
   }
   std::fflush(stdout);
 }
 
+// Refusals (exit 2) for runs that would wait forever (run_checks.hpp).
+void refuse_waits_forever(const TopologySpec& spec, const std::map<std::string, TopicNeed>& topics,
+                          bool until_drained) {
+  std::map<std::string, std::vector<std::string>> inputs;
+  for (auto& [name, e] : topics)
+    for (auto& f : e.inputs) inputs[name].push_back(f.string());
+  for (const std::string& why :
+       {refuse_unread_inputs(spec, inputs), refuse_drain_without_checkpoints(spec, until_drained)})
+    if (!why.empty()) fail(kExitUsage, why);
+}
+
+// Prints a console line when the worker's aborted-checkpoint count grew: the count and the
+// reason (a timeout naming the tasks that did not ack, a blob write error such as a full
+// checkpoint.dir). The same reason again is repeated at most every 10 s.
+void report_aborts(const std::string& status, int64_t& seen, std::string& shown,
+                   Clock::time_point& shown_at, bool tty) {
+  int64_t n = static_cast<int64_t>(status_number(status, "aborted"));
+  if (n <= seen) return;
+  seen = n;
+  std::string why = status_string(status, "last_abort_reason");
+  if (why == shown && Clock::now() - shown_at < 10s) return;
+  shown = why;
+  shown_at = Clock::now();
+  if (tty) std::fputc('\n', stderr);
+  spdlog::warn("checkpoint aborted ({} so far by this worker): {}", n, why);
+}
+
 int run(const RunOptions& o, SignalWatcher& signals) {
   TopologySpec spec = load_or_exit(o.topology);
+  refuse_waits_forever(spec, topics_needed(spec, o.inputs), o.until_drained);
   const fs::path state =
       o.state_dir.empty() ? fs::path("sleet-state") / spec.name : fs::path(o.state_dir);
   // `${SLEET_STATE_DIR}` in the topology file (e.g. a FileSink path) is this run's state dir, for
@@ -329,24 +360,54 @@ int run(const RunOptions& o, SignalWatcher& signals) {
            std::chrono::milliseconds(static_cast<int64_t>(o.chaos_every_s * 1000 * d(rng)));
   };
   auto chaos_at = next_chaos();
-  int restarts = 0, chaos_kills = 0, failures_without_progress = 0;
+  int restarts = 0, chaos_kills = 0, zk_restarts = 0;
   int64_t last_cp_seen = 0;
+  SupervisorPolicy policy;
+  policy.max_failures = o.max_failures;
+  FailureHistory history;
+  bool chaos_killed = false;  // the current worker's death is our own SIGKILL
+  auto worker_started = Clock::now();
+  int64_t aborts_seen = 0;  // of the current worker
+  std::string abort_reason_shown;
+  auto abort_shown_at = Clock::now() - 1h, last_abort_check = Clock::now();
   bool announce_resume = false;  // a restarted worker has not yet said where it resumed
   std::string status;
   Process worker = start_worker();
   spdlog::info("worker started (pid {}), log in {}", worker.pid(), worker_log.string());
   auto last_print = Clock::now() - 1h;
   int exit_code = kExitOk;
+  bool interrupted = false;
 
   while (true) {
-    if (signals.last_signal() != 0) {
+    if (int sig = signals.last_signal(); sig != 0) {
       if (tty) std::fputc('\n', stderr);
-      spdlog::info("stopping (signal {}): asking the worker to finish cleanly",
-                   signals.last_signal());
+      spdlog::info("stopping (signal {}): asking the worker to finish cleanly", sig);
       int st = worker.stop(10s);
       spdlog::info("worker {}", describe_exit(st));
+      // Without --until-drained a signal is the normal way to end a run. With it, the run did
+      // not finish what it was asked to: 128 + signal, and whatever is printed is partial.
       exit_code = kExitOk;
+      if (o.until_drained) {
+        exit_code = 128 + sig;
+        interrupted = true;
+        spdlog::warn(
+            "interrupted by signal {} before the input was drained: the output is partial "
+            "(exit {})",
+            sig, exit_code);
+      }
       break;
+    }
+    if (zk && !zk->running()) {
+      // The embedded ZooKeeper is our child like the worker: restart it on its data dir (same
+      // port), so the worker reconnects and resumes from the checkpoints it holds.
+      if (tty) std::fputc('\n', stderr);
+      spdlog::warn("ZooKeeper (pid {}) died; restarting it on {} (port {})", zk->pid(),
+                   zk->dir().string(), zk->port());
+      if (Status rs = zk->restart(); !rs.ok())
+        fail(kExitFailure, "cannot restart ZooKeeper: " + rs.message(),
+             "see " + zk->log_path().string());
+      ++zk_restarts;
+      spdlog::info("ZooKeeper restarted (pid {}, {} restart(s))", zk->pid(), zk_restarts);
     }
     if (loader.done() && !loader.status().ok())
       fail(loader.status().code() == Code::invalid_argument ? kExitUsage : kExitFailure,
@@ -369,45 +430,61 @@ int run(const RunOptions& o, SignalWatcher& signals) {
     }
     if (!worker.running()) {
       int st = *worker.exit_status();
-      if (st == kExitOk) {
-        if (tty) std::fputc('\n', stderr);
-        spdlog::info("worker stopped on its own");
-        exit_code = kExitOk;
-        break;
-      }
-      if (st == kExitUsage || st == kExitUnrecoverable) {
-        if (tty) std::fputc('\n', stderr);
-        spdlog::error("worker {} and cannot be restarted:\n{}", describe_exit(st),
-                      last_lines(worker_log, 5));
-        exit_code = st;
-        break;
-      }
       status = read_all(status_file);
-      int64_t cp = static_cast<int64_t>(status_number(status, "last_checkpoint"));
-      if (cp > last_cp_seen) {
-        last_cp_seen = cp;
-        failures_without_progress = 0;
+      const bool own = static_cast<pid_t>(status_number(status, "pid")) == worker.pid();
+      WorkerEnd end;
+      end.exit_status = st;
+      end.chaos = chaos_killed;
+      end.ran =
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - worker_started);
+      if (own) {
+        end.failure = status_string(status, "failure");
+        end.transient = status_number(status, "failure_transient") > 0;
+        end.position = static_cast<int64_t>(status_number(status, "committed_offsets"));
+        last_cp_seen =
+            std::max(last_cp_seen, static_cast<int64_t>(status_number(status, "last_checkpoint")));
       }
-      if (++failures_without_progress >= o.max_failures) {
-        spdlog::error(
-            "worker failed {} times without committing a new checkpoint; giving up. Last log:\n{}",
-            failures_without_progress, last_lines(worker_log, 5));
-        exit_code = kExitFailure;
+      Decision d = decide(policy, history, end);
+      if (tty) std::fputc('\n', stderr);
+      if (d.kind == Decision::Kind::stop) {
+        exit_code = d.exit_code;
+        if (st == kExitOk && o.until_drained) {
+          // Stopped by someone else: the input is not drained, so this is no success.
+          spdlog::error("worker (pid {}) stopped on its own before the input was drained",
+                        worker.pid());
+          exit_code = kExitFailure;
+        } else if (st == kExitOk) {
+          spdlog::info("worker stopped on its own");
+        } else {
+          spdlog::error("worker {} and cannot be restarted: {}\n{}", describe_exit(st),
+                        end.failure.empty() ? "last log lines:" : end.failure,
+                        last_lines(worker_log, 5));
+        }
         break;
       }
-      auto backoff = std::chrono::milliseconds(
-          std::min(5000, 100 << std::min(failures_without_progress - 1, 6)));
+      if (d.kind == Decision::Kind::give_up) {
+        spdlog::error("giving up: {}. Last log:\n{}", d.reason, last_lines(worker_log, 5));
+        exit_code = d.exit_code;
+        break;
+      }
       std::string why = describe_exit(st);
-      if (st != 128 + SIGKILL) why += ": " + last_lines(worker_log, 1);
-      if (tty) std::fputc('\n', stderr);
+      if (!end.failure.empty())
+        why += ": " + end.failure;
+      else if (st != 128 + SIGKILL)
+        why += ": " + last_lines(worker_log, 1);
       // The checkpoint it resumes from is ZooKeeper's latest, which can be newer than the last
       // one the dead worker's status file showed: the new worker's status says which.
       spdlog::warn(
           "worker (pid {}) {}; restarting in {} ms from the latest committed checkpoint "
           "(last seen: {})",
-          worker.pid(), why, backoff.count(), last_cp_seen);
-      std::this_thread::sleep_for(backoff);
+          worker.pid(), why, d.backoff.count(), last_cp_seen);
+      for (auto until = Clock::now() + d.backoff;
+           Clock::now() < until && signals.last_signal() == 0;)
+        std::this_thread::sleep_for(20ms);
       worker = start_worker();
+      worker_started = Clock::now();
+      chaos_killed = false;
+      aborts_seen = 0;
       announce_resume = true;
       ++restarts;
       if (o.chaos_every_s > 0) chaos_at = next_chaos();
@@ -426,24 +503,35 @@ int run(const RunOptions& o, SignalWatcher& signals) {
       if (tty) std::fputc('\n', stderr);
       spdlog::warn("chaos: SIGKILL worker pid {}", worker.pid());
       worker.signal(SIGKILL);
+      chaos_killed = true;
       ++chaos_kills;
       chaos_at = next_chaos();
       continue;
     }
     auto now = Clock::now();
+    if (now - last_abort_check >= 250ms) {
+      last_abort_check = now;
+      status = read_all(status_file);
+      if (static_cast<pid_t>(status_number(status, "pid")) == worker.pid())
+        report_aborts(status, aborts_seen, abort_reason_shown, abort_shown_at, tty);
+    }
     if (now - last_print >= (tty ? 250ms : 5s)) {
       last_print = now;
       status = read_all(status_file);
       if (!status.empty()) {
         int64_t cp = static_cast<int64_t>(status_number(status, "last_checkpoint"));
-        if (cp > last_cp_seen) {
-          last_cp_seen = cp;
-          failures_without_progress = 0;
-        }
+        if (cp > last_cp_seen) last_cp_seen = cp;
+        char cp_part[120];
+        if (cp > 0)
+          snprintf(cp_part, sizeof cp_part, "checkpoint %lld (%lld ms, age %.1fs)",
+                   static_cast<long long>(cp),
+                   static_cast<long long>(status_number(status, "last_checkpoint_ms")),
+                   status_number(status, "last_checkpoint_age_s"));
+        else
+          snprintf(cp_part, sizeof cp_part, "no checkpoint yet");
         char line[400];
         snprintf(line, sizeof line,
-                 "%s | %5.1fs | in %s/s out %s/s | lag %lld of %lld | checkpoint %lld (%lld ms, "
-                 "age %.1fs) | restarts %d%s",
+                 "%s | %5.1fs | in %s/s out %s/s | lag %lld of %lld | %s%s | restarts %d%s%s",
                  spec.name.c_str(), std::chrono::duration<double>(now - t0).count(),
                  format_rate(status_number(status, "in_rate")).c_str(),
                  format_rate(status_number(status, "out_rate")).c_str(),
@@ -451,9 +539,11 @@ int run(const RunOptions& o, SignalWatcher& signals) {
                  static_cast<long long>(
                      std::max<double>(0, static_cast<double>(loader.loaded()) -
                                              status_number(status, "committed_offsets"))),
-                 static_cast<long long>(loader.loaded()), static_cast<long long>(cp),
-                 static_cast<long long>(status_number(status, "last_checkpoint_ms")),
-                 status_number(status, "last_checkpoint_age_s"), restarts,
+                 static_cast<long long>(loader.loaded()), cp_part,
+                 aborts_seen > 0 ? (" | aborted " + std::to_string(aborts_seen)).c_str() : "",
+                 restarts,
+                 zk_restarts > 0 ? (" | ZooKeeper restarts " + std::to_string(zk_restarts)).c_str()
+                                 : "",
                  lost_total > 0 ? (" | DROPPED " + std::to_string(lost_total) + " records").c_str()
                                 : "");
         if (tty)
@@ -465,11 +555,15 @@ int run(const RunOptions& o, SignalWatcher& signals) {
     std::this_thread::sleep_for(20ms);
   }
   status = read_all(status_file);
-  spdlog::info("{} in {:.1f}s: {} records loaded, last checkpoint {}, {} restarts ({} by chaos)",
-               exit_code == 0 ? "finished" : "stopped",
+  spdlog::info("{} in {:.1f}s: {} records loaded, last checkpoint {}, {} restarts ({} by chaos){}",
+               exit_code == 0 ? "finished" : (interrupted ? "interrupted" : "stopped"),
                std::chrono::duration<double>(Clock::now() - t0).count(), loader.loaded(),
                static_cast<int64_t>(status_number(status, "last_checkpoint")), restarts,
-               chaos_kills);
+               chaos_kills,
+               zk_restarts > 0 ? ", " + std::to_string(zk_restarts) + " ZooKeeper restart(s)" : "");
+  // Counts of the worker that wrote the last status; an earlier worker's are in the same
+  // checkpointed run but not added up here.
+  for (auto& l : describe_errors(status_errors(status))) spdlog::warn("{}", l);
   check_drops();
   if (lost_total > 0) {
     spdlog::error(
@@ -477,7 +571,12 @@ int run(const RunOptions& o, SignalWatcher& signals) {
         lost_total, drop_way_out());
     if (exit_code == kExitOk && o.until_drained) exit_code = kExitUnrecoverable;
   }
-  if (exit_code == kExitOk && o.until_drained && o.top > 0) print_top(spec, o.top);
+  if (o.until_drained && o.top > 0) {
+    if (exit_code == kExitOk)
+      print_top(spec, o.top);
+    else if (interrupted)
+      print_top(spec, o.top, " [PARTIAL: interrupted before the input was drained]");
+  }
   return exit_code;
 }
 
@@ -507,7 +606,7 @@ void register_run(CLI::App& app) {
                   "Load inputs at this many records/s while the topology runs (default: all first)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-failures", o->max_failures,
-                  "Give up after this many worker failures in a row without a new checkpoint")
+                  "Give up after this many worker failures in a row (supervisor_policy.hpp)")
       ->check(CLI::PositiveNumber);
   cmd->add_option(
          "--top", o->top,

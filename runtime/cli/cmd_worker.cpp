@@ -6,17 +6,23 @@
 //   1  Worker::run failed with any other code (io_error, unavailable, timeout, not_found,
 //      already_exists, cancelled, internal): worth restarting.
 //   2  the topology file did not load or validate, or a --set was not key=value (load_or_exit).
+//      A task stalled past worker.stall.timeout.ms is such a failure (internal): a stall may be a
+//      call to an outside service that never returns, which a restart can cure; the supervisor
+//      gives up when the same stall repeats at the same input position.
 //   3  Worker::run failed with incompatible (checkpoint does not fit the topology), corruption
 //      (missing or corrupt checkpoint data), fenced (a newer worker took over) or invalid_argument
-//      (a bad config or component argument found at start-up, e.g. a KafkaSpout without brokers):
+//      (a bad config or component argument found at start-up, e.g. a KafkaSpout without brokers,
+//      or a poison record under on_error: fail, runtime/engine.cpp):
 //      a restart with the same file cannot fix any of them.
 // Command-line errors caught by CLI11 (unknown option, missing FILE, a value out of range) exit 2.
 #include <signal.h>
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "runtime/cli/cli_util.hpp"
@@ -49,15 +55,19 @@ void register_worker(CLI::App& app) {
     wo.progress_interval = std::chrono::milliseconds(std::max(1, *status_ms));
     std::string path = *status_file;
     auto last_log = std::chrono::steady_clock::now();
-    wo.on_progress = [path, &last_log](const WorkerProgress& p) {
-      if (!path.empty()) {
-        std::string tmp = path + ".tmp";
-        {
-          std::ofstream f(tmp, std::ios::trunc);
-          f << p.to_json() << "\n";
-        }
-        std::rename(tmp.c_str(), path.c_str());
+    auto write_status = [path](const WorkerProgress& p) {
+      if (path.empty()) return;
+      std::string tmp = path + ".tmp";
+      {
+        std::ofstream f(tmp, std::ios::trunc);
+        f << p.to_json() << "\n";
       }
+      std::rename(tmp.c_str(), path.c_str());
+    };
+    auto reported = std::make_shared<bool>(false);
+    wo.on_progress = [write_status, reported, &last_log](const WorkerProgress& p) {
+      write_status(p);
+      *reported = true;
       auto now = std::chrono::steady_clock::now();
       if (now - last_log >= std::chrono::seconds(5)) {
         spdlog::info("{}", p.to_line());
@@ -69,9 +79,23 @@ void register_worker(CLI::App& app) {
     Status s = worker.run();
     if (s.ok()) throw CLI::RuntimeError(kExitOk);
     spdlog::error("{}", s.to_string());
+    if (!*reported) {
+      // Failed before the engine ran: the supervisor still learns why from this pid's status.
+      WorkerProgress p;
+      p.failure = s.to_string();
+      p.failure_transient = s.error_class() == ErrorClass::retriable;
+      write_status(p);
+    }
     bool unrecoverable = s.code() == Code::incompatible || s.code() == Code::corruption ||
                          s.code() == Code::fenced || s.code() == Code::invalid_argument;
-    throw CLI::RuntimeError(unrecoverable ? kExitUnrecoverable : kExitFailure);
+    const int code = unrecoverable ? kExitUnrecoverable : kExitFailure;
+    if (worker.abandoned_tasks()) {
+      // A stuck task's thread still runs inside Worker's engine: returning would run static
+      // destructors under it. Its status and log line are written; end here.
+      spdlog::shutdown();
+      std::_Exit(code);
+    }
+    throw CLI::RuntimeError(code);
   });
 }
 
