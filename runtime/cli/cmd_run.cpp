@@ -20,6 +20,7 @@
 #include "runtime/process.hpp"
 #include "runtime/worker.hpp"
 #include "spouts/kafka.hpp"
+#include "topology_dsl/loader.hpp"
 
 namespace sleet::cli {
 
@@ -233,6 +234,11 @@ void print_top(const TopologySpec& spec, int n) {
 
 int run(const RunOptions& o, SignalWatcher& signals) {
   TopologySpec spec = load_or_exit(o.topology);
+  // A directory or /dev/zero would "load 0 records" and run: refuse it before starting anything.
+  for (auto& in : o.inputs)
+    if (auto eq = in.find('='); eq != std::string::npos)
+      if (Status s = check_input_file(in.substr(eq + 1)); !s.ok())
+        fail(kExitUsage, "--input " + in + ": " + s.message());
   const fs::path state =
       o.state_dir.empty() ? fs::path("sleet-state") / spec.name : fs::path(o.state_dir);
   std::string bootstrap = spec.config_or("kafka.bootstrap.servers", "");
