@@ -9,6 +9,9 @@
 // unpublished epoch by scanning from the cursor's offsets for this task's records and producing
 // only the missing sequence numbers.
 // at_least_once: records are produced at once; a barrier waits for their deliveries.
+// format: record takes the record from the tuple as is: field `key` (when present and not empty)
+// is the key, field `value` the value bytes, and every other field a header of the same name
+// (its text). The engine's dead-letter sinks use it (runtime/engine.cpp).
 //
 // Threading: all methods run on the task's fiber (or, for on_recover, the thread starting the
 // engine). Waiting for deliveries polls the producer and suspends only the fiber.
@@ -49,7 +52,8 @@ class KafkaSink : public Bolt {
   ~KafkaSink() override;
 
   bool stateful() const override { return exactly_once_; }
-  uint32_t state_version() const override { return 1; }
+  // 2: records carry headers (format: record); version 1 state is still read.
+  uint32_t state_version() const override { return 2; }
   void snapshot_state(StateWriter& w) const override;
   Status restore_state(StateReader& r, uint32_t version) override;
 
@@ -67,9 +71,10 @@ class KafkaSink : public Bolt {
     bool has_key = false;
     std::string key;
     std::string value;
+    std::vector<std::pair<std::string, std::string>> headers;  // format: record only
     template <class A>
     void serialize(A& ar) {
-      ar(has_key, key, value);
+      ar(has_key, key, value, headers);
     }
   };
   struct Epoch {
@@ -97,6 +102,7 @@ class KafkaSink : public Bolt {
   std::string bootstrap_;
   bool exactly_once_ = true;
   RecordFormat format_ = RecordFormat::tsv;
+  bool record_format_ = false;  // format: record
   std::string key_field_;
   std::chrono::milliseconds timeout_{60'000};
   std::map<std::string, std::string> extra_conf_;
