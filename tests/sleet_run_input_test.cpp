@@ -41,3 +41,25 @@ TEST(SleetRunInput, InputThatIsNotARegularFileIsExit2BeforeStartingAnything) {
     EXPECT_EQ(res.err.find("ZooKeeper at"), std::string::npos) << res.err;
   }
 }
+
+// The same for `input:` under topics: (a missing file only warns in `sleet validate`, since a
+// worker on another host loads the file without its input; `sleet run` needs it).
+TEST(SleetRunInput, MissingTopicInputIsExit2BeforeStartingAnything) {
+  test::TempDir dir("sleet-run-input");
+  const fs::path topo = dir.path() / "t.yaml";
+  test::write_file(topo,
+                   "name: missing_input\ntopics:\n  - {name: t, input: nothing.txt}\nspouts:\n"
+                   "  - {id: s, class: KafkaSpout, args: {topic: t}}\nbolts:\n"
+                   "  - {id: out, class: StdoutSink}\nstreams:\n  - {from: s, to: out}\n");
+  const fs::path state = dir.path() / "state";
+  auto res = test::run_command(
+      {SLEET_CLI_PATH, "run", topo.string(), "--state-dir", state.string(), "--until-drained"},
+      60s);
+  EXPECT_EQ(res.status, 2) << res.err;
+  EXPECT_NE(
+      res.err.find(topo.string() + ": topic t: input " + (dir.path() / "nothing.txt").string() +
+                   " cannot be used: No such file or directory"),
+      std::string::npos)
+      << res.err;
+  EXPECT_FALSE(fs::exists(state)) << res.err;
+}

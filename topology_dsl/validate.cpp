@@ -198,12 +198,20 @@ class Validator {
     return id.size() <= 40 ? id : id.substr(0, 20) + "..." + id.substr(id.size() - 12);
   }
 
-  // `input:` of a topic (loaded by `sleet run`): a regular file it can read.
+  // `input:` of a topic (loaded by `sleet run`): a regular file it can read. A missing one is only
+  // a warning here: `sleet worker` on another host loads the same file without the input, and
+  // `sleet run` refuses it before starting anything.
   void check_input_files() {
     for (auto& t : spec_.topics) {
       if (t.input_file.empty()) continue;
-      if (Status s = check_input_file(t.input_file); !s.ok())
-        error(either(t.loc, top_), "topic '" + t.name + "': " + s.message());
+      struct stat st {};
+      const bool missing = ::stat(t.input_file.c_str(), &st) != 0 && errno == ENOENT;
+      if (Status s = check_input_file(t.input_file); !s.ok()) {
+        if (missing)
+          warn(either(t.loc, top_), "topic '" + t.name + "': " + s.message());
+        else
+          error(either(t.loc, top_), "topic '" + t.name + "': " + s.message());
+      }
     }
   }
 

@@ -239,6 +239,9 @@ int run(const RunOptions& o, SignalWatcher& signals) {
     if (auto eq = in.find('='); eq != std::string::npos)
       if (Status s = check_input_file(in.substr(eq + 1)); !s.ok())
         fail(kExitUsage, "--input " + in + ": " + s.message());
+  for (auto& t : spec.topics)
+    if (Status s = t.input_file.empty() ? Status::Ok() : check_input_file(t.input_file); !s.ok())
+      fail(kExitUsage, o.topology.file + ": topic " + t.name + ": " + s.message());
   const fs::path state =
       o.state_dir.empty() ? fs::path("sleet-state") / spec.name : fs::path(o.state_dir);
   std::string bootstrap = spec.config_or("kafka.bootstrap.servers", "");
