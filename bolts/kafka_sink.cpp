@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <cereal/types/string.hpp>
+#include <cereal/types/utility.hpp>
 #include <cereal/types/vector.hpp>
 
 #include <charconv>
@@ -118,8 +119,11 @@ KafkaSink::KafkaSink(const Args& a)
   if (d != "exactly_once" && d != "at_least_once")
     throw std::invalid_argument("delivery must be exactly_once or at_least_once, got '" + d + "'");
   exactly_once_ = d == "exactly_once";
-  auto f = parse_format(a.string_or("format", "tsv"));
-  if (!f.ok()) throw std::invalid_argument(f.status().message());
+  const std::string format = a.string_or("format", "tsv");
+  record_format_ = format == "record";
+  auto f = parse_format(record_format_ ? "tsv" : format);
+  if (!f.ok())
+    throw std::invalid_argument("format must be tsv, jsonl or record, got '" + format + "'");
   format_ = *f;
   if (timeout_.count() < 1) throw std::invalid_argument("publish.timeout.ms must be >= 1");
 }
@@ -173,12 +177,43 @@ void KafkaSink::snapshot_state(StateWriter& w) const {
   w(pending_);
 }
 
+namespace {
+// State version 1: records without headers.
+struct RecordV1 {
+  bool has_key = false;
+  std::string key, value;
+  template <class A>
+  void serialize(A& ar) {
+    ar(has_key, key, value);
+  }
+};
+struct EpochV1 {
+  int64_t id = 0;
+  std::vector<RecordV1> records;
+  template <class A>
+  void serialize(A& ar) {
+    ar(id, records);
+  }
+};
+}  // namespace
+
 Status KafkaSink::restore_state(StateReader& r, uint32_t version) {
-  if (version != 1)
+  if (version != 1 && version != 2)
     return Status::Incompatible("KafkaSink state version " + std::to_string(version) +
-                                " (this build reads version 1)");
+                                " (this build reads versions 1 and 2)");
   pending_.clear();
-  r(pending_);
+  if (version == 2) {
+    r(pending_);
+    return Status::Ok();
+  }
+  std::vector<EpochV1> old;
+  r(old);
+  for (auto& e : old) {
+    Epoch n{e.id, {}};
+    for (auto& rec : e.records)
+      n.records.push_back(Record{rec.has_key, std::move(rec.key), std::move(rec.value), {}});
+    pending_.push_back(std::move(n));
+  }
   return Status::Ok();
 }
 
@@ -197,6 +232,26 @@ Status KafkaSink::open(Context& ctx) {
 
 KafkaSink::Record KafkaSink::make_record(const Tuple& t) {
   Record r;
+  if (record_format_) {
+    const auto& names = t.fields() ? t.fields()->names() : std::vector<std::string>{};
+    bool has_value = false;
+    for (size_t i = 0; i < names.size() && i < t.size(); ++i) {
+      if (names[i] == "key") {
+        append_text(t.at(i), r.key);
+        r.has_key = !r.key.empty();
+      } else if (names[i] == "value") {
+        append_text(t.at(i), r.value);
+        has_value = true;
+      } else {
+        r.headers.emplace_back(names[i], to_text(t.at(i)));
+      }
+    }
+    if (!has_value)
+      throw std::invalid_argument("KafkaSink " + name_ +
+                                  ": format record needs a 'value' field in the input tuple [" +
+                                  t.debug_string() + "]");
+    return r;
+  }
   encode_record(format_, t, r.value);
   if (!key_field_.empty()) {
     if (t.fields() != key_fields_ || key_index_ < 0) {
@@ -351,7 +406,25 @@ Status KafkaSink::produce(const Record& r, const Epoch* e, size_t seq) {
   }
   while (true) {
     rd_kafka_resp_err_t err;
-    if (e) {
+    if (!r.headers.empty()) {
+      // format: record. The producer owns `hdrs` once producev succeeds.
+      rd_kafka_headers_t* hdrs = rd_kafka_headers_new(r.headers.size() + 3);
+      for (const auto& [name, v] : r.headers)
+        rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()), v.data(),
+                            static_cast<ssize_t>(v.size()));
+      if (e) {
+        rd_kafka_header_add(hdrs, kTaskHeader, -1, name_.data(),
+                            static_cast<ssize_t>(name_.size()));
+        rd_kafka_header_add(hdrs, kEpochHeader, -1, epoch_s.data(),
+                            static_cast<ssize_t>(epoch_s.size()));
+        rd_kafka_header_add(hdrs, kSeqHeader, -1, seq_s.data(), static_cast<ssize_t>(seq_s.size()));
+      }
+      err = rd_kafka_producev(
+          producer_.get(), RD_KAFKA_V_RKT(rkt_.get()), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(value, r.value.size()),
+          RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+      if (err) rd_kafka_headers_destroy(hdrs);
+    } else if (e) {
       err = rd_kafka_producev(
           producer_.get(), RD_KAFKA_V_RKT(rkt_.get()), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(value, r.value.size()),
@@ -464,7 +537,9 @@ SLEET_BUILTIN(sleet::describe<sleet::kafka::KafkaSink>(
       {}},
      {"delivery", sleet::ArgKind::string, false, "exactly_once (default) or at_least_once",
       sleet::Arg("exactly_once")},
-     {"format", sleet::ArgKind::string, false, "tsv (default) or jsonl", sleet::Arg("tsv")},
+     {"format", sleet::ArgKind::string, false,
+      "tsv (default), jsonl, or record (fields key and value as is, other fields as headers)",
+      sleet::Arg("tsv")},
      {"key.field", sleet::ArgKind::string, false, "input field whose text is the record key", {}},
      {"publish.timeout.ms", sleet::ArgKind::integer, false,
       "deadline for delivering one epoch (and for scans and offset queries)",

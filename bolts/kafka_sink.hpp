@@ -12,6 +12,9 @@
 // `fenced`: a successor took over the cell (a fenced worker would otherwise publish its copy of a
 // committed epoch a second time).
 // at_least_once: records are produced at once; a barrier waits for their deliveries.
+// format: record takes the record from the tuple as is: field `key` (when present and not empty)
+// is the key, field `value` the value bytes, and every other field a header of the same name
+// (its text). The engine's dead-letter sinks use it (runtime/engine.cpp).
 //
 // Threading: all methods run on the task's fiber (or, for on_recover, the thread starting the
 // engine). Waiting for deliveries polls the producer and suspends only the fiber.
@@ -56,7 +59,8 @@ class KafkaSink : public Bolt {
   ~KafkaSink() override;
 
   bool stateful() const override { return exactly_once_; }
-  uint32_t state_version() const override { return 1; }
+  // 2: records carry headers (format: record); version 1 state is still read.
+  uint32_t state_version() const override { return 2; }
   void snapshot_state(StateWriter& w) const override;
   Status restore_state(StateReader& r, uint32_t version) override;
 
@@ -74,9 +78,10 @@ class KafkaSink : public Bolt {
     bool has_key = false;
     std::string key;
     std::string value;
+    std::vector<std::pair<std::string, std::string>> headers;  // format: record only
     template <class A>
     void serialize(A& ar) {
-      ar(has_key, key, value);
+      ar(has_key, key, value, headers);
     }
   };
   struct Epoch {
@@ -106,6 +111,7 @@ class KafkaSink : public Bolt {
   std::string bootstrap_;
   bool exactly_once_ = true;
   RecordFormat format_ = RecordFormat::tsv;
+  bool record_format_ = false;  // format: record
   std::string key_field_;
   std::chrono::milliseconds timeout_{60'000};
   std::map<std::string, std::string> extra_conf_;

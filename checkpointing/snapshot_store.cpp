@@ -31,8 +31,8 @@ Status errno_status(const std::string& what, const fs::path& p, int e) {
 }
 
 Status validate_task_key(const std::string& key) {
-  if (key.empty() || key.size() > 200 || key[0] == '.' || key.find('/') != std::string::npos ||
-      key.find('\0') != std::string::npos)
+  if (key.empty() || key.size() > kMaxTaskKeyBytes || key[0] == '.' ||
+      key.find('/') != std::string::npos || key.find('\0') != std::string::npos)
     return Status::Invalid("bad snapshot task key '" + key +
                            "' (non-empty, at most 200 bytes, no '/', not starting with '.')");
   return Status::Ok();

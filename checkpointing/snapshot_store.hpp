@@ -32,6 +32,10 @@ namespace sleet {
 
 class BlockingExecutor;
 
+// Longest task key ("<component>-<task>") a blob may be stored under: it is a znode name and a
+// file name (plus ".snap"). `sleet validate` checks stateful components' ids against it.
+inline constexpr size_t kMaxTaskKeyBytes = 200;
+
 class SnapshotStore {
  public:
   // zk_blob_root e.g. "/sleet/topologies/wc/blobs"; dir e.g. "<checkpoint.dir>/wc".

@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/fiber/all.hpp>
+#include <set>
 #include <sstream>
 
+#include "bolts/format.hpp"
 #include "runtime/inbox.hpp"
 
 namespace sleet {
@@ -55,18 +57,20 @@ class Task : public Collector {
   std::vector<Task*> chained;  // tasks chained to this one
   bool halted = false;         // chained and failed: drops further input, the topology is failing
   std::vector<OutEdge> out;
-  std::unique_ptr<Bolt> dead_letter;  // ErrorPolicy::dead_letter sink
-  Fields dead_letter_fields{"component", "task", "error", "tuple"};
-  // Output of the dead-letter sink, which emits nothing.
-  struct Discard : Collector {
-    void emit(Values&&) override {}
-  } discard_;
+  // ErrorPolicy::dead_letter: this task's dead-letter sink, a KafkaSink (format: record) task
+  // chained to this one, so it takes barriers, snapshots and commits with it and its epoch n is
+  // part of checkpoint n like any sink's. The sink task owns its spec (not in the topology).
+  Task* dead_letter = nullptr;
+  std::unique_ptr<ComponentSpec> own_spec;
+  bool is_dead_letter = false;
+  std::string source_topic;  // the topic of the KafkaSpout(s) feeding this component, if one
 
   std::mutex counters_mu;
   std::map<std::string, std::unique_ptr<Counter>> counters;
   Counter* in_count = nullptr;
   Counter* out_count = nullptr;
   Counter* skipped = nullptr;
+  Counter* dead_letters = nullptr;  // tuples sent to the dead-letter sink
   std::atomic<int64_t> last_commit_done{0};
   std::atomic<bool> drained{false};  // spouts: mirrors Spout::drained() after each batch
 
@@ -261,11 +265,6 @@ class Task : public Collector {
   Status complete_barrier(CheckpointId id) {
     SLEET_RETURN_IF_ERROR(comp->on_barrier(id, *this).with_context(name() + " at barrier " +
                                                                    std::to_string(id.value)));
-    if (dead_letter) {
-      // Dead letters of this epoch must be delivered before the checkpoint covers their tuples.
-      SLEET_RETURN_IF_ERROR(
-          dead_letter->on_barrier(id, discard_).with_context(name() + " dead letters"));
-    }
     flush();
     SLEET_RETURN_IF_ERROR(take_snapshot(id));
     broadcast(Message::Kind::barrier, id);
@@ -297,14 +296,57 @@ class Task : public Collector {
         if (skipped->get() <= 10)
           spdlog::warn("{}: skipped tuple [{}]: {}", name(), t.debug_string(), what);
         return;
-      case ErrorPolicy::dead_letter: {
+      case ErrorPolicy::dead_letter:
         skipped->add(1);
-        counter("dead_lettered")->add(1);  // of the skipped, sent to the dead-letter topic
-        Tuple dl(&dead_letter_fields, {spec->id, int64_t{index}, what, t.debug_string()});
-        dead_letter->execute(dl, discard_);
+        dead_letters->add(1);
+        send_dead_letter(t, what);
         return;
-      }
     }
+  }
+
+  // The dead letter of `t` (layout in docs/topology-file.md, on_error): a tuple shaped like
+  // KafkaSpout's output is the original record (key, value bytes, partition and offset headers);
+  // any other tuple is its fields as one JSON object.
+  void send_dead_letter(const Tuple& t, const std::string& what) {
+    static const Fields kRecordFields{"key",
+                                      "value",
+                                      "sleet.dlq.topic",
+                                      "sleet.dlq.partition",
+                                      "sleet.dlq.offset",
+                                      "sleet.dlq.component",
+                                      "sleet.dlq.task",
+                                      "sleet.dlq.error"};
+    static const Fields kTupleFields{"value", "sleet.dlq.component", "sleet.dlq.task",
+                                     "sleet.dlq.error"};
+    const Fields* f = t.fields();
+    const int key = f ? f->index_of("key") : -1, value = f ? f->index_of("value") : -1;
+    const int partition = f ? f->index_of("partition") : -1;
+    const int offset = f ? f->index_of("offset") : -1, topic = f ? f->index_of("topic") : -1;
+    auto is_text = [&](int i) {
+      auto ty = type_of(t.at(static_cast<size_t>(i)));
+      return ty == ValueType::string || ty == ValueType::bytes;
+    };
+    Values v;
+    if (value >= 0 && partition >= 0 && offset >= 0 && is_text(value)) {
+      v.reserve(kRecordFields.size());
+      v.emplace_back(key >= 0 ? t.at(static_cast<size_t>(key)) : Value(std::string()));
+      v.emplace_back(t.at(static_cast<size_t>(value)));
+      v.emplace_back(topic >= 0 ? to_text(t.at(static_cast<size_t>(topic))) : source_topic);
+      v.emplace_back(t.at(static_cast<size_t>(partition)));
+      v.emplace_back(t.at(static_cast<size_t>(offset)));
+      v.emplace_back(spec->id);
+      v.emplace_back(int64_t{index});
+      v.emplace_back(what);
+      return dead_letter->deliver(&kRecordFields, std::move(v));
+    }
+    std::string json;
+    encode_record(RecordFormat::jsonl, t, json);
+    v.reserve(kTupleFields.size());
+    v.emplace_back(std::move(json));
+    v.emplace_back(spec->id);
+    v.emplace_back(int64_t{index});
+    v.emplace_back(what);
+    dead_letter->deliver(&kTupleFields, std::move(v));
   }
 
   void run_spout() {
@@ -431,7 +473,6 @@ class Task : public Collector {
     guarded("failed at end of stream", [&] { broadcast(Message::Kind::end); });
     for (Task* c : chained) c->finish();
     guarded("failed in close()", [&] { comp->close(); });
-    if (dead_letter) guarded("dead letters failed in close()", [&] { dead_letter->close(); });
   }
 };
 
@@ -521,19 +562,10 @@ Status Engine::wire(const Registry& registry) {
       t->in_count = raw->counter("in");
       t->out_count = raw->counter("out");
       t->skipped = raw->counter("skipped");
-      if (cs.on_error == ErrorPolicy::dead_letter) {
-        if (cs.dead_letter_topic.empty())
-          return Status::Invalid("component '" + cs.id +
-                                 "' has on_error: dead_letter but no dead_letter_topic");
-        auto dl = registry.create("KafkaSink", Args{{"topic", cs.dead_letter_topic},
-                                                    {"delivery", "at_least_once"},
-                                                    {"format", "jsonl"}});
-        if (!dl.ok()) return dl.status().with_context("dead-letter sink of '" + cs.id + "'");
-        auto* b = dynamic_cast<Bolt*>(dl->get());
-        if (!b) return Status::Internal("KafkaSink is not a bolt");
-        (void)dl->release();
-        t->dead_letter.reset(b);
-      }
+      if (cs.on_error == ErrorPolicy::dead_letter) t->dead_letters = raw->counter("dead_letters");
+      if (cs.on_error == ErrorPolicy::dead_letter && cs.dead_letter_topic.empty())
+        return Status::Invalid("component '" + cs.id +
+                               "' has on_error: dead_letter but no dead_letter_topic");
       by_component[cs.id].push_back(raw);
       tasks_.push_back(std::move(t));
     }
@@ -604,6 +636,56 @@ Status Engine::wire(const Registry& registry) {
       src->out.push_back(std::move(e));
     }
   }
+  return wire_dead_letters(registry);
+}
+
+// After wire(): one dead-letter sink task per task of each on_error: dead_letter component,
+// chained to it (same thread and fiber; no inbox), appended to tasks_ so the coordinator waits for
+// its snapshot and visible_checkpoint() for its publish.
+Status Engine::wire_dead_letters(const Registry& registry) {
+  const size_t n = tasks_.size();
+  for (size_t i = 0; i < n; ++i) {
+    Task* parent = tasks_[i].get();
+    const ComponentSpec& cs = *parent->spec;
+    if (cs.on_error != ErrorPolicy::dead_letter || !parent->bolt) continue;
+    std::set<std::string> topics;
+    for (auto& st : spec_.streams) {
+      if (st.to != cs.id) continue;
+      const ComponentSpec* from = spec_.find(st.from);
+      if (from && from->class_name == "KafkaSpout")
+        topics.insert(from->args.string_or("topic", ""));
+    }
+    if (topics.size() == 1) parent->source_topic = *topics.begin();
+    auto dspec = std::make_unique<ComponentSpec>();
+    dspec->id = dead_letter_component_id(cs.id);
+    dspec->class_name = "KafkaSink";
+    dspec->parallelism = cs.parallelism;
+    dspec->args = Args{{"topic", cs.dead_letter_topic}, {"format", "record"}};
+    auto c = registry.create(dspec->class_name, dspec->args);
+    if (!c.ok()) return c.status().with_context("dead-letter sink of '" + cs.id + "'");
+    auto t = std::make_unique<Task>();
+    Task* raw = t.get();
+    t->engine = this;
+    t->comp = std::move(c).value();
+    t->bolt = dynamic_cast<Bolt*>(t->comp.get());
+    if (!t->bolt) return Status::Internal("KafkaSink is not a bolt");
+    t->is_dead_letter = true;
+    t->index = parent->index;
+    t->thread = parent->thread;
+    t->ctx = parent->ctx;
+    t->ctx.component = dspec->id;
+    t->ctx.counter = [raw](const std::string& name) { return raw->counter(name); };
+    t->in_count = raw->counter("in");
+    t->out_count = raw->counter("out");
+    t->skipped = raw->counter("skipped");
+    t->dead_letters = raw->counter("dead_letters");
+    t->spec = dspec.get();
+    t->own_spec = std::move(dspec);
+    t->chained_from = parent;
+    parent->chained.push_back(raw);
+    parent->dead_letter = raw;
+    tasks_.push_back(std::move(t));
+  }
   return Status::Ok();
 }
 
@@ -632,12 +714,6 @@ Status Engine::start(const RestorePlan& restore) {
     SLEET_RETURN_IF_ERROR(
         t->comp->on_recover(restore.id, t->ctx).with_context("recovering " + t->name()));
     SLEET_RETURN_IF_ERROR(t->comp->open(t->ctx).with_context("opening " + t->name()));
-    if (t->dead_letter) {
-      Context dctx = t->ctx;
-      dctx.checkpointing = false;
-      SLEET_RETURN_IF_ERROR(
-          t->dead_letter->open(dctx).with_context("dead-letter sink of " + t->name()));
-    }
   }
   started_ = true;
   const int n = options_.threads;
@@ -721,7 +797,7 @@ size_t Engine::task_count() const {
 std::vector<std::string> Engine::stateful_components() const {
   std::vector<std::string> out;
   for (auto& t : tasks_)
-    if (t->comp->stateful() && (out.empty() || out.back() != t->spec->id))
+    if (t->comp->stateful() && !t->is_dead_letter && (out.empty() || out.back() != t->spec->id))
       out.push_back(t->spec->id);
   return out;
 }

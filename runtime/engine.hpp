@@ -147,6 +147,7 @@ class Engine {
  private:
   Engine(TopologySpec spec, EngineOptions options);
   Status wire(const Registry& registry);
+  Status wire_dead_letters(const Registry& registry);
 
   TopologySpec spec_;
   EngineOptions options_;

@@ -256,7 +256,7 @@ Status Worker::run() {
       if (int64_t sk = ts.counters["skipped"]; sk > 0) {
         auto& e = p.errors[ts.component];
         e.skipped += sk;
-        e.dead_lettered += ts.counters["dead_lettered"];
+        e.dead_lettered += ts.counters["dead_letters"];
       }
     }
     double dt = std::chrono::duration<double>(now - last_report).count();

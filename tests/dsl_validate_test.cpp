@@ -281,3 +281,121 @@ TEST_F(DslValidate, DotNamesEveryComponentAndEdge) {
   EXPECT_NE(dot2.find("digraph \"q\\\"uote\""), std::string::npos) << dot2;
   EXPECT_NE(dot2.find("\"a\\\\b\""), std::string::npos) << dot2;
 }
+
+namespace {
+// Keeps state: its task keys "<id>-<task>" name checkpoint blobs.
+class Tally : public Bolt {
+ public:
+  explicit Tally(const Args&) {}
+  void execute(const Tuple&, Collector&) override {}
+  bool stateful() const override { return true; }
+};
+}  // namespace
+
+// Ids that validate but would break every checkpoint or crash-loop a FileSink are refused at the
+// component, with the longest id that fits. Limits: a task key "<id>-<task>" is at most 200 bytes
+// (checkpointing/snapshot_store.hpp); a part file "part-<id>-<task>-<epoch or run<ms>>" must fit
+// NAME_MAX (255) with the widest task number and a 19-digit number after "run".
+TEST_F(DslValidate, IdsTooLongForCheckpointKeysOrFileNames) {
+  ASSERT_TRUE(reg_.add(describe<Tally>("Tally", "stateful test bolt")).ok());
+  ASSERT_TRUE(reg_.add(*Registry::global().find("FileSink")).ok());
+  struct Row {
+    std::string cls;
+    size_t id_len;
+    int parallelism;
+    std::string extra;  // more component keys
+    std::string error;  // "" = valid
+  };
+  const std::vector<Row> rows = {
+      {"Tally", 198, 1, "", ""},
+      {"Tally", 199, 1, "", "its task key '"},
+      {"Tally", 199, 1, "", "has 201 bytes, over the 200-byte limit"},
+      {"Tally", 199, 1, "", "use an id of at most 198 bytes"},
+      {"Tally", 197, 11, "", ""},
+      {"Tally", 198, 11, "", "use an id of at most 197 bytes"},
+      {"Sink", 240, 1, "", ""},  // stateless: no key
+      {"Sink", 186, 1, "    on_error: dead_letter\n    dead_letter_topic: dlq\n", ""},
+      {"Sink", 187, 1, "    on_error: dead_letter\n    dead_letter_topic: dlq\n",
+       "too long for its dead-letter sink"},
+      {"FileSink", 225, 1, "    args: {path: out, delivery: at_least_once}\n", ""},
+      {"FileSink", 226, 1, "    args: {path: out, delivery: at_least_once}\n",
+       "too long for a FileSink: its part files"},
+      {"FileSink", 226, 1, "    args: {path: out, delivery: at_least_once}\n",
+       "can reach 256 bytes, over the file name limit of 255; use an id of at most 225 bytes"},
+      {"FileSink", 224, 11, "    args: {path: out, delivery: at_least_once}\n", ""},
+      {"FileSink", 225, 11, "    args: {path: out, delivery: at_least_once}\n",
+       "use an id of at most 224 bytes"},
+  };
+  int n = 0;
+  for (auto& r : rows) {
+    std::string id(r.id_len, 'c');
+    id[0] = 'x';
+    auto p =
+        write("limit" + std::to_string(n++) + ".yaml",
+              "name: lim\nspouts:\n  - id: words\n    class: Words\nbolts:\n  - id: " + id +
+                  "\n    class: " + r.cls + "\n    parallelism: " + std::to_string(r.parallelism) +
+                  "\n" + r.extra + "streams:\n  - {from: words, to: " + id + "}\n");
+    load(p);
+    SCOPED_TRACE(r.cls + " id of " + std::to_string(r.id_len) + " bytes, parallelism " +
+                 std::to_string(r.parallelism));
+    if (r.error.empty()) {
+      EXPECT_TRUE(last_.ok()) << dump();
+      EXPECT_EQ(error_count(), 0u) << dump();
+    } else {
+      EXPECT_TRUE(has_error(p, 6, 5, r.error));
+      EXPECT_EQ(error_count(), 1u) << dump();
+    }
+  }
+}
+
+// `input:` under topics: must be a regular file `sleet run` can read: a directory or /dev/zero
+// would "load 0 records" and exit 0.
+TEST_F(DslValidate, TopicInputMustBeARegularReadableFile) {
+  write("data/lines.txt", "a\nb\n");
+  fs::create_directories(dir_.path() / "adir");
+  struct Row {
+    std::string input;
+    std::string error;  // "" = valid
+  };
+  const std::vector<Row> rows = {
+      {"data/lines.txt", ""},
+      {"/dev/zero",
+       "topic 't': input /dev/zero is a character device, not a regular file; give "
+       "a regular file"},
+      {"adir", "is a directory, not a regular file"},
+  };
+  int n = 0;
+  for (auto& r : rows) {
+    SCOPED_TRACE("input: " + r.input);
+    auto p = write("input" + std::to_string(n++) + ".yaml",
+                   "name: in\ntopics:\n  - {name: t, input: " + r.input +
+                       "}\nspouts:\n  - id: words\n    class: Words\nbolts:\n  - id: sink\n"
+                       "    class: Sink\nstreams:\n  - {from: words, to: sink}\n");
+    load(p);
+    if (r.error.empty()) {
+      EXPECT_TRUE(last_.ok()) << dump();
+    } else {
+      EXPECT_TRUE(has_error(p, 3, 5, r.error));
+      EXPECT_EQ(error_count(), 1u) << dump();
+    }
+  }
+  // Missing: a warning only (`sleet worker` on another host loads the file without its input;
+  // `sleet run` refuses it).
+  auto m = write("missing.yaml",
+                 "name: in\ntopics:\n  - {name: t, input: missing.txt}\nspouts:\n  - id: w\n"
+                 "    class: Words\nbolts:\n  - {id: s, class: Sink}\nstreams:\n"
+                 "  - {from: w, to: s}\n");
+  load(m);
+  EXPECT_TRUE(last_.ok()) << dump();
+  EXPECT_TRUE(has_warning(m, 3, 5, "missing.txt cannot be used: No such file or directory"));
+  if (geteuid() != 0) {  // root reads anything
+    auto f = write("secret.txt", "x\n");
+    fs::permissions(f, fs::perms::none);
+    auto p = write("secret.yaml",
+                   "name: in\ntopics:\n  - {name: t, input: secret.txt}\nspouts:\n  - id: w\n"
+                   "    class: Words\nbolts:\n  - {id: s, class: Sink}\nstreams:\n"
+                   "  - {from: w, to: s}\n");
+    load(p);
+    EXPECT_TRUE(has_error(p, 3, 5, "cannot be read: Permission denied"));
+  }
+}

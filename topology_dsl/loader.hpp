@@ -49,6 +49,11 @@ Result<TopologySpec> load_topology_text(const std::string& text, const std::stri
 // output fields.
 std::vector<Diagnostic> validate_topology(const TopologySpec& spec, const Registry& registry);
 
+// An input file `sleet run` loads into a topic (`input:` under topics:, --input TOPIC=FILE) must be
+// a regular file it can read: a directory, a device (/dev/zero), a pipe or an unreadable file is
+// refused with the reason and the way out. Any thread.
+[[nodiscard]] Status check_input_file(const std::string& path);
+
 // Graphviz DOT of the topology: spouts as houses, bolts as boxes, edges labelled by grouping.
 std::string to_dot(const TopologySpec& spec);
 

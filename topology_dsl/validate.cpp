@@ -1,9 +1,17 @@
 // Graph and config checks on a TopologySpec (from a file or built in C++), and DOT output.
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <set>
 
+#include "checkpointing/snapshot_store.hpp"
 #include "topology_dsl/internal.hpp"
 #include "topology_dsl/loader.hpp"
 #include "topology_dsl/text_util.hpp"
@@ -55,6 +63,7 @@ class Validator {
   std::vector<Diagnostic> run() {
     check_name();
     check_components();
+    check_input_files();
     check_streams();
     check_inputs();
     check_cycles();
@@ -148,6 +157,62 @@ class Validator {
       return;
     }
     outputs_[c.id] = (*instance)->output_fields();
+    check_name_limits(c, **instance);
+  }
+
+  // Names built from a component id that would only fail at run time, and then on every
+  // checkpoint or in a restart loop: snapshot task keys and FileSink part file names.
+  void check_name_limits(const ComponentSpec& c, const Component& instance) {
+    const size_t task_digits = std::to_string(std::max(0, c.parallelism - 1)).size();
+    const std::string widest_task = std::to_string(std::max(0, c.parallelism - 1));
+    auto key_limit = [&](const std::string& id, const std::string& what) {
+      const size_t key = id.size() + 1 + task_digits;  // "<id>-<task>"
+      if (key <= kMaxTaskKeyBytes) return;
+      const size_t room = kMaxTaskKeyBytes - 1 - task_digits - (id.size() - c.id.size());
+      error(c.loc, "id '" + c.id + "' is too long for " + what + ": its task key '" + shorten(id) +
+                       "-" + widest_task + "' has " + std::to_string(key) + " bytes, over the " +
+                       std::to_string(kMaxTaskKeyBytes) +
+                       "-byte limit of checkpoint keys (ZooKeeper node and file names), so every "
+                       "checkpoint would abort; use an id of at most " +
+                       std::to_string(room) + " bytes");
+    };
+    if (instance.stateful()) key_limit(c.id, "a stateful component");
+    if (c.on_error == ErrorPolicy::dead_letter)
+      key_limit(dead_letter_component_id(c.id), "its dead-letter sink (on_error: dead_letter)");
+    if (c.class_name == "FileSink") {
+      // part-<id>-<task>-<epoch> (exactly once) or part-<id>-<task>-run<ms> (at least once):
+      // at most 22 characters after the task's dash for any int64.
+      constexpr size_t kWidestSuffix = 3 + 19;
+      const size_t name = 5 + c.id.size() + 1 + task_digits + 1 + kWidestSuffix;
+      if (name > NAME_MAX)
+        error(c.loc, "id '" + shorten(c.id) +
+                         "' is too long for a FileSink: its part files 'part-" + shorten(c.id) +
+                         "-" + widest_task + "-<epoch>' can reach " + std::to_string(name) +
+                         " bytes, over the file name limit of " + std::to_string(NAME_MAX) +
+                         "; use an id of at most " +
+                         std::to_string(NAME_MAX - (name - c.id.size())) + " bytes");
+    }
+  }
+
+  static std::string shorten(const std::string& id) {
+    return id.size() <= 40 ? id : id.substr(0, 20) + "..." + id.substr(id.size() - 12);
+  }
+
+  // `input:` of a topic (loaded by `sleet run`): a regular file it can read. A missing one is only
+  // a warning here: `sleet worker` on another host loads the same file without the input, and
+  // `sleet run` refuses it before starting anything.
+  void check_input_files() {
+    for (auto& t : spec_.topics) {
+      if (t.input_file.empty()) continue;
+      struct stat st {};
+      const bool missing = ::stat(t.input_file.c_str(), &st) != 0 && errno == ENOENT;
+      if (Status s = check_input_file(t.input_file); !s.ok()) {
+        if (missing)
+          warn(either(t.loc, top_), "topic '" + t.name + "': " + s.message());
+        else
+          error(either(t.loc, top_), "topic '" + t.name + "': " + s.message());
+      }
+    }
   }
 
   void check_streams() {
@@ -380,6 +445,28 @@ std::vector<Diagnostic> check_config(const std::map<std::string, std::string>& c
 }
 
 }  // namespace dsl
+
+Status check_input_file(const std::string& path) {
+  const std::string way_out =
+      "; give a regular file with one record a line (optional key before a tab)";
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return Status::Invalid("input " + path + " cannot be used: " + std::strerror(errno) + way_out);
+  if (!S_ISREG(st.st_mode)) {
+    const char* kind = S_ISDIR(st.st_mode)    ? "a directory"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISFIFO(st.st_mode) ? "a pipe"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a regular file";
+    return Status::Invalid("input " + path + " is " + kind + ", not a regular file" + way_out);
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return Status::Invalid("input " + path + " cannot be read: " + std::strerror(errno) + way_out);
+  ::close(fd);
+  return Status::Ok();
+}
 
 std::vector<Diagnostic> validate_topology(const TopologySpec& spec, const Registry& registry) {
   return dsl::validate(spec, registry, {});

@@ -30,6 +30,12 @@ struct Grouping {
 enum class ErrorPolicy { fail, skip, dead_letter };
 const char* error_policy_name(ErrorPolicy p);
 
+// Id of the dead-letter sink task the engine runs beside each task of a component with
+// ErrorPolicy::dead_letter: it names the sink's checkpointed state and its publish cursor.
+inline std::string dead_letter_component_id(const std::string& component) {
+  return component + ".dead_letter";
+}
+
 struct ComponentSpec {
   std::string id;
   std::string class_name;

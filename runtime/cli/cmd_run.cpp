@@ -26,6 +26,7 @@
 #include "runtime/process.hpp"
 #include "runtime/worker.hpp"
 #include "spouts/kafka.hpp"
+#include "topology_dsl/loader.hpp"
 
 namespace sleet::cli {
 
@@ -203,6 +204,14 @@ void report_aborts(const std::string& status, int64_t& seen, std::string& shown,
 
 int run(const RunOptions& o, SignalWatcher& signals) {
   TopologySpec spec = load_or_exit(o.topology);
+  // A directory or /dev/zero would "load 0 records" and run: refuse it before starting anything.
+  for (auto& in : o.inputs)
+    if (auto eq = in.find('='); eq != std::string::npos)
+      if (Status s = check_input_file(in.substr(eq + 1)); !s.ok())
+        fail(kExitUsage, "--input " + in + ": " + s.message());
+  for (auto& t : spec.topics)
+    if (Status s = t.input_file.empty() ? Status::Ok() : check_input_file(t.input_file); !s.ok())
+      fail(kExitUsage, o.topology.file + ": topic " + t.name + ": " + s.message());
   refuse_waits_forever(spec, topics_needed(spec, o.inputs), o.until_drained);
   const fs::path state =
       o.state_dir.empty() ? fs::path("sleet-state") / spec.name : fs::path(o.state_dir);
