@@ -15,7 +15,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string plugin_path() { return std::string(SLEET_BINARY_DIR) + "/plugins/libsleet_gen_bolts.so"; }
+std::string plugin_path() {
+  return std::string(SLEET_BINARY_DIR) + "/plugins/libsleet_gen_bolts.so";
+}
 
 gen::YamlParams params(const std::string& dir, uint64_t seed) {
   gen::YamlParams p;
@@ -42,7 +44,8 @@ TEST(GenerativeShape, SameSeedSameShapeAndInput) {
       EXPECT_EQ(ia[i].partition, ib[i].partition);
     }
   }
-  EXPECT_NE(gen::to_yaml(gen::draw(1), params("/x", 0)), gen::to_yaml(gen::draw(2), params("/x", 0)));
+  EXPECT_NE(gen::to_yaml(gen::draw(1), params("/x", 0)),
+            gen::to_yaml(gen::draw(2), params("/x", 0)));
 }
 
 // Over many seeds the draws reach every end of every range the issue names, and every shape is
@@ -77,7 +80,8 @@ TEST(GenerativeShape, CoversTheRequiredRanges) {
         EXPECT_FALSE(in.empty()) << seed << " " << comp.id;
       }
       EXPECT_EQ(out, comp.kind != gen::Kind::sink) << seed << " " << comp.id;
-      for (int u : in) EXPECT_LT(u, static_cast<int>(c)) << "not in topological order, seed " << seed;
+      for (int u : in)
+        EXPECT_LT(u, static_cast<int>(c)) << "not in topological order, seed " << seed;
       if (comp.kind == gen::Kind::tag) {
         for (int u : in) tag_chain |= s.components[static_cast<size_t>(u)].kind == gen::Kind::tag;
       }
@@ -147,7 +151,8 @@ TEST(GenerativeShape, EveryShapeValidates) {
     write_file(f, yaml);
     auto r = run_command({SLEET_CLI_PATH, "validate", f.string()}, 30s);
     EXPECT_EQ(r.status, 0) << "seed " << seed << ":\n" << yaml << r.out << r.err;
-    EXPECT_EQ(r.err.find("warning"), std::string::npos) << "seed " << seed << ":\n" << yaml << r.err;
+    EXPECT_EQ(r.err.find("warning"), std::string::npos) << "seed " << seed << ":\n"
+                                                        << yaml << r.err;
   }
   for (auto g : {"shuffle", "global", "local_or_shuffle"})
     for (int form : {0, 1, 2}) EXPECT_TRUE(forms.count({g, form})) << g << " form " << form;

@@ -5,6 +5,7 @@
 #include <sleet/component.hpp>
 #include <sleet/keyed_state.hpp>
 #include <sleet/registry.hpp>
+#include <sleet/this_task.hpp>
 
 #include <string>
 #include <string_view>
@@ -19,10 +20,12 @@ std::string_view record_id(const sleet::Tuple& in) {
 }
 
 // Stateless: passes the record on as (id, key, path), appending its own component id to the
-// path (a spout tuple starts the path), so a sink line says by which Tags it came.
+// path (a spout tuple starts the path), so a sink line says by which Tags it came. With slow.us
+// it pauses that long per tuple (suspending its fiber only): a slow path that back-pressures its
+// spouts, so they lag behind the log end.
 class Tag : public sleet::Bolt {
  public:
-  explicit Tag(const sleet::Args&) {}
+  explicit Tag(const sleet::Args& args) : slow_us_(args.int_or("slow.us", 0)) {}
   sleet::Fields output_fields() const override { return {"id", "key", "path"}; }
   sleet::Status open(sleet::Context& ctx) override {
     self_ = ctx.component;
@@ -35,11 +38,13 @@ class Tag : public sleet::Bolt {
       path += '>';
     }
     path += self_;
+    if (slow_us_ > 0) sleet::this_task::sleep_for(std::chrono::microseconds(slow_us_));
     out.emit_values(record_id(in), in.get_text("key"), std::move(path));
   }
 
  private:
   std::string self_;
+  int64_t slow_us_;
 };
 
 // Stateful, keyed: per key the number of updates and the sum of the records' sequence numbers
@@ -83,7 +88,9 @@ class KeyedCount : public sleet::Bolt {
 
 SLEET_PLUGIN(registry) {
   (void)registry.add(sleet::describe<Tag>(
-      "Tag", "Test bolt: passes (id, key, path) on, appending its id to path; stateless", {}));
+      "Tag", "Test bolt: passes (id, key, path) on, appending its id to path; stateless",
+      {{"slow.us", sleet::ArgKind::integer, false, "pause per tuple, microseconds",
+        sleet::Arg(0)}}));
   (void)registry.add(sleet::describe<KeyedCount>(
       "KeyedCount",
       "Test bolt: per key counts updates and sums sequence numbers; emits (key, count, bolt, sum) "

@@ -23,8 +23,7 @@ class Rng {
   bool chance(int one_in) { return r_() % static_cast<uint64_t>(one_in) == 0; }
   // k distinct members of `pool`, in pool order.
   std::vector<int> pick(std::vector<int> pool, int k) {
-    for (size_t i = 0; i < pool.size(); ++i)
-      std::swap(pool[i], pool[i + r_() % (pool.size() - i)]);
+    for (size_t i = 0; i < pool.size(); ++i) std::swap(pool[i], pool[i + r_() % (pool.size() - i)]);
     pool.resize(std::min(pool.size(), static_cast<size_t>(k)));
     std::sort(pool.begin(), pool.end());
     return pool;
@@ -123,8 +122,7 @@ Shape draw(uint64_t seed, const Options& options) {
   s.seed = seed;
   const int spouts = rng.uni(1, 3);
   const int topics = options.shared_topics ? rng.uni(1, spouts) : spouts;
-  for (int t = 0; t < topics; ++t)
-    s.topics.push_back({"t" + std::to_string(t), rng.uni(1, 6)});
+  for (int t = 0; t < topics; ++t) s.topics.push_back({"t" + std::to_string(t), rng.uni(1, 6)});
   auto add = [&](Kind k, const std::string& id) {
     s.components.push_back({id, k, rng.uni(1, 3), -1});
     return static_cast<int>(s.components.size()) - 1;
@@ -136,7 +134,9 @@ Shape draw(uint64_t seed, const Options& options) {
     s.components[static_cast<size_t>(c)].topic = i < topics ? i : rng.uni(0, topics - 1);
     record_sources.push_back(c);
   }
-  auto connect = [&](int from, int to) { s.streams.push_back({from, to, Grouping::shuffle, "", 0}); };
+  auto connect = [&](int from, int to) {
+    s.streams.push_back({from, to, Grouping::shuffle, "", 0});
+  };
   const int layers = rng.uni(0, 2);
   int tags = 0;
   for (int l = 0; l < layers; ++l) {
@@ -168,8 +168,9 @@ Shape draw(uint64_t seed, const Options& options) {
                            [&](const Stream& st) { return st.from == c; });
     if (!out) connect(c, sink_ids[static_cast<size_t>(rng.uni(0, sinks - 1))]);
   }
-  std::sort(s.streams.begin(), s.streams.end(),
-            [](const Stream& a, const Stream& b) { return std::tie(a.to, a.from) < std::tie(b.to, b.from); });
+  std::sort(s.streams.begin(), s.streams.end(), [](const Stream& a, const Stream& b) {
+    return std::tie(a.to, a.from) < std::tie(b.to, b.from);
+  });
   // Groupings. A KeyedCount needs every key in one task: all its inputs either hash on key or go
   // to task 0 (mixing the two would split a key).
   std::map<int, bool> count_global;
@@ -194,12 +195,20 @@ Shape draw(uint64_t seed, const Options& options) {
   s.records_per_topic = rng.uni(options.min_records, options.max_records);
   s.threads = rng.uni(1, 3);
   s.chaining = !rng.chance(4);
+  for (auto& c : s.components)
+    if (c.kind == Kind::tag && rng.chance(3)) c.slow_us = 100 << rng.uni(0, 2);
   return s;
 }
 
-std::string Record::id() const { return "t" + std::to_string(topic) + ":" + std::to_string(seq); }
-std::string Record::key_text() const { return "k" + std::to_string(key); }
-std::string Record::value() const { return id() + " " + key_text(); }
+std::string Record::id() const {
+  return "t" + std::to_string(topic) + ":" + std::to_string(seq);
+}
+std::string Record::key_text() const {
+  return "k" + std::to_string(key);
+}
+std::string Record::value() const {
+  return id() + " " + key_text();
+}
 
 std::vector<Record> draw_input(const Shape& shape) {
   Rng rng(shape.seed * 7919 + 17);
@@ -246,7 +255,9 @@ std::string to_yaml(const Shape& shape, const YamlParams& p) {
     if (c.kind == Kind::count) o << "KeyedCount";
     if (c.kind == Kind::sink) o << "FileSink";
     o << ", parallelism: " << c.parallelism;
-    if (c.kind == Kind::sink) o << ", args: {path: " << quote(p.out_dir + "/" + c.id) << ", format: tsv}";
+    if (c.slow_us) o << ", args: {slow.us: " << c.slow_us << "}";
+    if (c.kind == Kind::sink)
+      o << ", args: {path: " << quote(p.out_dir + "/" + c.id) << ", format: tsv}";
     o << "}\n";
   }
   o << "streams:\n";
@@ -279,6 +290,7 @@ std::string describe(const Shape& shape) {
   for (size_t c = 0; c < shape.components.size(); ++c) {
     const Component& comp = shape.components[c];
     o << "  " << comp.id << " x" << comp.parallelism;
+    if (comp.slow_us) o << " slow " << comp.slow_us << "us";
     if (comp.kind == Kind::spout)
       o << " reads " << shape.topics[static_cast<size_t>(comp.topic)].label << " ("
         << shape.topics[static_cast<size_t>(comp.topic)].partitions << " partitions)";
@@ -398,8 +410,7 @@ std::string check_sink(const SinkRules& rules, const std::vector<std::string>& l
                 " once each, got " + std::to_string(got.size()) + " lines (" +
                 std::to_string(distinct.size()) + " distinct, max " +
                 std::to_string(got.empty() ? 0 : got.back()) + ", first gap " +
-                std::to_string(first_gap) + ", first repeat " + std::to_string(first_repeat) +
-                ")");
+                std::to_string(first_gap) + ", first repeat " + std::to_string(first_repeat) + ")");
         continue;
       }
       if (!v.empty() && v.back().second != want.sum) {

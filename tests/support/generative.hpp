@@ -40,6 +40,9 @@ struct Component {
   Kind kind = Kind::tag;
   int parallelism = 1;
   int topic = -1;  // spouts: index into Shape::topics
+  // Tags: pause this long per tuple (suspending only the fiber), so that the spouts upstream lag
+  // behind the log end by different amounts and checkpoint different positions.
+  int slow_us = 0;
 };
 
 struct Stream {
@@ -56,10 +59,10 @@ struct Shape {
   std::vector<Topic> topics;
   std::vector<Component> components;  // in topological order: spouts, tags, counts, sinks
   std::vector<Stream> streams;
-  int keys = 2;                // key alphabet k0 .. k<keys-1>
-  int records_per_topic = 0;   // sequence numbers 0 .. records_per_topic-1 in every topic
-  int threads = 1;             // worker.threads
-  bool chaining = true;        // worker.chaining
+  int keys = 2;               // key alphabet k0 .. k<keys-1>
+  int records_per_topic = 0;  // sequence numbers 0 .. records_per_topic-1 in every topic
+  int threads = 1;            // worker.threads
+  bool chaining = true;       // worker.chaining
   std::vector<int> inputs_of(int c) const;  // indices of the components streaming into c
   int count(Kind k) const;
 };
@@ -76,19 +79,19 @@ struct Record {
   int64_t seq = 0;
   int key = 0;
   int partition = 0;
-  std::string id() const;     // "t0:17"
+  std::string id() const;        // "t0:17"
   std::string key_text() const;  // "k3"
-  std::string value() const;  // "t0:17 k3"
+  std::string value() const;     // "t0:17 k3"
 };
 // Every topic's records, seeded by the shape's seed: keys skewed, partitions random (some may
 // stay empty, which must not stall checkpoints).
 std::vector<Record> draw_input(const Shape& shape);
 
 struct YamlParams {
-  std::string name;             // topology name
-  std::string topic_prefix;     // Kafka topic of topic t is <topic_prefix>_<label>
-  std::string plugin;           // path of libsleet_gen_bolts.so
-  std::string out_dir;          // sink s writes to <out_dir>/<sink id>
+  std::string name;          // topology name
+  std::string topic_prefix;  // Kafka topic of topic t is <topic_prefix>_<label>
+  std::string plugin;        // path of libsleet_gen_bolts.so
+  std::string out_dir;       // sink s writes to <out_dir>/<sink id>
   std::string bootstrap, zookeeper, checkpoint_dir;
   int checkpoint_interval_ms = 200;
 };
