@@ -15,6 +15,8 @@
 //   SLEET_GEN_SEED=s               RandomSeeds runs seed s only (rerun a failing seed)
 //   SLEET_GEN_KILLS=k              kills per seed (default 4; 8 under SLEET_SOAK)
 //   SLEET_GEN_NO_SHARED_TOPICS=1   development only: no two spouts on one topic
+//   SLEET_GEN_CLI=PATH, SLEET_GEN_PLUGIN=PATH   another build's `sleet` and gen_bolts plugin
+//   SLEET_GEN_KEEP=DIR             copy each passing seed's directory (YAML, logs, output) there
 // A failing seed prints itself, the shape it drew and the topology YAML.
 #include <gtest/gtest.h>
 
@@ -129,7 +131,9 @@ std::string run_seed(uint64_t seed, int kills) {
   gen::YamlParams p;
   p.name = name;
   p.topic_prefix = name;
-  p.plugin = std::string(SLEET_BINARY_DIR) + "/plugins/libsleet_gen_bolts.so";
+  p.plugin = getenv("SLEET_GEN_PLUGIN")
+                 ? getenv("SLEET_GEN_PLUGIN")
+                 : std::string(SLEET_BINARY_DIR) + "/plugins/libsleet_gen_bolts.so";
   p.out_dir = (work / "out").string();
   p.bootstrap = g_env->kafka->bootstrap();
   p.zookeeper = g_env->zk->connect_string();
@@ -163,8 +167,9 @@ std::string run_seed(uint64_t seed, int kills) {
       shape, input, [&](int t) { return gen::kafka_topic(shape, p, t); },
       g_env->kafka->bootstrap());
   auto start = [&](bool until_drained) {
-    std::vector<std::string> argv = {SLEET_CLI_PATH, "worker", file.string(), "--status-file",
-                                     (work / "status.json").string()};
+    std::vector<std::string> argv = {
+        getenv("SLEET_GEN_CLI") ? getenv("SLEET_GEN_CLI") : SLEET_CLI_PATH, "worker", file.string(),
+        "--status-file", (work / "status.json").string()};
     if (until_drained) argv.push_back("--until-drained");
     fs::remove(work / "status.json");  // so a status read is this worker's
     return test::Child::spawn(argv, {}, log.string(), log.string());
@@ -184,7 +189,8 @@ std::string run_seed(uint64_t seed, int kills) {
   for (int k = 0; k < kills; ++k) {
     auto w = start(false);
     // A random while: sometimes before the first checkpoint, mostly after a few. Meanwhile the
-    // next share of the input (85% of it over all kills) arrives at an even pace.
+    // next share of the input (85% of it over all kills) arrives at an even pace, faster than a
+    // slow Tag passes it on, so the spouts upstream of one lag behind the log end.
     const auto from = std::chrono::steady_clock::now();
     const auto span = std::chrono::milliseconds(300 + rng() % 2700);
     const size_t base = feeder.fed(), target = total / 20 + total * 17 / 20 * (k + 1) / kills;
@@ -231,6 +237,8 @@ std::string run_seed(uint64_t seed, int kills) {
   std::cout << "[ seed     ] " << seed << ": " << kills
             << " kills (last checkpoint at each: " << at_kills << "), " << lines
             << " output lines in " << rules.size() << " sinks exact" << std::endl;
+  if (const char* keep = getenv("SLEET_GEN_KEEP"); keep && *keep)
+    fs::copy(work, fs::path(keep) / name, fs::copy_options::recursive);
   fs::remove_all(work);  // keep the temp dir small over many seeds
   return "";
 }

@@ -1,6 +1,7 @@
 #include "tests/support/generative.hpp"
 
 #include <algorithm>
+#include <array>
 #include <functional>
 #include <numeric>
 #include <random>
@@ -196,7 +197,10 @@ Shape draw(uint64_t seed, const Options& options) {
   s.threads = rng.uni(1, 3);
   s.chaining = !rng.chance(4);
   for (auto& c : s.components)
-    if (c.kind == Kind::tag && rng.chance(3)) c.slow_us = 100 << rng.uni(0, 2);
+    if (c.kind == Kind::tag && rng.chance(3))
+      c.slow_us = c.parallelism * (rng.chance(2) ? 1000 : 2500);
+  s.batch_size = std::array{1, 8, 64, 512}[static_cast<size_t>(rng.uni(0, 3))];
+  s.channel_capacity = std::array{1, 2, 16}[static_cast<size_t>(rng.uni(0, 2))];
   return s;
 }
 
@@ -241,6 +245,8 @@ std::string to_yaml(const Shape& shape, const YamlParams& p) {
     << "  checkpoint.dir: " << quote(p.checkpoint_dir) << "\n"
     << "  worker.threads: " << shape.threads << "\n"
     << "  worker.chaining: " << (shape.chaining ? "true" : "false") << "\n"
+    << "  worker.batch.size: " << shape.batch_size << "\n"
+    << "  worker.channel.capacity: " << shape.channel_capacity << "\n"
     << "plugins:\n  - " << quote(p.plugin) << "\n"
     << "spouts:\n";
   for (auto& c : shape.components)
@@ -286,7 +292,8 @@ std::string to_yaml(const Shape& shape, const YamlParams& p) {
 std::string describe(const Shape& shape) {
   std::ostringstream o;
   o << "seed " << shape.seed << ": " << shape.records_per_topic << " records per topic, keys "
-    << shape.keys << ", threads " << shape.threads << (shape.chaining ? ", chaining" : "") << "\n";
+    << shape.keys << ", threads " << shape.threads << (shape.chaining ? ", chaining" : "")
+    << ", batch " << shape.batch_size << ", channel capacity " << shape.channel_capacity << "\n";
   for (size_t c = 0; c < shape.components.size(); ++c) {
     const Component& comp = shape.components[c];
     o << "  " << comp.id << " x" << comp.parallelism;

@@ -41,7 +41,8 @@ struct Component {
   int parallelism = 1;
   int topic = -1;  // spouts: index into Shape::topics
   // Tags: pause this long per tuple (suspending only the fiber), so that the spouts upstream lag
-  // behind the log end by different amounts and checkpoint different positions.
+  // behind the log end by different amounts and checkpoint different positions. Scaled with the
+  // parallelism: the Tag passes on 1000 or 400 tuples/s in all, less than the input rate.
   int slow_us = 0;
 };
 
@@ -63,6 +64,9 @@ struct Shape {
   int records_per_topic = 0;  // sequence numbers 0 .. records_per_topic-1 in every topic
   int threads = 1;            // worker.threads
   bool chaining = true;       // worker.chaining
+  // worker.batch.size and worker.channel.capacity: small ones back-pressure spouts behind a slow
+  // Tag at once (the defaults buffer 8192 tuples per channel, the whole input of a small run).
+  int batch_size = 512, channel_capacity = 16;
   std::vector<int> inputs_of(int c) const;  // indices of the components streaming into c
   int count(Kind k) const;
 };
