@@ -15,7 +15,8 @@
 // part-<component>-<task>-run<ms>, the pending names, and the marker .sleet-filesink-<component>
 // naming topology and component). A fresh start (no checkpoint) of a marked directory deletes this
 // task's part files of earlier runs; a fresh start that finds part-<component>-* files and no
-// marker refuses to start, since it cannot tell whose they are. Other files are never touched.
+// marker refuses to start, since it cannot tell whose they are (with checkpointing off, neither:
+// earlier output is kept). Other files are never touched.
 //
 // All methods run on the task's fiber (on_recover and open: the engine's starting thread). File
 // I/O is blocking but short (buffered writes, one fsync per checkpoint interval).
@@ -253,7 +254,9 @@ class FileSink : public Bolt {
                                "marker and those files if that output is no longer wanted");
       }
     }
-    if (n.value == 0) {
+    // Without checkpointing every start is "fresh" and the input need not start over (a spout
+    // reading from latest), so earlier output is not known to be replayed: keep it.
+    if (n.value == 0 && ctx.checkpointing) {
       std::vector<fs::path> unaccounted, remove;
       auto scan = [&](const fs::path& d, bool pending) {
         for (auto& e : fs::directory_iterator(d, ec)) {

@@ -321,3 +321,16 @@ TEST(FileSink, RefusesADirectoryItCannotAccountFor) {
   EXPECT_NE(m.message().find("another directory"), std::string::npos) << m.message();
   EXPECT_FALSE(make_sink(other.path())->on_recover(CheckpointId{3}, t).ok());
 }
+
+// With checkpointing off there is no committed history and the input need not start over: a
+// start keeps the earlier output (at_least_once appends a new run file).
+TEST(FileSink, WithoutCheckpointingAStartKeepsEarlierOutput) {
+  test::TempDir dir;
+  test::write_file(dir.path() / "part-out-0-run5", "earlier\n");
+  auto sink = make_sink(dir.path());
+  Context c = ctx_for(0);
+  c.checkpointing = false;
+  ASSERT_TRUE(sink->on_recover(CheckpointId{0}, c).ok());
+  ASSERT_TRUE(sink->open(c).ok());
+  EXPECT_EQ(test::read_file(dir.path() / "part-out-0-run5"), "earlier\n");
+}
