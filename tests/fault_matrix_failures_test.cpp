@@ -266,3 +266,22 @@ TEST(RunRefusals, StallTimeoutKeyIsValidated) {
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_NE(r.err.find("worker.stall.timeout.ms"), std::string::npos) << r.err;
 }
+
+// Item 9: a SIGTERM reaching the worker while it was still starting (before it had registered
+// its signal callback) was lost: the worker ran on until the supervisor SIGKILLed it 10 s later.
+TEST(FaultMatrix, InterruptRightAfterStartStopsTheWorkerCleanly) {
+  test::TempDir dir("fm-early");
+  auto log = (dir.path() / "run.log").string();
+  auto run = test::Child::spawn(
+      {cli(), "run", kExample, "--until-drained", "--state-dir", (dir.path() / "state").string()},
+      wordcount_env(dir), log, log);
+  ASSERT_TRUE(test::wait_until(
+      [&] { return test::read_file(log).find("worker started") != std::string::npos; }, 60s, 2ms))
+      << test::read_file(log);
+  run.signal(SIGTERM);
+  auto st = run.wait(30s);
+  ASSERT_TRUE(st.has_value()) << test::read_file(log);
+  std::string err = test::read_file(log);
+  EXPECT_EQ(*st, 128 + SIGTERM) << err;
+  EXPECT_EQ(err.find("killed by SIGKILL"), std::string::npos) << err;
+}

@@ -98,8 +98,14 @@ SignalWatcher::~SignalWatcher() {
 }
 
 void SignalWatcher::on_signal(std::function<void(int)> fn) {
-  std::lock_guard lk(mu_);
-  fn_ = std::move(fn);
+  {
+    std::lock_guard lk(mu_);
+    fn_ = fn;
+  }
+  // A signal that came before the callback was set (a worker stopped while still loading its
+  // topology) is delivered now, or it would be lost and the worker never stop. The watcher
+  // thread may deliver the same one too: callbacks must be idempotent (request_stop is).
+  if (int sig = last_.load(); sig != 0) fn(sig);
 }
 
 }  // namespace sleet::cli

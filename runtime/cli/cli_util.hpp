@@ -41,6 +41,7 @@ class SignalWatcher {
  public:
   SignalWatcher();
   ~SignalWatcher();
+  // Also calls fn at once if a signal arrived before; fn may then run twice for one signal.
   void on_signal(std::function<void(int)> fn);
   int last_signal() const { return last_.load(); }
 
