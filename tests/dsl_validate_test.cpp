@@ -348,6 +348,21 @@ TEST_F(DslValidate, IdsTooLongForCheckpointKeysOrFileNames) {
   }
 }
 
+// "<id>.dead_letter" names the dead-letter sink of a component with on_error: dead_letter (its
+// checkpointed state and publish cursor): another component may not take it.
+TEST_F(DslValidate, DeadLetterSinkIdIsReserved) {
+  auto p = write("dlid.yaml",
+                 "name: dl\nspouts:\n  - id: words\n    class: Words\nbolts:\n"
+                 "  - {id: sink, class: Sink, on_error: dead_letter, dead_letter_topic: dlq}\n"
+                 "  - {id: sink.dead_letter, class: Sink}\nstreams:\n"
+                 "  - {from: words, to: sink}\n  - {from: words, to: sink.dead_letter}\n");
+  load(p);
+  EXPECT_TRUE(has_error(p, 7, 5,
+                        "id 'sink.dead_letter' is the name of the dead-letter sink of 'sink' "
+                        "(on_error: dead_letter); choose another id"));
+  EXPECT_EQ(error_count(), 1u) << dump();
+}
+
 // `input:` under topics: must be a regular file `sleet run` can read: a directory or /dev/zero
 // would "load 0 records" and exit 0.
 TEST_F(DslValidate, TopicInputMustBeARegularReadableFile) {

@@ -117,6 +117,15 @@ class Validator {
                         error_policy_name(c.on_error) + "; the topic is not used");
       if (!extra_.unreadable_class.count(i)) check_class(c, classes);
     }
+    // A dead-letter sink's id must not be taken: its state and publish cursor would be shared.
+    for (auto& c : spec_.components) {
+      if (c.on_error != ErrorPolicy::dead_letter) continue;
+      auto taken = by_id_.find(dead_letter_component_id(c.id));
+      if (taken != by_id_.end())
+        error(taken->second->loc, "id '" + taken->first +
+                                      "' is the name of the dead-letter sink of '" + c.id +
+                                      "' (on_error: dead_letter); choose another id");
+    }
     if (!spec_.components.empty() && !any_spout_)
       error(top_, "the topology has no spout (spouts: ...), so nothing produces tuples");
     if (spec_.components.empty())
