@@ -64,10 +64,9 @@ std::string tail(const fs::path& p, size_t n = 3000) {
 // records in order of sequence number across topics. Test thread only.
 class Feeder {
  public:
-  Feeder(const gen::Shape& shape, const std::vector<gen::Record>& input,
-         std::function<std::string(int)> topic_name, std::string bootstrap)
+  Feeder(const std::vector<gen::Record>& input, std::function<std::string(int)> topic_name,
+         std::string bootstrap)
       : input_(input), topic_name_(std::move(topic_name)), bootstrap_(std::move(bootstrap)) {
-    (void)shape;
     for (size_t i = 0; i < input_.size(); ++i) order_.push_back(i);
     std::stable_sort(order_.begin(), order_.end(), [&](size_t a, size_t b) {
       return std::tie(input_[a].seq, input_[a].topic) < std::tie(input_[b].seq, input_[b].topic);
@@ -147,6 +146,7 @@ std::string run_seed(uint64_t seed, int kills) {
   auto fail = [&](const std::string& what) {
     std::ostringstream o;
     o << "seed " << seed << " FAILED (rerun: SLEET_GEN_SEED=" << seed
+      << " SLEET_GEN_KILLS=" << kills
       << " build/tests/generative_exactly_once_test --gtest_filter='*RandomSeeds'"
       << (options.shared_topics ? "" : ", with SLEET_GEN_NO_SHARED_TOPICS=1") << ")\n"
       << what << "\nshape: " << gen::describe(shape) << "topology:\n"
@@ -165,8 +165,7 @@ std::string run_seed(uint64_t seed, int kills) {
   // spouts drained to the end of one topic would checkpoint equal positions and hide a mix-up).
   // One kcat per partition, fed through a pipe; closing the pipes waits for every delivery.
   Feeder feeder(
-      shape, input, [&](int t) { return gen::kafka_topic(shape, p, t); },
-      g_env->kafka->bootstrap());
+      input, [&](int t) { return gen::kafka_topic(shape, p, t); }, g_env->kafka->bootstrap());
   auto start = [&](bool until_drained) {
     std::vector<std::string> argv = {
         getenv("SLEET_GEN_CLI") ? getenv("SLEET_GEN_CLI") : SLEET_CLI_PATH, "worker", file.string(),
