@@ -196,11 +196,27 @@ Shape draw(uint64_t seed, const Options& options) {
   s.records_per_topic = rng.uni(options.min_records, options.max_records);
   s.threads = rng.uni(1, 3);
   s.chaining = !rng.chance(4);
-  for (auto& c : s.components)
-    if (c.kind == Kind::tag && rng.chance(3))
-      c.slow_us = c.parallelism * (rng.chance(2) ? 1000 : 2500);
   s.batch_size = std::array{1, 8, 64, 512}[static_cast<size_t>(rng.uni(0, 3))];
   s.channel_capacity = std::array{1, 2, 16}[static_cast<size_t>(rng.uni(0, 2))];
+  // A barrier queues behind the tuples buffered before a slow Tag, so slow Tags only where
+  // channels hold few tuples (else checkpoints would take seconds).
+  const bool small_channels = s.batch_size * s.channel_capacity <= 128;
+  // A slow Tag passes on its share of the input in kSlowFeedSeconds x (1.0 or 1.3): no faster than
+  // the runner feeds it, so the spouts upstream lag ever more until the input stops.
+  const std::vector<Paths> paths = paths_of(s);
+  for (size_t c = 0; c < s.components.size(); ++c) {
+    Component& comp = s.components[c];
+    if (comp.kind != Kind::tag || !rng.chance(3) || !small_channels) continue;
+    int64_t arrivals = 0;
+    for (auto& [sp, m] : paths[c]) arrivals += m * s.records_per_topic;
+    const double seconds = kSlowFeedSeconds * (rng.chance(2) ? 1.0 : 1.3);
+    comp.slow_us = static_cast<int>(std::clamp(
+        seconds * 1e6 * comp.parallelism / static_cast<double>(std::max<int64_t>(arrivals, 1)),
+        100.0, 20000.0));
+  }
+  for (auto& c : s.components)
+    if (c.kind == Kind::spout)
+      c.max_batch = small_channels || rng.chance(2) ? 8 << rng.uni(0, 3) : 0;
   return s;
 }
 
@@ -252,7 +268,8 @@ std::string to_yaml(const Shape& shape, const YamlParams& p) {
   for (auto& c : shape.components)
     if (c.kind == Kind::spout)
       o << "  - {id: " << c.id << ", class: KafkaSpout, parallelism: " << c.parallelism
-        << ", args: {topic: " << quote(kafka_topic(shape, p, c.topic)) << "}}\n";
+        << ", args: {topic: " << quote(kafka_topic(shape, p, c.topic))
+        << (c.max_batch ? ", max.batch: " + std::to_string(c.max_batch) : "") << "}}\n";
   o << "bolts:\n";
   for (auto& c : shape.components) {
     if (c.kind == Kind::spout) continue;
@@ -298,6 +315,7 @@ std::string describe(const Shape& shape) {
     const Component& comp = shape.components[c];
     o << "  " << comp.id << " x" << comp.parallelism;
     if (comp.slow_us) o << " slow " << comp.slow_us << "us";
+    if (comp.max_batch) o << " max.batch " << comp.max_batch;
     if (comp.kind == Kind::spout)
       o << " reads " << shape.topics[static_cast<size_t>(comp.topic)].label << " ("
         << shape.topics[static_cast<size_t>(comp.topic)].partitions << " partitions)";

@@ -30,6 +30,9 @@ enum class Kind { spout, tag, count, sink };
 enum class Grouping { shuffle, global, local_or_shuffle, fields };
 const char* grouping_name(Grouping g);
 
+// The time over which a runner is assumed to feed the input, for sizing slow Tags.
+inline constexpr double kSlowFeedSeconds = 6.0;
+
 struct Topic {
   std::string label;  // t0, t1, ...: the record ids' prefix; the Kafka topic is <prefix>_<label>
   int partitions = 1;
@@ -41,9 +44,12 @@ struct Component {
   int parallelism = 1;
   int topic = -1;  // spouts: index into Shape::topics
   // Tags: pause this long per tuple (suspending only the fiber), so that the spouts upstream lag
-  // behind the log end by different amounts and checkpoint different positions. Scaled with the
-  // parallelism: the Tag passes on 1000 or 400 tuples/s in all, less than the input rate.
+  // behind the log end by different amounts and checkpoint different positions. Chosen so that
+  // the Tag needs longer for its input than the kSlowFeedSeconds over which it arrives.
   int slow_us = 0;
+  // Spouts: KafkaSpout's max.batch (0: its default, 1024). A spout hands on a barrier only between
+  // batches, so behind a slow Tag a big batch holds up every checkpoint for seconds.
+  int max_batch = 0;
 };
 
 struct Stream {
