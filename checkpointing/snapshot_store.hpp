@@ -24,6 +24,7 @@
 
 #include <sleet/ids.hpp>
 #include <sleet/status.hpp>
+#include <sleet/topology.hpp>
 
 #include "checkpointing/manifest.hpp"
 #include "checkpointing/zk_client.hpp"
@@ -31,10 +32,6 @@
 namespace sleet {
 
 class BlockingExecutor;
-
-// Longest task key ("<component>-<task>") a blob may be stored under: it is a znode name and a
-// file name (plus ".snap"). `sleet validate` checks stateful components' ids against it.
-inline constexpr size_t kMaxTaskKeyBytes = 200;
 
 class SnapshotStore {
  public:

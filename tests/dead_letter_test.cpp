@@ -145,7 +145,7 @@ TEST(DeadLetter, ExactlyOnceWithTheOriginalRecordUnderSigkills) {
       << "  kafka.bootstrap.servers: " << kafka->bootstrap() << "\n"
       << "  zookeeper.connect: " << (*zk)->connect_string() << "\n"
       << "  checkpoint.dir: " << (dir.path() / "checkpoints").string() << "\n"
-      << "plugins: [" << SLEET_BINARY_DIR << "/plugins/libsleet_test_bolts.so]\n"
+      << "plugins: [" << SLEET_BINARY_DIR << "/plugins/libsleet_test_faults.so]\n"
       << "spouts:\n"
       << "  - {id: in, class: KafkaSpout, parallelism: 2, args: {topic: dl_in}}\n"
       << "bolts:\n"
@@ -232,7 +232,7 @@ TEST(DeadLetter, ExactlyOnceWithTheOriginalRecordUnderSigkills) {
         {"sleet.dlq.topic", "dl_in"},
         {"sleet.dlq.partition", std::to_string(in->second.partition)},
         {"sleet.dlq.offset", std::to_string(in->second.offset)},
-        {"sleet.dlq.error", "refused: contains bad"}};
+        {"sleet.dlq.error", "FailOn: refusing value '" + d.value + "'"}};
     bool ok = d.key == in->second.key &&
               (h("sleet.dlq.component") == "picky" || h("sleet.dlq.component") == "chained");
     for (auto& [n, v] : want) ok = ok && h(n) == v;

@@ -11,7 +11,6 @@
 #include <map>
 #include <set>
 
-#include "checkpointing/snapshot_store.hpp"
 #include "topology_dsl/internal.hpp"
 #include "topology_dsl/loader.hpp"
 #include "topology_dsl/text_util.hpp"

@@ -2,6 +2,7 @@
 // the runtime, validator and `sleet graph` consume. Locations point back into the file for errors.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -35,6 +36,11 @@ const char* error_policy_name(ErrorPolicy p);
 inline std::string dead_letter_component_id(const std::string& component) {
   return component + ".dead_letter";
 }
+
+// Longest task key ("<component>-<task>") a snapshot blob may be stored under: it is a znode name
+// and a file name (plus ".snap"). SnapshotStore refuses longer keys; `sleet validate` checks the
+// ids of stateful components against it, so the limit lives here, below both.
+inline constexpr size_t kMaxTaskKeyBytes = 200;
 
 struct ComponentSpec {
   std::string id;

@@ -3,8 +3,8 @@
 // test topology, exactly as a user's plugin is; public headers only.
 //
 //   FailOn: forwards field `field` (default "value") as "value"; throws on a tuple whose field
-//           equals `value` ("*": on every tuple); a poison record, deterministic: it throws on
-//           every replay.
+//           equals `value` ("*": on every tuple), or contains `marker`; a poison record,
+//           deterministic: it throws on every replay (with on_error: dead_letter, a dead letter).
 //   Stall:  forwards like FailOn; on a tuple whose field equals `value` it never returns from
 //           execute() (sleeps on its fiber in a loop): a stuck task that blocks checkpoints.
 #include <sleet/component.hpp>
@@ -19,16 +19,20 @@ namespace {
 class FailOn : public sleet::Bolt {
  public:
   explicit FailOn(const sleet::Args& args)
-      : field_(args.string_or("field", "value")), value_(args.string_or("value", "")) {}
+      : field_(args.string_or("field", "value")),
+        value_(args.string_or("value", "")),
+        marker_(args.string_or("marker", "")) {}
   sleet::Fields output_fields() const override { return {"value"}; }
   void execute(const sleet::Tuple& input, sleet::Collector& out) override {
     std::string v(input.get_text(field_));
-    if (v == value_ || value_ == "*") throw std::runtime_error("FailOn: refusing value '" + v + "'");
+    if ((!value_.empty() && (v == value_ || value_ == "*")) ||
+        (!marker_.empty() && v.find(marker_) != std::string::npos))
+      throw std::runtime_error("FailOn: refusing value '" + v + "'");
     out.emit_values(v);
   }
 
  private:
-  std::string field_, value_;
+  std::string field_, value_, marker_;
 };
 
 class Stall : public sleet::Bolt {
@@ -50,11 +54,16 @@ class Stall : public sleet::Bolt {
 }  // namespace
 
 SLEET_PLUGIN(registry) {
-  const std::vector<sleet::ArgSpec> args = {
-      {"field", sleet::ArgKind::string, false, "input field to look at", sleet::Arg("value")},
-      {"value", sleet::ArgKind::string, true, "the value that triggers the fault", {}}};
-  (void)registry.add(
-      sleet::describe<FailOn>("FailOn", "Throws on a tuple whose field equals `value`", args));
+  const sleet::ArgSpec field = {"field", sleet::ArgKind::string, false, "input field to look at",
+                                sleet::Arg("value")};
+  (void)registry.add(sleet::describe<FailOn>(
+      "FailOn", "Throws on a tuple whose field equals `value` or contains `marker`",
+      {field,
+       {"value", sleet::ArgKind::string, false, "the value that makes it throw (*: every one)",
+        sleet::Arg("")},
+       {"marker", sleet::ArgKind::string, false, "text that makes it throw when contained",
+        sleet::Arg("")}}));
   (void)registry.add(sleet::describe<Stall>(
-      "Stall", "Never returns from execute() on a tuple whose field equals `value`", args));
+      "Stall", "Never returns from execute() on a tuple whose field equals `value`",
+      {field, {"value", sleet::ArgKind::string, true, "the value that stalls it", {}}}));
 }
