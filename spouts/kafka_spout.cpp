@@ -175,20 +175,31 @@ Status KafkaSpout::open(Context& ctx) {
     }
   }
   cluster_ = cluster_id(rk_.get(), kOpenTimeout);
-  SLEET_RETURN_IF_ERROR(check_checkpointed(ctx, checkpointed, stored));
+  // The cluster first: on another cluster the logs' ranges below mean nothing.
+  SLEET_RETURN_IF_ERROR(check_cluster(ctx));
+  auto ends = offsets_at(rk_.get(), topic_, mine, RD_KAFKA_OFFSET_END, kOpenTimeout);
+  if (!ends.ok()) return ends.status().with_context("KafkaSpout " + name_);
+  // One query for the log starts of every partition whose first offset is not ours to choose
+  // (checkpointed or given): both are checked against [start, end].
+  std::vector<int32_t> bounded = checkpointed;
+  bounded.insert(bounded.end(), given.begin(), given.end());
+  std::sort(bounded.begin(), bounded.end());
+  std::map<int32_t, int64_t> lows;
+  if (!bounded.empty()) {
+    auto l = offsets_at(rk_.get(), topic_, bounded, RD_KAFKA_OFFSET_BEGINNING, kOpenTimeout);
+    if (!l.ok()) return l.status().with_context("KafkaSpout " + name_);
+    lows = std::move(l).value();
+  }
+  SLEET_RETURN_IF_ERROR(check_checkpointed(ctx, checkpointed, stored, lows, *ends));
   auto starts = offsets_at(rk_.get(), topic_, unstored,
                            start_ == "earliest" ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END,
                            kOpenTimeout);
   if (!starts.ok()) return starts.status().with_context("KafkaSpout " + name_);
-  auto ends = offsets_at(rk_.get(), topic_, mine, RD_KAFKA_OFFSET_END, kOpenTimeout);
-  if (!ends.ok()) return ends.status().with_context("KafkaSpout " + name_);
   if (!given.empty()) {
     // A given offset outside the log would make librdkafka silently reset the partition to
     // auto.offset.reset while positions() still reported the given offset: refuse it instead.
-    auto lows = offsets_at(rk_.get(), topic_, given, RD_KAFKA_OFFSET_BEGINNING, kOpenTimeout);
-    if (!lows.ok()) return lows.status().with_context("KafkaSpout " + name_);
     for (int32_t p : given) {
-      int64_t lo = (*lows)[p], hi = (*ends)[p], off = stored[p];
+      int64_t lo = lows[p], hi = (*ends)[p], off = stored[p];
       if (off < lo || off > hi)
         return Status::Invalid("KafkaSpout " + name_ + ": offsets: offset " + std::to_string(off) +
                                " of partition " + std::to_string(p) + " is outside the log [" +
@@ -223,12 +234,15 @@ Status KafkaSpout::open(Context& ctx) {
   return Status::Ok();
 }
 
-Status KafkaSpout::check_checkpointed(Context& ctx, const std::vector<int32_t>& mine,
-                                      std::map<int32_t, int64_t>& stored) {
-  const std::string who = "KafkaSpout component '" + ctx.component + "' (task " +
-                          std::to_string(ctx.task.value) + "), topic " + topic_;
+std::string KafkaSpout::who(const Context& ctx) const {
+  return "KafkaSpout component '" + ctx.component + "' (task " + std::to_string(ctx.task.value) +
+         "), topic " + topic_;
+}
+
+Status KafkaSpout::check_cluster(const Context& ctx) const {
   // Every task checks every position of its topic, so all tasks refuse alike. Positions without
   // a cluster id come from a manifest older than format 3 and cannot be checked.
+  const std::string who = this->who(ctx);
   for (const auto& sp : seek_to_) {
     if (sp.topic != topic_ || sp.cluster.empty() || cluster_.empty() || sp.cluster == cluster_)
       continue;
@@ -238,13 +252,16 @@ Status KafkaSpout::check_checkpointed(Context& ctx, const std::vector<int32_t>& 
         "'; its offsets mean other records there. Point the spout at the same Kafka cluster, or "
         "start from a fresh state (a new topology name, or a fresh state dir / ZooKeeper root)");
   }
-  if (mine.empty()) return Status::Ok();
-  auto lows = offsets_at(rk_.get(), topic_, mine, RD_KAFKA_OFFSET_BEGINNING, kOpenTimeout);
-  if (!lows.ok()) return lows.status().with_context("KafkaSpout " + name_);
-  auto highs = offsets_at(rk_.get(), topic_, mine, RD_KAFKA_OFFSET_END, kOpenTimeout);
-  if (!highs.ok()) return highs.status().with_context("KafkaSpout " + name_);
+  return Status::Ok();
+}
+
+Status KafkaSpout::check_checkpointed(Context& ctx, const std::vector<int32_t>& mine,
+                                      std::map<int32_t, int64_t>& stored,
+                                      const std::map<int32_t, int64_t>& lows,
+                                      const std::map<int32_t, int64_t>& highs) {
+  const std::string who = this->who(ctx);
   for (int32_t p : mine) {
-    const int64_t lo = (*lows)[p], hi = (*highs)[p], off = stored[p];
+    const int64_t lo = lows.at(p), hi = highs.at(p), off = stored[p];
     if (off >= lo && off <= hi) continue;  // off == hi: caught up, the next record is the next
     const std::string what =
         who + " partition " + std::to_string(p) + ": checkpointed offset " + std::to_string(off) +

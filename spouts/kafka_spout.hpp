@@ -64,10 +64,15 @@ class KafkaSpout : public Spout {
                                                                                : nullptr;
   }
   Status handle_error(const rd_kafka_message_t& m);
-  // Checks the checkpointed positions of `mine` against the cluster and the partitions' logs and
+  // Refuses checkpointed positions recorded on another Kafka cluster (open(), before any range).
+  Status check_cluster(const Context& ctx) const;
+  // Checks the checkpointed positions of `mine` against their partitions' logs [lows, highs] and
   // applies on_offset_out_of_range; `stored` holds them and is updated by a reset.
   Status check_checkpointed(Context& ctx, const std::vector<int32_t>& mine,
-                            std::map<int32_t, int64_t>& stored);
+                            std::map<int32_t, int64_t>& stored,
+                            const std::map<int32_t, int64_t>& lows,
+                            const std::map<int32_t, int64_t>& highs);
+  std::string who(const Context& ctx) const;  // names the task in refusals
 
   std::string topic_;
   std::string bootstrap_;

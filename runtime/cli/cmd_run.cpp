@@ -20,8 +20,8 @@
 #include "runtime/cli/commands.hpp"
 #include "runtime/cli/drain_check.hpp"
 #include "runtime/cli/input_loader.hpp"
-#include "runtime/cli/state_dir.hpp"
 #include "runtime/cli/run_checks.hpp"
+#include "runtime/cli/state_dir.hpp"
 #include "runtime/cli/supervisor_policy.hpp"
 #include "runtime/process.hpp"
 #include "runtime/worker.hpp"
@@ -539,22 +539,21 @@ int run(const RunOptions& o, SignalWatcher& signals) {
         else
           snprintf(cp_part, sizeof cp_part, "no checkpoint yet");
         char line[400];
-        snprintf(line, sizeof line,
-                 "%s | %5.1fs | in %s/s out %s/s | lag %lld of %lld | %s%s | restarts %d%s%s",
-                 spec.name.c_str(), std::chrono::duration<double>(now - t0).count(),
-                 format_rate(status_number(status, "in_rate")).c_str(),
-                 format_rate(status_number(status, "out_rate")).c_str(),
-                 // Lag: loaded records the last committed checkpoint does not cover yet.
-                 static_cast<long long>(
-                     std::max<double>(0, static_cast<double>(loader.loaded()) -
-                                             status_number(status, "committed_offsets"))),
-                 static_cast<long long>(loader.loaded()), cp_part,
-                 aborts_seen > 0 ? (" | aborted " + std::to_string(aborts_seen)).c_str() : "",
-                 restarts,
-                 zk_restarts > 0 ? (" | ZooKeeper restarts " + std::to_string(zk_restarts)).c_str()
-                                 : "",
-                 lost_total > 0 ? (" | DROPPED " + std::to_string(lost_total) + " records").c_str()
-                                : "");
+        snprintf(
+            line, sizeof line,
+            "%s | %5.1fs | in %s/s out %s/s | lag %lld of %lld | %s%s | restarts %d%s%s",
+            spec.name.c_str(), std::chrono::duration<double>(now - t0).count(),
+            format_rate(status_number(status, "in_rate")).c_str(),
+            format_rate(status_number(status, "out_rate")).c_str(),
+            // Lag: loaded records the last committed checkpoint does not cover yet.
+            static_cast<long long>(std::max<double>(
+                0,
+                static_cast<double>(loader.loaded()) - status_number(status, "committed_offsets"))),
+            static_cast<long long>(loader.loaded()), cp_part,
+            aborts_seen > 0 ? (" | aborted " + std::to_string(aborts_seen)).c_str() : "", restarts,
+            zk_restarts > 0 ? (" | ZooKeeper restarts " + std::to_string(zk_restarts)).c_str() : "",
+            lost_total > 0 ? (" | DROPPED " + std::to_string(lost_total) + " records").c_str()
+                           : "");
         if (tty)
           std::fprintf(stderr, "\r\033[K%s", line);
         else

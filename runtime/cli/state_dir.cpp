@@ -42,9 +42,12 @@ StateDirDecision decide_state_dir(const StateDirFindings& found, const std::stri
   if (!found.exists) return d;
   if (!found.is_directory)
     return refuse("it exists and is not a directory", "give --state-dir a new or empty directory");
+  // Unmarked, only the lock may be there (a run that died between taking the lock and writing
+  // the marker). Entries that merely carry Sleet's names ("zookeeper", "checkpoints") are not
+  // known to be Sleet's without the marker, and a fresh start would delete them.
   std::vector<std::string> foreign;
   for (auto& e : found.entries)
-    if (!own(e)) foreign.push_back(e);
+    if (found.marker_topology ? !own(e) : e != kStateLock) foreign.push_back(e);
   if (!found.marker_topology && !foreign.empty()) {
     std::string some;
     for (size_t i = 0; i < foreign.size() && i < 3; ++i) some += (i ? ", " : "") + foreign[i];
