@@ -577,7 +577,7 @@ int run(const RunOptions& o, SignalWatcher& signals) {
     spdlog::error(
         "the embedded Kafka dropped {} record(s) this run, so the output is incomplete: {}",
         lost_total, drop_way_out());
-    if (exit_code == kExitOk && o.until_drained) exit_code = kExitUnrecoverable;
+    if (exit_code == kExitOk) exit_code = kExitUnrecoverable;  // incomplete: never 0
   }
   if (o.until_drained && o.top > 0) {
     if (exit_code == kExitOk)
