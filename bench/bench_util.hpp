@@ -17,8 +17,8 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/process.hpp"
-#include "runtime/worker.hpp"
+#include "cluster/process.hpp"
+#include "cluster/worker.hpp"
 
 namespace bench {
 
@@ -78,7 +78,7 @@ inline fs::path self_dir() {
 struct Paths {
   fs::path build = self_dir().parent_path();  // bench/ lives in the build tree
   fs::path source = SLEET_SOURCE_DIR;
-  fs::path cli = build / "runtime/cli/sleet";
+  fs::path cli = build / "cli/sleet";
   fs::path plugins = build / "plugins";
 };
 

@@ -13,7 +13,7 @@
 #include <random>
 
 #include "bench/bench_util.hpp"
-#include "checkpointing/zk_server.hpp"
+#include "cluster/zk_server.hpp"
 
 using namespace bench;
 

@@ -12,8 +12,8 @@
 #include <memory>
 
 #include "bench/bench_util.hpp"
-#include "checkpointing/zk_server.hpp"
-#include "spouts/kafka.hpp"
+#include "cluster/zk_server.hpp"
+#include "kafka/kafka.hpp"
 
 using namespace bench;
 

@@ -37,9 +37,9 @@
 
 #include <sleet/this_task.hpp>
 
-#include "bolts/format.hpp"
-#include "runtime/builtin.hpp"
-#include "runtime/kill_point.hpp"
+#include "core/builtin.hpp"
+#include "core/format.hpp"
+#include "core/kill_point.hpp"
 
 namespace sleet {
 namespace {

@@ -12,9 +12,8 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "runtime/builtin.hpp"
-#include "runtime/kill_point.hpp"
-#include "spouts/kafka_spout.hpp"
+#include "core/builtin.hpp"
+#include "core/kill_point.hpp"
 
 namespace sleet::kafka {
 

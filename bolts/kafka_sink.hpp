@@ -28,8 +28,8 @@
 
 #include <sleet/component.hpp>
 
-#include "bolts/format.hpp"
-#include "spouts/kafka.hpp"
+#include "core/format.hpp"
+#include "kafka/kafka.hpp"
 
 namespace sleet::kafka {
 

@@ -3,8 +3,8 @@
 // per input batch and written with one write(2) so tasks do not interleave within a line.
 #include <unistd.h>
 
-#include "bolts/format.hpp"
-#include "runtime/builtin.hpp"
+#include "core/builtin.hpp"
+#include "core/format.hpp"
 
 namespace sleet {
 namespace {

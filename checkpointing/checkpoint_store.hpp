@@ -25,7 +25,7 @@
 
 #include "checkpointing/manifest.hpp"
 #include "checkpointing/snapshot_store.hpp"
-#include "checkpointing/zk_client.hpp"
+#include "coordination/zk_client.hpp"
 
 namespace sleet {
 

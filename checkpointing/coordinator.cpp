@@ -6,7 +6,7 @@
 #include <set>
 #include <tuple>
 
-#include "runtime/kill_point.hpp"
+#include "core/kill_point.hpp"
 
 namespace sleet {
 

@@ -27,21 +27,9 @@
 #include "checkpointing/checkpoint_store.hpp"
 #include "checkpointing/manifest.hpp"
 #include "checkpointing/snapshot_store.hpp"
-#include "runtime/engine.hpp"
+#include "core/checkpoint_contract.hpp"
 
 namespace sleet {
-
-// What the coordinator drives. The Engine implements it through a thin adapter.
-class CheckpointTarget {
- public:
-  virtual ~CheckpointTarget() = default;
-  virtual void trigger_checkpoint(CheckpointId id) = 0;
-  virtual void checkpoint_committed(CheckpointId id) = 0;
-  virtual size_t task_count() const = 0;
-  // "component[task]" of every task, so a timed-out checkpoint can name the tasks that did not
-  // ack. Empty: the abort reason gives only counts.
-  virtual std::vector<std::string> task_names() const { return {}; }
-};
 
 struct CoordinatorOptions {
   std::chrono::milliseconds interval{1000};

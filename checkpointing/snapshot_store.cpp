@@ -11,8 +11,8 @@
 #include <cstring>
 #include <set>
 
-#include "checkpointing/blocking_executor.hpp"
-#include "checkpointing/crc32c.hpp"
+#include "core/blocking_executor.hpp"
+#include "core/crc32c.hpp"
 
 namespace sleet {
 

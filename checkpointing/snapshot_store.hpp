@@ -27,7 +27,7 @@
 #include <sleet/topology.hpp>
 
 #include "checkpointing/manifest.hpp"
-#include "checkpointing/zk_client.hpp"
+#include "coordination/zk_client.hpp"
 
 namespace sleet {
 

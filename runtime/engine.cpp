@@ -6,7 +6,7 @@
 #include <set>
 #include <sstream>
 
-#include "bolts/format.hpp"
+#include "core/format.hpp"
 #include "runtime/inbox.hpp"
 
 namespace sleet {

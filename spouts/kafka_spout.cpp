@@ -7,25 +7,13 @@
 #include <chrono>
 #include <stdexcept>
 
-#include "runtime/builtin.hpp"
+#include "core/builtin.hpp"
 
 namespace sleet::kafka {
 
 namespace {
 constexpr std::chrono::milliseconds kOpenTimeout{30'000};
 
-std::string arg_text(const Arg& a) {
-  switch (a.kind()) {
-    case ArgKind::string:
-      return a.as_string();
-    case ArgKind::integer:
-      return std::to_string(a.as_int());
-    case ArgKind::boolean:
-      return a.as_bool() ? "true" : "false";
-    default:
-      return a.to_string();
-  }
-}
 }  // namespace
 
 std::vector<int32_t> assign_partitions(const std::vector<int32_t>& partitions, int task,
@@ -61,13 +49,6 @@ Result<std::map<int32_t, int64_t>> offsets_from_arg(const Args& args, const std:
                              " '" + value.to_string() + "'");
     out[p] = value.as_int();
   }
-  return out;
-}
-
-std::map<std::string, std::string> conf_from_arg(const Args& args, const std::string& name) {
-  std::map<std::string, std::string> out;
-  if (const Arg* a = args.find(name); a && a->kind() == ArgKind::map)
-    for (const auto& [k, v] : a->as_map()) out[k] = arg_text(v);
   return out;
 }
 

@@ -7,7 +7,7 @@
 // it takes what the consumer has prefetched (rd_kafka_consume_batch_queue with timeout 0) and
 // returns 0 when there is nothing, so the runtime parks the fiber. open() waits for metadata and
 // offsets on a helper thread (this_task::run_blocking), suspending only the fiber.
-// A FetchWaker thread per task with partitions keeps the bounded prefetch fed (spouts/kafka.hpp).
+// A FetchWaker thread per task with partitions keeps the bounded prefetch fed (kafka/kafka.hpp).
 #pragma once
 
 #include <cstdint>
@@ -17,7 +17,7 @@
 
 #include <sleet/component.hpp>
 
-#include "spouts/kafka.hpp"
+#include "kafka/kafka.hpp"
 
 namespace sleet::kafka {
 
@@ -103,8 +103,5 @@ class KafkaSpout : public Spout {
 // The optional `offsets` map argument (keys: partition numbers as text, values: non-negative
 // integer offsets) as partition -> offset; an error names the bad key or value. Empty if absent.
 Result<std::map<int32_t, int64_t>> offsets_from_arg(const Args& args, const std::string& name);
-
-// librdkafka properties from a component's optional `config` map argument (values as text).
-std::map<std::string, std::string> conf_from_arg(const Args& args, const std::string& name);
 
 }  // namespace sleet::kafka

@@ -4,7 +4,7 @@
 // (topic "sequence:<component>", partition = task, offset = next index) so recovery works the same.
 #include <sleet/this_task.hpp>
 
-#include "runtime/builtin.hpp"
+#include "core/builtin.hpp"
 
 namespace sleet {
 namespace {

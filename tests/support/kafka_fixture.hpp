@@ -16,7 +16,7 @@
 
 #include <sleet/component.hpp>
 
-#include "spouts/kafka.hpp"
+#include "kafka/kafka.hpp"
 
 namespace sleet::test {
 

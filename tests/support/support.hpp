@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "cluster/process.hpp"
 #include "runtime/engine.hpp"
-#include "runtime/process.hpp"
 
 namespace sleet::test {
 

@@ -12,8 +12,8 @@
 #include <memory>
 #include <string>
 
-#include "checkpointing/zk_client.hpp"
-#include "checkpointing/zk_server.hpp"
+#include "cluster/zk_server.hpp"
+#include "coordination/zk_client.hpp"
 #include "tests/support/support.hpp"
 
 namespace sleet::test {

@@ -1,0 +1,631 @@
+// `sleet run FILE`: the local cluster. Starts what the topology does not name (a ZooKeeper server
+// from the Debian package, the embedded Kafka hosted in this process so it outlives worker
+// crashes), creates topics and loads input files, then runs and supervises a worker process:
+// restarts it when it dies, shows progress, and with --until-drained exits 0 once all input is
+// processed and visible. Every child it starts is stopped by PID when it exits, for any reason.
+#include <signal.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <thread>
+
+#include "cli/cli_util.hpp"
+#include "cli/commands.hpp"
+#include "cluster/drain_check.hpp"
+#include "cluster/input_loader.hpp"
+#include "cluster/process.hpp"
+#include "cluster/run_checks.hpp"
+#include "cluster/state_dir.hpp"
+#include "cluster/supervisor_policy.hpp"
+#include "cluster/worker.hpp"
+#include "cluster/zk_server.hpp"
+#include "kafka/kafka.hpp"
+#include "topology_dsl/loader.hpp"
+
+namespace sleet::cli {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct RunOptions {
+  TopologyArgs topology;
+  std::vector<std::string> inputs;  // TOPIC=FILE
+  bool until_drained = false;
+  double chaos_every_s = 0;
+  std::string state_dir;
+  int zookeeper_port = 0;
+  int threads = 0;
+  int top = 0;
+  int max_failures = 10;  // consecutive failures before giving up (supervisor_policy.hpp)
+  double input_rate = 0;  // records/s for loading inputs while running; 0: all before starting
+};
+
+[[noreturn]] void fail(int code, const std::string& cause, const std::string& hint = "") {
+  spdlog::error("{}", cause);
+  if (!hint.empty()) spdlog::info("hint: {}", hint);
+  throw CLI::RuntimeError(code);
+}
+
+std::string read_all(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string last_lines(const fs::path& p, size_t n) {
+  std::string all = read_all(p);
+  size_t pos = all.size();
+  while (n-- > 0 && pos > 0) {
+    pos = all.rfind('\n', pos - 2 < all.size() ? pos - 2 : 0);
+    if (pos == std::string::npos) {
+      pos = 0;
+      break;
+    }
+  }
+  return all.substr(pos == 0 ? 0 : pos + 1);
+}
+
+// A topic the topology touches: the partitions `sleet run` creates it with on the embedded Kafka,
+// the files to load into it, and who names it (for the log line).
+struct TopicNeed {
+  int partitions = 0;     // 0 until decided
+  bool declared = false;  // under `topics:`: its partitions are the user's choice
+  int max_parallelism = 0;
+  std::vector<fs::path> inputs;
+  std::vector<std::string> users;  // component ids
+  bool read_by_spout = false;      // a KafkaSpout of the topology reads it
+};
+
+// Every topic the topology needs: `topics:`, --input TOPIC=FILE, the `topic` argument of each
+// KafkaSpout and KafkaSink, and each dead-letter topic. Partitions: as declared under `topics:`,
+// else the largest parallelism of the components naming the topic (so each spout or sink task
+// has a partition of its own), else 1. A Kafka component with its own `bootstrap.servers`
+// argument reads or writes another cluster; its topic is not ours to create. Called by run().
+std::map<std::string, TopicNeed> topics_needed(const TopologySpec& spec,
+                                               const std::vector<std::string>& inputs) {
+  std::map<std::string, TopicNeed> topics;
+  for (auto& t : spec.topics) {
+    auto& e = topics[t.name];
+    e.declared = true;
+    e.partitions = t.partitions;
+    // The loader already resolved `input:` against the topology file's directory.
+    if (!t.input_file.empty()) e.inputs.push_back(t.input_file);
+  }
+  for (auto& in : inputs) {
+    auto eq = in.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == in.size())
+      fail(kExitUsage, "--input takes TOPIC=FILE, got '" + in + "'");
+    topics[in.substr(0, eq)].inputs.push_back(in.substr(eq + 1));
+  }
+  auto touch = [&](const std::string& topic, const ComponentSpec& c) {
+    auto& e = topics[topic];
+    e.max_parallelism = std::max(e.max_parallelism, c.parallelism);
+    e.users.push_back(c.id);
+  };
+  for (auto& c : spec.components) {
+    if ((c.class_name == "KafkaSpout" || c.class_name == "KafkaSink") &&
+        c.args.string_or("bootstrap.servers", "").empty()) {
+      std::string topic = c.args.string_or("topic", "");
+      if (!topic.empty()) touch(topic, c);
+      if (!topic.empty() && c.class_name == "KafkaSpout") topics[topic].read_by_spout = true;
+    }
+    // One dead-letter sink per task of the component (runtime/engine.cpp), on the topology's
+    // cluster.
+    if (c.on_error == ErrorPolicy::dead_letter && !c.dead_letter_topic.empty())
+      touch(c.dead_letter_topic, c);
+  }
+  for (auto& [name, e] : topics)
+    if (!e.declared) e.partitions = std::max(1, e.max_parallelism);
+  return topics;
+}
+
+// The partition ids `topic` has on the cluster at `bootstrap` (metadata, bounded wait). For an
+// external cluster this is the truth `sleet run` loads against; not_found if it does not exist.
+Result<std::vector<int32_t>> real_partitions(const std::string& bootstrap, const std::string& topic,
+                                             bool embedded) {
+  // A consumer handle: on an external cluster its metadata requests never auto-create the topic.
+  // The embedded cluster has created every topic already, and its old protocol version would only
+  // make librdkafka warn that it cannot honour the setting.
+  auto rk = kafka::make_consumer({{"bootstrap.servers", bootstrap},
+                                  {"broker.address.family", "v4"},
+                                  {"allow.auto.create.topics", embedded ? "true" : "false"}});
+  if (!rk.ok()) return rk.status();
+  return kafka::partitions_of(rk->get(), topic, std::chrono::seconds(10));
+}
+
+// For --top: sums up FileSink tsv output whose last column is a running count per first column.
+void print_top(const TopologySpec& spec, int n, const std::string& label = "") {
+  for (auto& c : spec.components) {
+    if (c.class_name != "FileSink" || c.args.string_or("format", "tsv") != "tsv") continue;
+    std::map<std::string, int64_t> best;
+    std::error_code ec;
+    fs::path dir = c.args.string_or("path", "");
+    for (auto& e : fs::directory_iterator(dir, ec)) {
+      if (e.path().filename().string().rfind("part-", 0) != 0) continue;
+      std::ifstream f(e.path());
+      std::string line;
+      while (std::getline(f, line)) {
+        auto first = line.find('\t'), last = line.rfind('\t');
+        if (first == std::string::npos) continue;
+        int64_t v = std::strtoll(line.c_str() + last + 1, nullptr, 10);
+        auto& b = best[line.substr(0, first)];
+        b = std::max(b, v);
+      }
+    }
+    std::vector<std::pair<int64_t, std::string>> top;
+    for (auto& [k, v] : best) top.emplace_back(v, k);
+    std::sort(top.begin(), top.end(), [](auto& a, auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+    std::printf("top %d of %zu keys in %s (%s)%s:\n", n, top.size(), c.id.c_str(), dir.c_str(),
+                label.c_str());
+    for (int i = 0; i < n && i < static_cast<int>(top.size()); ++i)
+      std::printf("%10lld  %s\n", static_cast<long long>(top[i].first), top[i].second.c_str());
+  }
+  std::fflush(stdout);
+}
+
+// Refusals (exit 2) for runs that would wait forever (run_checks.hpp).
+void refuse_waits_forever(const TopologySpec& spec, const std::map<std::string, TopicNeed>& topics,
+                          bool until_drained) {
+  std::map<std::string, std::vector<std::string>> inputs;
+  for (auto& [name, e] : topics)
+    for (auto& f : e.inputs) inputs[name].push_back(f.string());
+  for (const std::string& why :
+       {refuse_unread_inputs(spec, inputs), refuse_drain_without_checkpoints(spec, until_drained)})
+    if (!why.empty()) fail(kExitUsage, why);
+}
+
+// Prints a console line when the worker's aborted-checkpoint count grew: the count and the
+// reason (a timeout naming the tasks that did not ack, a blob write error such as a full
+// checkpoint.dir). The same reason again is repeated at most every 10 s.
+void report_aborts(const std::string& status, int64_t& seen, std::string& shown,
+                   Clock::time_point& shown_at, bool tty) {
+  int64_t n = static_cast<int64_t>(status_number(status, "aborted"));
+  if (n <= seen) return;
+  seen = n;
+  std::string why = status_string(status, "last_abort_reason");
+  if (why == shown && Clock::now() - shown_at < 10s) return;
+  shown = why;
+  shown_at = Clock::now();
+  if (tty) std::fputc('\n', stderr);
+  spdlog::warn("checkpoint aborted ({} so far by this worker): {}", n, why);
+}
+
+int run(const RunOptions& o, SignalWatcher& signals) {
+  TopologySpec spec = load_or_exit(o.topology);
+  // A directory or /dev/zero would "load 0 records" and run: refuse it before starting anything.
+  for (auto& in : o.inputs)
+    if (auto eq = in.find('='); eq != std::string::npos)
+      if (Status s = check_input_file(in.substr(eq + 1)); !s.ok())
+        fail(kExitUsage, "--input " + in + ": " + s.message());
+  for (auto& t : spec.topics)
+    if (Status s = t.input_file.empty() ? Status::Ok() : check_input_file(t.input_file); !s.ok())
+      fail(kExitUsage, o.topology.file + ": topic " + t.name + ": " + s.message());
+  refuse_waits_forever(spec, topics_needed(spec, o.inputs), o.until_drained);
+  const fs::path state =
+      o.state_dir.empty() ? fs::path("sleet-state") / spec.name : fs::path(o.state_dir);
+  // `${SLEET_STATE_DIR}` in the topology file (e.g. a FileSink path) is this run's state dir, for
+  // the worker (it inherits the environment) and for --top (read again with it set).
+  ::setenv("SLEET_STATE_DIR", fs::absolute(state).c_str(), 1);
+  spec = load_or_exit(o.topology, /*print_warnings=*/false);
+  std::string bootstrap = spec.config_or("kafka.bootstrap.servers", "");
+  std::string zk_connect = spec.config_or("zookeeper.connect", "");
+  const bool embedded_kafka = bootstrap.empty();
+  const bool embedded_zk = zk_connect.empty();
+  // A fresh embedded Kafka has none of the old offsets: old checkpoints would point nowhere, so
+  // the start is fresh (Sleet's own entries of the state dir go; nothing else ever does).
+  auto state_lock = prepare_state_dir(state, spec.name, embedded_kafka);
+  if (!state_lock.ok())
+    fail(state_lock.status().code() == Code::io_error ? kExitFailure : kExitUsage,
+         state_lock.status().message());
+  const fs::path worker_log = state / "worker.log", status_file = state / "status.json";
+
+  std::unique_ptr<EmbeddedZooKeeper> zk;
+  if (embedded_zk) {
+    // Java and the server jar come from SLEET_JAVA / SLEET_ZOOKEEPER_JAR when set (README).
+    auto z = EmbeddedZooKeeper::start(state / "zookeeper", o.zookeeper_port);
+    if (!z.ok()) {
+      auto [cause, hint] = zookeeper_start_failure(z.status(), o.zookeeper_port);
+      fail(kExitFailure, cause, hint);
+    }
+    zk = std::move(z).value();
+    zk_connect = zk->connect_string();
+    spdlog::info("ZooKeeper at {} (pid {}, data in {})", zk_connect, zk->pid(),
+                 (state / "zookeeper").string());
+  }
+  std::unique_ptr<kafka::MockCluster> cluster;
+  if (embedded_kafka) {
+    auto c = kafka::MockCluster::start(1);
+    if (!c.ok()) fail(kExitFailure, "cannot start the embedded Kafka: " + c.status().message());
+    cluster = std::move(c).value();
+    bootstrap = cluster->bootstrap();
+    spdlog::info("embedded Kafka at {} (kcat -b {} -L)", bootstrap, bootstrap);
+  }
+
+  // Topics: on the embedded Kafka, create every one the topology needs; on an external cluster
+  // create nothing (its topics are the operator's), but load inputs only into topics that exist,
+  // over the partitions they really have.
+  std::map<std::string, TopicNeed> topics = topics_needed(spec, o.inputs);
+  if (cluster) {
+    for (auto& [name, e] : topics) {
+      if (Status s = cluster->create_topic(name, e.partitions); !s.ok())
+        fail(kExitFailure, "creating topic " + name + ": " + s.message());
+      std::string why = e.declared ? "declared under topics:" : "";
+      if (!e.declared) {
+        for (auto& u : e.users) why += (why.empty() ? "named by " : ", ") + u;
+        if (e.users.empty()) why = "named by --input";
+      }
+      spdlog::info("created topic {} with {} partition(s) ({})", name, e.partitions, why);
+    }
+  }
+  std::map<std::string, std::vector<int32_t>> load_partitions;
+  for (auto& [name, e] : topics) {
+    if (e.inputs.empty()) continue;
+    auto parts = real_partitions(bootstrap, name, cluster != nullptr);
+    if (!parts.ok()) {
+      if (parts.status().code() == Code::not_found && !cluster)
+        fail(kExitFailure,
+             "cannot load " + e.inputs.front().string() + ": topic " + name +
+                 " does not exist on the Kafka cluster at " + bootstrap,
+             "sleet run creates no topics on an external cluster (kafka.bootstrap.servers set); "
+             "create " +
+                 name + " there first");
+      fail(kExitFailure, "cannot load into topic " + name + ": " + parts.status().message());
+    }
+    if (static_cast<int>(parts->size()) < e.partitions)
+      spdlog::warn(
+          "topic {} has {} partition(s) on {}, fewer than the {} declared; loading into "
+          "the {} it has",
+          name, parts->size(), bootstrap, e.partitions, parts->size());
+    load_partitions[name] = std::move(parts).value();
+  }
+  // Inputs load before the worker starts, or alongside it when paced by --input-rate or held back
+  // by the flow control that keeps the embedded Kafka from dropping unread input.
+  std::vector<LoadPlan> plans;
+  const bool checkpointing = spec.config_or("checkpoint.enabled", "true") != "false";
+  for (auto& [name, e] : topics)
+    if (!e.inputs.empty())
+      plans.push_back({name, load_partitions.at(name), e.inputs,
+                       embedded_kafka && checkpointing && e.read_by_spout, e.read_by_spout});
+  InputLoader loader(bootstrap, std::move(plans), o.input_rate, status_file);
+  loader.start();
+  if (o.input_rate <= 0) {
+    loader.wait_until_done_or_held_back();
+    if (loader.done() && !loader.status().ok())
+      fail(loader.status().code() == Code::invalid_argument ? kExitUsage : kExitFailure,
+           loader.status().message());
+  }
+  std::unique_ptr<RetentionWatch> retention;
+  std::vector<std::string> spout_topics;
+  if (cluster) {
+    std::map<std::string, std::vector<int32_t>> watched;
+    for (auto& [name, e] : topics) {
+      std::vector<int32_t> ids(static_cast<size_t>(e.partitions));
+      std::iota(ids.begin(), ids.end(), 0);
+      watched[name] = ids;
+      if (e.read_by_spout) spout_topics.push_back(name);
+    }
+    retention = std::make_unique<RetentionWatch>(bootstrap, std::move(watched));
+  }
+  std::map<std::string, int64_t> reported_lost;  // "topic:partition" -> records lost, as reported
+  int64_t lost_total = 0;
+  // Reports new losses of the embedded Kafka loudly, once each; the summary repeats the total.
+  auto check_drops = [&] {
+    if (!retention) return;
+    for (auto& d :
+         losses(retention->log_starts(), parse_positions(read_all(status_file)), spout_topics)) {
+      std::string tp = d.topic + ":" + std::to_string(d.partition);
+      if (reported_lost[tp] >= d.lost) continue;
+      lost_total += d.lost - reported_lost[tp];
+      reported_lost[tp] = d.lost;
+      if (isatty(2)) std::fputc('\n', stderr);
+      spdlog::error(
+          "the embedded Kafka DROPPED {} record(s) of topic {} partition {} (its log now starts at "
+          "offset {}): {}",
+          d.lost, d.topic, d.partition, d.log_start, drop_way_out());
+    }
+  };
+
+  std::vector<std::string> argv = {"/proc/self/exe", "worker", o.topology.file};
+  for (auto& s : o.topology.sets) argv.insert(argv.end(), {"--set", s});
+  argv.insert(argv.end(),
+              {"--set", "kafka.bootstrap.servers=" + bootstrap, "--set",
+               "zookeeper.connect=" + zk_connect, "--status-file", status_file.string()});
+  // A checkpoint.dir of the file or a --set is the user's choice; only without one do snapshots go
+  // under the state dir.
+  if (spec.config_or("checkpoint.dir", "").empty())
+    argv.insert(argv.end(), {"--set", "checkpoint.dir=" + (state / "checkpoints").string()});
+  if (o.threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(o.threads)});
+  char self[4096];
+  ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (len > 0) argv[0] = std::string(self, static_cast<size_t>(len));
+
+  Process::Options po;
+  po.stderr_path = worker_log.string();
+  po.stdout_path = worker_log.string();
+  auto start_worker = [&]() -> Process {
+    auto p = Process::spawn(argv, po);
+    if (!p.ok()) fail(kExitFailure, "cannot start a worker: " + p.status().message());
+    return std::move(p).value();
+  };
+
+  const bool tty = isatty(2);
+  const auto t0 = Clock::now();
+  std::mt19937_64 rng(std::random_device{}());
+  auto next_chaos = [&] {
+    std::uniform_real_distribution<double> d(0.5, 1.5);
+    return Clock::now() +
+           std::chrono::milliseconds(static_cast<int64_t>(o.chaos_every_s * 1000 * d(rng)));
+  };
+  auto chaos_at = next_chaos();
+  int restarts = 0, chaos_kills = 0, zk_restarts = 0;
+  int64_t last_cp_seen = 0;
+  SupervisorPolicy policy;
+  policy.max_failures = o.max_failures;
+  FailureHistory history;
+  bool chaos_killed = false;  // the current worker's death is our own SIGKILL
+  auto worker_started = Clock::now();
+  int64_t aborts_seen = 0;  // of the current worker
+  std::string abort_reason_shown;
+  auto abort_shown_at = Clock::now() - 1h, last_abort_check = Clock::now();
+  bool announce_resume = false;  // a restarted worker has not yet said where it resumed
+  std::string status;
+  Process worker = start_worker();
+  spdlog::info("worker started (pid {}), log in {}", worker.pid(), worker_log.string());
+  auto last_print = Clock::now() - 1h;
+  int exit_code = kExitOk;
+  bool interrupted = false;
+
+  while (true) {
+    if (int sig = signals.last_signal(); sig != 0) {
+      if (tty) std::fputc('\n', stderr);
+      spdlog::info("stopping (signal {}): asking the worker to finish cleanly", sig);
+      int st = worker.stop(10s);
+      spdlog::info("worker {}", describe_exit(st));
+      // Without --until-drained a signal is the normal way to end a run. With it, the run did
+      // not finish what it was asked to: 128 + signal, and whatever is printed is partial.
+      exit_code = kExitOk;
+      if (o.until_drained) {
+        exit_code = 128 + sig;
+        interrupted = true;
+        spdlog::warn(
+            "interrupted by signal {} before the input was drained: the output is partial "
+            "(exit {})",
+            sig, exit_code);
+      }
+      break;
+    }
+    if (zk && !zk->running()) {
+      // The embedded ZooKeeper is our child like the worker: restart it on its data dir (same
+      // port), so the worker reconnects and resumes from the checkpoints it holds.
+      if (tty) std::fputc('\n', stderr);
+      spdlog::warn("ZooKeeper (pid {}) died; restarting it on {} (port {})", zk->pid(),
+                   zk->dir().string(), zk->port());
+      if (Status rs = zk->restart(); !rs.ok())
+        fail(kExitFailure, "cannot restart ZooKeeper: " + rs.message(),
+             "see " + zk->log_path().string());
+      ++zk_restarts;
+      spdlog::info("ZooKeeper restarted (pid {}, {} restart(s))", zk->pid(), zk_restarts);
+    }
+    if (loader.done() && !loader.status().ok())
+      fail(loader.status().code() == Code::invalid_argument ? kExitUsage : kExitFailure,
+           loader.status().message());
+    check_drops();
+    if (o.until_drained && loader.done()) {
+      // Done when the current worker's last committed checkpoint has every spout at the end of its
+      // input, reaches the end offsets read after loading finished, and is visible.
+      status = read_all(status_file);
+      int64_t cp = static_cast<int64_t>(status_number(status, "last_checkpoint"));
+      if (is_drained({worker.pid(), status, true, loader.final_ends()})) {
+        if (tty) std::fputc('\n', stderr);
+        spdlog::info("drained: checkpoint {} covers all {} input records and is visible", cp,
+                     loader.loaded());
+        int st = worker.stop(10s);
+        if (st != 0) spdlog::warn("worker {} while stopping", describe_exit(st));
+        exit_code = kExitOk;
+        break;
+      }
+    }
+    if (!worker.running()) {
+      int st = *worker.exit_status();
+      status = read_all(status_file);
+      const bool own = static_cast<pid_t>(status_number(status, "pid")) == worker.pid();
+      WorkerEnd end;
+      end.exit_status = st;
+      end.chaos = chaos_killed;
+      end.ran =
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - worker_started);
+      if (own) {
+        end.failure = status_string(status, "failure");
+        end.transient = status_number(status, "failure_transient") > 0;
+        end.position = static_cast<int64_t>(status_number(status, "committed_offsets"));
+        last_cp_seen =
+            std::max(last_cp_seen, static_cast<int64_t>(status_number(status, "last_checkpoint")));
+      }
+      Decision d = decide(policy, history, end);
+      if (tty) std::fputc('\n', stderr);
+      if (d.kind == Decision::Kind::stop) {
+        exit_code = d.exit_code;
+        if (st == kExitOk && o.until_drained) {
+          // Stopped by someone else: the input is not drained, so this is no success.
+          spdlog::error("worker (pid {}) stopped on its own before the input was drained",
+                        worker.pid());
+          exit_code = kExitFailure;
+        } else if (st == kExitOk) {
+          spdlog::info("worker stopped on its own");
+        } else {
+          spdlog::error("worker {} and cannot be restarted: {}\n{}", describe_exit(st),
+                        end.failure.empty() ? "last log lines:" : end.failure,
+                        last_lines(worker_log, 5));
+        }
+        break;
+      }
+      if (d.kind == Decision::Kind::give_up) {
+        spdlog::error("giving up: {}. Last log:\n{}", d.reason, last_lines(worker_log, 5));
+        exit_code = d.exit_code;
+        break;
+      }
+      std::string why = describe_exit(st);
+      if (!end.failure.empty())
+        why += ": " + end.failure;
+      else if (st != 128 + SIGKILL)
+        why += ": " + last_lines(worker_log, 1);
+      // The checkpoint it resumes from is ZooKeeper's latest, which can be newer than the last
+      // one the dead worker's status file showed: the new worker's status says which.
+      spdlog::warn(
+          "worker (pid {}) {}; restarting in {} ms from the latest committed checkpoint "
+          "(last seen: {})",
+          worker.pid(), why, d.backoff.count(), last_cp_seen);
+      for (auto until = Clock::now() + d.backoff;
+           Clock::now() < until && signals.last_signal() == 0;)
+        std::this_thread::sleep_for(20ms);
+      worker = start_worker();
+      worker_started = Clock::now();
+      chaos_killed = false;
+      aborts_seen = 0;
+      announce_resume = true;
+      ++restarts;
+      if (o.chaos_every_s > 0) chaos_at = next_chaos();
+      continue;
+    }
+    if (announce_resume) {
+      status = read_all(status_file);
+      if (static_cast<pid_t>(status_number(status, "pid")) == worker.pid()) {
+        announce_resume = false;
+        if (tty) std::fputc('\n', stderr);
+        spdlog::info("worker (pid {}) resumed from checkpoint {}", worker.pid(),
+                     static_cast<int64_t>(status_number(status, "restored_from")));
+      }
+    }
+    if (o.chaos_every_s > 0 && Clock::now() >= chaos_at) {
+      if (tty) std::fputc('\n', stderr);
+      spdlog::warn("chaos: SIGKILL worker pid {}", worker.pid());
+      worker.signal(SIGKILL);
+      chaos_killed = true;
+      ++chaos_kills;
+      chaos_at = next_chaos();
+      continue;
+    }
+    auto now = Clock::now();
+    if (now - last_abort_check >= 250ms) {
+      last_abort_check = now;
+      status = read_all(status_file);
+      if (static_cast<pid_t>(status_number(status, "pid")) == worker.pid())
+        report_aborts(status, aborts_seen, abort_reason_shown, abort_shown_at, tty);
+    }
+    if (now - last_print >= (tty ? 250ms : 5s)) {
+      last_print = now;
+      status = read_all(status_file);
+      if (!status.empty()) {
+        int64_t cp = static_cast<int64_t>(status_number(status, "last_checkpoint"));
+        if (cp > last_cp_seen) last_cp_seen = cp;
+        char cp_part[120];
+        if (cp > 0)
+          snprintf(cp_part, sizeof cp_part, "checkpoint %lld (%lld ms, age %.1fs)",
+                   static_cast<long long>(cp),
+                   static_cast<long long>(status_number(status, "last_checkpoint_ms")),
+                   status_number(status, "last_checkpoint_age_s"));
+        else
+          snprintf(cp_part, sizeof cp_part, "no checkpoint yet");
+        char line[400];
+        snprintf(
+            line, sizeof line,
+            "%s | %5.1fs | in %s/s out %s/s | lag %lld of %lld | %s%s | restarts %d%s%s",
+            spec.name.c_str(), std::chrono::duration<double>(now - t0).count(),
+            format_rate(status_number(status, "in_rate")).c_str(),
+            format_rate(status_number(status, "out_rate")).c_str(),
+            // Lag: loaded records the last committed checkpoint does not cover yet.
+            static_cast<long long>(std::max<double>(
+                0,
+                static_cast<double>(loader.loaded()) - status_number(status, "committed_offsets"))),
+            static_cast<long long>(loader.loaded()), cp_part,
+            aborts_seen > 0 ? (" | aborted " + std::to_string(aborts_seen)).c_str() : "", restarts,
+            zk_restarts > 0 ? (" | ZooKeeper restarts " + std::to_string(zk_restarts)).c_str() : "",
+            lost_total > 0 ? (" | DROPPED " + std::to_string(lost_total) + " records").c_str()
+                           : "");
+        if (tty)
+          std::fprintf(stderr, "\r\033[K%s", line);
+        else
+          spdlog::info("{}", line);
+      }
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  status = read_all(status_file);
+  spdlog::info("{} in {:.1f}s: {} records loaded, last checkpoint {}, {} restarts ({} by chaos){}",
+               exit_code == 0 ? "finished" : (interrupted ? "interrupted" : "stopped"),
+               std::chrono::duration<double>(Clock::now() - t0).count(), loader.loaded(),
+               static_cast<int64_t>(status_number(status, "last_checkpoint")), restarts,
+               chaos_kills,
+               zk_restarts > 0 ? ", " + std::to_string(zk_restarts) + " ZooKeeper restart(s)" : "");
+  // Counts of the worker that wrote the last status; an earlier worker's are in the same
+  // checkpointed run but not added up here.
+  for (auto& l : describe_errors(status_errors(status))) spdlog::warn("{}", l);
+  check_drops();
+  if (lost_total > 0) {
+    spdlog::error(
+        "the embedded Kafka dropped {} record(s) this run, so the output is incomplete: {}",
+        lost_total, drop_way_out());
+    if (exit_code == kExitOk) exit_code = kExitUnrecoverable;  // incomplete: never 0
+  }
+  if (o.until_drained && o.top > 0) {
+    if (exit_code == kExitOk)
+      print_top(spec, o.top);
+    else if (interrupted)
+      print_top(spec, o.top, " [PARTIAL: interrupted before the input was drained]");
+  }
+  return exit_code;
+}
+
+}  // namespace
+
+void register_run(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "run", "Run a topology on a local cluster (embedded Kafka and ZooKeeper unless configured)");
+  auto o = std::make_shared<RunOptions>();
+  add_topology_args(cmd, o->topology);
+  cmd->add_option("--input", o->inputs,
+                  "Load FILE into TOPIC before starting (TOPIC=FILE; one record a line, optional "
+                  "key before a tab)");
+  cmd->add_flag("--until-drained", o->until_drained,
+                "Exit 0 once all input is processed, checkpointed and visible");
+  cmd->add_option("--chaos-kill-every", o->chaos_every_s,
+                  "SIGKILL the worker at random around every SECONDS, to watch recovery")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--state-dir", o->state_dir,
+                  "Where ZooKeeper data, checkpoints and logs go (default sleet-state/<name>)");
+  cmd->add_option("--zookeeper-port", o->zookeeper_port,
+                  "Port for the embedded ZooKeeper (default: a free one)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--threads", o->threads, "Worker threads (default: one per core)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--input-rate", o->input_rate,
+                  "Load inputs at this many records/s while the topology runs (default: all first)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-failures", o->max_failures,
+                  "Give up after this many worker failures in a row (supervisor_policy.hpp)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option(
+         "--top", o->top,
+         "After --until-drained, print the N largest keys of tsv FileSink output (key ... count)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->callback([o] {
+    SignalWatcher signals;
+    setup_logging("run");
+    int code = run(*o, signals);
+    throw CLI::RuntimeError(code);
+  });
+}
+
+}  // namespace sleet::cli

@@ -1,0 +1,621 @@
+#include "coordination/zk_client.hpp"
+
+#include <zookeeper/zookeeper.h>
+
+#include <spdlog/spdlog.h>
+#include <boost/fiber/future.hpp>
+#include <boost/fiber/operations.hpp>
+
+#include <cstring>
+
+namespace sleet::zk {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+Status map_zk_error(int rc, const std::string& what) {
+  auto msg = [&](const char* detail) {
+    return "ZooKeeper " + what + ": " + zerror(rc) +
+           (detail[0] ? std::string(" (") + detail + ")" : "");
+  };
+  switch (rc) {
+    case ZOK:
+      return Status::Ok();
+    case ZNONODE:
+      return Status::NotFound(msg(""));
+    case ZNODEEXISTS:
+      return Status(Code::already_exists, msg(""));
+    case ZBADVERSION:
+      return Status::Fenced(msg("the znode was changed by someone else"));
+    case ZNOTEMPTY:
+    case ZNOCHILDRENFOREPHEMERALS:
+    case ZBADARGUMENTS:
+    case ZINVALIDACL:
+      return Status::Invalid(msg(""));
+    case ZCONNECTIONLOSS:
+    case ZOPERATIONTIMEOUT:
+    case ZSESSIONMOVED:
+    case ZINVALIDSTATE:
+    case ZCLOSING:
+      return Status::Unavailable(msg("not connected; a write may or may not have been applied"));
+    case ZSESSIONEXPIRED:
+      return Status::Unavailable(msg("a new session is being opened"));
+    case ZTHROTTLEDOP:
+      return Status::Unavailable(msg("throttled by the server; not applied"));
+    case ZNOAUTH:
+    case ZAUTHFAILED:
+      return Status(Code::internal, msg("permission denied"));
+    default:
+      return Status::Internal(msg(("return code " + std::to_string(rc)).c_str()));
+  }
+}
+
+Status validate_path(std::string_view path) {
+  auto bad = [&](const char* why) {
+    return Status::Invalid("bad znode path '" + std::string(path) + "': " + why);
+  };
+  if (path.empty() || path[0] != '/') return bad("must start with '/'");
+  if (path == "/") return Status::Ok();
+  if (path.back() == '/') return bad("must not end with '/'");
+  size_t start = 1;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    auto part = path.substr(start, end - start);
+    if (part.empty()) return bad("empty component");
+    if (part == "." || part == "..") return bad("'.' and '..' are not allowed");
+    for (char c : part)
+      if (c == '\0') return bad("NUL character");
+    start = end + 1;
+  }
+  return Status::Ok();
+}
+
+static Status check_size(size_t bytes, const std::string& what) {
+  if (bytes > kMaxRequestBytes)
+    return Status::Invalid("ZooKeeper " + what + ": request of " + std::to_string(bytes) +
+                           " bytes exceeds the limit of " + std::to_string(kMaxRequestBytes) +
+                           " (ZooKeeper drops requests over ~1 MB as a connection loss)");
+  return Status::Ok();
+}
+
+Op Op::check(std::string path, int version) {
+  Op o;
+  o.type = Type::check;
+  o.path = std::move(path);
+  o.version = version;
+  return o;
+}
+Op Op::create(std::string path, std::string data, bool ephemeral) {
+  Op o;
+  o.type = Type::create;
+  o.path = std::move(path);
+  o.data = std::move(data);
+  o.ephemeral = ephemeral;
+  return o;
+}
+Op Op::set(std::string path, std::string data, int version) {
+  Op o;
+  o.type = Type::set;
+  o.path = std::move(path);
+  o.data = std::move(data);
+  o.version = version;
+  return o;
+}
+Op Op::remove(std::string path, int version) {
+  Op o;
+  o.type = Type::remove;
+  o.path = std::move(path);
+  o.version = version;
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logging: the C client writes to stderr by default. We route its messages (ERROR level only) to
+// spdlog at debug level: real failures reach callers as Status values, and a server that is down
+// for a test would otherwise print a line per reconnect attempt.
+
+static void zk_log(const char* message) {
+  spdlog::debug("zookeeper client: {}", message);
+}
+
+static void quiet_zk_logging_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR); });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+// Wakes the keeper thread. Shared by the Client and its Sessions, so a watcher never touches a
+// destroyed Client.
+struct KeeperSignal {
+  std::mutex m;
+  std::condition_variable cv;
+  bool wake = false;
+  bool stop = false;
+  void notify() {
+    {
+      std::lock_guard lk(m);
+      wake = true;
+    }
+    cv.notify_all();
+  }
+};
+
+// One zhandle_t, i.e. one ZooKeeper session. Destroying it closes the handle (zookeeper_close
+// joins the C client's threads, so no watcher or completion runs after the destructor returns;
+// pending completions are called with ZCLOSING from the closing thread). Shared: the Client holds
+// the current one, and a caller holds a reference only while it submits a request.
+class Session {
+ public:
+  static Result<std::shared_ptr<Session>> open(const Options& o,
+                                               std::shared_ptr<KeeperSignal> signal) {
+    auto s = std::make_shared<Session>(std::move(signal));
+    quiet_zk_logging_once();
+    // The watcher context is the Session itself: it outlives the handle (see the destructor).
+    s->zh_ =
+        zookeeper_init2(o.connect.c_str(), &Session::watcher,
+                        static_cast<int>(o.session_timeout.count()), nullptr, s.get(), 0, &zk_log);
+    if (!s->zh_) {
+      int e = errno;
+      if (e == EINVAL)
+        return Status::Invalid("bad ZooKeeper connect string '" + o.connect +
+                               "' (expected host:port[,host:port...][/chroot])");
+      // Most often a host name that does not resolve (right now): retriable.
+      return Status::Unavailable("cannot open a ZooKeeper handle for '" + o.connect +
+                                 "': no server address resolves");
+    }
+    return s;
+  }
+
+  explicit Session(std::shared_ptr<KeeperSignal> signal) : signal_(std::move(signal)) {}
+  ~Session() {
+    if (zh_) zookeeper_close(zh_);
+  }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  zhandle_t* zh() const { return zh_; }
+  bool connected() const { return state_.load() == ZOO_CONNECTED_STATE; }
+  bool expired() const { return expired_.load(); }
+  void mark_expired() {
+    if (!expired_.exchange(true)) signal_->notify();
+  }
+  int64_t id() const { return id_.load(); }
+
+ private:
+  // Runs on the C client's completion thread.
+  static void watcher(zhandle_t* zh, int type, int state, const char*, void* ctx) {
+    if (type != ZOO_SESSION_EVENT) return;
+    auto* self = static_cast<Session*>(ctx);
+    self->state_.store(state);
+    if (state == ZOO_CONNECTED_STATE) {
+      if (const clientid_t* id = zoo_client_id(zh)) self->id_.store(id->client_id);
+    } else if (state == ZOO_EXPIRED_SESSION_STATE || state == ZOO_AUTH_FAILED_STATE) {
+      self->mark_expired();
+    }
+  }
+
+  zhandle_t* zh_ = nullptr;
+  std::shared_ptr<KeeperSignal> signal_;
+  std::atomic<int> state_{0};
+  std::atomic<bool> expired_{false};
+  std::atomic<int64_t> id_{0};
+};
+
+// ---------------------------------------------------------------------------------------------
+// Calls. Each request has a heap state shared by the caller and the completion: the completion's
+// `data` is a heap-allocated shared_ptr (one reference) that the completion adopts and releases,
+// so a caller that gave up waiting leaves a valid state behind for a late completion.
+
+namespace {
+
+struct CallBase {
+  boost::fibers::promise<int> done;
+};
+
+template <class S>
+std::unique_ptr<std::shared_ptr<S>> adopt(const void* data) {
+  return std::unique_ptr<std::shared_ptr<S>>(
+      static_cast<std::shared_ptr<S>*>(const_cast<void*>(data)));
+}
+
+struct VoidCall : CallBase {
+  static void complete(int rc, const void* data) { (*adopt<VoidCall>(data))->done.set_value(rc); }
+};
+
+struct GetCall : CallBase {
+  std::string value;
+  int version = -1;
+  static void complete(int rc, const char* value, int len, const Stat* stat, const void* data) {
+    auto h = adopt<GetCall>(data);
+    auto& s = **h;
+    if (rc == ZOK) {
+      if (value && len > 0) s.value.assign(value, static_cast<size_t>(len));
+      if (stat) s.version = stat->version;
+    }
+    s.done.set_value(rc);
+  }
+};
+
+struct StatCall : CallBase {
+  int version = -1;
+  static void complete(int rc, const Stat* stat, const void* data) {
+    auto h = adopt<StatCall>(data);
+    if (rc == ZOK && stat) (*h)->version = stat->version;
+    (*h)->done.set_value(rc);
+  }
+};
+
+struct StringCall : CallBase {
+  static void complete(int rc, const char*, const void* data) {
+    (*adopt<StringCall>(data))->done.set_value(rc);
+  }
+};
+
+struct ChildrenCall : CallBase {
+  std::vector<std::string> names;
+  static void complete(int rc, const String_vector* strings, const void* data) {
+    auto h = adopt<ChildrenCall>(data);
+    if (rc == ZOK && strings)
+      for (int i = 0; i < strings->count; ++i) (*h)->names.emplace_back(strings->data[i]);
+    (*h)->done.set_value(rc);
+  }
+};
+
+// The completion writes into `results` and `stats` (per op), so they live here, not on the
+// caller's stack.
+struct MultiCall : CallBase {
+  std::vector<Op> ops;
+  std::vector<zoo_op_t> zops;
+  std::vector<zoo_op_result_t> results;
+  std::vector<Stat> stats;
+  static void complete(int rc, const void* data) { (*adopt<MultiCall>(data))->done.set_value(rc); }
+};
+
+std::string op_name(const Op& op) {
+  switch (op.type) {
+    case Op::Type::check:
+      return "check " + op.path + " version " + std::to_string(op.version);
+    case Op::Type::create:
+      return "create " + op.path;
+    case Op::Type::set:
+      return "set " + op.path;
+    case Op::Type::remove:
+      return "delete " + op.path;
+  }
+  return "?";
+}
+
+}  // namespace
+
+Client::Client(Key, Options options)
+    : options_(std::move(options)), signal_(std::make_shared<KeeperSignal>()) {}
+
+Result<std::unique_ptr<Client>> Client::connect(const Options& options, milliseconds deadline) {
+  if (options.connect.empty()) return Status::Invalid("empty ZooKeeper connect string");
+  if (options.request_timeout.count() <= 0 || options.session_timeout.count() <= 0)
+    return Status::Invalid("ZooKeeper timeouts must be positive");
+  auto c = std::make_unique<Client>(Key{}, options);
+  auto s = Session::open(options, c->signal_);
+  if (!s.ok()) return s.status();
+  c->session_ = std::move(s).value();
+  c->epoch_ = 1;
+  c->keeper_ = std::thread([cp = c.get()] { cp->renew_loop(); });
+  auto until = Clock::now() + deadline;
+  while (!c->session_->connected()) {
+    if (Clock::now() >= until)
+      return Status::Unavailable("cannot connect to ZooKeeper at " + options.connect + " within " +
+                                 std::to_string(deadline.count()) + " ms");
+    boost::this_fiber::sleep_for(milliseconds(2));
+  }
+  return c;
+}
+
+Client::~Client() {
+  {
+    std::lock_guard lk(signal_->m);
+    signal_->stop = true;
+  }
+  signal_->cv.notify_all();
+  if (keeper_.joinable()) keeper_.join();
+  std::shared_ptr<Session> s;
+  {
+    std::lock_guard lk(mu_);
+    s = std::move(session_);
+  }
+  s.reset();  // zookeeper_close
+}
+
+// The keeper thread: replaces an expired session by a new one. It is the only writer of session_
+// after connect(), and it closes old handles here, off the callers' fibers.
+void Client::renew_loop() {
+  std::unique_lock lk(signal_->m);
+  while (true) {
+    signal_->cv.wait(lk, [&] { return signal_->stop || signal_->wake; });
+    if (signal_->stop) return;
+    signal_->wake = false;
+    lk.unlock();
+    std::shared_ptr<Session> old = current();
+    if (old && old->expired()) {
+      auto fresh = Session::open(options_, signal_);
+      if (fresh.ok()) {
+        {
+          std::lock_guard g(mu_);
+          session_ = std::move(fresh).value();
+        }
+        uint64_t e = ++epoch_;
+        spdlog::warn("ZooKeeper session 0x{:x} expired; opened session epoch {}", old->id(), e);
+        old.reset();  // closes the expired handle unless a submitting caller still holds it
+      } else {
+        spdlog::warn("cannot open a new ZooKeeper session: {}", fresh.status().to_string());
+        lk.lock();
+        // Retry in a second unless told to stop.
+        signal_->cv.wait_for(lk, std::chrono::seconds(1), [&] { return signal_->stop; });
+        signal_->wake = true;
+        continue;
+      }
+    }
+    lk.lock();
+  }
+}
+
+std::shared_ptr<Session> Client::current() const {
+  std::lock_guard lk(mu_);
+  return session_;
+}
+
+bool Client::connected() const {
+  auto s = current();
+  return s && s->connected();
+}
+
+uint64_t Client::session_epoch() const {
+  return epoch_.load();
+}
+
+int64_t Client::session_id() const {
+  auto s = current();
+  return s ? s->id() : 0;
+}
+
+Result<std::shared_ptr<Session>> Client::connected_session(Clock::time_point until,
+                                                           const std::string& what) {
+  while (true) {
+    auto s = current();
+    if (s && s->connected() && !s->expired()) return s;
+    if (Clock::now() >= until)
+      return Status::Unavailable("ZooKeeper " + what + ": not connected to " + options_.connect +
+                                 " (gave up after " +
+                                 std::to_string(options_.request_timeout.count()) + " ms)");
+    // Suspends only this fiber (or sleeps this thread when called outside fibers).
+    boost::this_fiber::sleep_for(milliseconds(5));
+  }
+}
+
+void Client::note_failure(const std::shared_ptr<Session>& s, int rc) {
+  if (!s) return;
+  if (rc == ZSESSIONEXPIRED || (rc == ZINVALIDSTATE && is_unrecoverable(s->zh()) == ZINVALIDSTATE))
+    s->mark_expired();
+}
+
+template <class State, class Submit>
+Status Client::run(const std::string& what, const std::shared_ptr<State>& state, Submit&& submit) {
+  auto until = Clock::now() + options_.request_timeout;
+  auto sr = connected_session(until, what);
+  if (!sr.ok()) return sr.status();
+  std::shared_ptr<Session> s = std::move(sr).value();
+  auto future = state->done.get_future();
+  auto holder = std::make_unique<std::shared_ptr<State>>(state);
+  int rc = submit(s->zh(), static_cast<const void*>(holder.get()));
+  if (rc != ZOK) {
+    // ZBADARGUMENTS and ZINVALIDSTATE are returned before the C client registers the
+    // completion, so the reference is still ours. For any other code (marshalling failure, i.e.
+    // out of memory) the completion may be registered and run later: leave the reference to it.
+    if (rc != ZBADARGUMENTS && rc != ZINVALIDSTATE) (void)holder.release();
+    note_failure(s, rc);
+    return map_zk_error(rc, what);
+  }
+  (void)holder.release();  // the completion owns it now
+  // Do not pin the session while waiting: if it expires, the keeper closes it, and this
+  // request's completion then runs with ZCLOSING instead of keeping us waiting.
+  std::weak_ptr<Session> weak = s;
+  s.reset();
+  if (future.wait_until(until) != boost::fibers::future_status::ready)
+    return Status::Unavailable("ZooKeeper " + what + ": no reply within " +
+                               std::to_string(options_.request_timeout.count()) +
+                               " ms; a write may or may not have been applied");
+  int result = future.get();
+  if (result != ZOK) {
+    if (auto live = weak.lock()) note_failure(live, result);
+  }
+  return map_zk_error(result, what);
+}
+
+Result<std::string> Client::get(const std::string& path, int* version) {
+  std::string what = "get " + path;
+  SLEET_RETURN_IF_ERROR(validate_path(path));
+  auto call = std::make_shared<GetCall>();
+  Status st = run(what, call, [&](zhandle_t* zh, const void* data) {
+    return zoo_aget(zh, path.c_str(), 0, &GetCall::complete, data);
+  });
+  if (!st.ok()) return st;
+  if (version) *version = call->version;
+  return std::move(call->value);
+}
+
+Result<std::optional<int>> Client::exists(const std::string& path) {
+  std::string what = "exists " + path;
+  SLEET_RETURN_IF_ERROR(validate_path(path));
+  auto call = std::make_shared<StatCall>();
+  Status st = run(what, call, [&](zhandle_t* zh, const void* data) {
+    return zoo_aexists(zh, path.c_str(), 0, &StatCall::complete, data);
+  });
+  if (st.code() == Code::not_found) return std::optional<int>();
+  if (!st.ok()) return st;
+  return std::optional<int>(call->version);
+}
+
+Status Client::create(const std::string& path, const std::string& data, bool ephemeral) {
+  std::string what = "create " + path;
+  SLEET_RETURN_IF_ERROR(validate_path(path));
+  SLEET_RETURN_IF_ERROR(check_size(data.size() + path.size(), what));
+  auto call = std::make_shared<StringCall>();
+  return run(what, call, [&](zhandle_t* zh, const void* d) {
+    return zoo_acreate(zh, path.c_str(), data.data(), static_cast<int>(data.size()),
+                       &ZOO_OPEN_ACL_UNSAFE, ephemeral ? ZOO_EPHEMERAL : ZOO_PERSISTENT,
+                       &StringCall::complete, d);
+  });
+}
+
+Status Client::ensure_path(const std::string& path) {
+  SLEET_RETURN_IF_ERROR(validate_path(path));
+  if (path == "/") return Status::Ok();
+  auto e = exists(path);
+  if (!e.ok()) return e.status();
+  if (e->has_value()) return Status::Ok();
+  for (size_t pos = path.find('/', 1);; pos = path.find('/', pos + 1)) {
+    std::string prefix = pos == std::string::npos ? path : path.substr(0, pos);
+    Status st = create(prefix, "");
+    if (!st.ok() && st.code() != Code::already_exists) return st;
+    if (pos == std::string::npos) return Status::Ok();
+  }
+}
+
+Result<int> Client::set(const std::string& path, const std::string& data, int version) {
+  std::string what = "set " + path;
+  SLEET_RETURN_IF_ERROR(validate_path(path));
+  SLEET_RETURN_IF_ERROR(check_size(data.size() + path.size(), what));
+  auto call = std::make_shared<StatCall>();
+  Status st = run(what, call, [&](zhandle_t* zh, const void* d) {
+    return zoo_aset(zh, path.c_str(), data.data(), static_cast<int>(data.size()), version,
+                    &StatCall::complete, d);
+  });
+  if (!st.ok()) return st;
+  return call->version;
+}
+
+Status Client::remove(const std::string& path, int version) {
+  std::string what = "delete " + path;
+  SLEET_RETURN_IF_ERROR(validate_path(path));
+  if (path == "/") return Status::Invalid("cannot delete the ZooKeeper root");
+  auto call = std::make_shared<VoidCall>();
+  return run(what, call, [&](zhandle_t* zh, const void* d) {
+    return zoo_adelete(zh, path.c_str(), version, &VoidCall::complete, d);
+  });
+}
+
+Status Client::remove_recursive(const std::string& path) {
+  SLEET_RETURN_IF_ERROR(validate_path(path));
+  if (path == "/") return Status::Invalid("cannot delete the ZooKeeper root");
+  auto kids = children(path);
+  if (!kids.ok()) return kids.status().code() == Code::not_found ? Status::Ok() : kids.status();
+  for (const auto& k : *kids) SLEET_RETURN_IF_ERROR(remove_recursive(path + "/" + k));
+  Status st = remove(path);
+  // Someone else removed it meanwhile: fine.
+  return st.code() == Code::not_found ? Status::Ok() : st;
+}
+
+Result<std::vector<std::string>> Client::children(const std::string& path) {
+  std::string what = "get children of " + path;
+  SLEET_RETURN_IF_ERROR(validate_path(path));
+  auto call = std::make_shared<ChildrenCall>();
+  Status st = run(what, call, [&](zhandle_t* zh, const void* d) {
+    return zoo_aget_children(zh, path.c_str(), 0, &ChildrenCall::complete, d);
+  });
+  if (!st.ok()) return st;
+  return std::move(call->names);
+}
+
+Status Client::multi(const std::vector<Op>& ops) {
+  if (ops.empty()) return Status::Ok();
+  std::string what =
+      "multi (" + std::to_string(ops.size()) + " ops, first " + op_name(ops[0]) + ")";
+  size_t bytes = 0;
+  for (auto& op : ops) {
+    SLEET_RETURN_IF_ERROR(validate_path(op.path));
+    bytes += op.path.size() + op.data.size() + 16;
+  }
+  SLEET_RETURN_IF_ERROR(check_size(bytes, what));
+  auto call = std::make_shared<MultiCall>();
+  call->ops = ops;
+  size_t n = ops.size();
+  call->zops.resize(n);
+  call->results.resize(n);
+  call->stats.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    std::memset(&call->results[i], 0, sizeof(zoo_op_result_t));
+    const Op& op = call->ops[i];
+    zoo_op_t* z = &call->zops[i];
+    switch (op.type) {
+      case Op::Type::check:
+        zoo_check_op_init(z, op.path.c_str(), op.version);
+        break;
+      case Op::Type::create:
+        zoo_create_op_init(z, op.path.c_str(), op.data.data(), static_cast<int>(op.data.size()),
+                           &ZOO_OPEN_ACL_UNSAFE, op.ephemeral ? ZOO_EPHEMERAL : ZOO_PERSISTENT,
+                           nullptr, 0);
+        break;
+      case Op::Type::set:
+        zoo_set_op_init(z, op.path.c_str(), op.data.data(), static_cast<int>(op.data.size()),
+                        op.version, &call->stats[i]);
+        break;
+      case Op::Type::remove:
+        zoo_delete_op_init(z, op.path.c_str(), op.version);
+        break;
+    }
+  }
+  Status st = run(what, call, [&](zhandle_t* zh, const void* d) {
+    return zoo_amulti(zh, static_cast<int>(n), call->zops.data(), call->results.data(),
+                      &MultiCall::complete, d);
+  });
+  if (st.ok() || st.code() == Code::unavailable || st.code() == Code::invalid_argument) return st;
+  // The server failed one op and rolled back the rest: ops before it report ZOK, ops after it
+  // ZRUNTIMEINCONSISTENCY. Name the op that failed.
+  for (size_t i = 0; i < n; ++i) {
+    int err = call->results[i].err;
+    if (err == ZOK || err == ZRUNTIMEINCONSISTENCY) continue;
+    const Op& op = call->ops[i];
+    std::string which = "multi op " + std::to_string(i) + " (" + op_name(op) + ")";
+    if (op.type == Op::Type::check)
+      return Status::Fenced("ZooKeeper " + which + " failed: " + zerror(err) +
+                            "; nothing was written");
+    return map_zk_error(err, which).with_context("nothing was written");
+  }
+  return st;
+}
+
+Status Client::expire_session_for_testing(milliseconds deadline) {
+  auto s = current();
+  if (!s || !s->connected()) return Status::Unavailable("no connected session to expire");
+  const clientid_t* id = zoo_client_id(s->zh());
+  if (!id) return Status::Unavailable("no session id");
+  clientid_t copy = *id;
+  struct Probe {
+    std::atomic<int> state{0};
+    static void watcher(zhandle_t*, int type, int state, const char*, void* ctx) {
+      if (type == ZOO_SESSION_EVENT) static_cast<Probe*>(ctx)->state.store(state);
+    }
+  };
+  auto probe = std::make_unique<Probe>();
+  zhandle_t* other = zookeeper_init2(options_.connect.c_str(), &Probe::watcher,
+                                     static_cast<int>(options_.session_timeout.count()), &copy,
+                                     probe.get(), 0, &zk_log);
+  if (!other) return Status::Internal("zookeeper_init failed");
+  auto until = Clock::now() + deadline;
+  while (probe->state.load() != ZOO_CONNECTED_STATE) {
+    if (Clock::now() >= until || probe->state.load() == ZOO_EXPIRED_SESSION_STATE) {
+      zookeeper_close(other);
+      return Status::Unavailable("could not attach to the session to expire it");
+    }
+    boost::this_fiber::sleep_for(milliseconds(5));
+  }
+  zookeeper_close(other);  // closes the session on the server
+  return Status::Ok();
+}
+
+}  // namespace sleet::zk
