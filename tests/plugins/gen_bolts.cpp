@@ -1,4 +1,4 @@
-// Generic bolts for the generative exactly-once test (tests/generative_exactly_once_test.cpp,
+// Generic bolts for the generative exactly-once test (tests/e2e/generative_exactly_once_test.cpp,
 // tests/support/generative.hpp), built as a plugin (libsleet_gen_bolts.so) with the public
 // headers only. Input records are Kafka records with key "kJ" and value "tI:q kJ"; a bolt reads
 // either such a record (KafkaSpout fields) or a Tag's output, so any of them can follow any other.
