@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <future>
 #include <memory>
+#include <set>
 #include <thread>
 
 #include "checkpointing/checkpoint_store.hpp"
@@ -22,6 +23,27 @@ namespace sleet {
 using namespace std::chrono_literals;
 
 namespace {
+
+// on_error: dead_letter (EngineOptions::dead_letter_sink): a KafkaSink writing the records
+// (format: record) to the component's dead_letter_topic. The source topic recorded in dead
+// letters is the topic of the KafkaSpout feeding the component, when exactly one does.
+Result<DeadLetterSink> kafka_dead_letter_sink(const TopologySpec& spec, const ComponentSpec& cs,
+                                              TaskIndex) {
+  if (cs.dead_letter_topic.empty())
+    return Status::Invalid("component '" + cs.id +
+                           "' has on_error: dead_letter but no dead_letter_topic");
+  DeadLetterSink d;
+  d.class_name = "KafkaSink";
+  d.args = Args{{"topic", cs.dead_letter_topic}, {"format", "record"}};
+  std::set<std::string> topics;
+  for (auto& st : spec.streams) {
+    if (st.to != cs.id) continue;
+    const ComponentSpec* from = spec.find(st.from);
+    if (from && from->class_name == "KafkaSpout") topics.insert(from->args.string_or("topic", ""));
+  }
+  if (topics.size() == 1) d.source_topic = *topics.begin();
+  return d;
+}
 
 class EngineTarget : public CheckpointTarget {
  public:
@@ -165,6 +187,7 @@ Status Worker::run() {
   eo.channel_capacity = static_cast<size_t>(spec_.config_int("worker.channel.capacity", 16));
   eo.checkpointing = checkpointing;
   eo.chaining = spec_.config_or("worker.chaining", "true") != "false";
+  eo.dead_letter_sink = kafka_dead_letter_sink;
 
   std::unique_ptr<zk::Client> zk;
   std::unique_ptr<CheckpointStore> store;

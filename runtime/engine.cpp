@@ -3,21 +3,16 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/fiber/all.hpp>
-#include <set>
 #include <sstream>
 
 #include "core/format.hpp"
+#include "runtime/barrier_aligner.hpp"
+#include "runtime/channel.hpp"
 #include "runtime/inbox.hpp"
 
 namespace sleet {
 
 namespace {
-
-struct Target {
-  Inbox* inbox = nullptr;
-  size_t input = 0;  // channel index at the target
-  int thread = 0;
-};
 
 // One outgoing stream of a task: the grouping decides which target task(s) get a tuple; tuples
 // wait in a per-target pending batch until it is full or the task flushes.
@@ -27,9 +22,9 @@ struct OutEdge {
   // executed by that one task right here, on this fiber, with no batch and no channel; targets
   // is then empty.
   Task* chain = nullptr;
-  std::vector<Target> targets;
-  std::vector<int> key_idx;       // fields grouping: indices of the key fields
-  std::vector<size_t> preferred;  // local_or_shuffle: targets on our thread (else all)
+  std::vector<ChannelSender*> targets;  // one per target task (PlannedEdge::channels)
+  std::vector<int> key_idx;             // fields grouping: indices of the key fields
+  std::vector<size_t> preferred;        // local_or_shuffle: targets on our thread (else all)
   std::vector<std::vector<Tuple>> pending;
   size_t rr = 0;
 };
@@ -43,7 +38,7 @@ class Task : public Collector {
  public:
   Engine* engine = nullptr;
   const ComponentSpec* spec = nullptr;
-  int index = 0;
+  TaskIndex index{0};
   int thread = 0;
   std::unique_ptr<Component> comp;
   Spout* spout = nullptr;
@@ -57,13 +52,13 @@ class Task : public Collector {
   std::vector<Task*> chained;  // tasks chained to this one
   bool halted = false;         // chained and failed: drops further input, the topology is failing
   std::vector<OutEdge> out;
-  // ErrorPolicy::dead_letter: this task's dead-letter sink, a KafkaSink (format: record) task
-  // chained to this one, so it takes barriers, snapshots and commits with it and its epoch n is
-  // part of checkpoint n like any sink's. The sink task owns its spec (not in the topology).
+  // ErrorPolicy::dead_letter: this task's dead-letter sink (EngineOptions::dead_letter_sink), a
+  // task chained to this one, so it takes barriers, snapshots and commits with it and its epoch n
+  // is part of checkpoint n like any sink's. The sink task owns its spec (not in the topology).
   Task* dead_letter = nullptr;
   std::unique_ptr<ComponentSpec> own_spec;
   bool is_dead_letter = false;
-  std::string source_topic;  // the topic of the KafkaSpout(s) feeding this component, if one
+  std::string source_topic;  // DeadLetterSink::source_topic
 
   std::mutex counters_mu;
   std::map<std::string, std::unique_ptr<Counter>> counters;
@@ -71,11 +66,11 @@ class Task : public Collector {
   Counter* out_count = nullptr;
   Counter* skipped = nullptr;
   Counter* dead_letters = nullptr;  // tuples sent to the dead-letter sink
-  std::atomic<int64_t> last_commit_done{0};
+  std::atomic<CheckpointId> last_commit_done{CheckpointId{0}};
   std::atomic<bool> drained{false};  // spouts: mirrors Spout::drained() after each batch
 
-  int64_t last_barrier = 0;
-  int64_t last_commit_seen = 0;
+  CheckpointId last_barrier{0};
+  CheckpointId last_commit_seen{0};
   // Emits (and, chained, deliveries) not yet added to the counters: one atomic add per flush.
   int64_t unreported_out = 0;
   int64_t unreported_in = 0;
@@ -87,7 +82,7 @@ class Task : public Collector {
     return c.get();
   }
 
-  std::string name() const { return spec->id + "[" + std::to_string(index) + "]"; }
+  std::string name() const { return spec->id + "[" + std::to_string(index.value) + "]"; }
 
   // --- Collector ---
   using Collector::emit;
@@ -148,7 +143,7 @@ class Task : public Collector {
     Message m;
     m.kind = Message::Kind::data;
     m.tuples.swap(e.pending[target]);
-    (void)e.targets[target].inbox->push(e.targets[target].input, std::move(m), &e.pending[target]);
+    (void)e.targets[target]->send(std::move(m), &e.pending[target]);
     if (e.pending[target].capacity() == 0) e.pending[target].reserve(engine->options().batch_size);
   }
 
@@ -207,9 +202,9 @@ class Task : public Collector {
           where = " at partition " + std::to_string(*pv) + " offset " + std::to_string(*ov);
       }
     }
-    return Status::Invalid("poison record: bolt '" + spec->id + "' task " + std::to_string(index) +
-                           " failed on the record" + where + " [" + t.debug_string() +
-                           "]: " + what +
+    return Status::Invalid("poison record: bolt '" + spec->id + "' task " +
+                           std::to_string(index.value) + " failed on the record" + where + " [" +
+                           t.debug_string() + "]: " + what +
                            ". on_error: fail stops the topology (a restart would replay the "
                            "record and fail again): fix the bolt or the record, or set on_error: "
                            "skip or dead_letter on '" +
@@ -228,11 +223,11 @@ class Task : public Collector {
   void broadcast(Message::Kind kind, CheckpointId id = CheckpointId{0}) {
     flush();
     for (auto& e : out)
-      for (auto& t : e.targets) {
+      for (ChannelSender* t : e.targets) {
         Message m;
         m.kind = kind;
         m.barrier = id;
-        (void)t.inbox->push(t.input, std::move(m));
+        (void)t->send(std::move(m), nullptr);
       }
   }
 
@@ -268,19 +263,18 @@ class Task : public Collector {
     flush();
     SLEET_RETURN_IF_ERROR(take_snapshot(id));
     broadcast(Message::Kind::barrier, id);
-    last_barrier = id.value;
+    last_barrier = id;
     // A chained task's only input is this task: its barrier is aligned now.
     for (Task* c : chained) SLEET_RETURN_IF_ERROR(c->complete_barrier(id));
     return Status::Ok();
   }
 
   Status check_committed() {
-    int64_t c = engine->committed_checkpoint().value;
+    CheckpointId c = engine->committed_checkpoint();
     if (c <= last_commit_seen || c > last_barrier) return Status::Ok();
     last_commit_seen = c;
-    SLEET_RETURN_IF_ERROR(
-        comp->on_checkpoint_committed(CheckpointId{c})
-            .with_context(name() + " making checkpoint " + std::to_string(c) + " visible"));
+    SLEET_RETURN_IF_ERROR(comp->on_checkpoint_committed(c).with_context(
+        name() + " making checkpoint " + std::to_string(c.value) + " visible"));
     last_commit_done.store(c, std::memory_order_release);
     for (Task* t : chained) SLEET_RETURN_IF_ERROR(t->check_committed());
     return Status::Ok();
@@ -289,7 +283,7 @@ class Task : public Collector {
   void handle_error(const Tuple& t, const std::string& what) {
     switch (spec->on_error) {
       case ErrorPolicy::fail:
-        throw std::runtime_error("bolt '" + spec->id + "' task " + std::to_string(index) +
+        throw std::runtime_error("bolt '" + spec->id + "' task " + std::to_string(index.value) +
                                  " failed on tuple [" + t.debug_string() + "]: " + what);
       case ErrorPolicy::skip:
         skipped->add(1);
@@ -335,7 +329,7 @@ class Task : public Collector {
       v.emplace_back(t.at(static_cast<size_t>(partition)));
       v.emplace_back(t.at(static_cast<size_t>(offset)));
       v.emplace_back(spec->id);
-      v.emplace_back(int64_t{index});
+      v.emplace_back(int64_t{index.value});
       v.emplace_back(what);
       return dead_letter->deliver(&kRecordFields, std::move(v));
     }
@@ -344,7 +338,7 @@ class Task : public Collector {
     v.reserve(kTupleFields.size());
     v.emplace_back(std::move(json));
     v.emplace_back(spec->id);
-    v.emplace_back(int64_t{index});
+    v.emplace_back(int64_t{index.value});
     v.emplace_back(what);
     dead_letter->deliver(&kTupleFields, std::move(v));
   }
@@ -354,9 +348,9 @@ class Task : public Collector {
     const auto idle = engine->options().spout_idle_wait;
     while (!engine->stopping()) {
       if (cp) {
-        int64_t req = engine->requested_checkpoint().value;
+        CheckpointId req = engine->requested_checkpoint();
         if (req > last_barrier) {
-          if (Status s = complete_barrier(CheckpointId{req}); !s.ok()) return engine->fail(s);
+          if (Status s = complete_barrier(req); !s.ok()) return engine->fail(s);
         }
         if (Status s = check_committed(); !s.ok()) return engine->fail(s);
       }
@@ -372,25 +366,30 @@ class Task : public Collector {
     }
   }
 
+  // Carries out one of the aligner's decisions (its table is in runtime/README.md).
+  Status apply(const BarrierAligner::Decision& d, size_t input) {
+    switch (d.action) {
+      case BarrierAligner::Action::none:
+        inbox->unblock(d.unblock);
+        return Status::Ok();
+      case BarrierAligner::Action::block:
+        inbox->unblock(d.unblock);
+        inbox->block(input);
+        return Status::Ok();
+      case BarrierAligner::Action::complete: {
+        Status s = complete_barrier(d.checkpoint);
+        inbox->unblock(d.unblock);
+        return s;
+      }
+    }
+    return Status::Ok();
+  }
+
   void run_bolt() {
-    const size_t n = inbox->inputs();
-    size_t live = n;
-    std::vector<bool> got(n, false), ended(n, false);
-    int64_t aligning = 0;
-    size_t arrived = 0;
-    auto try_complete = [&]() -> Status {
-      if (aligning == 0 || arrived < live) return Status::Ok();
-      CheckpointId id{aligning};
-      aligning = 0;
-      arrived = 0;
-      std::fill(got.begin(), got.end(), false);
-      Status s = complete_barrier(id);
-      inbox->unblock_all();
-      return s;
-    };
+    BarrierAligner aligner(inbox->inputs(), last_barrier, name());
     Message m;
     size_t input = 0;
-    while (live > 0) {
+    while (aligner.live() > 0) {
       if (Status s = check_committed(); !s.ok()) return engine->fail(s);
       auto r = inbox->pop(input, m);
       if (r == Inbox::PopResult::closed) return;
@@ -404,38 +403,12 @@ class Task : public Collector {
           // A chained task may have failed the topology: stop feeding it.
           if (!chained.empty() && engine->failed()) return;
           break;
-        case Message::Kind::barrier: {
-          int64_t id = m.barrier.value;
-          if (id <= last_barrier) break;  // stale: an aborted checkpoint's barrier
-          if (id > aligning) {
-            // A newer checkpoint overtakes one that never aligned: abandon the old one.
-            if (aligning) inbox->unblock_all();
-            std::fill(got.begin(), got.end(), false);
-            aligning = id;
-            arrived = 0;
-          }
-          if (!got[input]) {
-            got[input] = true;
-            ++arrived;
-          }
-          if (arrived < live) {
-            inbox->block(input);
-          } else if (Status s = try_complete(); !s.ok()) {
+        case Message::Kind::barrier:
+          if (Status s = apply(aligner.on_barrier(input, m.barrier), input); !s.ok())
             return engine->fail(s);
-          }
           break;
-        }
         case Message::Kind::end:
-          if (!ended[input]) {
-            ended[input] = true;
-            --live;
-            if (got[input]) {
-              got[input] = false;
-              --arrived;
-            }
-            if (live > 0)
-              if (Status s = try_complete(); !s.ok()) return engine->fail(s);
-          }
+          if (Status s = apply(aligner.on_end(input), input); !s.ok()) return engine->fail(s);
           break;
       }
     }
@@ -501,166 +474,111 @@ Result<std::unique_ptr<Engine>> Engine::create(const TopologySpec& spec, const R
 }
 
 Status Engine::wire(const Registry& registry) {
-  // Chaining decided per stream: local_or_shuffle into a bolt of the same parallelism whose only
-  // input it is. Task i of the target then runs inside task i of the source, on its thread, which
-  // is what local_or_shuffle asks for (a target on the producer's thread), minus the channel.
-  std::map<std::string, const ComponentSpec*> comp_by_id;
-  std::map<std::string, int> incoming;
-  for (auto& cs : spec_.components) comp_by_id[cs.id] = &cs;
-  for (auto& st : spec_.streams) incoming[st.to]++;
-  std::map<std::string, std::string> chained_into;  // target component -> source component
-  if (options_.chaining) {
-    for (auto& st : spec_.streams) {
-      auto f = comp_by_id.find(st.from), t = comp_by_id.find(st.to);
-      if (st.grouping.type != GroupingType::local_or_shuffle || f == comp_by_id.end() ||
-          t == comp_by_id.end() || st.from == st.to || incoming[st.to] != 1 ||
-          f->second->parallelism != t->second->parallelism)
-        continue;
-      chained_into[st.to] = st.from;
-    }
+  auto planned = plan_physical(spec_, PlanOptions{options_.chaining, options_.threads});
+  if (!planned.ok()) return planned.status();
+  plan_ = std::move(planned).value();
+  for (const PlannedTask& pt : plan_.tasks) {
+    const ComponentSpec& cs = spec_.components[pt.component];
+    auto t = std::make_unique<Task>();
+    t->engine = this;
+    t->spec = &cs;
+    t->index = pt.index;
+    t->thread = pt.thread;
+    auto c = registry.create(cs.class_name, cs.args);
+    if (!c.ok()) return c.status().with_context("component '" + cs.id + "'");
+    t->comp = std::move(c).value();
+    t->spout = dynamic_cast<Spout*>(t->comp.get());
+    t->bolt = dynamic_cast<Bolt*>(t->comp.get());
+    if (!t->spout && !t->bolt)
+      return Status::Invalid("class '" + cs.class_name + "' is neither a spout nor a bolt");
+    t->out_fields = t->comp->output_fields();
+    Task* raw = t.get();
+    t->ctx.topology = spec_.name;
+    t->ctx.component = cs.id;
+    t->ctx.task = pt.index;
+    t->ctx.parallelism = cs.parallelism;
+    t->ctx.config = spec_.config;
+    t->ctx.checkpointing = options_.checkpointing;
+    t->ctx.cursors = options_.cursors;
+    t->ctx.generation = options_.generation;
+    t->ctx.restored_generation = options_.restored_generation;
+    t->ctx.counter = [raw](const std::string& n) { return raw->counter(n); };
+    t->in_count = raw->counter("in");
+    t->out_count = raw->counter("out");
+    t->skipped = raw->counter("skipped");
+    if (cs.on_error == ErrorPolicy::dead_letter) t->dead_letters = raw->counter("dead_letters");
+    tasks_.push_back(std::move(t));
   }
-  // The head of a chain: the first component up the chain that is not chained itself. A cycle has
-  // none (the validator refuses cycles; this keeps the engine safe on its own): its members are
-  // unchained.
-  std::map<std::string, std::string> chain_head;  // chained component -> its chain's head
-  for (auto& [to, from] : chained_into) {
-    std::string head = from;
-    for (size_t hops = 0; chained_into.count(head) && hops <= chained_into.size(); ++hops)
-      head = chained_into.at(head);
-    if (!chained_into.count(head)) chain_head[to] = head;
-  }
-  std::erase_if(chained_into, [&](const auto& kv) { return !chain_head.count(kv.first); });
-  std::map<std::string, std::vector<Task*>> by_component;
-  for (auto& cs : spec_.components) {
-    if (cs.parallelism < 1)
-      return Status::Invalid("component '" + cs.id + "' has parallelism " +
-                             std::to_string(cs.parallelism) + " (must be at least 1)");
-    for (int i = 0; i < cs.parallelism; ++i) {
-      auto t = std::make_unique<Task>();
-      t->engine = this;
-      t->spec = &cs;
-      t->index = i;
-      auto c = registry.create(cs.class_name, cs.args);
-      if (!c.ok()) return c.status().with_context("component '" + cs.id + "'");
-      t->comp = std::move(c).value();
-      t->spout = dynamic_cast<Spout*>(t->comp.get());
-      t->bolt = dynamic_cast<Bolt*>(t->comp.get());
-      if (!t->spout && !t->bolt)
-        return Status::Invalid("class '" + cs.class_name + "' is neither a spout nor a bolt");
-      t->out_fields = t->comp->output_fields();
-      Task* raw = t.get();
-      t->ctx.topology = spec_.name;
-      t->ctx.component = cs.id;
-      t->ctx.task = TaskIndex{i};
-      t->ctx.parallelism = cs.parallelism;
-      t->ctx.config = spec_.config;
-      t->ctx.checkpointing = options_.checkpointing;
-      t->ctx.cursors = options_.cursors;
-      t->ctx.generation = options_.generation;
-      t->ctx.restored_generation = options_.restored_generation;
-      t->ctx.counter = [raw](const std::string& n) { return raw->counter(n); };
-      t->in_count = raw->counter("in");
-      t->out_count = raw->counter("out");
-      t->skipped = raw->counter("skipped");
-      if (cs.on_error == ErrorPolicy::dead_letter) t->dead_letters = raw->counter("dead_letters");
-      if (cs.on_error == ErrorPolicy::dead_letter && cs.dead_letter_topic.empty())
-        return Status::Invalid("component '" + cs.id +
-                               "' has on_error: dead_letter but no dead_letter_topic");
-      by_component[cs.id].push_back(raw);
-      tasks_.push_back(std::move(t));
-    }
-  }
-  // Threads: heads of chains (and unchained tasks) round robin in component order; a chained
-  // task on its head's thread.
-  int seq = 0;
-  for (auto& t : tasks_)
-    if (!chained_into.count(t->spec->id)) t->thread = seq++ % options_.threads;
-  for (auto& t : tasks_) {
-    auto h = chain_head.find(t->spec->id);
-    if (h != chain_head.end())
-      t->thread = by_component[h->second][static_cast<size_t>(t->index)]->thread;
-  }
-  // Count input channels per target task: one per upstream task per stream.
-  std::map<Task*, size_t> inputs;
+  // Streams name known components (plan_physical checked): the target's first task tells its kind.
   for (auto& st : spec_.streams) {
-    if (!by_component.count(st.from) || !by_component.count(st.to))
-      return Status::Invalid("stream " + st.from + " -> " + st.to + " names an unknown component");
-    if (st.grouping.type == GroupingType::direct)
+    const auto to = static_cast<size_t>(spec_.find(st.to) - spec_.components.data());
+    if (tasks_[plan_.task_of(to, TaskIndex{0})]->spout)
+      return Status::Invalid("stream " + st.from + " -> " + st.to + ": a spout has no inputs");
+  }
+  for (size_t k = 0; k < tasks_.size(); ++k) {
+    Task* t = tasks_[k].get();
+    const PlannedTask& pt = plan_.tasks[k];
+    if (!t->bolt || pt.chained_from) continue;
+    if (pt.inputs == 0) return Status::Invalid("bolt '" + t->spec->id + "' has no input stream");
+    t->inbox = std::make_unique<Inbox>(pt.inputs, options_.channel_capacity);
+  }
+  // Every channel of this engine is in memory; cluster mode makes the ones to tasks placed on
+  // other workers senders of its transport.
+  channels_.reserve(plan_.channels.size());
+  for (const PlannedChannel& ch : plan_.channels)
+    channels_.push_back(std::make_unique<InboxSender>(*tasks_[ch.to]->inbox, ch.input));
+  for (const PlannedEdge& pe : plan_.edges) {
+    const StreamSpec& st = spec_.streams[pe.stream];
+    Task* src = tasks_[pe.from].get();
+    OutEdge e;
+    e.type = pe.grouping;
+    for (auto& f : st.grouping.fields) {
+      int idx = src->out_fields.index_of(f);
+      if (idx < 0)
+        return Status::Invalid("stream " + st.from + " -> " + st.to + " groups by field '" + f +
+                               "', which '" + st.from + "' does not declare");
+      e.key_idx.push_back(idx);
+    }
+    if (e.type == GroupingType::fields && e.key_idx.empty())
       return Status::Invalid("stream " + st.from + " -> " + st.to +
-                             ": direct grouping is not supported yet");
-    for (Task* dst : by_component[st.to]) {
-      if (dst->spout)
-        return Status::Invalid("stream " + st.from + " -> " + st.to + ": a spout has no inputs");
-      if (!chained_into.count(st.to)) inputs[dst] += by_component[st.from].size();
+                             ": fields grouping without fields");
+    if (pe.chain) {
+      e.chain = tasks_[*pe.chain].get();
+      e.chain->chained_from = src;
+      src->chained.push_back(e.chain);
+    } else {
+      for (size_t c : pe.channels) e.targets.push_back(channels_[c].get());
+      e.preferred = pe.local;
     }
-  }
-  for (auto& t : tasks_) {
-    if (t->bolt && !chained_into.count(t->spec->id)) {
-      if (inputs[t.get()] == 0)
-        return Status::Invalid("bolt '" + t->spec->id + "' has no input stream");
-      t->inbox = std::make_unique<Inbox>(inputs[t.get()], options_.channel_capacity);
-    }
-  }
-  std::map<Task*, size_t> next_input;
-  for (auto& st : spec_.streams) {
-    auto& srcs = by_component[st.from];
-    auto& dsts = by_component[st.to];
-    const bool chain = chained_into.count(st.to) > 0;
-    for (size_t s = 0; s < srcs.size(); ++s) {
-      Task* src = srcs[s];
-      OutEdge e;
-      e.type = st.grouping.type;
-      for (auto& f : st.grouping.fields) {
-        int idx = src->out_fields.index_of(f);
-        if (idx < 0)
-          return Status::Invalid("stream " + st.from + " -> " + st.to + " groups by field '" + f +
-                                 "', which '" + st.from + "' does not declare");
-        e.key_idx.push_back(idx);
-      }
-      if (e.type == GroupingType::fields && e.key_idx.empty())
-        return Status::Invalid("stream " + st.from + " -> " + st.to +
-                               ": fields grouping without fields");
-      if (chain) {
-        // Same parallelism: source task s feeds target task s, nothing else.
-        e.chain = dsts[s];
-        dsts[s]->chained_from = src;
-        src->chained.push_back(dsts[s]);
-      } else {
-        for (Task* dst : dsts) {
-          Target tg{dst->inbox.get(), next_input[dst]++, dst->thread};
-          if (tg.thread == src->thread) e.preferred.push_back(e.targets.size());
-          e.targets.push_back(tg);
-        }
-      }
-      e.pending.resize(e.targets.size());
-      src->out.push_back(std::move(e));
-    }
+    e.pending.resize(e.targets.size());
+    src->out.push_back(std::move(e));
   }
   return wire_dead_letters(registry);
 }
 
 // After wire(): one dead-letter sink task per task of each on_error: dead_letter component,
 // chained to it (same thread and fiber; no inbox), appended to tasks_ so the coordinator waits for
-// its snapshot and visible_checkpoint() for its publish.
+// its snapshot and visible_checkpoint() for its publish. What the sink is, the layer above says
+// (EngineOptions::dead_letter_sink).
 Status Engine::wire_dead_letters(const Registry& registry) {
   const size_t n = tasks_.size();
   for (size_t i = 0; i < n; ++i) {
     Task* parent = tasks_[i].get();
     const ComponentSpec& cs = *parent->spec;
     if (cs.on_error != ErrorPolicy::dead_letter || !parent->bolt) continue;
-    std::set<std::string> topics;
-    for (auto& st : spec_.streams) {
-      if (st.to != cs.id) continue;
-      const ComponentSpec* from = spec_.find(st.from);
-      if (from && from->class_name == "KafkaSpout")
-        topics.insert(from->args.string_or("topic", ""));
-    }
-    if (topics.size() == 1) parent->source_topic = *topics.begin();
+    if (!options_.dead_letter_sink)
+      return Status::Invalid("component '" + cs.id +
+                             "' has on_error: dead_letter, but this engine was given no "
+                             "dead-letter sink (EngineOptions::dead_letter_sink): run it in a "
+                             "worker, or choose on_error: skip or fail");
+    auto sink = options_.dead_letter_sink(spec_, cs, parent->index);
+    if (!sink.ok()) return sink.status();
+    parent->source_topic = sink->source_topic;
     auto dspec = std::make_unique<ComponentSpec>();
     dspec->id = dead_letter_component_id(cs.id);
-    dspec->class_name = "KafkaSink";
+    dspec->class_name = sink->class_name;
     dspec->parallelism = cs.parallelism;
-    dspec->args = Args{{"topic", cs.dead_letter_topic}, {"format", "record"}};
+    dspec->args = sink->args;
     auto c = registry.create(dspec->class_name, dspec->args);
     if (!c.ok()) return c.status().with_context("dead-letter sink of '" + cs.id + "'");
     auto t = std::make_unique<Task>();
@@ -668,7 +586,9 @@ Status Engine::wire_dead_letters(const Registry& registry) {
     t->engine = this;
     t->comp = std::move(c).value();
     t->bolt = dynamic_cast<Bolt*>(t->comp.get());
-    if (!t->bolt) return Status::Internal("KafkaSink is not a bolt");
+    if (!t->bolt)
+      return Status::Invalid("dead-letter sink of '" + cs.id + "': class '" + dspec->class_name +
+                             "' is not a bolt");
     t->is_dead_letter = true;
     t->index = parent->index;
     t->thread = parent->thread;
@@ -691,14 +611,13 @@ Status Engine::wire_dead_letters(const Registry& registry) {
 
 Status Engine::start(const RestorePlan& restore) {
   if (started_) return Status::Internal("engine already started");
-  requested_ = restore.id.value;
-  committed_ = restore.id.value;
-  visible_ = restore.id.value;
+  requested_ = restore.id;
+  committed_ = restore.id;
   for (auto& t : tasks_) {
-    t->last_barrier = restore.id.value;
-    t->last_commit_seen = restore.id.value;
-    t->last_commit_done = restore.id.value;
-    auto it = restore.states.find({t->spec->id, t->index});
+    t->last_barrier = restore.id;
+    t->last_commit_seen = restore.id;
+    t->last_commit_done = restore.id;
+    auto it = restore.states.find({t->spec->id, t->index.value});
     if (it != restore.states.end()) {
       std::istringstream is(it->second.second, std::ios::binary);
       try {
@@ -733,23 +652,24 @@ Status Engine::start(const RestorePlan& restore) {
 }
 
 void Engine::trigger_checkpoint(CheckpointId id) {
-  int64_t cur = requested_.load();
-  while (id.value > cur && !requested_.compare_exchange_weak(cur, id.value)) {
+  CheckpointId cur = requested_.load();
+  while (id > cur && !requested_.compare_exchange_weak(cur, id)) {
   }
 }
 
 void Engine::checkpoint_committed(CheckpointId id) {
-  int64_t cur = committed_.load();
-  while (id.value > cur && !committed_.compare_exchange_weak(cur, id.value)) {
+  CheckpointId cur = committed_.load();
+  while (id > cur && !committed_.compare_exchange_weak(cur, id)) {
   }
   for (auto& t : tasks_)
     if (t->inbox) t->inbox->poke();
 }
 
 CheckpointId Engine::visible_checkpoint() const {
-  int64_t v = INT64_MAX;
+  if (tasks_.empty()) return CheckpointId{0};
+  CheckpointId v{INT64_MAX};
   for (auto& t : tasks_) v = std::min(v, t->last_commit_done.load(std::memory_order_acquire));
-  return CheckpointId{tasks_.empty() ? 0 : v};
+  return v;
 }
 
 void Engine::request_stop() {
@@ -782,7 +702,7 @@ std::vector<TaskStats> Engine::stats() const {
   for (auto& t : tasks_) {
     TaskStats s;
     s.component = t->spec->id;
-    s.task = t->index;
+    s.task = t->index.value;
     std::lock_guard lk(t->counters_mu);
     for (auto& [k, c] : t->counters) s.counters[k] = c->get();
     out.push_back(std::move(s));

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,8 +23,24 @@
 #include <sleet/topology.hpp>
 
 #include "core/checkpoint_contract.hpp"
+#include "runtime/physical_plan.hpp"
 
 namespace sleet {
+
+// The sink that takes the dead letters of one task of a component with on_error: dead_letter.
+// The engine chains a task of `class_name` (a registered bolt) to the failing task, so its
+// output is checkpointed and made visible with every checkpoint like any sink's.
+struct DeadLetterSink {
+  std::string class_name;
+  Args args;
+  // Written into the dead letter of a tuple that carries no "topic" field (empty: none).
+  std::string source_topic;
+};
+// Supplied by the layer above (the worker: a KafkaSink to the component's dead_letter_topic);
+// the engine knows no sink by name. Called from Engine::create, on its thread, once per task.
+// An error refuses the topology.
+using DeadLetterSinkFactory = std::function<Result<DeadLetterSink>(
+    const TopologySpec& topology, const ComponentSpec& component, TaskIndex task)>;
 
 struct EngineOptions {
   int threads = 0;               // 0: one per core
@@ -41,6 +58,8 @@ struct EngineOptions {
   Generation restored_generation{0};
   // Idle spouts are asked again after this long.
   std::chrono::microseconds spout_idle_wait{1000};
+  // Required when a component has on_error: dead_letter.
+  DeadLetterSinkFactory dead_letter_sink;
 };
 
 struct TaskStats {
@@ -50,6 +69,7 @@ struct TaskStats {
 };
 
 class Task;
+class ChannelSender;
 
 class Engine {
  public:
@@ -90,13 +110,11 @@ class Engine {
   bool stopping() const { return stop_.load(std::memory_order_relaxed); }
   // A task has failed the topology (cheap; failure() has the status).
   bool failed() const { return failed_.load(std::memory_order_relaxed); }
-  CheckpointId requested_checkpoint() const {
-    return CheckpointId{requested_.load(std::memory_order_acquire)};
-  }
-  CheckpointId committed_checkpoint() const {
-    return CheckpointId{committed_.load(std::memory_order_acquire)};
-  }
+  CheckpointId requested_checkpoint() const { return requested_.load(std::memory_order_acquire); }
+  CheckpointId committed_checkpoint() const { return committed_.load(std::memory_order_acquire); }
   const EngineOptions& options() const { return options_; }
+  // Where each task runs and how they are connected (fixed by create()).
+  const PhysicalPlan& plan() const { return plan_; }
 
  private:
   Engine(TopologySpec spec, EngineOptions options);
@@ -105,17 +123,20 @@ class Engine {
 
   TopologySpec spec_;
   EngineOptions options_;
+  PhysicalPlan plan_;
+  // The plan's tasks in plan order, then the dead-letter sink tasks (not in the plan).
   std::vector<std::unique_ptr<Task>> tasks_;
+  // The sending side of the plan's channels, by channel index. Declared after tasks_, so they
+  // go first (an InboxSender refers to its task's inbox); tasks only hold pointers to them.
+  std::vector<std::unique_ptr<ChannelSender>> channels_;
   std::vector<std::thread> threads_;
-  std::atomic<int64_t> requested_{0};
-  std::atomic<int64_t> committed_{0};
+  std::atomic<CheckpointId> requested_{CheckpointId{0}};
+  std::atomic<CheckpointId> committed_{CheckpointId{0}};
   std::atomic<bool> stop_{false};
   std::atomic<bool> failed_{false};
   std::atomic<bool> finished_{false};
-  mutable std::mutex mu_;  // guards failure_ and commit_done_
+  mutable std::mutex mu_;  // guards failure_
   Status failure_;
-  std::map<int64_t, size_t> commit_done_;  // checkpoint id -> tasks done
-  std::atomic<int64_t> visible_{0};
   bool started_ = false;
 };
 

@@ -21,7 +21,7 @@ bool Inbox::push(size_t input, Message&& m, std::vector<Tuple>* spare) {
     spare_.pop_back();
   }
   // Wake the consumer only if it could read this channel now; a blocked channel waits for
-  // unblock_all(), which wakes it itself.
+  // unblock(), which its owner calls before reading again.
   if (!blocked_[input]) not_empty_.notify_one();
   return true;
 }
@@ -62,9 +62,13 @@ void Inbox::block(size_t input) {
   blocked_[input] = true;
 }
 
-void Inbox::unblock_all() {
-  std::lock_guard lk(mu_);
-  std::fill(blocked_.begin(), blocked_.end(), false);
+void Inbox::unblock(std::span<const size_t> inputs) {
+  if (inputs.empty()) return;
+  {
+    std::lock_guard lk(mu_);
+    for (size_t i : inputs) blocked_[i] = false;
+  }
+  // Only the owner waits on not_empty_, and it is the caller: nothing to wake.
 }
 
 void Inbox::poke() {

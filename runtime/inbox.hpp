@@ -3,7 +3,7 @@
 // the others keep flowing (Flink's aligned barriers). A full channel blocks its producer: that is
 // the back-pressure that keeps memory flat behind a slow bolt.
 //
-// Threading: push() is called by upstream task fibers (any thread), pop()/block()/unblock_all() by
+// Threading: push() is called by upstream task fibers (any thread), pop()/block()/unblock() by
 // the owning task's fiber only. poke() from any thread wakes the owner so it can look at control
 // state (e.g. a committed checkpoint). Synchronization is a Boost.Fiber mutex + condition variable,
 // which suspend fibers, not threads, and work across threads.
@@ -13,19 +13,15 @@
 #include <boost/fiber/mutex.hpp>
 
 #include <deque>
+#include <span>
 #include <vector>
 
 #include <sleet/ids.hpp>
 #include <sleet/tuple.hpp>
 
-namespace sleet {
+#include "runtime/channel.hpp"
 
-struct Message {
-  enum class Kind : uint8_t { data, barrier, end };
-  Kind kind = Kind::data;
-  CheckpointId barrier{0};
-  std::vector<Tuple> tuples;
-};
+namespace sleet {
 
 class Inbox {
  public:
@@ -43,8 +39,9 @@ class Inbox {
   // message, already processed) is destroyed and its vector kept for push() to hand out.
   PopResult pop(size_t& input, Message& out);
 
+  // Barrier alignment (BarrierAligner's decisions): stop and resume reading channels.
   void block(size_t input);
-  void unblock_all();
+  void unblock(std::span<const size_t> inputs);
   void poke();
   void close();
   size_t inputs() const { return queues_.size(); }
@@ -62,6 +59,19 @@ class Inbox {
   size_t next_ = 0;
   bool poked_ = false;
   bool closed_ = false;
+};
+
+// The in-memory channel: upstream task -> input `input` of a task of this process.
+class InboxSender final : public ChannelSender {
+ public:
+  InboxSender(Inbox& inbox, size_t input) : inbox_(inbox), input_(input) {}
+  bool send(Message&& m, std::vector<Tuple>* spare) override {
+    return inbox_.push(input_, std::move(m), spare);
+  }
+
+ private:
+  Inbox& inbox_;
+  size_t input_;
 };
 
 }  // namespace sleet
