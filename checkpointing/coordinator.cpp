@@ -13,6 +13,13 @@ namespace sleet {
 using namespace std::chrono_literals;
 
 namespace {
+// The coordinator waits at most this long before re-reading options_.now(), so an injected clock
+// (the tests') drives timeouts and intervals as the real one does.
+constexpr auto kMaxWait = 50ms;
+std::chrono::milliseconds wait_cap(std::chrono::steady_clock::duration remaining) {
+  auto r = std::chrono::ceil<std::chrono::milliseconds>(remaining);
+  return std::clamp(r, std::chrono::milliseconds(0), std::chrono::milliseconds(kMaxWait));
+}
 int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -31,7 +38,8 @@ std::map<std::string, int64_t> lowest_positions(const std::vector<TaskPosition>&
 }
 }  // namespace
 
-const char* Coordinator::state_name(State s) {
+const char* coordinator_state_name(CoordinatorState s) {
+  using State = CoordinatorState;
   switch (s) {
     case State::idle:
       return "idle";
@@ -97,7 +105,7 @@ void Coordinator::on_task_snapshot(TaskSnapshotData&& data) {
 CheckpointStats Coordinator::stats() const {
   std::lock_guard lk(mu_);
   CheckpointStats s = stats_;
-  s.state = state_name(state_);
+  s.state = sm_.state_name();
   return s;
 }
 
@@ -106,20 +114,32 @@ Status Coordinator::failure() const {
   return failure_;
 }
 
-void Coordinator::set_state(State s) {
+void Coordinator::go(State to, const std::string& why) {
   std::lock_guard lk(mu_);
-  state_ = s;
+  go_locked(to, why);
+}
+
+void Coordinator::go_locked(State to, const std::string& why) {
+  Status st = sm_.transition(to, why);
+  if (st.ok()) return;
+  if (failure_.ok())
+    failure_ = st.with_context("checkpoint " + std::to_string(current_.value) +
+                               ": the coordinator stopped checkpointing");
+  (void)sm_.transition(State::failed, "illegal transition");  // refused only when terminal already
 }
 
 void Coordinator::run() {
   std::unique_lock lk(mu_);
   while (!stop_) {
-    switch (state_) {
+    switch (sm_.state()) {
       case State::idle: {
-        // Acks of an aborted checkpoint may still arrive: they are stale, drop them.
+        // Acks of an aborted checkpoint may still arrive: they are stale, drop them (their blobs,
+        // written by the tasks, are swept by the next retain: ids below latest never committed).
         queue_.clear();
-        // The predicate re-reads next_trigger_: trigger_now() may move it earlier.
-        cv_.wait_until(lk, next_trigger_, [&] { return stop_ || options_.now() >= next_trigger_; });
+        // The predicate re-reads next_trigger_: trigger_now() may move it earlier. The wait is
+        // capped so an injected clock (tests) is re-read, as the real one is.
+        cv_.wait_for(lk, wait_cap(next_trigger_ - options_.now()),
+                     [&] { return stop_ || options_.now() >= next_trigger_; });
         if (stop_) break;
         if (options_.now() < next_trigger_) break;
         lk.unlock();
@@ -146,7 +166,7 @@ void Coordinator::run() {
         break;
     }
   }
-  if (state_ != State::failed) state_ = State::stopped;
+  if (sm_.state() != State::failed) go_locked(State::stopped, "stop()");
 }
 
 void Coordinator::begin(CheckpointId id) {
@@ -162,18 +182,21 @@ void Coordinator::begin(CheckpointId id) {
   started_at_ = options_.now();
   {
     std::lock_guard lk(mu_);
-    state_ = State::collecting;
+    go_locked(State::collecting, "checkpoint " + std::to_string(id.value));
+    if (sm_.state() != State::collecting) return;
     trigger_requested_ = false;  // this checkpoint starts after the request: it serves it
   }
   target_->trigger_checkpoint(id);
 }
 
-// Called with mu_ held; releases it while writing blobs.
+// Called with mu_ held; releases it while handling an ack. The blobs are written by the tasks
+// (on their fibers) before they ack: an ack carries the handle, or the write error.
 void Coordinator::collect(std::unique_lock<std::mutex>& lk) {
   auto deadline = started_at_ + options_.timeout;
-  cv_.wait_until(lk, deadline, [&] { return stop_ || !queue_.empty(); });
+  cv_.wait_for(lk, wait_cap(deadline - options_.now()), [&] { return stop_ || !queue_.empty(); });
   if (stop_) return;
   if (queue_.empty()) {
+    if (options_.now() < deadline) return;  // capped wait ended early: wait on
     lk.unlock();
     std::vector<std::string> missing;
     for (auto& n : target_->task_names())
@@ -193,21 +216,21 @@ void Coordinator::collect(std::unique_lock<std::mutex>& lk) {
   lk.unlock();
   if (d.id == current_) {
     if (d.stateful) {
-      std::string key = d.component + "-" + std::to_string(d.task.value);
-      auto h = snapshots_.put(current_, key, d.bytes);
-      if (!h.ok()) {
-        abort_current("writing state of " + key + ": " + h.status().to_string());
+      if (!d.error.ok()) {
+        abort_current("writing state of " + snapshot_task_key(d.component, d.task) + ": " +
+                      d.error.to_string());
         lk.lock();
         return;
       }
       kill_point("coordinator.after_snapshot_write");
-      pending_.tasks.push_back(TaskSnapshot{d.component, d.task.value, d.state_version, *h});
-      pending_.total_bytes += static_cast<int64_t>(d.bytes.size());
+      pending_.tasks.push_back(TaskSnapshot{d.component, d.task.value, d.state_version, d.handle});
+      pending_.total_bytes += static_cast<int64_t>(d.handle.size);
     }
     add_positions(pending_, d);
     if (d.source) all_drained_ = all_drained_ && d.drained;
     acked_names_.insert(d.component + "[" + std::to_string(d.task.value) + "]");
-    if (++acked_ == target_->task_count()) set_state(State::committing);
+    if (++acked_ == target_->task_count())
+      go(State::committing, "checkpoint " + std::to_string(current_.value) + ": every task acked");
   }
   lk.lock();
 }
@@ -222,14 +245,14 @@ void Coordinator::commit() {
     std::lock_guard lk(mu_);
     failure_ = s.with_context("checkpoint " + std::to_string(current_.value) +
                               ": another coordinator took over this topology");
-    state_ = State::failed;
+    go_locked(State::failed, "checkpoint " + std::to_string(current_.value) + ": fenced");
     return;
   }
   if (s.error_class() == ErrorClass::retriable) {
     // The multi may or may not have been applied: find out before doing anything else.
     spdlog::warn("checkpoint {}: commit outcome unknown ({}); waiting for ZooKeeper",
                  current_.value, s.to_string());
-    set_state(State::resolving);
+    go(State::resolving, "checkpoint " + std::to_string(current_.value) + ": outcome unknown");
     return;
   }
   abort_current("commit failed: " + s.to_string());
@@ -246,7 +269,7 @@ void Coordinator::resolve() {
     spdlog::info("checkpoint {}: the commit had been applied", current_.value);
     return finish_commit();
   }
-  set_state(State::committing);
+  go(State::committing, "checkpoint " + std::to_string(current_.value) + ": not committed yet");
 }
 
 void Coordinator::finish_commit() {
@@ -266,7 +289,7 @@ void Coordinator::finish_commit() {
     stats_.committed_offsets = 0;
     for (auto& p : pending_.positions) stats_.committed_offsets += p.position.next.value;
     stats_.committed_positions = lowest_positions(pending_.positions);
-    state_ = State::idle;
+    go_locked(State::idle, "checkpoint " + std::to_string(current_.value) + " committed");
   }
   spdlog::debug("checkpoint {} committed in {} ms, {} bytes of state", current_.value, took.count(),
                 pending_.total_bytes);
@@ -289,12 +312,18 @@ void Coordinator::trigger_now() {
 
 void Coordinator::abort_current(const std::string& why, std::vector<std::string> missing) {
   spdlog::warn("checkpoint {} aborted: {}", current_.value, why);
-  (void)snapshots_.remove_checkpoint(current_);
+  // Only this generation's blobs of the id: a stale coordinator aborting an id the live one also
+  // uses must not delete the live attempt's blobs.
+  if (Status r = snapshots_.remove_attempt(current_, gen_); !r.ok())
+    spdlog::warn(
+        "checkpoint {}: removing the aborted attempt's blobs failed (retention sweeps "
+        "them later): {}",
+        current_.value, r.to_string());
   std::lock_guard lk(mu_);
   stats_.aborted++;
   stats_.last_abort_reason = why;
   stats_.last_abort_missing = std::move(missing);
-  state_ = State::idle;
+  go_locked(State::idle, "checkpoint " + std::to_string(current_.value) + " aborted");
   next_trigger_ = trigger_requested_ ? options_.now() : options_.now() + options_.interval;
 }
 

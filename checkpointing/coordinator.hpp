@@ -1,15 +1,18 @@
-// The checkpoint coordinator: starts checkpoint n every interval, gathers every task's snapshot,
-// writes state blobs to the snapshot store, and commits checkpoint n with one ZooKeeper multi
-// (the single commit point), then tells the engine so sinks make epoch n visible.
+// The checkpoint coordinator: starts checkpoint n every interval, gathers every task's ack (the
+// handle of the state blob the task wrote itself, its spout positions), and commits checkpoint n
+// with one ZooKeeper multi (the single commit point), then tells the engine so sinks make epoch n
+// visible.
 //
-// Written as an explicit state machine (Heron's checkpoint gateway style) running on its own OS
-// thread; collaborators (stores, the engine as a CheckpointTarget, the clock) are injected.
+// An explicit state machine (core/state_machine.hpp; the table is kCoordinatorTransitions below and
+// in checkpointing/README.md) running on its own OS thread; collaborators (stores, the engine as a
+// CheckpointTarget, the clock) are injected. A transition the table lacks is a bug: it becomes the
+// coordinator's failure() and the coordinator stops checkpointing, never silently ignored.
 //
 //   idle --interval--> collecting(n) --all acks--> committing(n) --ok--> idle (n+1)
-//                        |timeout: abort n          |unavailable: resolving(n): re-read `latest`
-//                        v                          |  when ZK is back; committed -> idle,
-//                      idle (n+1)                   |  not committed -> committing(n) again
-//                                                   |fenced: failed (a newer coordinator exists)
+//                        |timeout, or a task's      |unavailable: resolving(n): re-read `latest`
+//                        |blob write failed:        |  when ZK is back; committed -> idle,
+//                        v abort n                  |  not committed -> committing(n) again
+//                      idle (n+1)                   |fenced: failed (a newer coordinator exists)
 //
 // Threading: on_task_snapshot() is called from task fibers and only enqueues (a short std::mutex
 // section). Everything else runs on the coordinator thread, except stats()/failure() (any thread).
@@ -28,8 +31,37 @@
 #include "checkpointing/manifest.hpp"
 #include "checkpointing/snapshot_store.hpp"
 #include "core/checkpoint_contract.hpp"
+#include "core/state_machine.hpp"
 
 namespace sleet {
+
+enum class CoordinatorState { idle, collecting, committing, resolving, failed, stopped };
+const char* coordinator_state_name(CoordinatorState s);
+
+// Every transition the coordinator may take (checkpointing/README.md prints the same table; the
+// unit test coordinator_transitions_test checks both). failed and stopped are terminal.
+inline constexpr Transition<CoordinatorState> kCoordinatorTransitions[] = {
+    {CoordinatorState::idle, CoordinatorState::collecting,
+     "the interval passed, or trigger_now(): checkpoint n+1 begins"},
+    {CoordinatorState::collecting, CoordinatorState::committing, "every task acked n"},
+    {CoordinatorState::collecting, CoordinatorState::idle,
+     "timeout, or a task's blob write failed: abort n"},
+    {CoordinatorState::committing, CoordinatorState::idle,
+     "committed; or the commit failed (not fenced, not unknown): abort n"},
+    {CoordinatorState::committing, CoordinatorState::resolving,
+     "commit outcome unknown (ZooKeeper unavailable)"},
+    {CoordinatorState::committing, CoordinatorState::failed,
+     "fenced (another coordinator took over), or an illegal transition was attempted"},
+    {CoordinatorState::idle, CoordinatorState::failed, "an illegal transition was attempted"},
+    {CoordinatorState::collecting, CoordinatorState::failed, "an illegal transition was attempted"},
+    {CoordinatorState::resolving, CoordinatorState::failed, "an illegal transition was attempted"},
+    {CoordinatorState::resolving, CoordinatorState::idle, "latest is n: the commit had applied"},
+    {CoordinatorState::resolving, CoordinatorState::committing, "latest is not n: commit again"},
+    {CoordinatorState::idle, CoordinatorState::stopped, "stop()"},
+    {CoordinatorState::collecting, CoordinatorState::stopped, "stop()"},
+    {CoordinatorState::committing, CoordinatorState::stopped, "stop()"},
+    {CoordinatorState::resolving, CoordinatorState::stopped, "stop()"},
+};
 
 struct CoordinatorOptions {
   std::chrono::milliseconds interval{1000};
@@ -82,8 +114,7 @@ class Coordinator : public SnapshotListener {
   Status failure() const;
 
  private:
-  enum class State { idle, collecting, committing, resolving, failed, stopped };
-  static const char* state_name(State s);
+  using State = CoordinatorState;
 
   void run();
   void begin(CheckpointId id);
@@ -92,7 +123,11 @@ class Coordinator : public SnapshotListener {
   void resolve();
   void finish_commit();
   void abort_current(const std::string& why, std::vector<std::string> missing = {});
-  void set_state(State s);
+  // The one way to change state (go: takes mu_; go_locked: the caller holds it). An illegal
+  // transition becomes failure_ and moves the coordinator to `failed`, which the table allows
+  // from every live state for exactly this.
+  void go(State to, const std::string& why);
+  void go_locked(State to, const std::string& why);
 
   CheckpointStore& store_;
   SnapshotStore& snapshots_;
@@ -101,11 +136,12 @@ class Coordinator : public SnapshotListener {
   CheckpointTarget* target_ = nullptr;
   Generation gen_{0};
 
-  mutable std::mutex mu_;  // guards the queue, stop flag, stats, failure, state
+  mutable std::mutex mu_;  // guards the queue, stop flag, stats, failure, sm_
   std::condition_variable cv_;
   std::deque<TaskSnapshotData> queue_;
   bool stop_ = false;
-  State state_ = State::idle;
+  StateMachine<State> sm_{"checkpoint coordinator", State::idle, kCoordinatorTransitions,
+                          coordinator_state_name};
   CheckpointStats stats_;
   Status failure_;
 

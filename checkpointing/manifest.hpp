@@ -41,23 +41,12 @@
 #include <sleet/ids.hpp>
 #include <sleet/status.hpp>
 
+#include "core/checkpoint_contract.hpp"
+
 namespace sleet {
 
-// Where one task's snapshot bytes are: an inline znode (small) or a file under checkpoint.dir.
-struct BlobHandle {
-  enum class Kind : uint8_t { inline_znode, file };
-  Kind kind = Kind::inline_znode;
-  // inline_znode: the znode's full path; file: the path relative to the SnapshotStore's dir
-  // ("<id>/<task_key>.snap"), so a shared directory may be mounted at different paths.
-  std::string location;
-  uint64_t size = 0;
-  uint32_t checksum = 0;  // CRC-32C of the bytes
-  bool operator==(const BlobHandle&) const = default;
-  template <class A>
-  void serialize(A& ar) {
-    ar(kind, location, size, checksum);
-  }
-};
+// BlobHandle (where one task's snapshot bytes are) is part of the engine contract:
+// core/checkpoint_contract.hpp.
 
 struct TaskSnapshot {
   std::string component;

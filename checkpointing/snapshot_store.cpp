@@ -146,30 +146,36 @@ SnapshotStore::SnapshotStore(zk::Client& zk, std::string zk_blob_root, fs::path 
 
 SnapshotStore::~SnapshotStore() = default;
 
-Result<BlobHandle> SnapshotStore::put(CheckpointId id, const std::string& task_key,
+std::string attempt_name(CheckpointId id, Generation gen) {
+  return checkpoint_name(id) + "/g" + std::to_string(gen.value);
+}
+
+Result<BlobHandle> SnapshotStore::put(CheckpointId id, Generation gen, const std::string& task_key,
                                       std::string_view bytes) {
   SLEET_RETURN_IF_ERROR(validate_task_key(task_key));
   if (id.value <= 0) return Status::Invalid("checkpoint id must be positive");
-  return bytes.size() <= inline_limit_ ? put_inline(id, task_key, bytes)
-                                       : put_file(id, task_key, bytes);
+  if (gen.value <= 0) return Status::Invalid("generation must be positive");
+  const std::string dir = attempt_name(id, gen);
+  return bytes.size() <= inline_limit_ ? put_inline(dir, task_key, bytes)
+                                       : put_file(dir, task_key, bytes);
 }
 
-Result<BlobHandle> SnapshotStore::put_inline(CheckpointId id, const std::string& key,
+Result<BlobHandle> SnapshotStore::put_inline(const std::string& dir, const std::string& key,
                                              std::string_view bytes) {
   BlobHandle h;
   h.kind = BlobHandle::Kind::inline_znode;
-  std::string parent = blob_root_ + "/" + checkpoint_name(id);
+  std::string parent = blob_root_ + "/" + dir;
   h.location = parent + "/" + key;
   h.size = bytes.size();
   h.checksum = crc32c(bytes);
   std::string data(bytes);
   Status st = zk_.create(h.location, data);
-  if (st.code() == Code::not_found) {  // first blob of this checkpoint: make the parent
+  if (st.code() == Code::not_found) {  // first blob of this attempt: make the parents
     SLEET_RETURN_IF_ERROR(zk_.ensure_path(parent));
     st = zk_.create(h.location, data);
   }
   if (st.code() == Code::already_exists) {
-    // A retried attempt of the same checkpoint id: the new bytes win.
+    // A retried write of the same attempt (same id and generation): the new bytes win.
     auto v = zk_.set(h.location, data);
     st = v.ok() ? Status::Ok() : v.status();
   }
@@ -177,15 +183,15 @@ Result<BlobHandle> SnapshotStore::put_inline(CheckpointId id, const std::string&
   return h;
 }
 
-Result<BlobHandle> SnapshotStore::put_file(CheckpointId id, const std::string& key,
+Result<BlobHandle> SnapshotStore::put_file(const std::string& dir, const std::string& key,
                                            std::string_view bytes) {
   BlobHandle h;
   h.kind = BlobHandle::Kind::file;
   std::string name = key + ".snap";
-  h.location = checkpoint_name(id) + "/" + name;
+  h.location = dir + "/" + name;
   h.size = bytes.size();
   h.checksum = crc32c(bytes);
-  fs::path d = dir_ / checkpoint_name(id);
+  fs::path d = dir_ / dir;
   Status st = io_->run([&] { return write_durably(d, name, bytes); });
   if (!st.ok()) return st.with_context("storing snapshot blob");
   return h;
@@ -221,6 +227,18 @@ Result<std::string> SnapshotStore::get(const BlobHandle& h) {
 
 Status SnapshotStore::remove_checkpoint(CheckpointId id) {
   std::string name = checkpoint_name(id);
+  SLEET_RETURN_IF_ERROR(zk_.remove_recursive(blob_root_ + "/" + name));
+  fs::path d = dir_ / name;
+  return io_->run([d]() -> Status {
+    std::error_code ec;
+    fs::remove_all(d, ec);
+    if (ec) return Status::IoError("cannot remove " + d.string() + ": " + ec.message());
+    return Status::Ok();
+  });
+}
+
+Status SnapshotStore::remove_attempt(CheckpointId id, Generation gen) {
+  const std::string name = attempt_name(id, gen);
   SLEET_RETURN_IF_ERROR(zk_.remove_recursive(blob_root_ + "/" + name));
   fs::path d = dir_ / name;
   return io_->run([d]() -> Status {

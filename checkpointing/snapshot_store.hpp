@@ -1,5 +1,6 @@
 // Where task snapshots' bytes go. Small blobs (<= inline_limit) are inline znodes
-// <blob_root>/<id>/<task_key>; larger ones are files <dir>/<id>/<task_key>.snap, written to a
+// <blob_root>/<id>/g<gen>/<task_key>; larger ones are files <dir>/<id>/g<gen>/<task_key>.snap
+// (<gen>: the writer's Generation), written to a
 // temporary file, fsynced, renamed into place, and the directory fsynced, so a file blob either
 // exists complete or not at all. `dir` is checkpoint.dir/<topology>: local disk for one host, a
 // shared filesystem when workers span hosts. The manifest records each blob's BlobHandle (kind,
@@ -10,10 +11,12 @@
 // suspend only the calling fiber; file I/O runs on the store's own I/O threads (BlockingExecutor),
 // so it too suspends only the calling fiber.
 //
-// Writers: blobs are keyed by (checkpoint id, task key); putting the same key again overwrites.
-// A coordinator must therefore never let two generations write the same checkpoint id at once
-// (a zombie would overwrite a blob of the live one; the checksum then turns that into a
-// corruption at recovery, but cannot undo it): see checkpointing/README.md.
+// Writers: blobs are keyed by (checkpoint id, generation, task key). Two generations writing the
+// same checkpoint id (a stale coordinator's tasks reusing a number the live one also uses) write
+// distinct blobs, so a zombie can never overwrite a blob of the live checkpoint; putting the same
+// (id, generation, key) again (a retry within one generation) overwrites. Blobs written before
+// generations were in the name (<id>/<task_key>) still read: the manifest stores the location.
+// Tasks write through GenerationSnapshotWriter (core/checkpoint_contract.hpp's SnapshotWriter).
 #pragma once
 
 #include <filesystem>
@@ -43,14 +46,20 @@ class SnapshotStore {
   SnapshotStore(const SnapshotStore&) = delete;
   SnapshotStore& operator=(const SnapshotStore&) = delete;
 
-  // Stores one task's snapshot for checkpoint `id`. task_key names the task uniquely within the
-  // checkpoint ("count-3"): non-empty, no '/', not starting with '.', at most 200 bytes.
-  Result<BlobHandle> put(CheckpointId id, const std::string& task_key, std::string_view bytes);
+  // Stores one task's snapshot for checkpoint `id`, written by generation `gen` (positive).
+  // task_key names the task uniquely within the checkpoint ("count-3"): non-empty, no '/', not
+  // starting with '.', at most 200 bytes.
+  Result<BlobHandle> put(CheckpointId id, Generation gen, const std::string& task_key,
+                         std::string_view bytes);
   // The bytes, verified against h.size and h.checksum. Missing or damaged -> corruption naming
   // the location; ZooKeeper unreachable -> unavailable; other file errors -> io_error.
   Result<std::string> get(const BlobHandle& h);
-  // Removes all blobs of checkpoint `id` (znodes and files). Idempotent.
+  // Removes all blobs of checkpoint `id`, of every generation (znodes and files). Idempotent.
+  // Retention only: the caller knows no live attempt uses `id`.
   Status remove_checkpoint(CheckpointId id);
+  // Removes the blobs generation `gen` wrote for checkpoint `id` (an aborted attempt), leaving
+  // other generations' blobs of the same id alone. Idempotent.
+  Status remove_attempt(CheckpointId id, Generation gen);
   // Ids that have any blobs (znode or directory), ascending.
   Result<std::vector<CheckpointId>> list_checkpoints();
 
@@ -61,14 +70,34 @@ class SnapshotStore {
   std::filesystem::path file_path(const BlobHandle& h) const { return dir_ / h.location; }
 
  private:
-  Result<BlobHandle> put_inline(CheckpointId id, const std::string& key, std::string_view bytes);
-  Result<BlobHandle> put_file(CheckpointId id, const std::string& key, std::string_view bytes);
+  Result<BlobHandle> put_inline(const std::string& dir, const std::string& key,
+                                std::string_view bytes);
+  Result<BlobHandle> put_file(const std::string& dir, const std::string& key,
+                              std::string_view bytes);
 
   zk::Client& zk_;
   std::string blob_root_;
   std::filesystem::path dir_;
   size_t inline_limit_;
   std::unique_ptr<BlockingExecutor> io_;
+};
+
+// "<id>/g<gen>": the part of a blob's location that names its checkpoint attempt.
+std::string attempt_name(CheckpointId id, Generation gen);
+
+// The SnapshotWriter tasks write through: a SnapshotStore bound to the worker's generation.
+// Threading as SnapshotStore (any fiber or thread, concurrently).
+class GenerationSnapshotWriter : public SnapshotWriter {
+ public:
+  GenerationSnapshotWriter(SnapshotStore& store, Generation gen) : store_(store), gen_(gen) {}
+  Result<BlobHandle> write(CheckpointId id, const std::string& task_key,
+                           std::string_view bytes) override {
+    return store_.put(id, gen_, task_key, bytes);
+  }
+
+ private:
+  SnapshotStore& store_;
+  Generation gen_;
 };
 
 }  // namespace sleet

@@ -192,6 +192,7 @@ Status Worker::run() {
   std::unique_ptr<zk::Client> zk;
   std::unique_ptr<CheckpointStore> store;
   std::unique_ptr<SnapshotStore> snapshots;
+  std::unique_ptr<SnapshotWriter> snapshot_writer;  // tasks write their blobs through it
   std::unique_ptr<CursorStore> cursors;
   std::unique_ptr<Coordinator> coordinator;
   RestorePlan plan;
@@ -227,6 +228,8 @@ Status Worker::run() {
       if (!p.ok()) return p.status();
       plan = std::move(p).value();
     }
+    snapshot_writer = std::make_unique<GenerationSnapshotWriter>(*snapshots, gen);
+    eo.snapshots = snapshot_writer.get();
     cursors = store->cursor_store();
     eo.cursors = cursors.get();
     eo.generation = gen;

@@ -1,28 +1,70 @@
 // The contract between the engine (runtime/) and the checkpoint coordinator (checkpointing/):
-// what a task hands over at a barrier, what the coordinator drives, and the state a run starts
-// from. Plain data and two interfaces, so neither library includes the other; the worker
-// (cluster/) connects them.
+// what a task hands over at a barrier, where it writes its state, what the coordinator drives, and
+// the state a run starts from. Plain data and three interfaces, so neither library includes the
+// other; the worker (cluster/) connects them.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include <sleet/component.hpp>
 #include <sleet/ids.hpp>
+#include <sleet/status.hpp>
 
 namespace sleet {
 
-// What a task hands over when it has taken its part of checkpoint `id`.
+// Where one task's snapshot bytes are: an inline znode (small) or a file under checkpoint.dir.
+// The manifest records it (checkpointing/manifest.hpp serializes it as part of TaskSnapshot), so a
+// location, once committed, is read back as written, whatever naming later versions use.
+struct BlobHandle {
+  enum class Kind : uint8_t { inline_znode, file };
+  Kind kind = Kind::inline_znode;
+  // inline_znode: the znode's full path; file: the path relative to the snapshot store's dir
+  // ("<id>/g<generation>/<task_key>.snap"; before generations were in the name
+  // "<id>/<task_key>.snap"), so a shared directory may be mounted at different paths.
+  std::string location;
+  uint64_t size = 0;
+  uint32_t checksum = 0;  // CRC-32C of the bytes
+  bool operator==(const BlobHandle&) const = default;
+  template <class A>
+  void serialize(A& ar) {
+    ar(kind, location, size, checksum);
+  }
+};
+
+// Where a task writes its serialized state at a barrier (DESIGN.md, exactly-once step 3), before
+// it acks. Implemented by checkpointing/ (an adapter over SnapshotStore bound to the worker's
+// generation, so blob names carry it). Called on the task's fiber: the write suspends that fiber
+// only (ZooKeeper async completions, file I/O on the store's own threads), never its OS thread.
+// Any number of tasks may call it concurrently.
+class SnapshotWriter {
+ public:
+  virtual ~SnapshotWriter() = default;
+  // task_key names the task within the checkpoint ("count-3"). An error names the blob and why
+  // (a full checkpoint.dir, ZooKeeper unreachable); the task then acks with it.
+  virtual Result<BlobHandle> write(CheckpointId id, const std::string& task_key,
+                                   std::string_view bytes) = 0;
+};
+
+// The snapshot key of a task, unique within a checkpoint: "<component>-<task>".
+inline std::string snapshot_task_key(const std::string& component, TaskIndex task) {
+  return component + "-" + std::to_string(task.value);
+}
+
+// A task's ack of checkpoint `id`: what it hands over when it has taken its part. Carries no state
+// bytes, only where the task wrote them, so an ack is small and can cross a network.
 struct TaskSnapshotData {
   std::string component;
   TaskIndex task{0};
   CheckpointId id{0};
   bool stateful = false;
   uint32_t state_version = 1;
-  std::string bytes;          // serialized state (empty when stateless)
+  BlobHandle handle;          // stateful only: the blob the task wrote (size = state bytes)
+  Status error;               // stateful only: the blob write failed; the checkpoint must abort
   SourcePositions positions;  // spouts only
   bool source = false;        // the task is a spout
   bool drained = false;       // spouts only: input read to its end

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/format.hpp"
+#include "core/kill_point.hpp"
 #include "runtime/barrier_aligner.hpp"
 #include "runtime/channel.hpp"
 #include "runtime/inbox.hpp"
@@ -245,7 +246,7 @@ class Task : public Collector {
         StateWriter w(os);
         comp->snapshot_state(w);
       }
-      d.bytes = os.str();
+      write_snapshot(d, os.str());
     }
     if (spout) {
       d.source = true;
@@ -254,6 +255,20 @@ class Task : public Collector {
     }
     engine->options().listener->on_task_snapshot(std::move(d));
     return Status::Ok();
+  }
+
+  // Writes this task's state blob of checkpoint d.id and puts its handle (or the write error,
+  // which makes the coordinator abort the checkpoint) into the ack. On this task's fiber: the
+  // writer suspends only the fiber (fiber futures), so other tasks of this thread keep running.
+  void write_snapshot(TaskSnapshotData& d, const std::string& bytes) {
+    auto h =
+        engine->options().snapshots->write(d.id, snapshot_task_key(d.component, d.task), bytes);
+    if (!h.ok()) {
+      d.error = h.status();
+      return;
+    }
+    d.handle = std::move(h).value();
+    kill_point("task.after_snapshot_write");  // the blob is durable, the ack not yet sent
   }
 
   // Barrier `id` is aligned at this task (all inputs delivered it, or this is a spout).
@@ -468,6 +483,8 @@ Result<std::unique_ptr<Engine>> Engine::create(const TopologySpec& spec, const R
                                                EngineOptions options) {
   if (options.checkpointing && !options.listener)
     return Status::Invalid("checkpointing needs a snapshot listener");
+  if (options.checkpointing && !options.snapshots)
+    return Status::Invalid("checkpointing needs a snapshot writer");
   std::unique_ptr<Engine> e(new Engine(spec, options));
   SLEET_RETURN_IF_ERROR(e->wire(registry));
   return e;

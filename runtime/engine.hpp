@@ -52,6 +52,7 @@ struct EngineOptions {
   // channel, no context switch). Off: every task is its own fiber.
   bool chaining = true;
   SnapshotListener* listener = nullptr;  // required when checkpointing
+  SnapshotWriter* snapshots = nullptr;   // required when checkpointing: tasks write state blobs
   CursorStore* cursors = nullptr;        // for sinks that keep publish cursors
   // Context::generation / restored_generation of every task (the worker fills them).
   Generation generation{0};

@@ -23,6 +23,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The generation test blobs are written by (SnapshotStore::put names blobs by it).
+constexpr Generation kGen{1};
+
 #define ASSERT_OK(expr)                                        \
   do {                                                         \
     auto _st = (expr);                                         \
@@ -327,7 +330,7 @@ class CheckpointStoreTest : public sleet::test::ZkTest {
     Manifest m = sample_manifest(topology_, id);
     m.tasks.clear();
     for (int t = 0; t < 2; ++t) {
-      auto h = snaps().put(CheckpointId{id}, "count-" + std::to_string(t),
+      auto h = snaps().put(CheckpointId{id}, kGen, "count-" + std::to_string(t),
                            pattern(t == 0 ? 100 : 10'000, static_cast<int>(id * 10 + t)));
       EXPECT_TRUE(h.ok()) << h.status().to_string();
       TaskSnapshot ts;
@@ -363,14 +366,14 @@ TEST_F(CheckpointStoreTest, LayoutAndInitIsIdempotent) {
 
 TEST_F(CheckpointStoreTest, SnapshotStoreInlineAndFileBlobs) {
   std::string small = pattern(4096, 1), large = pattern(300'000, 2);
-  auto hs = snaps().put(CheckpointId{5}, "count-0", small);
+  auto hs = snaps().put(CheckpointId{5}, kGen, "count-0", small);
   ASSERT_TRUE(hs.ok()) << hs.status().to_string();
   EXPECT_EQ(hs->kind, BlobHandle::Kind::inline_znode);
-  EXPECT_EQ(hs->location, store().blob_root() + "/00000000000000000005/count-0");
+  EXPECT_EQ(hs->location, store().blob_root() + "/00000000000000000005/g1/count-0");
   EXPECT_EQ(hs->size, small.size());
   EXPECT_EQ(hs->checksum, crc32c(small));
 
-  auto hl = snaps().put(CheckpointId{5}, "count-1", large);
+  auto hl = snaps().put(CheckpointId{5}, kGen, "count-1", large);
   ASSERT_TRUE(hl.ok()) << hl.status().to_string();
   EXPECT_EQ(hl->kind, BlobHandle::Kind::file);
   EXPECT_TRUE(fs::exists(snaps().file_path(*hl))) << snaps().file_path(*hl);
@@ -380,15 +383,15 @@ TEST_F(CheckpointStoreTest, SnapshotStoreInlineAndFileBlobs) {
                                  fs::directory_iterator());
   EXPECT_EQ(entries, 1u);
 
-  auto empty = snaps().put(CheckpointId{5}, "empty", "");
+  auto empty = snaps().put(CheckpointId{5}, kGen, "empty", "");
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ(*snaps().get(*empty), "");
   EXPECT_EQ(*snaps().get(*hs), small);
   EXPECT_EQ(*snaps().get(*hl), large);
 
   // Putting the same key again (a retried checkpoint id) overwrites, for both kinds.
-  auto hs2 = snaps().put(CheckpointId{5}, "count-0", "v2");
-  auto hl2 = snaps().put(CheckpointId{5}, "count-1", pattern(200'000, 3));
+  auto hs2 = snaps().put(CheckpointId{5}, kGen, "count-0", "v2");
+  auto hl2 = snaps().put(CheckpointId{5}, kGen, "count-1", pattern(200'000, 3));
   ASSERT_TRUE(hs2.ok() && hl2.ok());
   EXPECT_EQ(*snaps().get(*hs2), "v2");
   EXPECT_EQ(*snaps().get(*hl2), pattern(200'000, 3));
@@ -397,8 +400,9 @@ TEST_F(CheckpointStoreTest, SnapshotStoreInlineAndFileBlobs) {
   auto ids = snaps().list_checkpoints();
   ASSERT_TRUE(ids.ok());
   EXPECT_EQ(*ids, std::vector<CheckpointId>{CheckpointId{5}});
-  EXPECT_EQ(snaps().put(CheckpointId{5}, "a/b", "x").status().code(), Code::invalid_argument);
-  EXPECT_EQ(snaps().put(CheckpointId{5}, ".hidden", "x").status().code(), Code::invalid_argument);
+  EXPECT_EQ(snaps().put(CheckpointId{5}, kGen, "a/b", "x").status().code(), Code::invalid_argument);
+  EXPECT_EQ(snaps().put(CheckpointId{5}, kGen, ".hidden", "x").status().code(),
+            Code::invalid_argument);
 
   ASSERT_OK(snaps().remove_checkpoint(CheckpointId{5}));
   ASSERT_OK(snaps().remove_checkpoint(CheckpointId{5}));  // idempotent
@@ -409,8 +413,8 @@ TEST_F(CheckpointStoreTest, SnapshotStoreInlineAndFileBlobs) {
 
 TEST_F(CheckpointStoreTest, DamagedOrMissingBlobsAreCorruptionNamingTheBlob) {
   std::string large = pattern(50'000, 4), small = pattern(100, 5);
-  auto hf = snaps().put(CheckpointId{1}, "count-0", large);
-  auto hz = snaps().put(CheckpointId{1}, "count-1", small);
+  auto hf = snaps().put(CheckpointId{1}, kGen, "count-0", large);
+  auto hz = snaps().put(CheckpointId{1}, kGen, "count-1", small);
   ASSERT_TRUE(hf.ok() && hz.ok());
   fs::path file = snaps().file_path(*hf);
 
@@ -626,6 +630,75 @@ TEST_F(CheckpointStoreTest, CursorStoreRoundTrip) {
   EXPECT_EQ(*other.cursor_store()->load("sink-0"), std::string("bin\0ary", 7));
 }
 
+// Regression: blobs were named by (id, task key) only, so a stale coordinator's task (an older
+// generation) reusing a checkpoint id overwrote the live checkpoint's committed blob; the
+// checksum turned that into corruption at recovery. Now the name carries the generation.
+TEST_F(CheckpointStoreTest, TwoGenerationsWritingOneCheckpointIdLeaveDistinctBlobs) {
+  auto stale = store().bump_generation();
+  auto live = store().bump_generation();
+  ASSERT_TRUE(stale.ok() && live.ok());
+  ASSERT_LT(stale->value, live->value);
+  // Inline (small) and file (large) blobs alike.
+  for (size_t size : {size_t{100}, size_t{20'000}}) {
+    SCOPED_TRACE(size);
+    const CheckpointId id{static_cast<int64_t>(size)};
+    const std::string mine = pattern(size, 1), zombie = pattern(size, 2);
+    auto h = snaps().put(id, *live, "count-0", mine);
+    ASSERT_TRUE(h.ok()) << h.status().to_string();
+    Manifest m = sample_manifest(topology_, id.value);
+    m.tasks = {TaskSnapshot{"count", 0, 1, *h}};
+    ASSERT_OK(store().commit(m, *live));
+    // The zombie writes the same id and task key afterwards, then aborts that attempt.
+    auto z = snaps().put(id, *stale, "count-0", zombie);
+    ASSERT_TRUE(z.ok()) << z.status().to_string();
+    EXPECT_NE(z->location, h->location);
+    EXPECT_EQ(*snaps().get(*z), zombie);
+    auto committed = store().load(id);
+    ASSERT_TRUE(committed.ok());
+    auto bytes = snaps().get(committed->tasks.at(0).handle);
+    ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
+    EXPECT_EQ(*bytes, mine);
+    ASSERT_OK(snaps().remove_attempt(id, *stale));
+    EXPECT_EQ(snaps().get(*z).status().code(), Code::corruption);  // gone
+    bytes = snaps().get(committed->tasks.at(0).handle);
+    ASSERT_TRUE(bytes.ok()) << "the zombie's abort removed the live blob: "
+                            << bytes.status().to_string();
+    EXPECT_EQ(*bytes, mine);
+    // Retention still finds every generation's blobs of an id and deletes them.
+    (void)snaps().put(id, *stale, "count-1", zombie);
+    ASSERT_OK(snaps().remove_checkpoint(id));
+    EXPECT_EQ(snaps().get(*h).status().code(), Code::corruption);
+    EXPECT_FALSE(client().exists(store().blob_root() + "/" + checkpoint_name(id))->has_value());
+    EXPECT_FALSE(fs::exists(snaps().dir() / checkpoint_name(id)));
+  }
+}
+
+// Manifests store each blob's location, so blobs named before generations were in the name
+// (<id>/<task_key>, <id>/<task_key>.snap) still read, and retention still deletes them.
+TEST_F(CheckpointStoreTest, BlobsWithoutGenerationInTheirNameStillReadAndAreRetained) {
+  const std::string small = pattern(100, 7), large = pattern(20'000, 8);
+  BlobHandle z{BlobHandle::Kind::inline_znode,
+               store().blob_root() + "/" + checkpoint_name(CheckpointId{1}) + "/count-0",
+               small.size(), crc32c(small)};
+  ASSERT_OK(client().ensure_path(store().blob_root() + "/" + checkpoint_name(CheckpointId{1})));
+  ASSERT_OK(client().create(z.location, small));
+  BlobHandle f{BlobHandle::Kind::file, checkpoint_name(CheckpointId{1}) + "/count-1.snap",
+               large.size(), crc32c(large)};
+  fs::create_directories(snaps().file_path(f).parent_path());
+  sleet::test::write_file(snaps().file_path(f), large);
+  EXPECT_EQ(*snaps().get(z), small);
+  EXPECT_EQ(*snaps().get(f), large);
+  EXPECT_EQ(*snaps().list_checkpoints(), std::vector<CheckpointId>{CheckpointId{1}});
+
+  auto gen = store().bump_generation();
+  ASSERT_TRUE(gen.ok());
+  for (int64_t id : {1, 2, 3}) ASSERT_OK(store().commit(sample_manifest(topology_, id), *gen));
+  ASSERT_OK(store().retain(CheckpointId{3}, snaps()));
+  EXPECT_TRUE(snaps().list_checkpoints()->empty());
+  EXPECT_FALSE(client().exists(z.location)->has_value());
+  EXPECT_FALSE(fs::exists(snaps().file_path(f)));
+}
+
 // Regression: trigger_now() while a checkpoint was in flight only moved next_trigger_, which
 // the commit then reset to a full interval later, so a drained worker still waited it out.
 TEST_F(CheckpointStoreTest, TriggerNowDuringACheckpointStartsTheNextRightAfterIt) {
@@ -674,7 +747,7 @@ TEST_F(CheckpointStoreTest, WorksFromFibers) {
     for (int t = 0; t < 4; ++t)
       fibers.emplace_back([&, t] {
         // Two inline and two file blobs, written concurrently from fibers of one thread.
-        auto h = snaps().put(CheckpointId{1}, "task-" + std::to_string(t),
+        auto h = snaps().put(CheckpointId{1}, kGen, "task-" + std::to_string(t),
                              pattern(t % 2 ? 100 : 20'000, t));
         results[t] =
             h.ok() ? (snaps().get(*h).ok() ? Status::Ok() : snaps().get(*h).status()) : h.status();

@@ -359,6 +359,7 @@ TEST(Chaining, ChainedBoltsTakePartInEveryCheckpoint) {
   EngineOptions o;
   o.threads = 2;
   o.listener = &listener;
+  o.snapshots = &listener;
   auto e = make(spec, reg, o);
   ASSERT_TRUE(e->start().ok());
   ASSERT_EQ(e->task_count(), 6u);
@@ -472,6 +473,7 @@ TEST(Barriers, AlignmentAcrossTwoUpstreamPaths) {
   EngineOptions o;
   o.threads = 2;
   o.listener = &listener;
+  o.snapshots = &listener;
   o.batch_size = 64;
   auto e = make(spec, reg, o);
   ASSERT_TRUE(e->start().ok());

@@ -31,7 +31,7 @@ TopologySpec pipeline(const std::string& boot) {
       .build();
 }
 
-RestorePlan plan_from(const std::vector<TaskSnapshotData>& snaps, CheckpointId id) {
+RestorePlan plan_from(const std::vector<test::CollectedSnapshot>& snaps, CheckpointId id) {
   RestorePlan p;
   p.id = id;
   for (const auto& d : snaps) {
@@ -58,7 +58,7 @@ class KafkaEngineTest : public ::testing::Test {
     produce(boot_, "in", rs);
   }
 
-  static int64_t read_so_far(const std::vector<TaskSnapshotData>& snaps) {
+  static int64_t read_so_far(const std::vector<test::CollectedSnapshot>& snaps) {
     int64_t n = 0;
     for (auto& d : snaps)
       for (auto& p : d.positions) n += p.next.value;
@@ -69,6 +69,7 @@ class KafkaEngineTest : public ::testing::Test {
     EngineOptions o;
     o.threads = 2;
     o.listener = &listener;
+    o.snapshots = &listener;
     o.cursors = &cursors_;
     o.batch_size = 128;
     auto e = Engine::create(pipeline(boot_), Registry::global(), o);
@@ -77,7 +78,7 @@ class KafkaEngineTest : public ::testing::Test {
   }
 
   // Checkpoint `id` completes (every task acked); returns its snapshots.
-  std::vector<TaskSnapshotData> checkpoint(Engine& e, Collecting& l, int64_t id) {
+  std::vector<test::CollectedSnapshot> checkpoint(Engine& e, Collecting& l, int64_t id) {
     e.trigger_checkpoint(CheckpointId{id});
     EXPECT_TRUE(
         wait_until([&] { return l.of(id).size() == e.task_count() || !e.failure().ok(); }, 20s))
@@ -144,7 +145,7 @@ TEST_F(KafkaEngineTest, RestartFromACommittedCheckpointCountsNothingTwice) {
   produce_input(0, half);
   Collecting l1;
   int64_t id = 0, committed_id = 0;
-  std::vector<TaskSnapshotData> committed;
+  std::vector<test::CollectedSnapshot> committed;
   {
     auto e = make_engine(l1);
     ASSERT_TRUE(e);
@@ -201,9 +202,9 @@ class OffsetRecorder : public Bolt {
 TEST_F(KafkaEngineTest, TwoSpoutsOnOneTopicEachResumeAtTheirOwnPositions) {
   produce_input(0, 400);  // 100 per partition
   const std::string cluster = kafka_->cluster_id();
-  std::vector<TaskSnapshotData> snaps;
+  std::vector<test::CollectedSnapshot> snaps;
   auto spout_snap = [&](const std::string& c, int task, std::vector<std::pair<int, int64_t>> ps) {
-    TaskSnapshotData d;
+    test::CollectedSnapshot d;
     d.component = c;
     d.task = TaskIndex{task};
     d.id = CheckpointId{5};
@@ -245,6 +246,7 @@ TEST_F(KafkaEngineTest, TwoSpoutsOnOneTopicEachResumeAtTheirOwnPositions) {
   EngineOptions o;
   o.threads = 2;
   o.listener = &l;
+  o.snapshots = &l;
   o.cursors = &cursors_;
   auto e = Engine::create(spec, reg, o);
   ASSERT_TRUE(e.ok()) << e.status().to_string();

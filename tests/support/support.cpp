@@ -134,12 +134,25 @@ ListeningSocket::~ListeningSocket() {
 
 void CollectingListener::on_task_snapshot(TaskSnapshotData&& d) {
   std::lock_guard lk(mu);
-  got.push_back(std::move(d));
+  CollectedSnapshot c;
+  static_cast<TaskSnapshotData&>(c) = std::move(d);
+  if (c.stateful && c.error.ok()) c.bytes = blobs.at(c.handle.location);
+  got.push_back(std::move(c));
 }
 
-std::vector<TaskSnapshotData> CollectingListener::of(int64_t id) {
+Result<BlobHandle> CollectingListener::write(CheckpointId id, const std::string& task_key,
+                                             std::string_view bytes) {
   std::lock_guard lk(mu);
-  std::vector<TaskSnapshotData> out;
+  BlobHandle h;
+  h.location = "mem:" + std::to_string(id.value) + "/" + task_key;
+  h.size = bytes.size();
+  blobs[h.location] = std::string(bytes);
+  return h;
+}
+
+std::vector<CollectedSnapshot> CollectingListener::of(int64_t id) {
+  std::lock_guard lk(mu);
+  std::vector<CollectedSnapshot> out;
   for (auto& d : got)
     if (d.id.value == id) out.push_back(d);
   return out;

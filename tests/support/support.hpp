@@ -63,12 +63,23 @@ class ListeningSocket {
   int port_ = 0;
 };
 
-// Keeps every task snapshot the engine hands over (the test plays the coordinator).
-struct CollectingListener : SnapshotListener {
+// A task's ack as the test sees it: with the state bytes the task wrote through the listener's
+// in-memory SnapshotWriter (empty when stateless).
+struct CollectedSnapshot : TaskSnapshotData {
+  std::string bytes;
+};
+
+// Keeps every task snapshot the engine hands over (the test plays the coordinator), and is the
+// engine's snapshot writer too (blobs kept in memory, location "mem:<id>/<task_key>"): set both
+// EngineOptions::listener and ::snapshots to it.
+struct CollectingListener : SnapshotListener, SnapshotWriter {
   std::mutex mu;
-  std::vector<TaskSnapshotData> got;
+  std::vector<CollectedSnapshot> got;
+  std::map<std::string, std::string> blobs;  // location -> bytes
   void on_task_snapshot(TaskSnapshotData&& d) override;
-  std::vector<TaskSnapshotData> of(int64_t id);  // snapshots of checkpoint `id`
+  Result<BlobHandle> write(CheckpointId id, const std::string& task_key,
+                           std::string_view bytes) override;
+  std::vector<CollectedSnapshot> of(int64_t id);  // snapshots of checkpoint `id`
 };
 
 // Runs a command to completion (bounded), returning exit status and captured stdout.
