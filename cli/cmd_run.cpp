@@ -22,6 +22,8 @@
 #include "cluster/process.hpp"
 #include "cluster/run_checks.hpp"
 #include "cluster/state_dir.hpp"
+#include "cluster/supervisor.hpp"
+#include "cluster/supervisor_io.hpp"
 #include "cluster/supervisor_policy.hpp"
 #include "cluster/worker.hpp"
 #include "cluster/zk_server.hpp"
@@ -32,7 +34,6 @@ namespace sleet::cli {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -53,26 +54,6 @@ struct RunOptions {
   spdlog::error("{}", cause);
   if (!hint.empty()) spdlog::info("hint: {}", hint);
   throw CLI::RuntimeError(code);
-}
-
-std::string read_all(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::string last_lines(const fs::path& p, size_t n) {
-  std::string all = read_all(p);
-  size_t pos = all.size();
-  while (n-- > 0 && pos > 0) {
-    pos = all.rfind('\n', pos - 2 < all.size() ? pos - 2 : 0);
-    if (pos == std::string::npos) {
-      pos = 0;
-      break;
-    }
-  }
-  return all.substr(pos == 0 ? 0 : pos + 1);
 }
 
 // A topic the topology touches: the partitions `sleet run` creates it with on the embedded Kafka,
@@ -186,20 +167,134 @@ void refuse_waits_forever(const TopologySpec& spec, const std::map<std::string, 
     if (!why.empty()) fail(kExitUsage, why);
 }
 
-// Prints a console line when the worker's aborted-checkpoint count grew: the count and the
-// reason (a timeout naming the tasks that did not ack, a blob write error such as a full
-// checkpoint.dir). The same reason again is repeated at most every 10 s.
-void report_aborts(const std::string& status, int64_t& seen, std::string& shown,
-                   Clock::time_point& shown_at, bool tty) {
-  int64_t n = static_cast<int64_t>(status_number(status, "aborted"));
-  if (n <= seen) return;
-  seen = n;
-  std::string why = status_string(status, "last_abort_reason");
-  if (why == shown && Clock::now() - shown_at < 10s) return;
-  shown = why;
-  shown_at = Clock::now();
-  if (tty) std::fputc('\n', stderr);
-  spdlog::warn("checkpoint aborted ({} so far by this worker): {}", n, why);
+// The supervisor's events on the console (cluster/supervisor.hpp), worded as the run's log has
+// always been. On a terminal the live line is redrawn in place, so a message first ends it.
+class ConsoleEvents : public SupervisorEvents {
+ public:
+  ConsoleEvents(std::string topology, fs::path worker_log, bool tty)
+      : topology_(std::move(topology)), worker_log_(std::move(worker_log)), tty_(tty) {}
+
+  void worker_started(pid_t pid) override {
+    spdlog::info("worker started (pid {}), log in {}", pid, worker_log_.string());
+  }
+  void stopping_on_signal(int sig) override {
+    newline();
+    spdlog::info("stopping (signal {}): asking the worker to finish cleanly", sig);
+  }
+  void worker_stopped(int st, bool drained) override {
+    if (!drained)
+      spdlog::info("worker {}", describe_exit(st));
+    else if (st != 0)
+      spdlog::warn("worker {} while stopping", describe_exit(st));
+  }
+  void zookeeper_died(pid_t pid, const std::string& dir, int port) override {
+    newline();
+    spdlog::warn("ZooKeeper (pid {}) died; restarting it on {} (port {})", pid, dir, port);
+  }
+  void zookeeper_restarted(pid_t pid, int restarts) override {
+    spdlog::info("ZooKeeper restarted (pid {}, {} restart(s))", pid, restarts);
+  }
+  void dropped(const Drop& d) override {
+    newline();
+    spdlog::error(
+        "the embedded Kafka DROPPED {} record(s) of topic {} partition {} (its log now starts at "
+        "offset {}): {}",
+        d.lost, d.topic, d.partition, d.log_start, drop_way_out());
+  }
+  void drained(int64_t cp, int64_t loaded) override {
+    newline();
+    spdlog::info("drained: checkpoint {} covers all {} input records and is visible", cp, loaded);
+  }
+  void worker_ended(const WorkerEndReport& r) override {
+    newline();
+    if (r.before_drain)
+      spdlog::error("worker (pid {}) stopped on its own before the input was drained", r.pid);
+    else if (r.exit_status == kExitOk)
+      spdlog::info("worker stopped on its own");
+    else
+      spdlog::error("worker {} and cannot be restarted: {}\n{}", describe_exit(r.exit_status),
+                    r.failure.empty() ? "last log lines:" : r.failure, r.log_tail);
+  }
+  void giving_up(const std::string& reason, const std::string& log_tail) override {
+    newline();
+    spdlog::error("giving up: {}. Last log:\n{}", reason, log_tail);
+  }
+  void restarting(pid_t pid, const std::string& why, std::chrono::milliseconds backoff,
+                  int64_t last_cp) override {
+    newline();
+    spdlog::warn(
+        "worker (pid {}) {}; restarting in {} ms from the latest committed checkpoint "
+        "(last seen: {})",
+        pid, why, backoff.count(), last_cp);
+  }
+  void worker_resumed(pid_t pid, int64_t checkpoint) override {
+    newline();
+    spdlog::info("worker (pid {}) resumed from checkpoint {}", pid, checkpoint);
+  }
+  void chaos_kill(pid_t pid) override {
+    newline();
+    spdlog::warn("chaos: SIGKILL worker pid {}", pid);
+  }
+  // The count and the reason (a timeout naming the tasks that did not ack, a blob write error
+  // such as a full checkpoint.dir).
+  void checkpoint_aborted(int64_t n, const std::string& why) override {
+    newline();
+    spdlog::warn("checkpoint aborted ({} so far by this worker): {}", n, why);
+  }
+  void live(const LiveStatus& l) override {
+    const std::string& status = l.status;
+    int64_t cp = static_cast<int64_t>(status_number(status, "last_checkpoint"));
+    char cp_part[120];
+    if (cp > 0)
+      snprintf(cp_part, sizeof cp_part, "checkpoint %lld (%lld ms, age %.1fs)",
+               static_cast<long long>(cp),
+               static_cast<long long>(status_number(status, "last_checkpoint_ms")),
+               status_number(status, "last_checkpoint_age_s"));
+    else
+      snprintf(cp_part, sizeof cp_part, "no checkpoint yet");
+    char line[400];
+    snprintf(
+        line, sizeof line,
+        "%s | %5.1fs | in %s/s out %s/s | lag %lld of %lld | %s%s | restarts %d%s%s",
+        topology_.c_str(), l.elapsed_s, format_rate(status_number(status, "in_rate")).c_str(),
+        format_rate(status_number(status, "out_rate")).c_str(),
+        // Lag: loaded records the last committed checkpoint does not cover yet.
+        static_cast<long long>(std::max<double>(
+            0, static_cast<double>(l.loaded) - status_number(status, "committed_offsets"))),
+        static_cast<long long>(l.loaded), cp_part,
+        l.aborts_seen > 0 ? (" | aborted " + std::to_string(l.aborts_seen)).c_str() : "",
+        l.restarts,
+        l.zk_restarts > 0 ? (" | ZooKeeper restarts " + std::to_string(l.zk_restarts)).c_str() : "",
+        l.lost_total > 0 ? (" | DROPPED " + std::to_string(l.lost_total) + " records").c_str()
+                         : "");
+    if (tty_)
+      std::fprintf(stderr, "\r\033[K%s", line);
+    else
+      spdlog::info("{}", line);
+  }
+
+ private:
+  void newline() {
+    if (tty_) std::fputc('\n', stderr);
+  }
+  std::string topology_;
+  fs::path worker_log_;
+  bool tty_;
+};
+
+// The one mapping of how the supervised run ended to `sleet run`'s exit status (cli/README.md).
+int exit_code_of(const SupervisorOutcome& out) {
+  switch (out.end) {
+    case SupervisorState::done:
+      return kExitOk;
+    case SupervisorState::interrupted:
+      return 128 + out.signal;
+    default:
+      // The policy's code for how the worker ended (2, 3; 1 after failures in a row), else
+      // the error's: a bad input file is the user's to fix (2), anything else is worth a retry.
+      if (out.policy_exit_code) return *out.policy_exit_code;
+      return out.status.code() == Code::invalid_argument ? kExitUsage : kExitFailure;
+  }
 }
 
 int run(const RunOptions& o, SignalWatcher& signals) {
@@ -318,24 +413,6 @@ int run(const RunOptions& o, SignalWatcher& signals) {
     }
     retention = std::make_unique<RetentionWatch>(bootstrap, std::move(watched));
   }
-  std::map<std::string, int64_t> reported_lost;  // "topic:partition" -> records lost, as reported
-  int64_t lost_total = 0;
-  // Reports new losses of the embedded Kafka loudly, once each; the summary repeats the total.
-  auto check_drops = [&] {
-    if (!retention) return;
-    for (auto& d :
-         losses(retention->log_starts(), parse_positions(read_all(status_file)), spout_topics)) {
-      std::string tp = d.topic + ":" + std::to_string(d.partition);
-      if (reported_lost[tp] >= d.lost) continue;
-      lost_total += d.lost - reported_lost[tp];
-      reported_lost[tp] = d.lost;
-      if (isatty(2)) std::fputc('\n', stderr);
-      spdlog::error(
-          "the embedded Kafka DROPPED {} record(s) of topic {} partition {} (its log now starts at "
-          "offset {}): {}",
-          d.lost, d.topic, d.partition, d.log_start, drop_way_out());
-    }
-  };
 
   std::vector<std::string> argv = {"/proc/self/exe", "worker", o.topology.file};
   for (auto& s : o.topology.sets) argv.insert(argv.end(), {"--set", s});
@@ -351,241 +428,65 @@ int run(const RunOptions& o, SignalWatcher& signals) {
   ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
   if (len > 0) argv[0] = std::string(self, static_cast<size_t>(len));
 
-  Process::Options po;
-  po.stderr_path = worker_log.string();
-  po.stdout_path = worker_log.string();
-  auto start_worker = [&]() -> Process {
-    auto p = Process::spawn(argv, po);
-    if (!p.ok()) fail(kExitFailure, "cannot start a worker: " + p.status().message());
-    return std::move(p).value();
-  };
-
   const bool tty = isatty(2);
-  const auto t0 = Clock::now();
+  ProcessWorkerLauncher workers(argv, worker_log);
+  std::unique_ptr<EmbeddedZooKeeperChild> zk_child;
+  if (zk) zk_child = std::make_unique<EmbeddedZooKeeperChild>(*zk);
+  LoaderFeed feed(loader, retention.get());
+  StatusFile status_source(status_file);
+  SteadyClock clock;
+  SupervisorOptions so;
+  so.until_drained = o.until_drained;
+  so.policy.max_failures = o.max_failures;
+  so.live_interval = tty ? 250ms : 5s;
+  so.spout_topics = spout_topics;
   std::mt19937_64 rng(std::random_device{}());
-  auto next_chaos = [&] {
-    std::uniform_real_distribution<double> d(0.5, 1.5);
-    return Clock::now() +
-           std::chrono::milliseconds(static_cast<int64_t>(o.chaos_every_s * 1000 * d(rng)));
-  };
-  auto chaos_at = next_chaos();
-  int restarts = 0, chaos_kills = 0, zk_restarts = 0;
-  int64_t last_cp_seen = 0;
-  SupervisorPolicy policy;
-  policy.max_failures = o.max_failures;
-  FailureHistory history;
-  bool chaos_killed = false;  // the current worker's death is our own SIGKILL
-  auto worker_started = Clock::now();
-  int64_t aborts_seen = 0;  // of the current worker
-  std::string abort_reason_shown;
-  auto abort_shown_at = Clock::now() - 1h, last_abort_check = Clock::now();
-  bool announce_resume = false;  // a restarted worker has not yet said where it resumed
-  std::string status;
-  Process worker = start_worker();
-  spdlog::info("worker started (pid {}), log in {}", worker.pid(), worker_log.string());
-  auto last_print = Clock::now() - 1h;
-  int exit_code = kExitOk;
-  bool interrupted = false;
-
-  while (true) {
-    if (int sig = signals.last_signal(); sig != 0) {
-      if (tty) std::fputc('\n', stderr);
-      spdlog::info("stopping (signal {}): asking the worker to finish cleanly", sig);
-      int st = worker.stop(10s);
-      spdlog::info("worker {}", describe_exit(st));
-      // Without --until-drained a signal is the normal way to end a run. With it, the run did
-      // not finish what it was asked to: 128 + signal, and whatever is printed is partial.
-      exit_code = kExitOk;
-      if (o.until_drained) {
-        exit_code = 128 + sig;
-        interrupted = true;
-        spdlog::warn(
-            "interrupted by signal {} before the input was drained: the output is partial "
-            "(exit {})",
-            sig, exit_code);
-      }
-      break;
-    }
-    if (zk && !zk->running()) {
-      // The embedded ZooKeeper is our child like the worker: restart it on its data dir (same
-      // port), so the worker reconnects and resumes from the checkpoints it holds.
-      if (tty) std::fputc('\n', stderr);
-      spdlog::warn("ZooKeeper (pid {}) died; restarting it on {} (port {})", zk->pid(),
-                   zk->dir().string(), zk->port());
-      if (Status rs = zk->restart(); !rs.ok())
-        fail(kExitFailure, "cannot restart ZooKeeper: " + rs.message(),
-             "see " + zk->log_path().string());
-      ++zk_restarts;
-      spdlog::info("ZooKeeper restarted (pid {}, {} restart(s))", zk->pid(), zk_restarts);
-    }
-    if (loader.done() && !loader.status().ok())
-      fail(loader.status().code() == Code::invalid_argument ? kExitUsage : kExitFailure,
-           loader.status().message());
-    check_drops();
-    if (o.until_drained && loader.done()) {
-      // Done when the current worker's last committed checkpoint has every spout at the end of its
-      // input, reaches the end offsets read after loading finished, and is visible.
-      status = read_all(status_file);
-      int64_t cp = static_cast<int64_t>(status_number(status, "last_checkpoint"));
-      if (is_drained({worker.pid(), status, true, loader.final_ends()})) {
-        if (tty) std::fputc('\n', stderr);
-        spdlog::info("drained: checkpoint {} covers all {} input records and is visible", cp,
-                     loader.loaded());
-        int st = worker.stop(10s);
-        if (st != 0) spdlog::warn("worker {} while stopping", describe_exit(st));
-        exit_code = kExitOk;
-        break;
-      }
-    }
-    if (!worker.running()) {
-      int st = *worker.exit_status();
-      status = read_all(status_file);
-      const bool own = static_cast<pid_t>(status_number(status, "pid")) == worker.pid();
-      WorkerEnd end;
-      end.exit_status = st;
-      end.chaos = chaos_killed;
-      end.ran =
-          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - worker_started);
-      if (own) {
-        end.failure = status_string(status, "failure");
-        end.transient = status_number(status, "failure_transient") > 0;
-        end.position = static_cast<int64_t>(status_number(status, "committed_offsets"));
-        last_cp_seen =
-            std::max(last_cp_seen, static_cast<int64_t>(status_number(status, "last_checkpoint")));
-      }
-      Decision d = decide(policy, history, end);
-      if (tty) std::fputc('\n', stderr);
-      if (d.kind == Decision::Kind::stop) {
-        exit_code = d.exit_code;
-        if (st == kExitOk && o.until_drained) {
-          // Stopped by someone else: the input is not drained, so this is no success.
-          spdlog::error("worker (pid {}) stopped on its own before the input was drained",
-                        worker.pid());
-          exit_code = kExitFailure;
-        } else if (st == kExitOk) {
-          spdlog::info("worker stopped on its own");
-        } else {
-          spdlog::error("worker {} and cannot be restarted: {}\n{}", describe_exit(st),
-                        end.failure.empty() ? "last log lines:" : end.failure,
-                        last_lines(worker_log, 5));
-        }
-        break;
-      }
-      if (d.kind == Decision::Kind::give_up) {
-        spdlog::error("giving up: {}. Last log:\n{}", d.reason, last_lines(worker_log, 5));
-        exit_code = d.exit_code;
-        break;
-      }
-      std::string why = describe_exit(st);
-      if (!end.failure.empty())
-        why += ": " + end.failure;
-      else if (st != 128 + SIGKILL)
-        why += ": " + last_lines(worker_log, 1);
-      // The checkpoint it resumes from is ZooKeeper's latest, which can be newer than the last
-      // one the dead worker's status file showed: the new worker's status says which.
-      spdlog::warn(
-          "worker (pid {}) {}; restarting in {} ms from the latest committed checkpoint "
-          "(last seen: {})",
-          worker.pid(), why, d.backoff.count(), last_cp_seen);
-      for (auto until = Clock::now() + d.backoff;
-           Clock::now() < until && signals.last_signal() == 0;)
-        std::this_thread::sleep_for(20ms);
-      worker = start_worker();
-      worker_started = Clock::now();
-      chaos_killed = false;
-      aborts_seen = 0;
-      announce_resume = true;
-      ++restarts;
-      if (o.chaos_every_s > 0) chaos_at = next_chaos();
-      continue;
-    }
-    if (announce_resume) {
-      status = read_all(status_file);
-      if (static_cast<pid_t>(status_number(status, "pid")) == worker.pid()) {
-        announce_resume = false;
-        if (tty) std::fputc('\n', stderr);
-        spdlog::info("worker (pid {}) resumed from checkpoint {}", worker.pid(),
-                     static_cast<int64_t>(status_number(status, "restored_from")));
-      }
-    }
-    if (o.chaos_every_s > 0 && Clock::now() >= chaos_at) {
-      if (tty) std::fputc('\n', stderr);
-      spdlog::warn("chaos: SIGKILL worker pid {}", worker.pid());
-      worker.signal(SIGKILL);
-      chaos_killed = true;
-      ++chaos_kills;
-      chaos_at = next_chaos();
-      continue;
-    }
-    auto now = Clock::now();
-    if (now - last_abort_check >= 250ms) {
-      last_abort_check = now;
-      status = read_all(status_file);
-      if (static_cast<pid_t>(status_number(status, "pid")) == worker.pid())
-        report_aborts(status, aborts_seen, abort_reason_shown, abort_shown_at, tty);
-    }
-    if (now - last_print >= (tty ? 250ms : 5s)) {
-      last_print = now;
-      status = read_all(status_file);
-      if (!status.empty()) {
-        int64_t cp = static_cast<int64_t>(status_number(status, "last_checkpoint"));
-        if (cp > last_cp_seen) last_cp_seen = cp;
-        char cp_part[120];
-        if (cp > 0)
-          snprintf(cp_part, sizeof cp_part, "checkpoint %lld (%lld ms, age %.1fs)",
-                   static_cast<long long>(cp),
-                   static_cast<long long>(status_number(status, "last_checkpoint_ms")),
-                   status_number(status, "last_checkpoint_age_s"));
-        else
-          snprintf(cp_part, sizeof cp_part, "no checkpoint yet");
-        char line[400];
-        snprintf(
-            line, sizeof line,
-            "%s | %5.1fs | in %s/s out %s/s | lag %lld of %lld | %s%s | restarts %d%s%s",
-            spec.name.c_str(), std::chrono::duration<double>(now - t0).count(),
-            format_rate(status_number(status, "in_rate")).c_str(),
-            format_rate(status_number(status, "out_rate")).c_str(),
-            // Lag: loaded records the last committed checkpoint does not cover yet.
-            static_cast<long long>(std::max<double>(
-                0,
-                static_cast<double>(loader.loaded()) - status_number(status, "committed_offsets"))),
-            static_cast<long long>(loader.loaded()), cp_part,
-            aborts_seen > 0 ? (" | aborted " + std::to_string(aborts_seen)).c_str() : "", restarts,
-            zk_restarts > 0 ? (" | ZooKeeper restarts " + std::to_string(zk_restarts)).c_str() : "",
-            lost_total > 0 ? (" | DROPPED " + std::to_string(lost_total) + " records").c_str()
-                           : "");
-        if (tty)
-          std::fprintf(stderr, "\r\033[K%s", line);
-        else
-          spdlog::info("{}", line);
-      }
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-  status = read_all(status_file);
-  spdlog::info("{} in {:.1f}s: {} records loaded, last checkpoint {}, {} restarts ({} by chaos){}",
-               exit_code == 0 ? "finished" : (interrupted ? "interrupted" : "stopped"),
-               std::chrono::duration<double>(Clock::now() - t0).count(), loader.loaded(),
-               static_cast<int64_t>(status_number(status, "last_checkpoint")), restarts,
-               chaos_kills,
-               zk_restarts > 0 ? ", " + std::to_string(zk_restarts) + " ZooKeeper restart(s)" : "");
+  if (o.chaos_every_s > 0)
+    so.chaos_delay = [&rng, every = o.chaos_every_s] {
+      std::uniform_real_distribution<double> d(0.5, 1.5);
+      return std::chrono::milliseconds(static_cast<int64_t>(every * 1000 * d(rng)));
+    };
+  ConsoleEvents console(spec.name, worker_log, tty);
+  Supervisor supervisor(
+      std::move(so), workers, zk_child.get(), feed, status_source, clock,
+      [&signals] { return signals.last_signal(); }, console);
+  SupervisorOutcome out = supervisor.run();
+  // A child or the input failed: the error is all there is to say.
+  if (!out.status.ok()) fail(exit_code_of(out), out.status.message(), out.hint);
+  const int exit_code = exit_code_of(out);
+  const bool interrupted = out.end == SupervisorState::interrupted;
+  if (interrupted)
+    spdlog::warn(
+        "interrupted by signal {} before the input was drained: the output is partial (exit {})",
+        out.signal, exit_code);
+  std::string status = status_source.read();
+  spdlog::info(
+      "{} in {:.1f}s: {} records loaded, last checkpoint {}, {} restarts ({} by chaos){}",
+      exit_code == 0 ? "finished" : (interrupted ? "interrupted" : "stopped"),
+      supervisor.elapsed_s(), loader.loaded(),
+      static_cast<int64_t>(status_number(status, "last_checkpoint")), supervisor.restarts(),
+      supervisor.chaos_kills(),
+      supervisor.zookeeper_restarts() > 0
+          ? ", " + std::to_string(supervisor.zookeeper_restarts()) + " ZooKeeper restart(s)"
+          : "");
   // Counts of the worker that wrote the last status; an earlier worker's are in the same
   // checkpointed run but not added up here.
   for (auto& l : describe_errors(status_errors(status))) spdlog::warn("{}", l);
-  check_drops();
-  if (lost_total > 0) {
+  supervisor.check_drops();
+  int code = exit_code;
+  if (supervisor.lost_total() > 0) {
     spdlog::error(
         "the embedded Kafka dropped {} record(s) this run, so the output is incomplete: {}",
-        lost_total, drop_way_out());
-    if (exit_code == kExitOk) exit_code = kExitUnrecoverable;  // incomplete: never 0
+        supervisor.lost_total(), drop_way_out());
+    if (code == kExitOk) code = kExitUnrecoverable;  // incomplete: never 0
   }
   if (o.until_drained && o.top > 0) {
-    if (exit_code == kExitOk)
+    if (code == kExitOk)
       print_top(spec, o.top);
     else if (interrupted)
       print_top(spec, o.top, " [PARTIAL: interrupted before the input was drained]");
   }
-  return exit_code;
+  return code;
 }
 
 }  // namespace

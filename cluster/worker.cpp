@@ -179,6 +179,16 @@ Worker::Worker(TopologySpec spec, const Registry& registry, WorkerOptions option
     : spec_(std::move(spec)), registry_(registry), options_(std::move(options)) {}
 
 Status Worker::run() {
+  Status s = run_phases();
+  // An early return of a phase (joining, restoring) has not moved the machine yet; a failure
+  // while running has gone through rolling_back to failed already.
+  if (!s.ok() && lifecycle_.state() != WorkerState::failed &&
+      lifecycle_.allowed(WorkerState::failed))
+    (void)lifecycle_.transition(WorkerState::failed, code_name(s.code()));  // the caller logs s
+  return s;
+}
+
+Status Worker::run_phases() {
   const bool checkpointing = spec_.config_or("checkpoint.enabled", "true") != "false";
   EngineOptions eo;
   eo.threads = options_.threads > 0 ? options_.threads
@@ -197,6 +207,9 @@ Status Worker::run() {
   std::unique_ptr<Coordinator> coordinator;
   RestorePlan plan;
   Generation gen{0};
+  SLEET_RETURN_IF_ERROR(
+      lifecycle_.transition(checkpointing ? WorkerState::joining : WorkerState::restoring,
+                            checkpointing ? "claiming the generation" : "checkpointing off"));
   if (checkpointing) {
     std::string connect = spec_.config_or("zookeeper.connect", "");
     if (connect.empty())
@@ -215,6 +228,8 @@ Status Worker::run() {
     auto g = store->bump_generation();
     if (!g.ok()) return g.status().with_context("claiming the topology's generation");
     gen = *g;
+    SLEET_RETURN_IF_ERROR(lifecycle_.transition(
+        WorkerState::restoring, "generation " + std::to_string(gen.value) + " claimed"));
     std::filesystem::path dir =
         std::filesystem::path(spec_.config_or("checkpoint.dir", "sleet-state/checkpoints")) /
         spec_.name;
@@ -260,6 +275,9 @@ Status Worker::run() {
     base.positions = task_positions(plan);
     coordinator->start(target, gen, plan.id, std::move(base));
   }
+  SLEET_RETURN_IF_ERROR(lifecycle_.transition(
+      WorkerState::running,
+      plan.id.value > 0 ? "from checkpoint " + std::to_string(plan.id.value) : "fresh"));
 
   const auto t0 = std::chrono::steady_clock::now();
   auto last_report = t0;
@@ -369,6 +387,15 @@ Status Worker::run() {
     std::this_thread::sleep_for(
         std::min<std::chrono::milliseconds>(20ms, options_.progress_interval));
   }
+  // The shutdown below always runs to its end: a refused transition (a bug) becomes the result
+  // only when there is no failure to report already.
+  auto advance = [&](WorkerState to, const std::string& why) {
+    if (Status t = lifecycle_.transition(to, why); !t.ok() && result.ok()) result = t;
+  };
+  if (result.ok())
+    advance(WorkerState::stopping, stop_.load() ? "stop requested" : "drained");
+  else
+    advance(WorkerState::rolling_back, result.to_string());
   // Order matters: stop committing first, then stop the tasks. Whatever was in flight is simply
   // not committed and will be replayed by the next run.
   if (coordinator) coordinator->stop();
@@ -387,13 +414,21 @@ Status Worker::run() {
     if (done.wait_for(2s) != std::future_status::ready) {
       (void)engine.release();
       abandoned_ = true;
+      advance(WorkerState::failed, "stuck task abandoned");
       return result;
     }
+    advance(WorkerState::failed, "tasks joined");
     return result;  // the waiter joined the threads
   }
   Status ew = engine->wait();
   if (result.ok()) result = ew;
   progress(true);
+  if (lifecycle_.state() == WorkerState::rolling_back)
+    advance(WorkerState::failed, "tasks joined");
+  else if (!result.ok())
+    advance(WorkerState::failed, code_name(result.code()));  // a task failed while stopping
+  else
+    advance(WorkerState::stopped, "tasks joined");
   return result;
 }
 

@@ -15,6 +15,8 @@
 #include <sleet/registry.hpp>
 #include <sleet/topology.hpp>
 
+#include "cluster/worker_lifecycle.hpp"
+
 namespace sleet {
 
 class StallWatchdog;
@@ -82,12 +84,20 @@ class Worker {
   // return within a few seconds: its threads still run and cannot be joined, so the caller must
   // end the process (std::_Exit) rather than return through static destructors.
   bool abandoned_tasks() const { return abandoned_; }
+  // Where the lifecycle is (cluster/worker_lifecycle.hpp); for the thread that called run(),
+  // or anyone once run() returned.
+  WorkerState state() const { return lifecycle_.state(); }
 
  private:
   TopologySpec spec_;
   const Registry& registry_;
   WorkerOptions options_;
   Status check_stall(StallWatchdog& watchdog, Engine& engine, Coordinator& coordinator);
+  // run()'s phases; run() moves the lifecycle to failed when this returns early with an error.
+  Status run_phases();
+  // Rare changes (a few per process), so at info level: one line each in the worker's log.
+  StateMachine<WorkerState> lifecycle_{"worker", WorkerState::created, kWorkerTransitions,
+                                       worker_state_name, spdlog::level::info};
   std::atomic<bool> stop_{false};
   bool abandoned_ = false;
 };

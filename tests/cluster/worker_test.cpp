@@ -124,7 +124,11 @@ class WorkerTest : public test::ZkTest {
       if (last) *last = p;
     };
     Worker w(s, registry_, o);
-    return w.run();
+    Status st = w.run();
+    // The lifecycle ends in the state that matches what run() returned (worker_lifecycle.hpp).
+    EXPECT_EQ(w.state(), st.ok() ? WorkerState::stopped : WorkerState::failed)
+        << worker_state_name(w.state()) << " after " << st.to_string();
+    return st;
   }
 
   int64_t output_records() {

@@ -1,0 +1,256 @@
+// The supervisor behind `sleet run`: runs one worker child process at a time, restarts it when it
+// dies (cluster/supervisor_policy.hpp decides), restarts the embedded ZooKeeper when it dies,
+// watches the input loader and the embedded Kafka's retention, stops the worker once the input
+// is drained (--until-drained) or on a signal, and reports what happens through
+// SupervisorEvents. It never prints and never exits: cli/cmd_run.cpp prints the events and maps
+// the outcome to an exit code.
+//
+// Every collaborator is injected (the worker child, the embedded ZooKeeper, the input feed, the
+// worker's status file, the clock, the pending signal), so tests/cluster/supervisor_test.cpp
+// drives it with fakes: a fake clock that advances on sleep, a fake child that "exits" with given
+// codes. The real ones are in cluster/supervisor_io.hpp.
+//
+// Its life is an explicit state machine (core/state_machine.hpp, kSupervisorTransitions below;
+// the table is printed in cluster/README.md):
+//   starting -> running -> (backing_off -> restarting -> running)* -> [draining] -> stopping ->
+//   done | interrupted, or running/draining -> done | failed | gave_up.
+//
+// Threading: one thread (the command's) constructs it and calls run(); the collaborators are
+// called on that thread only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sleet/status.hpp>
+
+#include "cluster/drain_check.hpp"
+#include "cluster/supervisor_policy.hpp"
+#include "core/state_machine.hpp"
+
+namespace sleet::cli {
+
+enum class SupervisorState {
+  starting,     // before the first worker runs
+  running,      // a worker runs (input may still be loading)
+  draining,     // --until-drained and all input is loaded: waiting for a checkpoint covering it
+  backing_off,  // the worker ended and the policy restarts it: waiting the backoff
+  restarting,   // starting the replacement worker
+  stopping,     // stopping the worker: a signal, or drained
+  done,         // ended as asked: drained, or stopped by a signal or on its own (no drain asked)
+  interrupted,  // a signal before the input was drained (--until-drained): the output is partial
+  gave_up,      // the policy gave up (failures in a row, or the same failure repeating)
+  failed,       // the worker cannot be restarted, or a child or the input failed
+};
+
+const char* supervisor_state_name(SupervisorState s);
+
+inline constexpr Transition<SupervisorState> kSupervisorTransitions[] = {
+    {SupervisorState::starting, SupervisorState::running, "first worker started"},
+    {SupervisorState::starting, SupervisorState::failed, "the worker cannot be started"},
+    {SupervisorState::running, SupervisorState::draining, "--until-drained, all input loaded"},
+    {SupervisorState::running, SupervisorState::backing_off, "worker ended, policy: restart"},
+    {SupervisorState::running, SupervisorState::stopping, "signal"},
+    {SupervisorState::running, SupervisorState::done, "worker stopped on its own (exit 0)"},
+    {SupervisorState::running, SupervisorState::gave_up, "worker ended, policy: give up"},
+    {SupervisorState::running, SupervisorState::failed,
+     "worker ended, policy: stop (exit 2/3); input or ZooKeeper failed"},
+    {SupervisorState::draining, SupervisorState::backing_off, "worker ended, policy: restart"},
+    {SupervisorState::draining, SupervisorState::stopping, "drained, or a signal"},
+    {SupervisorState::draining, SupervisorState::gave_up, "worker ended, policy: give up"},
+    {SupervisorState::draining, SupervisorState::failed,
+     "worker ended before drained or cannot be restarted; ZooKeeper failed"},
+    {SupervisorState::backing_off, SupervisorState::restarting, "backoff over (or a signal)"},
+    {SupervisorState::restarting, SupervisorState::running, "replacement worker started"},
+    {SupervisorState::restarting, SupervisorState::failed, "the worker cannot be started"},
+    {SupervisorState::stopping, SupervisorState::done, "worker stopped"},
+    {SupervisorState::stopping, SupervisorState::interrupted, "worker stopped, input not drained"},
+};
+
+// The worker child process: at most one at a time.
+class WorkerLauncher {
+ public:
+  virtual ~WorkerLauncher() = default;
+  // Starts a new worker (the previous one has ended); its pid.
+  virtual Result<pid_t> start() = 0;
+  virtual bool running() = 0;
+  // Its exit status (exit code, or 128 + signal) once running() returned false.
+  virtual int exit_status() = 0;
+  virtual void kill() = 0;  // SIGKILL now (--chaos-kill-every)
+  // SIGTERM, up to `grace`, then SIGKILL; the exit status.
+  virtual int stop(std::chrono::milliseconds grace) = 0;
+  // The last `lines` lines of the worker's log, for the console.
+  virtual std::string log_tail(size_t lines) = 0;
+};
+
+// The embedded ZooKeeper server, a child like the worker; absent with an external ensemble.
+class ZooKeeperChild {
+ public:
+  virtual ~ZooKeeperChild() = default;
+  virtual bool running() = 0;
+  virtual pid_t pid() = 0;
+  virtual int port() = 0;
+  virtual std::string dir() = 0;
+  virtual std::string log_path() = 0;
+  // On the same data dir and port, so the worker reconnects and resumes.
+  virtual Status restart() = 0;
+};
+
+// The input loader and, on the embedded Kafka, its retention watch.
+class InputFeed {
+ public:
+  virtual ~InputFeed() = default;
+  virtual bool done() = 0;  // every record loaded (or loading failed)
+  virtual Status status() = 0;
+  virtual int64_t loaded() = 0;
+  virtual std::map<std::string, int64_t> final_ends() = 0;  // "topic:partition" -> end offset
+  // "topic:partition" -> log start offset; empty when nothing is watched (external Kafka).
+  virtual std::map<std::string, int64_t> log_starts() = 0;
+};
+
+// The worker's status file (WorkerProgress::to_json), as last written; "" if none.
+class StatusSource {
+ public:
+  virtual ~StatusSource() = default;
+  virtual std::string read() = 0;
+};
+
+class SupervisorClock {
+ public:
+  using time_point = std::chrono::steady_clock::time_point;
+  virtual ~SupervisorClock() = default;
+  virtual time_point now() = 0;
+  virtual void sleep_for(std::chrono::milliseconds d) = 0;
+};
+
+// What the live line shows, every SupervisorOptions::live_interval.
+struct LiveStatus {
+  double elapsed_s = 0;
+  std::string status;  // the worker's status json
+  int64_t loaded = 0;
+  int64_t aborts_seen = 0;  // by the current worker
+  int restarts = 0;
+  int zk_restarts = 0;
+  int64_t lost_total = 0;
+};
+
+// How a worker that will not be restarted ended (SupervisorEvents::worker_ended).
+struct WorkerEndReport {
+  pid_t pid = 0;
+  int exit_status = 0;
+  std::string failure;        // its error from its own status ("" if unknown)
+  std::string log_tail;       // its last log lines
+  bool before_drain = false;  // exit 0, but --until-drained and the input is not drained
+};
+
+// Everything the console shows, at the moment it happens. Called on run()'s thread; the
+// defaults ignore the event.
+class SupervisorEvents {
+ public:
+  virtual ~SupervisorEvents() = default;
+  virtual void state_changed(SupervisorState /*from*/, SupervisorState /*to*/) {}
+  virtual void worker_started(pid_t /*pid*/) {}  // the first one
+  virtual void live(const LiveStatus&) {}
+  virtual void checkpoint_aborted(int64_t /*count*/, const std::string& /*reason*/) {}
+  virtual void worker_resumed(pid_t /*pid*/, int64_t /*checkpoint*/) {}
+  virtual void chaos_kill(pid_t /*pid*/) {}
+  virtual void restarting(pid_t /*pid*/, const std::string& /*why*/,
+                          std::chrono::milliseconds /*backoff*/, int64_t /*last_checkpoint*/) {}
+  virtual void worker_ended(const WorkerEndReport&) {}  // not restarted
+  virtual void giving_up(const std::string& /*reason*/, const std::string& /*log_tail*/) {}
+  virtual void zookeeper_died(pid_t /*pid*/, const std::string& /*dir*/, int /*port*/) {}
+  virtual void zookeeper_restarted(pid_t /*pid*/, int /*restarts*/) {}
+  virtual void dropped(const Drop&) {}  // once per new loss
+  virtual void drained(int64_t /*checkpoint*/, int64_t /*loaded*/) {}
+  virtual void stopping_on_signal(int /*signal*/) {}
+  // The worker's exit status after a stop (signal, or drained).
+  virtual void worker_stopped(int /*exit_status*/, bool /*drained*/) {}
+};
+
+struct SupervisorOptions {
+  bool until_drained = false;
+  SupervisorPolicy policy;
+  // The time to the next chaos SIGKILL, asked after each; empty: no chaos.
+  std::function<std::chrono::milliseconds()> chaos_delay;
+  std::chrono::milliseconds live_interval{5000};
+  std::chrono::milliseconds abort_check_interval{250};
+  // The same abort reason again is reported at most this often.
+  std::chrono::milliseconds abort_repeat_interval{10000};
+  std::chrono::milliseconds tick{20};
+  std::chrono::milliseconds stop_grace{10000};
+  std::vector<std::string> spout_topics;  // topics a KafkaSpout reads (for losses())
+};
+
+struct SupervisorOutcome {
+  SupervisorState end = SupervisorState::done;  // done, interrupted, gave_up or failed
+  // Not OK when a child or the input failed (not the worker's own end): the error to show and
+  // nothing else (no summary), as before any output was trusted.
+  Status status;
+  std::string hint;
+  // gave_up, or failed because of how the worker ended: the exit code the policy chose for it
+  // (supervisor_policy.hpp); nullopt otherwise.
+  std::optional<int> policy_exit_code;
+  int signal = 0;  // the signal that ended the run (0: none)
+};
+
+class Supervisor {
+ public:
+  // All references must outlive the supervisor; `zookeeper` is null with an external ensemble.
+  // `pending_signal` returns the signal received so far (0: none).
+  Supervisor(SupervisorOptions options, WorkerLauncher& workers, ZooKeeperChild* zookeeper,
+             InputFeed& input, StatusSource& status, SupervisorClock& clock,
+             std::function<int()> pending_signal, SupervisorEvents& events);
+
+  // Starts the first worker and supervises until the run ends.
+  SupervisorOutcome run();
+  // Reports losses of the embedded Kafka not reported yet (SupervisorEvents::dropped); run()
+  // calls it every tick, the command once more for its summary.
+  void check_drops();
+
+  SupervisorState state() const { return sm_.state(); }
+  int restarts() const { return restarts_; }
+  int chaos_kills() const { return chaos_kills_; }
+  int zookeeper_restarts() const { return zk_restarts_; }
+  int64_t lost_total() const { return lost_total_; }
+  double elapsed_s() const;
+
+ private:
+  [[nodiscard]] Status go(SupervisorState to, const std::string& why);
+  SupervisorOutcome end(SupervisorState to, const std::string& why, SupervisorOutcome out);
+  SupervisorOutcome broke(Status why, std::string hint = "");
+  Status start_worker();
+  void report_aborts(const std::string& status);
+  SupervisorClock::time_point next_chaos();
+
+  SupervisorOptions o_;
+  WorkerLauncher& workers_;
+  ZooKeeperChild* zk_;
+  InputFeed& input_;
+  StatusSource& status_;
+  SupervisorClock& clock_;
+  std::function<int()> pending_signal_;
+  SupervisorEvents& events_;
+  StateMachine<SupervisorState> sm_;
+
+  SupervisorClock::time_point t0_{}, worker_started_{}, chaos_at_{};
+  SupervisorClock::time_point abort_shown_at_{}, last_abort_check_{}, last_live_{};
+  pid_t pid_ = 0;
+  FailureHistory history_;
+  int restarts_ = 0, chaos_kills_ = 0, zk_restarts_ = 0;
+  int64_t last_cp_seen_ = 0;
+  bool chaos_killed_ = false;  // the current worker's death is our own SIGKILL
+  int64_t aborts_seen_ = 0;    // of the current worker
+  std::string abort_reason_shown_;
+  bool announce_resume_ = false;  // a restarted worker has not yet said where it resumed
+  std::map<std::string, int64_t> reported_lost_;  // "topic:partition" -> records lost, reported
+  int64_t lost_total_ = 0;
+};
+
+}  // namespace sleet::cli

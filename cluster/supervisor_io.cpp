@@ -1,0 +1,53 @@
+#include "cluster/supervisor_io.hpp"
+
+#include <signal.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace sleet::cli {
+
+std::string read_file_or_empty(const std::filesystem::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string last_lines(const std::filesystem::path& p, size_t n) {
+  std::string all = read_file_or_empty(p);
+  size_t pos = all.size();
+  while (n-- > 0 && pos > 0) {
+    pos = all.rfind('\n', pos - 2 < all.size() ? pos - 2 : 0);
+    if (pos == std::string::npos) {
+      pos = 0;
+      break;
+    }
+  }
+  return all.substr(pos == 0 ? 0 : pos + 1);
+}
+
+ProcessWorkerLauncher::ProcessWorkerLauncher(std::vector<std::string> argv,
+                                             std::filesystem::path log)
+    : argv_(std::move(argv)), log_(std::move(log)) {}
+
+Result<pid_t> ProcessWorkerLauncher::start() {
+  Process::Options po;
+  po.stderr_path = log_.string();
+  po.stdout_path = log_.string();
+  auto p = Process::spawn(argv_, po);
+  if (!p.ok()) return p.status();
+  process_ = std::move(p).value();
+  return process_.pid();
+}
+
+void ProcessWorkerLauncher::kill() {
+  process_.signal(SIGKILL);
+}
+
+void SteadyClock::sleep_for(std::chrono::milliseconds d) {
+  std::this_thread::sleep_for(d);
+}
+
+}  // namespace sleet::cli
