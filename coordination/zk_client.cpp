@@ -7,6 +7,8 @@
 #include <boost/fiber/operations.hpp>
 
 #include <cstring>
+#include <map>
+#include <type_traits>
 
 namespace sleet::zk {
 
@@ -146,11 +148,69 @@ struct KeeperSignal {
   }
 };
 
+// ---------------------------------------------------------------------------------------------
+// Watches
+
+const char* watch_event_name(WatchEvent::Type t) {
+  switch (t) {
+    case WatchEvent::Type::created:
+      return "created";
+    case WatchEvent::Type::deleted:
+      return "deleted";
+    case WatchEvent::Type::changed:
+      return "changed";
+    case WatchEvent::Type::children:
+      return "children changed";
+  }
+  return "?";
+}
+
+// Shared by the Watch (the waiter) and the Session's registry (the C client's watcher context is
+// the registry key, never a pointer, so a late or stale registration cannot reach a freed or
+// reused state). Completed once, from the C client's completion thread or the thread that closes
+// or expires the session.
+struct WatchState {
+  explicit WatchState(std::string p) : path(std::move(p)), future(promise.get_future().share()) {}
+  std::string path;
+  std::mutex m;
+  bool done = false;
+  std::optional<WatchEvent> event;
+  Status lost;
+  boost::fibers::promise<void> promise;
+  boost::fibers::shared_future<void> future;
+
+  void complete(std::optional<WatchEvent> ev, Status why) {
+    {
+      std::lock_guard lk(m);
+      if (done) return;
+      done = true;
+      event = std::move(ev);
+      lost = std::move(why);
+    }
+    promise.set_value();
+  }
+};
+
+bool Watch::fired() const {
+  if (!state_) return false;
+  std::lock_guard lk(state_->m);
+  return state_->done;
+}
+
+Result<WatchEvent> Watch::wait_until(Clock::time_point until) const {
+  if (!state_) return Status::Invalid("wait on a ZooKeeper watch that was never armed");
+  if (state_->future.wait_until(until) != boost::fibers::future_status::ready)
+    return Status::Timeout("ZooKeeper watch on " + state_->path + ": no event before the deadline");
+  std::lock_guard lk(state_->m);
+  if (state_->event) return *state_->event;
+  return state_->lost;
+}
+
 // One zhandle_t, i.e. one ZooKeeper session. Destroying it closes the handle (zookeeper_close
 // joins the C client's threads, so no watcher or completion runs after the destructor returns;
 // pending completions are called with ZCLOSING from the closing thread). Shared: the Client holds
 // the current one, and a caller holds a reference only while it submits a request.
-class Session {
+class Session : public std::enable_shared_from_this<Session> {
  public:
   static Result<std::shared_ptr<Session>> open(const Options& o,
                                                std::shared_ptr<KeeperSignal> signal) {
@@ -174,7 +234,8 @@ class Session {
 
   explicit Session(std::shared_ptr<KeeperSignal> signal) : signal_(std::move(signal)) {}
   ~Session() {
-    if (zh_) zookeeper_close(zh_);
+    if (zh_) zookeeper_close(zh_);  // no watcher runs after this
+    fail_watches("the ZooKeeper client was closed");
   }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -183,9 +244,59 @@ class Session {
   bool connected() const { return state_.load() == ZOO_CONNECTED_STATE; }
   bool expired() const { return expired_.load(); }
   void mark_expired() {
-    if (!expired_.exchange(true)) signal_->notify();
+    if (!expired_.exchange(true)) {
+      fail_watches("the session expired");
+      signal_->notify();
+    }
   }
   int64_t id() const { return id_.load(); }
+
+  // Registers a watch state; the returned key is the C watcher's context. Any thread.
+  uint64_t register_watch(std::shared_ptr<WatchState> w) {
+    std::lock_guard lk(watch_mu_);
+    uint64_t key = ++next_watch_;
+    watches_.emplace(key, std::move(w));
+    return key;
+  }
+  // A request that armed nothing (an error, or no reply in time): forget its state. A late
+  // registration by the C client then finds no key and is ignored.
+  void unregister_watch(uint64_t key) {
+    std::lock_guard lk(watch_mu_);
+    watches_.erase(key);
+  }
+  // The watcher of every watching request. Runs on the C client's completion thread. A session
+  // event reaches every armed watcher: only the end of the session completes them; a node event
+  // is the one-shot event.
+  static void watch_fn(zhandle_t* zh, int type, int state, const char* path, void* ctx) {
+    auto* self = static_cast<Session*>(const_cast<void*>(zoo_get_context(zh)));
+    if (!self) return;
+    auto key = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(ctx));
+    if (type == ZOO_SESSION_EVENT) {
+      if (state == ZOO_EXPIRED_SESSION_STATE || state == ZOO_AUTH_FAILED_STATE)
+        self->mark_expired();
+      return;
+    }
+    std::optional<WatchEvent> ev;
+    if (type == ZOO_CREATED_EVENT)
+      ev = WatchEvent{WatchEvent::Type::created, path ? path : ""};
+    else if (type == ZOO_DELETED_EVENT)
+      ev = WatchEvent{WatchEvent::Type::deleted, path ? path : ""};
+    else if (type == ZOO_CHANGED_EVENT)
+      ev = WatchEvent{WatchEvent::Type::changed, path ? path : ""};
+    else if (type == ZOO_CHILD_EVENT)
+      ev = WatchEvent{WatchEvent::Type::children, path ? path : ""};
+    else
+      return;  // ZOO_NOTWATCHING_EVENT (3.5+ removed watches): not one of ours
+    std::shared_ptr<WatchState> w;
+    {
+      std::lock_guard lk(self->watch_mu_);
+      auto it = self->watches_.find(key);
+      if (it == self->watches_.end()) return;
+      w = std::move(it->second);
+      self->watches_.erase(it);
+    }
+    w->complete(std::move(ev), Status::Ok());
+  }
 
  private:
   // Runs on the C client's completion thread.
@@ -200,8 +311,22 @@ class Session {
     }
   }
 
+  void fail_watches(const char* why) {
+    std::map<uint64_t, std::shared_ptr<WatchState>> lost;
+    {
+      std::lock_guard lk(watch_mu_);
+      lost.swap(watches_);
+    }
+    for (auto& [key, w] : lost)
+      w->complete(std::nullopt, Status::Unavailable("ZooKeeper watch on " + w->path + ": " + why +
+                                                    " before it fired; re-read and watch again"));
+  }
+
   zhandle_t* zh_ = nullptr;
   std::shared_ptr<KeeperSignal> signal_;
+  std::mutex watch_mu_;  // guards watches_ and next_watch_; never held while completing a watch
+  std::map<uint64_t, std::shared_ptr<WatchState>> watches_;
+  uint64_t next_watch_ = 0;
   std::atomic<int> state_{0};
   std::atomic<bool> expired_{false};
   std::atomic<int64_t> id_{0};
@@ -254,6 +379,25 @@ struct StatCall : CallBase {
 struct StringCall : CallBase {
   static void complete(int rc, const char*, const void* data) {
     (*adopt<StringCall>(data))->done.set_value(rc);
+  }
+};
+
+struct NameCall : CallBase {
+  std::string name;
+  static void complete(int rc, const char* name, const void* data) {
+    auto h = adopt<NameCall>(data);
+    if (rc == ZOK && name) (*h)->name = name;
+    (*h)->done.set_value(rc);
+  }
+};
+
+struct FullStatCall : CallBase {
+  NodeStat stat;
+  static void complete(int rc, const Stat* stat, const void* data) {
+    auto h = adopt<FullStatCall>(data);
+    if (rc == ZOK && stat)
+      (*h)->stat = NodeStat{stat->version, stat->cversion, stat->ephemeralOwner, stat->numChildren};
+    (*h)->done.set_value(rc);
   }
 };
 
@@ -411,7 +555,11 @@ Status Client::run(const std::string& what, const std::shared_ptr<State>& state,
   std::shared_ptr<Session> s = std::move(sr).value();
   auto future = state->done.get_future();
   auto holder = std::make_unique<std::shared_ptr<State>>(state);
-  int rc = submit(s->zh(), static_cast<const void*>(holder.get()));
+  int rc;
+  if constexpr (std::is_invocable_v<Submit, Session&, zhandle_t*, const void*>)
+    rc = submit(*s, s->zh(), static_cast<const void*>(holder.get()));
+  else
+    rc = submit(s->zh(), static_cast<const void*>(holder.get()));
   if (rc != ZOK) {
     // ZBADARGUMENTS and ZINVALIDSTATE are returned before the C client registers the
     // completion, so the reference is still ours. For any other code (marshalling failure, i.e.
@@ -527,6 +675,111 @@ Result<std::vector<std::string>> Client::children(const std::string& path) {
   Status st = run(what, call, [&](zhandle_t* zh, const void* d) {
     return zoo_aget_children(zh, path.c_str(), 0, &ChildrenCall::complete, d);
   });
+  if (!st.ok()) return st;
+  return std::move(call->names);
+}
+
+Result<std::string> Client::create_node(const std::string& path, const std::string& data,
+                                        CreateMode mode) {
+  std::string what = "create " + path;
+  bool sequential =
+      mode == CreateMode::persistent_sequential || mode == CreateMode::ephemeral_sequential;
+  // A sequential path may end with '/': the server appends the counter.
+  SLEET_RETURN_IF_ERROR(validate_path(sequential ? path + "0" : path));
+  SLEET_RETURN_IF_ERROR(check_size(data.size() + path.size(), what));
+  int flags = 0;
+  if (mode == CreateMode::ephemeral || mode == CreateMode::ephemeral_sequential)
+    flags |= ZOO_EPHEMERAL;
+  if (sequential) flags |= ZOO_SEQUENCE;
+  auto call = std::make_shared<NameCall>();
+  Status st = run(what, call, [&](zhandle_t* zh, const void* d) {
+    return zoo_acreate(zh, path.c_str(), data.data(), static_cast<int>(data.size()),
+                       &ZOO_OPEN_ACL_UNSAFE, flags, &NameCall::complete, d);
+  });
+  if (!st.ok()) return st;
+  return std::move(call->name);
+}
+
+Result<std::optional<NodeStat>> Client::stat(const std::string& path) {
+  std::string what = "stat " + path;
+  SLEET_RETURN_IF_ERROR(validate_path(path));
+  auto call = std::make_shared<FullStatCall>();
+  Status st = run(what, call, [&](zhandle_t* zh, const void* data) {
+    return zoo_aexists(zh, path.c_str(), 0, &FullStatCall::complete, data);
+  });
+  if (st.code() == Code::not_found) return std::optional<NodeStat>();
+  if (!st.ok()) return st;
+  return std::optional<NodeStat>(call->stat);
+}
+
+namespace {
+// One watching request's registration: the submit lambda registers the state with the session it
+// submits on; afterwards the caller either hands the state to the Watch (armed) or unregisters it.
+struct WatchRegistration {
+  explicit WatchRegistration(const std::string& path) : state(std::make_shared<WatchState>(path)) {}
+  std::shared_ptr<WatchState> state;
+  std::weak_ptr<Session> session;
+  uint64_t key = 0;
+  void* context(Session& s) {
+    session = s.weak_from_this();
+    key = s.register_watch(state);
+    return reinterpret_cast<void*>(static_cast<uintptr_t>(key));
+  }
+  void finish(bool armed, std::shared_ptr<WatchState>& slot) {
+    if (armed) {
+      slot = state;
+      return;
+    }
+    if (auto s = session.lock(); s && key) s->unregister_watch(key);
+  }
+};
+}  // namespace
+
+Result<std::optional<int>> Client::exists(const std::string& path, Watch& watch) {
+  std::string what = "exists " + path;
+  watch.state_.reset();
+  SLEET_RETURN_IF_ERROR(validate_path(path));
+  auto call = std::make_shared<StatCall>();
+  WatchRegistration reg(path);
+  Status st = run(what, call, [&](Session& s, zhandle_t* zh, const void* data) {
+    return zoo_awexists(zh, path.c_str(), &Session::watch_fn, reg.context(s), &StatCall::complete,
+                        data);
+  });
+  // An exists watch is armed on an absent node too (it fires when the node is created).
+  bool armed = st.ok() || st.code() == Code::not_found;
+  reg.finish(armed, watch.state_);
+  if (st.code() == Code::not_found) return std::optional<int>();
+  if (!st.ok()) return st;
+  return std::optional<int>(call->version);
+}
+
+Result<std::string> Client::get(const std::string& path, Watch& watch, int* version) {
+  std::string what = "get " + path;
+  watch.state_.reset();
+  SLEET_RETURN_IF_ERROR(validate_path(path));
+  auto call = std::make_shared<GetCall>();
+  WatchRegistration reg(path);
+  Status st = run(what, call, [&](Session& s, zhandle_t* zh, const void* data) {
+    return zoo_awget(zh, path.c_str(), &Session::watch_fn, reg.context(s), &GetCall::complete,
+                     data);
+  });
+  reg.finish(st.ok(), watch.state_);
+  if (!st.ok()) return st;
+  if (version) *version = call->version;
+  return std::move(call->value);
+}
+
+Result<std::vector<std::string>> Client::children(const std::string& path, Watch& watch) {
+  std::string what = "get children of " + path;
+  watch.state_.reset();
+  SLEET_RETURN_IF_ERROR(validate_path(path));
+  auto call = std::make_shared<ChildrenCall>();
+  WatchRegistration reg(path);
+  Status st = run(what, call, [&](Session& s, zhandle_t* zh, const void* data) {
+    return zoo_awget_children(zh, path.c_str(), &Session::watch_fn, reg.context(s),
+                              &ChildrenCall::complete, data);
+  });
+  reg.finish(st.ok(), watch.state_);
   if (!st.ok()) return st;
   return std::move(call->names);
 }

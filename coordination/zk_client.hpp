@@ -18,6 +18,12 @@
 // opens a new session on its own (a background thread closes the old handle and calls
 // zookeeper_init again) and bumps session_epoch(); callers that own ephemeral nodes watch the epoch
 // and re-create them.
+//
+// Watches (exists/get/children with a Watch&): ZooKeeper's one-shot watches. The event is kept in
+// the Watch until a fiber or thread waits for it with a deadline. A watch survives a connection
+// loss within its session (the C client re-registers it on reconnect, and the server reports a
+// change it missed); when the session is lost (expired, or the client closed) every armed watch of
+// it returns unavailable, so a waiter never hangs on a watch that can no longer fire.
 #pragma once
 
 #include <atomic>
@@ -30,6 +36,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <sleet/status.hpp>
@@ -68,6 +75,56 @@ Status map_zk_error(int rc, const std::string& what);
 // Checks a znode path the way the server would (absolute, no empty, "." or ".." components, no
 // trailing slash except the root); invalid_argument otherwise.
 Status validate_path(std::string_view path);
+
+// How create_node() creates a znode. For the sequential modes the server appends a 10-digit,
+// per-parent increasing counter to the path (which may then end with '/').
+enum class CreateMode : uint8_t {
+  persistent,
+  ephemeral,
+  persistent_sequential,
+  ephemeral_sequential
+};
+
+// The parts of a znode's Stat the recipes need.
+struct NodeStat {
+  int version = -1;             // data version
+  int cversion = -1;            // children version
+  int64_t ephemeral_owner = 0;  // session id owning an ephemeral node, 0 for a persistent one
+  int num_children = 0;
+};
+
+// The one event of a fired watch.
+struct WatchEvent {
+  enum class Type : uint8_t { created, deleted, changed, children };
+  Type type = Type::changed;
+  std::string path;
+};
+const char* watch_event_name(WatchEvent::Type t);
+
+struct WatchState;
+
+// A one-shot watch armed by Client::exists/get/children(path, Watch&). Cheap to move; empty until a
+// call armed it. Waiting may be repeated (after a timeout, or to re-read the event); any one
+// thread or fiber at a time. The Watch may be dropped before it fires (the client keeps its state
+// until the event or the end of the session).
+class Watch {
+ public:
+  Watch() = default;
+  bool armed() const { return state_ != nullptr; }
+  // True once the event arrived or the session was lost (wait() then returns at once).
+  bool fired() const;
+  // The event; Code::timeout if `until` passed first (the watch stays armed: wait again);
+  // unavailable if the session was lost before the event (re-read and watch again);
+  // invalid_argument if the watch was never armed. Suspends a fiber / blocks a thread.
+  Result<WatchEvent> wait_until(std::chrono::steady_clock::time_point until) const;
+  Result<WatchEvent> wait_for(std::chrono::milliseconds timeout) const {
+    return wait_until(std::chrono::steady_clock::now() + timeout);
+  }
+
+ private:
+  friend class Client;
+  std::shared_ptr<WatchState> state_;
+};
 
 class Session;
 struct KeeperSignal;
@@ -108,6 +165,22 @@ class Client {
   Status remove_recursive(const std::string& path);
   // Child names (not paths), unsorted as the server returns them.
   Result<std::vector<std::string>> children(const std::string& path);
+
+  // Creates `path` in `mode` and returns the created path (for a sequential mode, `path` plus the
+  // server's counter). already_exists / not_found as create(). A sequential create that returns
+  // unavailable may still have created a node: recipes find it by a token in its name.
+  Result<std::string> create_node(const std::string& path, const std::string& data,
+                                  CreateMode mode);
+  // The Stat of `path` if it exists, nullopt if not.
+  Result<std::optional<NodeStat>> stat(const std::string& path);
+
+  // Watching variants. On success `watch` is armed (replacing what it held); on an error it is
+  // left empty. exists: fires on create, delete or data change, armed also when the node is
+  // absent. get: fires on delete or data change (not armed on not_found). children: fires when a
+  // child is added or removed or the node is deleted (not armed on not_found).
+  Result<std::optional<int>> exists(const std::string& path, Watch& watch);
+  Result<std::string> get(const std::string& path, Watch& watch, int* version = nullptr);
+  Result<std::vector<std::string>> children(const std::string& path, Watch& watch);
   // All ops or none. A failed check op -> fenced; any other failure is mapped as above with the
   // failing op named in the message. An empty list is Ok without a request.
   Status multi(const std::vector<Op>& ops);
