@@ -484,7 +484,9 @@ Result<std::unique_ptr<Engine>> Engine::create(const TopologySpec& spec, const R
   if (options.checkpointing && !options.listener)
     return Status::Invalid("checkpointing needs a snapshot listener");
   if (options.checkpointing && !options.snapshots)
-    return Status::Invalid("checkpointing needs a snapshot writer");
+    return Status::Invalid(
+        "checkpointing needs a snapshot writer: set EngineOptions::snapshots (where tasks write "
+        "their state blobs), or turn checkpointing off");
   std::unique_ptr<Engine> e(new Engine(spec, options));
   SLEET_RETURN_IF_ERROR(e->wire(registry));
   return e;

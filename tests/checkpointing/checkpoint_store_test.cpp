@@ -738,6 +738,40 @@ TEST_F(CheckpointStoreTest, TriggerNowDuringACheckpointStartsTheNextRightAfterIt
   c.stop();
 }
 
+// Tasks write their blobs on their own fibers (through GenerationSnapshotWriter, as the engine
+// does): the write (a file with fsync, or a znode) must suspend only the writing fiber, so the
+// other tasks of that OS thread keep running meanwhile. A blocking write would let the other
+// fiber run only before or after it, never while it is in flight.
+TEST_F(CheckpointStoreTest, ATaskBlobWriteSuspendsOnlyItsFiber) {
+  GenerationSnapshotWriter writer(snaps(), kGen);
+  for (size_t size : {size_t{20'000}, size_t{100}}) {  // file, inline
+    SCOPED_TRACE(size);
+    bool in_write = false, done = false, ran_meanwhile = false;
+    Status result;
+    std::thread runner([&] {
+      boost::fibers::fiber task([&] {
+        in_write = true;
+        auto h =
+            writer.write(CheckpointId{static_cast<int64_t>(size)}, "count-0", pattern(size, 3));
+        in_write = false;
+        done = true;
+        result = h.ok() ? Status::Ok() : h.status();
+      });
+      boost::fibers::fiber other([&] {
+        while (!done) {
+          if (in_write) ran_meanwhile = true;
+          boost::this_fiber::yield();
+        }
+      });
+      task.join();
+      other.join();
+    });
+    runner.join();
+    EXPECT_TRUE(result.ok()) << result.to_string();
+    EXPECT_TRUE(ran_meanwhile) << "the write blocked its OS thread";
+  }
+}
+
 TEST_F(CheckpointStoreTest, WorksFromFibers) {
   auto gen = store().bump_generation();
   ASSERT_TRUE(gen.ok());

@@ -272,6 +272,11 @@ TEST_F(ExactlyOnce, NoFailures) {
 TEST_F(ExactlyOnce, KillAfterSnapshotWrite) {
   kill_at("coordinator.after_snapshot_write", 5);
 }
+// A task wrote its state blob but died before acking: the checkpoint never commits, the blob is an
+// orphan that retention sweeps.
+TEST_F(ExactlyOnce, KillBetweenTaskBlobWriteAndAck) {
+  kill_at("task.after_snapshot_write", 5);
+}
 TEST_F(ExactlyOnce, KillBetweenPrecommitAndCommit) {
   kill_at("coordinator.before_commit", 2);
 }
