@@ -12,6 +12,9 @@
 
 namespace sleet {
 
+// Checkpoint ids are read by every task's loop turn: a lock in there would cost every batch.
+static_assert(std::atomic<CheckpointId>::is_always_lock_free);
+
 namespace {
 
 // One outgoing stream of a task: the grouping decides which target task(s) get a tuple; tuples
