@@ -8,12 +8,12 @@
 #include <filesystem>
 #include <future>
 #include <memory>
-#include <set>
 #include <thread>
 
 #include "checkpointing/checkpoint_store.hpp"
 #include "checkpointing/coordinator.hpp"
 #include "checkpointing/snapshot_store.hpp"
+#include "cluster/dead_letter_sink.hpp"
 #include "cluster/stall_watchdog.hpp"
 #include "coordination/zk_client.hpp"
 #include "runtime/engine.hpp"
@@ -23,27 +23,6 @@ namespace sleet {
 using namespace std::chrono_literals;
 
 namespace {
-
-// on_error: dead_letter (EngineOptions::dead_letter_sink): a KafkaSink writing the records
-// (format: record) to the component's dead_letter_topic. The source topic recorded in dead
-// letters is the topic of the KafkaSpout feeding the component, when exactly one does.
-Result<DeadLetterSink> kafka_dead_letter_sink(const TopologySpec& spec, const ComponentSpec& cs,
-                                              TaskIndex) {
-  if (cs.dead_letter_topic.empty())
-    return Status::Invalid("component '" + cs.id +
-                           "' has on_error: dead_letter but no dead_letter_topic");
-  DeadLetterSink d;
-  d.class_name = "KafkaSink";
-  d.args = Args{{"topic", cs.dead_letter_topic}, {"format", "record"}};
-  std::set<std::string> topics;
-  for (auto& st : spec.streams) {
-    if (st.to != cs.id) continue;
-    const ComponentSpec* from = spec.find(st.from);
-    if (from && from->class_name == "KafkaSpout") topics.insert(from->args.string_or("topic", ""));
-  }
-  if (topics.size() == 1) d.source_topic = *topics.begin();
-  return d;
-}
 
 class EngineTarget : public CheckpointTarget {
  public:

@@ -13,6 +13,9 @@
 
 namespace sleet {
 
+// Checkpoint ids are read by every task's loop turn: a lock in there would cost every batch.
+static_assert(std::atomic<CheckpointId>::is_always_lock_free);
+
 namespace {
 
 // One outgoing stream of a task: the grouping decides which target task(s) get a tuple; tuples
@@ -75,6 +78,8 @@ class Task : public Collector {
   // Emits (and, chained, deliveries) not yet added to the counters: one atomic add per flush.
   int64_t unreported_out = 0;
   int64_t unreported_in = 0;
+  // EngineOptions::batch_size, kept here: append() reads it for every tuple.
+  size_t batch_size = 512;
 
   Counter* counter(const std::string& name) {
     std::lock_guard lk(counters_mu);
@@ -137,15 +142,17 @@ class Task : public Collector {
   void append(OutEdge& e, size_t target, Values&& v) {
     auto& p = e.pending[target];
     p.emplace_back(&out_fields, std::move(v));
-    if (p.size() >= engine->options().batch_size) send(e, target);
+    if (p.size() >= batch_size) [[unlikely]]
+      send(e, target);
   }
 
-  void send(OutEdge& e, size_t target) {
+  // Once per batch, out of line: inlined into append() it costs every tuple a longer prologue.
+  [[gnu::noinline]] void send(OutEdge& e, size_t target) {
     Message m;
     m.kind = Message::Kind::data;
     m.tuples.swap(e.pending[target]);
     (void)e.targets[target]->send(std::move(m), &e.pending[target]);
-    if (e.pending[target].capacity() == 0) e.pending[target].reserve(engine->options().batch_size);
+    if (e.pending[target].capacity() == 0) e.pending[target].reserve(batch_size);
   }
 
   // Hands pending batches to their channels; chained tasks flush theirs too.
@@ -503,6 +510,7 @@ Status Engine::wire(const Registry& registry) {
     t->spec = &cs;
     t->index = pt.index;
     t->thread = pt.thread;
+    t->batch_size = options_.batch_size;
     auto c = registry.create(cs.class_name, cs.args);
     if (!c.ok()) return c.status().with_context("component '" + cs.id + "'");
     t->comp = std::move(c).value();
@@ -611,6 +619,7 @@ Status Engine::wire_dead_letters(const Registry& registry) {
     t->is_dead_letter = true;
     t->index = parent->index;
     t->thread = parent->thread;
+    t->batch_size = options_.batch_size;
     t->ctx = parent->ctx;
     t->ctx.component = dspec->id;
     t->ctx.counter = [raw](const std::string& name) { return raw->counter(name); };

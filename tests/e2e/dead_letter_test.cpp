@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cluster/dead_letter_sink.hpp"
 #include "cluster/zk_server.hpp"
 #include "runtime/engine.hpp"
 #include "tests/support/kafka_fixture.hpp"
@@ -51,6 +52,7 @@ TEST(DeadLetter, FailedTuplesGoToTheTopicAndProcessingContinues) {
   EngineOptions o;
   o.checkpointing = false;
   o.threads = 2;
+  o.dead_letter_sink = kafka_dead_letter_sink;  // what the worker supplies
   auto e = Engine::create(spec, reg, o);
   ASSERT_TRUE(e.ok()) << e.status().to_string();
   ASSERT_TRUE((*e)->start().ok());

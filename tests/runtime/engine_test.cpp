@@ -132,6 +132,29 @@ class ThrowOnClose : public Bolt {
   void close() override { throw std::runtime_error("close bug"); }
 };
 
+// The dead-letter sink the tests' factory supplies (EngineOptions::dead_letter_sink): notes each
+// dead letter as "tag|component|task|error".
+struct DeadLetters {
+  std::mutex mu;
+  std::vector<std::string> letters;
+  size_t size() {
+    std::lock_guard lk(mu);
+    return letters.size();
+  }
+};
+DeadLetters* g_dead = nullptr;
+class DeadLetterRecorder : public Bolt {
+ public:
+  explicit DeadLetterRecorder(const Args& a) : tag_(a.string_or("tag", "")) {}
+  void execute(const Tuple& t, Collector&) override {
+    std::lock_guard lk(g_dead->mu);
+    g_dead->letters.push_back(tag_ + "|" + t.get_string("sleet.dlq.component") + "|" +
+                              std::to_string(t.get_int("sleet.dlq.task")) + "|" +
+                              t.get_string("sleet.dlq.error"));
+  }
+  std::string tag_;
+};
+
 Registry test_registry() {
   Registry r;
   for (auto* d : Registry::global().list()) (void)r.add(*d);
@@ -142,6 +165,7 @@ Registry test_registry() {
   (void)r.add(describe<Staller>("Staller", ""));
   (void)r.add(describe<ThrowingSpout>("ThrowingSpout", ""));
   (void)r.add(describe<ThrowOnClose>("ThrowOnClose", ""));
+  (void)r.add(describe<DeadLetterRecorder>("DeadLetterRecorder", ""));
   return r;
 }
 
@@ -513,6 +537,66 @@ TEST(ErrorPolicy, SkipCountsAndContinues) {
   for (auto& s : e->stats()) {
     if (s.component == "p") EXPECT_EQ(s.counters["skipped"], 10);
   }
+}
+
+// on_error: dead_letter: the engine chains to each task of the component the sink the layer
+// above supplies (EngineOptions::dead_letter_sink, asked once per task); it names no sink itself.
+TEST(ErrorPolicy, DeadLettersGoToTheSinkTheOptionsSupply) {
+  Seen seen;
+  g_seen = &seen;
+  DeadLetters dead;
+  g_dead = &dead;
+  auto reg = test_registry();
+  auto spec = TopologyBuilder("dlq")
+                  .spout("s", "SequenceSpout", 1, {{"count", int64_t{1000}}})
+                  .bolt("p", "PassThrough", 2, {{"throw", true}})
+                  .on_error(ErrorPolicy::dead_letter, "errors")
+                  .bolt("r", "Recorder", 1)
+                  .stream("s", "p")
+                  .stream("p", "r")
+                  .build();
+  std::vector<std::string> asked;
+  EngineOptions o = no_checkpoints();
+  o.dead_letter_sink = [&](const TopologySpec& t, const ComponentSpec& c,
+                           TaskIndex i) -> Result<DeadLetterSink> {
+    asked.push_back(t.name + "/" + c.id + "/" + std::to_string(i.value));
+    return DeadLetterSink{"DeadLetterRecorder", Args{{"tag", c.dead_letter_topic}}, ""};
+  };
+  auto e = make(spec, reg, o);
+  EXPECT_EQ(asked, (std::vector<std::string>{"dlq/p/0", "dlq/p/1"}));
+  ASSERT_TRUE(e->start().ok());
+  EXPECT_TRUE(test::wait_until(
+      [&] { return (seen.size() >= 990 && dead.size() >= 10) || !e->failure().ok(); }, 30s));
+  e->request_stop();
+  EXPECT_TRUE(e->wait().ok()) << e->failure().to_string();
+  EXPECT_EQ(seen.items.size(), 990u);
+  ASSERT_EQ(dead.letters.size(), 10u);
+  for (auto& l : dead.letters)
+    EXPECT_TRUE(l == "errors|p|0|seven is bad" || l == "errors|p|1|seven is bad") << l;
+  int64_t dead_in = 0, dead_counted = 0;
+  for (auto& st : e->stats()) {
+    if (st.component == "p.dead_letter") dead_in += st.counters["in"];
+    if (st.component == "p") dead_counted += st.counters["dead_letters"];
+  }
+  EXPECT_EQ(dead_in, 10);
+  EXPECT_EQ(dead_counted, 10);
+}
+
+TEST(ErrorPolicy, DeadLetterWithoutASinkFactoryIsRefused) {
+  auto reg = test_registry();
+  auto spec = TopologyBuilder("dlq")
+                  .spout("s", "SequenceSpout", 1, {{"count", int64_t{10}}})
+                  .bolt("p", "PassThrough", 1)
+                  .on_error(ErrorPolicy::dead_letter, "errors")
+                  .stream("s", "p")
+                  .build();
+  auto e = Engine::create(spec, reg, no_checkpoints());
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().code(), Code::invalid_argument);
+  EXPECT_NE(e.status().message().find("'p' has on_error: dead_letter"), std::string::npos)
+      << e.status().to_string();
+  EXPECT_NE(e.status().message().find("EngineOptions::dead_letter_sink"), std::string::npos)
+      << e.status().to_string();
 }
 
 TEST(ErrorPolicy, FailNamesBoltAndTuple) {
