@@ -1,8 +1,10 @@
 // `sleet run FILE`: the local cluster. Starts what the topology does not name (a ZooKeeper server
 // from the Debian package, the embedded Kafka hosted in this process so it outlives worker
-// crashes), creates topics and loads input files, then runs and supervises a worker process:
-// restarts it when it dies, shows progress, and with --until-drained exits 0 once all input is
-// processed and visible. Every child it starts is stopped by PID when it exits, for any reason.
+// crashes), creates topics and loads input files, then hands the worker process to the Supervisor
+// (cluster/supervisor.hpp), which restarts it when it dies and with --until-drained stops it once
+// all input is processed and visible. This file prints the supervisor's events (the live line,
+// restarts, the summary) and maps its outcome to the exit status. Every child it starts is
+// stopped by PID when it exits, for any reason.
 #include <signal.h>
 #include <unistd.h>
 

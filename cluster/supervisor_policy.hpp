@@ -1,6 +1,7 @@
 // What `sleet run` does when its worker process ends: stop, restart after a backoff, or give up.
 // A pure function of the policy's memory and how the worker ended, table-tested in
-// tests/supervisor_policy_test.cpp; cmd_run.cpp's supervise loop is its only caller.
+// tests/cluster/supervisor_policy_test.cpp; the Supervisor (cluster/supervisor.cpp) is its only
+// caller.
 //
 // Rules, in order:
 //   - exit 0: the worker stopped on its own (done); exit 2 / 3: a restart cannot fix it.
