@@ -15,6 +15,8 @@
 #include <sleet/registry.hpp>
 #include <sleet/topology.hpp>
 
+#include "core/config.hpp"
+
 namespace sleet {
 
 class StallWatchdog;
@@ -87,6 +89,7 @@ class Worker {
   TopologySpec spec_;
   const Registry& registry_;
   WorkerOptions options_;
+  WorkerConfig config_;  // parsed from spec_.config at the start of run()
   Status check_stall(StallWatchdog& watchdog, Engine& engine, Coordinator& coordinator);
   std::atomic<bool> stop_{false};
   bool abandoned_ = false;
