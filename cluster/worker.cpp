@@ -16,6 +16,7 @@
 #include "cluster/dead_letter_sink.hpp"
 #include "cluster/stall_watchdog.hpp"
 #include "coordination/zk_client.hpp"
+#include "core/config.hpp"
 #include "runtime/engine.hpp"
 
 namespace sleet {
@@ -138,8 +139,7 @@ Status Worker::check_stall(StallWatchdog& watchdog, Engine& engine, Coordinator&
   std::string chained;
   for (auto& st : spec_.streams)
     if (st.from == component_of_task(stuck.front()) &&
-        st.grouping.type == GroupingType::local_or_shuffle &&
-        spec_.config_or("worker.chaining", "true") != "false")
+        st.grouping.type == GroupingType::local_or_shuffle && config_.worker_chaining)
       chained += (chained.empty() ? "" : ", ") + st.to;
   if (!chained.empty())
     chained = " (or a component chained into it, running on its fiber: " + chained + ")";
@@ -168,14 +168,17 @@ Status Worker::run() {
 }
 
 Status Worker::run_phases() {
-  const bool checkpointing = spec_.config_or("checkpoint.enabled", "true") != "false";
+  auto parsed = WorkerConfig::from(spec_.config);
+  if (!parsed.ok()) return parsed.status().with_context("topology '" + spec_.name + "'");
+  config_ = std::move(parsed).value();
+  const WorkerConfig& cfg = config_;
+  const bool checkpointing = cfg.checkpoint_enabled;
   EngineOptions eo;
-  eo.threads = options_.threads > 0 ? options_.threads
-                                    : static_cast<int>(spec_.config_int("worker.threads", 0));
-  eo.batch_size = static_cast<size_t>(spec_.config_int("worker.batch.size", 512));
-  eo.channel_capacity = static_cast<size_t>(spec_.config_int("worker.channel.capacity", 16));
+  eo.threads = options_.threads > 0 ? options_.threads : cfg.worker_threads;
+  eo.batch_size = cfg.worker_batch_size;
+  eo.channel_capacity = cfg.worker_channel_capacity;
   eo.checkpointing = checkpointing;
-  eo.chaining = spec_.config_or("worker.chaining", "true") != "false";
+  eo.chaining = cfg.worker_chaining;
   eo.dead_letter_sink = kafka_dead_letter_sink;
 
   std::unique_ptr<zk::Client> zk;
@@ -190,31 +193,26 @@ Status Worker::run_phases() {
       lifecycle_.transition(checkpointing ? WorkerState::joining : WorkerState::restoring,
                             checkpointing ? "claiming the generation" : "checkpointing off"));
   if (checkpointing) {
-    std::string connect = spec_.config_or("zookeeper.connect", "");
+    const std::string& connect = cfg.zookeeper_connect;
     if (connect.empty())
       return Status::Invalid(
           "checkpointing needs zookeeper.connect (or set checkpoint.enabled: false)");
     zk::Options zo;
     zo.connect = connect;
-    zo.session_timeout =
-        std::chrono::milliseconds(spec_.config_int("zookeeper.session.timeout.ms", 10000));
+    zo.session_timeout = cfg.zookeeper_session_timeout;
     auto c = zk::Client::connect(zo, 20s);
     if (!c.ok()) return c.status().with_context("connecting to ZooKeeper at " + connect);
     zk = std::move(c).value();
-    store = std::make_unique<CheckpointStore>(*zk, spec_.config_or("zookeeper.root", "/sleet"),
-                                              spec_.name);
+    store = std::make_unique<CheckpointStore>(*zk, cfg.zookeeper_root, spec_.name);
     SLEET_RETURN_IF_ERROR(store->init());
     auto g = store->bump_generation();
     if (!g.ok()) return g.status().with_context("claiming the topology's generation");
     gen = *g;
     SLEET_RETURN_IF_ERROR(lifecycle_.transition(
         WorkerState::restoring, "generation " + std::to_string(gen.value) + " claimed"));
-    std::filesystem::path dir =
-        std::filesystem::path(spec_.config_or("checkpoint.dir", "sleet-state/checkpoints")) /
-        spec_.name;
-    snapshots = std::make_unique<SnapshotStore>(
-        *zk, store->blob_root(), dir,
-        static_cast<size_t>(spec_.config_int("checkpoint.inline.bytes", 128 * 1024)));
+    std::filesystem::path dir = std::filesystem::path(cfg.checkpoint_dir) / spec_.name;
+    snapshots =
+        std::make_unique<SnapshotStore>(*zk, store->blob_root(), dir, cfg.checkpoint_inline_bytes);
     auto latest = store->load_latest();
     if (!latest.ok()) return latest.status().with_context("reading the latest checkpoint");
     if (latest->has_value()) {
@@ -232,8 +230,8 @@ Status Worker::run_phases() {
 
   if (checkpointing) {
     CoordinatorOptions co;
-    co.interval = std::chrono::milliseconds(spec_.config_int("checkpoint.interval.ms", 1000));
-    co.timeout = std::chrono::milliseconds(spec_.config_int("checkpoint.timeout.ms", 60000));
+    co.interval = cfg.checkpoint_interval;
+    co.timeout = cfg.checkpoint_timeout;
     coordinator = std::make_unique<Coordinator>(*store, *snapshots, co);
     eo.listener = coordinator.get();
   }
@@ -315,10 +313,9 @@ Status Worker::run_phases() {
     if (options_.on_progress) options_.on_progress(p);
   };
 
-  // Default: a few checkpoint timeouts, so a slow checkpoint is never mistaken for a stuck task.
-  StallWatchdog watchdog(
-      spec_, std::chrono::milliseconds(spec_.config_int(
-                 "worker.stall.timeout.ms", 3 * spec_.config_int("checkpoint.timeout.ms", 60000))));
+  // Default (WorkerConfig): a few checkpoint timeouts, so a slow checkpoint is never mistaken for
+  // a stuck task.
+  StallWatchdog watchdog(spec_, cfg.worker_stall_timeout);
   bool announced_drained = false;
   bool stalled = false;
   bool drain_checkpoint_requested = false;  // once per drained spell, not every 20 ms

@@ -16,6 +16,7 @@
 #include <sleet/topology.hpp>
 
 #include "cluster/worker_lifecycle.hpp"
+#include "core/config.hpp"
 
 namespace sleet {
 
@@ -92,6 +93,7 @@ class Worker {
   TopologySpec spec_;
   const Registry& registry_;
   WorkerOptions options_;
+  WorkerConfig config_;  // parsed from spec_.config at the start of run()
   Status check_stall(StallWatchdog& watchdog, Engine& engine, Coordinator& coordinator);
   // run()'s phases; run() moves the lifecycle to failed when this returns early with an error.
   Status run_phases();

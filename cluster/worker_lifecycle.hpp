@@ -28,6 +28,7 @@ const char* worker_state_name(WorkerState s);
 inline constexpr Transition<WorkerState> kWorkerTransitions[] = {
     {WorkerState::created, WorkerState::joining, "run(), checkpointing on"},
     {WorkerState::created, WorkerState::restoring, "run(), checkpointing off: nothing to join"},
+    {WorkerState::created, WorkerState::failed, "the topology's config is refused"},
     {WorkerState::joining, WorkerState::restoring, "generation claimed"},
     {WorkerState::joining, WorkerState::failed, "ZooKeeper unreachable, claim refused"},
     {WorkerState::restoring, WorkerState::running, "engine started from the plan (or fresh)"},

@@ -30,7 +30,7 @@ set_target_properties(sleet_cli PROPERTIES EXPORT_NAME cli
   INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}")
 
 set(SLEET_CMAKE_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/Sleet)
-# 0.x: a minor version may change the plugin ABI (load_plugin checks kPluginAbiVersion anyway).
+# 0.x: a minor version may change the plugin ABI (load_plugin checks the plugin ABI tag anyway).
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/SleetConfigVersion.cmake
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
 configure_file(${CMAKE_CURRENT_LIST_DIR}/SleetConfig.cmake.in

@@ -3,9 +3,28 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 namespace sleet {
+
+struct Registry::Impl {
+  std::vector<ComponentDescriptor> items;
+  std::string origin;  // set by load_plugin while a plugin registers its components
+};
+
+Registry::Registry() : impl_(std::make_unique<Impl>()) {}
+Registry::~Registry() = default;
+Registry::Registry(Registry&&) noexcept = default;
+Registry& Registry::operator=(Registry&&) noexcept = default;
+
+// This translation unit's view of the headers is libsleet's: what every plugin is compared with.
+uint64_t plugin_abi_tag() {
+  return kPluginAbiTag;
+}
+const char* plugin_abi_build() {
+  return abi::kAbiBuild;
+}
 
 Registry& Registry::global() {
   static Registry r;
@@ -17,20 +36,20 @@ Status Registry::add(ComponentDescriptor d) {
     return Status::Invalid("component descriptor needs a name and a factory");
   if (find(d.name))
     return Status(Code::already_exists, "component class '" + d.name + "' is already registered");
-  if (!origin_.empty()) d.origin = origin_;
-  items_.push_back(std::move(d));
+  if (!impl_->origin.empty()) d.origin = impl_->origin;
+  impl_->items.push_back(std::move(d));
   return Status::Ok();
 }
 
 const ComponentDescriptor* Registry::find(std::string_view name) const {
-  for (auto& d : items_)
+  for (auto& d : impl_->items)
     if (d.name == name) return &d;
   return nullptr;
 }
 
 std::vector<const ComponentDescriptor*> Registry::list() const {
   std::vector<const ComponentDescriptor*> out;
-  for (auto& d : items_) out.push_back(&d);
+  for (auto& d : impl_->items) out.push_back(&d);
   std::sort(out.begin(), out.end(), [](auto* a, auto* b) { return a->name < b->name; });
   return out;
 }
@@ -100,26 +119,51 @@ Status load_plugin(const std::string& path, Registry& registry) {
   std::string abs = fs::absolute(path, ec).string();
   void* h = dlopen(abs.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!h) return Status::Invalid("cannot load plugin '" + path + "': " + dlerror());
-  using AbiFn = uint32_t (*)();
+  using VersionFn = uint32_t (*)();
+  using TagFn = uint64_t (*)();
+  using BuildFn = const char* (*)();
   using RegFn = void (*)(Registry&);
-  auto abi = reinterpret_cast<AbiFn>(dlsym(h, "sleet_plugin_abi_version"));
+  auto version = reinterpret_cast<VersionFn>(dlsym(h, "sleet_plugin_abi_version"));
+  auto tag = reinterpret_cast<TagFn>(dlsym(h, "sleet_plugin_abi_tag"));
+  auto build = reinterpret_cast<BuildFn>(dlsym(h, "sleet_plugin_abi_build"));
   auto reg = reinterpret_cast<RegFn>(dlsym(h, "sleet_plugin_register"));
-  if (!abi || !reg) {
+  if (!version || !reg) {
     dlclose(h);
     return Status::Invalid("'" + path +
                            "' is not a Sleet plugin (no "
                            "sleet_plugin_abi_version/sleet_plugin_register; use SLEET_PLUGIN)");
   }
-  uint32_t v = abi();
-  if (v != kPluginAbiVersion) {
+  // "; rebuild the plugin" is what `sleet validate` users and tests have always seen.
+  const std::string way_out =
+      "; rebuild the plugin against this Sleet (find_package(Sleet) of this installation, same "
+      "compiler, standard library and Boost)";
+  auto hex = [](uint64_t v) {
+    char buf[19];
+    snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return std::string(buf);
+  };
+  const std::string ours = hex(plugin_abi_tag()) + " (plugin ABI " +
+                           std::to_string(kPluginAbiVersion) + ", " + plugin_abi_build() + ")";
+  if (!tag || !build) {
+    // Built by a Sleet before the derived tag (plugin ABI 3 or older): its layouts are unknown.
+    const uint32_t v = version();
     dlclose(h);
     return Status::Incompatible("plugin '" + path + "' was built against Sleet plugin ABI " +
                                 std::to_string(v) + ", this Sleet has ABI " +
-                                std::to_string(kPluginAbiVersion) + "; rebuild the plugin");
+                                std::to_string(kPluginAbiVersion) + way_out +
+                                ". The plugin has no ABI tag; this Sleet's is " + ours);
   }
-  registry.begin_plugin(path);
+  if (tag() != plugin_abi_tag()) {
+    const std::string theirs =
+        hex(tag()) + " (plugin ABI " + std::to_string(version()) + ", " + build() + ")";
+    dlclose(h);
+    return Status::Incompatible("plugin '" + path + "' was built with Sleet ABI tag " + theirs +
+                                ", this Sleet has ABI tag " + ours +
+                                ": the layouts of the types they share differ" + way_out);
+  }
+  registry.impl_->origin = path;
   reg(registry);
-  registry.end_plugin();
+  registry.impl_->origin.clear();
   return Status::Ok();
 }
 

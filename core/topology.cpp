@@ -45,16 +45,6 @@ std::string TopologySpec::config_or(const std::string& key, const std::string& d
   return it == config.end() ? def : it->second;
 }
 
-int64_t TopologySpec::config_int(const std::string& key, int64_t def) const {
-  auto it = config.find(key);
-  if (it == config.end()) return def;
-  try {
-    return std::stoll(it->second);
-  } catch (...) {
-    return def;
-  }
-}
-
 std::string TopologySpec::fingerprint() const {
   // Only what decides how state maps to tasks: components, their classes and parallelism, and
   // the edges with their groupings. Config and args may change freely between runs.

@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 
+#include "core/config.hpp"
 #include "topology_dsl/internal.hpp"
 #include "topology_dsl/loader.hpp"
 #include "topology_dsl/text_util.hpp"
@@ -369,33 +370,6 @@ class Validator {
   bool any_spout_ = false;
 };
 
-enum class Kind { integer, boolean, text, path };
-struct ConfigKey {
-  const char* name;
-  Kind kind;
-  int64_t min = 0;
-};
-// Keys the runtime reads (keep in sync with docs/topology-file.md, "Config keys").
-const ConfigKey kConfigKeys[] = {
-    {"checkpoint.enabled", Kind::boolean},
-    {"checkpoint.interval.ms", Kind::integer, 1},
-    {"checkpoint.timeout.ms", Kind::integer, 1},
-    {"checkpoint.inline.bytes", Kind::integer, 0},
-    {"checkpoint.dir", Kind::text},
-    {"kafka.bootstrap.servers", Kind::text},
-    {"zookeeper.connect", Kind::text},
-    {"zookeeper.root", Kind::path},
-    {"zookeeper.session.timeout.ms", Kind::integer, 1},
-    {"worker.threads", Kind::integer, 0},
-    {"worker.batch.size", Kind::integer, 1},
-    {"worker.channel.capacity", Kind::integer, 1},
-    {"worker.chaining", Kind::boolean},
-    {"worker.stall.timeout.ms", Kind::integer, 1},
-};
-// Namespaces that belong to Sleet: an unknown key there is most likely a typo. Other keys (Storm's
-// topology.*, the user's own) are passed to components untouched.
-const char* const kOwnPrefixes[] = {"checkpoint.", "worker.", "zookeeper.", "kafka."};
-
 }  // namespace
 
 std::vector<Diagnostic> validate(const TopologySpec& spec, const Registry& registry,
@@ -408,46 +382,20 @@ std::vector<Diagnostic> check_config(const std::map<std::string, std::string>& c
                                      const SourceLocation& fallback) {
   std::vector<Diagnostic> out;
   std::vector<std::string> known;
-  for (auto& k : kConfigKeys) known.push_back(k.name);
+  for (auto& k : config_keys()) known.emplace_back(k.name);
   for (auto& [key, value] : config) {
     auto l = locs.find(key);
     SourceLocation at = l == locs.end() ? fallback : l->second;
-    const ConfigKey* spec = nullptr;
-    for (auto& k : kConfigKeys)
-      if (key == k.name) spec = &k;
+    const ConfigKeySpec* spec = find_config_key(key);
     if (!spec) {
-      for (const char* p : kOwnPrefixes)
-        if (key.rfind(p, 0) == 0) {
-          out.push_back(
-              {at,
-               "unknown config key '" + key + "'" + did_you_mean(key, known) + "; it is not used",
-               false});
-          break;
-        }
+      if (is_sleet_config_namespace(key))
+        out.push_back(
+            {at, "unknown config key '" + key + "'" + did_you_mean(key, known) + "; it is not used",
+             false});
       continue;
     }
-    switch (spec->kind) {
-      case Kind::integer: {
-        Arg a = typed_scalar(value);
-        if (a.kind() != ArgKind::integer)
-          out.push_back({at, not_an_integer("config " + key, value)});
-        else if (a.as_int() < spec->min)
-          out.push_back({at, "config " + key + " must be at least " + std::to_string(spec->min) +
-                                 ", got " + value});
-        break;
-      }
-      case Kind::boolean:
-        if (value != "true" && value != "false")
-          out.push_back({at, "config " + key + " must be true or false, got '" + value + "'"});
-        break;
-      case Kind::path:
-        if (value.empty() || value.front() != '/')
-          out.push_back(
-              {at, "config " + key + " must be an absolute path like /sleet, got '" + value + "'"});
-        break;
-      case Kind::text:
-        break;
-    }
+    // The worker parses the same values with the same function (WorkerConfig::from).
+    if (Status st = check_config_value(*spec, value); !st.ok()) out.push_back({at, st.message()});
   }
   return out;
 }

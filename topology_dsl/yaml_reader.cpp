@@ -7,6 +7,7 @@
 #include <limits>
 #include <set>
 
+#include "core/config.hpp"
 #include "topology_dsl/text_util.hpp"
 
 namespace sleet::dsl {
@@ -216,19 +217,7 @@ void Reader::check_keys(const YAML::Node& map, const std::vector<std::string>& k
 }
 
 std::string not_an_integer(const std::string& what, const std::string& text) {
-  size_t digits_from = !text.empty() && (text[0] == '-' || text[0] == '+') ? 1 : 0;
-  bool decimal = text.size() > digits_from &&
-                 std::all_of(text.begin() + static_cast<std::ptrdiff_t>(digits_from), text.end(),
-                             [](char c) { return c >= '0' && c <= '9'; });
-  if (decimal)
-    return what + " is out of range: " +
-           (text.size() > 24
-                ? text.substr(0, 20) + "... (" + std::to_string(text.size()) + " characters)"
-                : text) +
-           " does not fit a 64-bit whole number (" +
-           std::to_string(std::numeric_limits<int64_t>::min()) + " to " +
-           std::to_string(std::numeric_limits<int64_t>::max()) + ")";
-  return what + " must be a whole number, got '" + text + "'";
+  return not_a_whole_number(what, text);
 }
 
 Arg typed_scalar(const std::string& s) {
@@ -236,33 +225,9 @@ Arg typed_scalar(const std::string& s) {
   if (s == "false" || s == "False" || s == "FALSE") return Arg(false);
   if (s == "null" || s == "Null" || s == "NULL" || s == "~") return Arg();
   if (s.empty()) return Arg(s);
-  const char* b = s.data();
-  const char* e = b + s.size();
-  // Integers: [-+]digits, 0x hex, 0o octal.
-  {
-    const char* p = b;
-    bool neg = false;
-    if (*p == '-' || *p == '+') neg = *p++ == '-';
-    int base = 10;
-    if (e - p > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'o')) {
-      base = p[1] == 'x' ? 16 : 8;
-      p += 2;
-    }
-    if (p < e && std::all_of(p, e, [base](char c) {
-          return base == 16 ? std::isxdigit(static_cast<unsigned char>(c)) != 0
-                            : c >= '0' && c < static_cast<char>('0' + std::min(base, 10));
-        })) {
-      uint64_t mag = 0;
-      auto r = std::from_chars(p, e, mag, base);
-      const uint64_t limit =
-          static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + (neg ? 1 : 0);
-      if (r.ec == std::errc() && r.ptr == e && mag <= limit) {
-        // Negate in unsigned arithmetic: -INT64_MIN does not overflow there.
-        return Arg(static_cast<int64_t>(neg ? (~mag + 1) : mag));
-      }
-      if (base != 10) return Arg(s);  // too large for 64 bits: keep the text
-    }
-  }
+  // Integers: [-+]digits, 0x hex, 0o octal (the grammar config values use too). Hex or octal too
+  // large for 64 bits is not a float either: it stays text.
+  if (auto n = parse_whole_number(s)) return Arg(*n);
   // Floats: [-+](digits[.digits]|.digits)[e[-+]digits], .inf, .nan.
   {
     std::string_view v(s);

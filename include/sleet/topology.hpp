@@ -83,10 +83,16 @@ struct TopologySpec {
   std::string file;               // the main file, empty if built in code
 
   const ComponentSpec* find(const std::string& id) const;
+  // The raw text of a config key. Sleet's own keys are read typed, with their defaults, through
+  // WorkerConfig (core/config.hpp), which refuses a bad value instead of guessing.
   std::string config_or(const std::string& key, const std::string& def) const;
-  int64_t config_int(const std::string& key, int64_t def) const;
-  // Hash over (id, class, parallelism, stateful-relevant shape) used to refuse restoring state
-  // into a topology whose tasks no longer line up.
+  // A hash over the graph's shape (name, each component's id, class and parallelism, the streams
+  // and their groupings), recorded in every checkpoint manifest to tell at a glance which graph
+  // wrote it (logs, `sleet` status, support). Recovery does NOT compare it: like Flink, which
+  // checks each operator's state against its uid rather than a whole-graph hash, plan_recovery
+  // (checkpointing/) checks compatibility per stateful component (still there, same class, same
+  // parallelism, same input streams and key fields) and lets everything else change: stateless
+  // components, config, args, new components. A changed fingerprint alone refuses nothing.
   std::string fingerprint() const;
 };
 
