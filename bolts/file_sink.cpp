@@ -35,6 +35,7 @@
 #include <optional>
 #include <sstream>
 
+#include <sleet/ids.hpp>
 #include <sleet/this_task.hpp>
 
 #include "core/builtin.hpp"
@@ -78,19 +79,19 @@ class FileSink : public Bolt {
     SLEET_RETURN_IF_ERROR(init(ctx));
     SLEET_RETURN_IF_ERROR(claim_dir(n, ctx));
     if (!exactly_once_) return Status::Ok();
-    epoch_ = n.value + 1;
+    epoch_ = CheckpointId{n.value + 1};
     // Epochs <= n are committed history only as written by the generation that committed n: a
     // fenced predecessor's pending files carry the same epoch numbers with other records. With
     // the committer unknown (a manifest of an older format), every epoch <= n counts, as before.
-    const int64_t committer = ctx.restored_generation.value;
+    const Generation committer = ctx.restored_generation;
     std::error_code ec;
     std::vector<PendingFile> keep;
     for (auto& e : fs::directory_iterator(pending_dir(), ec)) {
       std::string name = e.path().filename().string();
       auto p = parse_pending(name, prefix_);
       if (!p) continue;
-      bool committed = p->epoch <= n.value &&
-                       (committer == 0 || p->generation < 0 || p->generation == committer);
+      bool committed = p->epoch <= n &&
+                       (committer == Generation{} || !p->generation || *p->generation == committer);
       if (committed) {
         keep.push_back(*p);  // committed, not yet visible: finish below
       } else if (::unlink(e.path().c_str()) != 0 && errno != ENOENT) {
@@ -101,7 +102,7 @@ class FileSink : public Bolt {
     std::sort(keep.begin(), keep.end(),
               [](const PendingFile& a, const PendingFile& b) { return a.epoch < b.epoch; });
     pending_ = std::move(keep);
-    return publish_up_to(n.value);
+    return publish_up_to(n);
   }
 
   Status open(Context& ctx) override {
@@ -149,13 +150,13 @@ class FileSink : public Bolt {
       pending_.push_back(PendingFile{epoch_, generation_, current_.filename().string()});
       kill_point("file_sink.after_precommit");
     }
-    epoch_ = n.value + 1;
+    epoch_ = CheckpointId{n.value + 1};
     return Status::Ok();
   }
 
   Status on_checkpoint_committed(CheckpointId n) override {
     if (!exactly_once_) return Status::Ok();
-    return publish_up_to(n.value);
+    return publish_up_to(n);
   }
 
   void close() override {
@@ -168,8 +169,8 @@ class FileSink : public Bolt {
 
   // A pre-committed epoch's file under .pending/.
   struct PendingFile {
-    int64_t epoch = 0;
-    int64_t generation = -1;  // -1: a name without ".g<gen>" (written before generations)
+    CheckpointId epoch;
+    std::optional<Generation> generation;  // nullopt: a name without ".g<gen>" (before generations)
     std::string name;
   };
 
@@ -181,9 +182,15 @@ class FileSink : public Bolt {
     PendingFile f;
     f.name = name;
     auto dot = rest.find(".g");
-    if (!parse_digits(rest.substr(0, dot), f.epoch)) return std::nullopt;
-    if (dot != std::string_view::npos && !parse_digits(rest.substr(dot + 2), f.generation))
-      return std::nullopt;
+    int64_t epoch = 0, gen = 0;
+    if (!parse_digits(rest.substr(0, dot), epoch)) return std::nullopt;
+    f.epoch = CheckpointId{epoch};
+    if (dot != std::string_view::npos) {
+      if (!parse_digits(rest.substr(dot + 2), gen)) return std::nullopt;
+      // Generations are int32 znode versions: a larger number is no committer's, so -1 (never
+      // a committer either) keeps such a file out of the committed history.
+      f.generation = Generation{gen > INT32_MAX ? -1 : static_cast<int32_t>(gen)};
+    }
     return f;
   }
 
@@ -201,7 +208,7 @@ class FileSink : public Bolt {
   // A visible or pending file name this sink's component writes, and the task it belongs to:
   // part-<component>-<task>-<epoch>, part-<component>-<task>-run<ms>, or (pending) with ".g<gen>".
   // Exact, so that component "out" never claims component "out-1"'s files.
-  std::optional<int64_t> own_name_task(const std::string& name, bool pending) const {
+  std::optional<TaskIndex> own_name_task(const std::string& name, bool pending) const {
     if (name.rfind(component_prefix_, 0) != 0) return std::nullopt;
     std::string_view rest = std::string_view(name).substr(component_prefix_.size());
     auto dash = rest.find('-');
@@ -219,7 +226,8 @@ class FileSink : public Bolt {
       tail = tail.substr(3);
     }
     if (!parse_digits(tail, epoch)) return std::nullopt;
-    return task;
+    // A task index past int32 is past any parallelism, as INT32_MAX is.
+    return TaskIndex{static_cast<int32_t>(std::min<int64_t>(task, INT32_MAX))};
   }
 
   fs::path marker_path() const { return fs::path(dir_) / (".sleet-filesink-" + component_); }
@@ -263,7 +271,7 @@ class FileSink : public Bolt {
           auto task = own_name_task(e.path().filename().string(), pending);
           if (!task) continue;
           unaccounted.push_back(e.path());
-          if (*task == ctx.task.value || (ctx.task.value == 0 && *task >= ctx.parallelism))
+          if (*task == ctx.task || (ctx.task == TaskIndex{0} && task->value >= ctx.parallelism))
             remove.push_back(e.path());
         }
         ec.clear();  // a missing directory holds nothing
@@ -298,15 +306,15 @@ class FileSink : public Bolt {
     return fsync_dir(dir_);
   }
 
-  std::string name() const { return component_ + "[" + std::to_string(task_) + "]"; }
+  std::string name() const { return component_ + "[" + std::to_string(task_.value) + "]"; }
 
   Status init(Context& ctx) {
     if (!prefix_.empty()) return Status::Ok();
     if (!ctx.checkpointing) exactly_once_ = false;  // no barriers will come: nothing would commit
     topology_ = ctx.topology;
     component_ = ctx.component;
-    task_ = ctx.task.value;
-    generation_ = ctx.generation.value;
+    task_ = ctx.task;
+    generation_ = ctx.generation;
     component_prefix_ = "part-" + ctx.component + "-";
     prefix_ = "part-" + ctx.component + "-" + std::to_string(ctx.task.value) + "-";
     std::error_code ec;
@@ -316,9 +324,9 @@ class FileSink : public Bolt {
   }
 
   fs::path pending_dir() const { return fs::path(dir_) / ".pending"; }
-  std::string epoch_name(int64_t e) const { return prefix_ + std::to_string(e); }
-  std::string pending_name(int64_t e) const {
-    return epoch_name(e) + ".g" + std::to_string(generation_);
+  std::string epoch_name(CheckpointId e) const { return prefix_ + std::to_string(e.value); }
+  std::string pending_name(CheckpointId e) const {
+    return epoch_name(e) + ".g" + std::to_string(generation_.value);
   }
 
   Status open_fd(const fs::path& p, bool truncate = false) {
@@ -384,7 +392,7 @@ class FileSink : public Bolt {
     size_t size_ = 0, cap_ = 0;
   };
 
-  Status publish_up_to(int64_t n) {
+  Status publish_up_to(CheckpointId n) {
     bool renamed = false;
     while (!pending_.empty() && pending_.front().epoch <= n) {
       fs::path from = pending_dir() / pending_.front().name,
@@ -403,11 +411,11 @@ class FileSink : public Bolt {
   bool exactly_once_ = true;
   RecordFormat format_ = RecordFormat::tsv;
   std::string topology_, component_;
-  int task_ = 0;
-  int64_t generation_ = 0;
-  std::string component_prefix_;  // "part-<component>-"
-  std::string prefix_;            // "part-<component>-<task>-"
-  int64_t epoch_ = 1;
+  TaskIndex task_;
+  Generation generation_;  // this run's (Context::generation): the ".g<gen>" of its pending names
+  std::string component_prefix_;      // "part-<component>-"
+  std::string prefix_;                // "part-<component>-<task>-"
+  CheckpointId epoch_{1};             // the epoch being written (barrier epoch_ closes it)
   std::vector<PendingFile> pending_;  // pre-committed epochs awaiting their checkpoint's commit
   WriteBuffer buf_;
   std::string line_;  // jsonl: one record

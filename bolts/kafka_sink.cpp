@@ -52,6 +52,28 @@ std::optional<std::string_view> header(rd_kafka_headers_t* hdrs, const char* nam
 
 }  // namespace
 
+const char* publish_state_name(PublishState s) {
+  switch (s) {
+    case PublishState::idle:
+      return "idle";
+    case PublishState::checking:
+      return "checking";
+    case PublishState::storing_cursor:
+      return "storing_cursor";
+    case PublishState::scanning:
+      return "scanning";
+    case PublishState::producing:
+      return "producing";
+    case PublishState::marking:
+      return "marking";
+    case PublishState::failed:
+      return "failed";
+    case PublishState::fenced:
+      return "fenced";
+  }
+  return "?";
+}
+
 // --- PublishCursor -------------------------------------------------------------------------------
 
 std::string PublishCursor::encode() const {
@@ -139,7 +161,9 @@ Status KafkaSink::init(Context& ctx) {
                            ": no bootstrap.servers argument and no kafka.bootstrap.servers in the "
                            "topology config");
   cursors_ = ctx.cursors;
-  generation_ = ctx.generation.value;
+  generation_ = ctx.generation;
+  publish_.emplace("KafkaSink " + name_ + " publish", PublishState::idle, kPublishTransitions,
+                   publish_state_name);
   if (exactly_once_ && !cursors_)
     return Status::Invalid("KafkaSink " + name_ +
                            ": delivery exactly_once needs a cursor store (ZooKeeper); use "
@@ -208,7 +232,7 @@ Status KafkaSink::restore_state(StateReader& r, uint32_t version) {
   std::vector<EpochV1> old;
   r(old);
   for (auto& e : old) {
-    Epoch n{e.id, {}};
+    Epoch n{CheckpointId{e.id}, {}};
     for (auto& rec : e.records)
       n.records.push_back(Record{rec.has_key, std::move(rec.key), std::move(rec.value), {}});
     pending_.push_back(std::move(n));
@@ -220,9 +244,9 @@ Status KafkaSink::on_recover(CheckpointId n, Context& ctx) {
   SLEET_RETURN_IF_ERROR(init(ctx));
   if (!exactly_once_) return Status::Ok();
   // Anything after n was never committed (a snapshot of n holds epochs <= n only; be defensive).
-  std::erase_if(pending_, [&](const Epoch& e) { return e.id > n.value; });
+  std::erase_if(pending_, [&](const Epoch& e) { return e.id > n; });
   current_.clear();
-  return publish_up_to(n.value);
+  return publish_up_to(n);
 }
 
 Status KafkaSink::open(Context& ctx) {
@@ -288,14 +312,14 @@ Status KafkaSink::on_barrier(CheckpointId n, Collector&) {
     tracker_.reset();
     return s.with_context("KafkaSink " + name_ + " at barrier " + std::to_string(n.value));
   }
-  if (!current_.empty()) pending_.push_back(Epoch{n.value, std::move(current_)});
+  if (!current_.empty()) pending_.push_back(Epoch{n, std::move(current_)});
   current_.clear();
   return Status::Ok();
 }
 
 Status KafkaSink::on_checkpoint_committed(CheckpointId n) {
   if (!exactly_once_) return Status::Ok();
-  return publish_up_to(n.value);
+  return publish_up_to(n);
 }
 
 void KafkaSink::close() {
@@ -312,10 +336,10 @@ Status KafkaSink::load_cursor() {
   if (c.ok()) {
     auto d = PublishCursor::decode(*c);
     if (!d.ok()) return d.status().with_context("KafkaSink " + name_);
-    if (d->generation > generation_)
+    if (d->writer() > generation_)
       return Status::Fenced("KafkaSink " + name_ + ": generation " + std::to_string(d->generation) +
                             " took over the publish cursor (at epoch " + std::to_string(d->epoch) +
-                            ") from this worker's generation " + std::to_string(generation_) +
+                            ") from this worker's generation " + std::to_string(generation_.value) +
                             "; this worker was fenced and publishes nothing more");
     cursor_ = *d;
   } else if (c.status().code() != Code::not_found) {
@@ -328,16 +352,16 @@ Status KafkaSink::store_cursor(PublishCursor c) {
   // Read before every write: a successor's cursor must never be overwritten by this one. (Not a
   // compare-and-set: a successor storing its first cursor in between is caught by the next read.)
   SLEET_RETURN_IF_ERROR(load_cursor());
-  c.generation = generation_;
+  c.generation = generation_.value;
   SLEET_RETURN_IF_ERROR(cursors_->store(name_, c.encode())
                             .with_context("KafkaSink " + name_ + ": storing publish cursor"));
   cursor_ = c;
   return Status::Ok();
 }
 
-Status KafkaSink::publish_up_to(int64_t n) {
-  if (!producer_) return Status::Internal("KafkaSink: publish before open/on_recover");
-  if (pending_.empty() || pending_.front().id > n) return Status::Ok();
+Status KafkaSink::publish_up_to(CheckpointId n) {
+  if (!producer_ || !publish_) return Status::Internal("KafkaSink: publish before open/on_recover");
+  if (publish_->state() == PublishState::fenced) return fenced_;
   while (!pending_.empty() && pending_.front().id <= n) {
     SLEET_RETURN_IF_ERROR(publish_epoch(pending_.front()));
     pending_.erase(pending_.begin());
@@ -345,52 +369,73 @@ Status KafkaSink::publish_up_to(int64_t n) {
   return Status::Ok();
 }
 
+Status KafkaSink::step_failed(Status s, const std::string& why) {
+  const bool fenced = s.code() == Code::fenced;
+  SLEET_RETURN_IF_ERROR(publish_->transition(fenced ? PublishState::fenced : PublishState::failed,
+                                             why + ": " + s.to_string()));
+  if (fenced) fenced_ = s;
+  return s;
+}
+
+// One epoch through the publish machine (PublishState, kafka_sink.hpp). Every step that can fail
+// leaves through step_failed(), so the machine always says where the protocol stopped.
 Status KafkaSink::publish_epoch(const Epoch& e) {
+  const std::string why = "epoch " + std::to_string(e.id.value);
+  SLEET_RETURN_IF_ERROR(publish_->transition(PublishState::checking, why));
   // The stored cursor, not the mirror: a successor may have moved it since this sink last looked.
-  SLEET_RETURN_IF_ERROR(load_cursor());
+  if (Status s = load_cursor(); !s.ok()) return step_failed(s, why);
   // Cursors advance in epoch order and a later epoch's cursor is stored only after this one was
   // marked published, so a newer cursor means this epoch is already out.
-  if (cursor_ && (cursor_->epoch > e.id || (cursor_->epoch == e.id && cursor_->published)))
-    return Status::Ok();
+  if (cursor_ &&
+      (cursor_->epoch_id() > e.id || (cursor_->epoch_id() == e.id && cursor_->published)))
+    return publish_->transition(PublishState::idle, why + " already published");
   std::vector<bool> done(e.records.size(), false);
   size_t todo = e.records.size();
-  if (cursor_ && cursor_->epoch == e.id) {
+  if (cursor_ && cursor_->epoch_id() == e.id) {
     // An earlier attempt (a crashed process, or a failed call) stored this cursor and may have
     // written any subset of the epoch: find it and publish only the rest.
-    SLEET_RETURN_IF_ERROR(scan_published(*cursor_, e, done));
+    SLEET_RETURN_IF_ERROR(publish_->transition(PublishState::scanning, why));
+    if (Status s = scan_published(*cursor_, e, done); !s.ok()) return step_failed(s, why);
     for (bool d : done) todo -= d ? 1 : 0;
-    spdlog::info("KafkaSink {}: resuming epoch {}: {} of {} records already in {}", name_, e.id,
-                 e.records.size() - todo, e.records.size(), topic_);
+    spdlog::info("KafkaSink {}: resuming epoch {}: {} of {} records already in {}", name_,
+                 e.id.value, e.records.size() - todo, e.records.size(), topic_);
   } else {
+    SLEET_RETURN_IF_ERROR(publish_->transition(PublishState::storing_cursor, why));
     auto ends = end_offsets(producer_.get(), topic_, timeout_);
-    if (!ends.ok()) return ends.status().with_context("KafkaSink " + name_);
+    if (!ends.ok()) return step_failed(ends.status().with_context("KafkaSink " + name_), why);
     PublishCursor c;
-    c.epoch = e.id;
+    c.epoch = e.id.value;
     c.offsets = std::move(ends).value();
-    SLEET_RETURN_IF_ERROR(store_cursor(c));
+    if (Status s = store_cursor(c); !s.ok()) return step_failed(s, why);
   }
 
+  SLEET_RETURN_IF_ERROR(publish_->transition(PublishState::producing, why));
   tracker_.reset();
   const size_t half = todo / 2;
   size_t produced = 0;
   for (size_t i = 0; i < e.records.size(); ++i) {
     if (done[i]) continue;
     if (produced == half && mid_publish_armed()) {
-      SLEET_RETURN_IF_ERROR(wait_for_deliveries(producer_.get(), tracker_, timeout_));
+      if (Status s = wait_for_deliveries(producer_.get(), tracker_, timeout_); !s.ok())
+        return step_failed(s, why);
       kill_point(kMidPublish);
     }
-    SLEET_RETURN_IF_ERROR(produce(e.records[i], &e, i));
+    if (Status s = produce(e.records[i], &e, i); !s.ok()) return step_failed(s, why);
     ++produced;
     // Long epochs: let the other fibers on this thread run now and then.
     if (produced % 4096 == 0) this_task::yield();
   }
-  SLEET_RETURN_IF_ERROR(
-      wait_for_deliveries(producer_.get(), tracker_, timeout_)
-          .with_context("KafkaSink " + name_ + " publishing epoch " + std::to_string(e.id)));
+  if (Status s = wait_for_deliveries(producer_.get(), tracker_, timeout_)
+                     .with_context("KafkaSink " + name_ + " publishing epoch " +
+                                   std::to_string(e.id.value));
+      !s.ok())
+    return step_failed(s, why);
   if (published_counter_) published_counter_->add(static_cast<int64_t>(produced));
+  SLEET_RETURN_IF_ERROR(publish_->transition(PublishState::marking, why));
   PublishCursor c = *cursor_;
   c.published = true;
-  return store_cursor(c);
+  if (Status s = store_cursor(c); !s.ok()) return step_failed(s, why);
+  return publish_->transition(PublishState::idle, why + " published");
 }
 
 Status KafkaSink::produce(const Record& r, const Epoch* e, size_t seq) {
@@ -400,7 +445,7 @@ Status KafkaSink::produce(const Record& r, const Epoch* e, size_t seq) {
   void* value = const_cast<char*>(r.value.data());
   std::string epoch_s, seq_s;
   if (e) {
-    epoch_s = std::to_string(e->id);
+    epoch_s = std::to_string(e->id.value);
     seq_s = std::to_string(seq);
   }
   while (true) {
@@ -481,7 +526,7 @@ Status KafkaSink::scan_published(const PublishCursor& c, const Epoch& e, std::ve
     return error_status(err, "KafkaSink " + name_ + " scanning: assign");
   Queue q(rd_kafka_queue_get_consumer(rk));
 
-  const std::string epoch_s = std::to_string(e.id);
+  const std::string epoch_s = std::to_string(e.id.value);
   const auto deadline = std::chrono::steady_clock::now() + timeout_;
   std::vector<rd_kafka_message_t*> buf(1024);
   while (!remaining.empty()) {
@@ -495,6 +540,8 @@ Status KafkaSink::scan_published(const PublishCursor& c, const Epoch& e, std::ve
         continue;
       }
       if (m->err) {
+        // Retriable: librdkafka fetches again. Abort or fatal: give up this scan; the epoch
+        // stays pending and the next attempt scans again.
         Status s = error_status(m->err, "KafkaSink " + name_ + " scanning " + topic_);
         if (s.error_class() != ErrorClass::retriable) return s;
         continue;

@@ -1,16 +1,16 @@
 // KafkaSink: writes each input tuple as one Kafka record (value: tsv or jsonl encoding of the
 // tuple; key: the text of `key.field`, or none).
 //
-// Exactly-once (default) without broker transactions (the protocol is in spouts/README.md):
-// records of epoch n are buffered and belong to the sink's checkpoint; after checkpoint n commits,
-// the sink stores a publish cursor {n, end offsets of the topic's partitions, published=false,
-// its generation},
-// produces the epoch with an idempotent producer (headers sleet.task, sleet.epoch, sleet.seq),
-// waits for every delivery, and stores the cursor with published=true. Recovery resumes an
-// unpublished epoch by scanning from the cursor's offsets for this task's records and producing
-// only the missing sequence numbers. A sink that finds a cursor of a newer generation stops with
-// `fenced`: a successor took over the cell (a fenced worker would otherwise publish its copy of a
-// committed epoch a second time).
+// Exactly-once (default) without broker transactions (the protocol, step by step, and its state
+// table are in bolts/README.md): records of epoch n are buffered and belong to the sink's
+// checkpoint; after checkpoint n commits, the sink stores a publish cursor {n, end offsets of the
+// topic's partitions, published=false, its generation}, produces the epoch with an idempotent
+// producer (headers sleet.task, sleet.epoch, sleet.seq), waits for every delivery, and stores the
+// cursor with published=true. Recovery resumes an unpublished epoch by scanning from the cursor's
+// offsets for this task's records and producing only the missing sequence numbers. A sink that
+// finds a cursor of a newer generation stops with `fenced`: a successor took over the cell (a
+// fenced worker would otherwise publish its copy of a committed epoch a second time). These steps
+// are the PublishState machine below; publish_epoch() changes state only through it.
 // at_least_once: records are produced at once; a barrier waits for their deliveries.
 // format: record takes the record from the tuple as is: field `key` (when present and not empty)
 // is the key, field `value` the value bytes, and every other field a header of the same name
@@ -27,15 +27,57 @@
 #include <vector>
 
 #include <sleet/component.hpp>
+#include <sleet/ids.hpp>
 
 #include "core/format.hpp"
+#include "core/state_machine.hpp"
 #include "kafka/kafka.hpp"
 
 namespace sleet::kafka {
 
+// Where a KafkaSink task is in publishing its oldest committed epoch (exactly_once only). The
+// epochs themselves are write-ahead state: buffered since the last barrier, closed at the barrier
+// and kept in the snapshot until published. After the checkpoint covering epoch e commits (or at
+// recovery), e goes through these steps, oldest epoch first, one epoch at a time:
+enum class PublishState {
+  idle,            // no epoch in flight (the oldest pending one, if any, awaits its commit)
+  checking,        // reading the stored cursor: is e out already? a newer generation's cursor?
+  storing_cursor,  // reading the topic's end offsets, storing the cursor {e, offsets, published=0}
+  scanning,        // the cursor names e unpublished: finding e's records already in the topic
+  producing,       // producing e's (missing) records, waiting for every delivery
+  marking,         // storing the cursor with published=1; then e is dropped
+  failed,          // a step failed: e stays pending (and in the snapshot); a retry re-checks
+  fenced,          // a newer generation owns the cursor: nothing more is published (terminal)
+};
+const char* publish_state_name(PublishState s);
+
+// The allowed transitions, the one table (bolts/README.md prints it; tests check every pair).
+inline constexpr Transition<PublishState> kPublishTransitions[] = {
+    {PublishState::idle, PublishState::checking, "checkpoint >= e committed, or recovery"},
+    {PublishState::failed, PublishState::checking, "retry: the next commit or a recovery"},
+    {PublishState::checking, PublishState::idle, "cursor past e, or e marked published: drop e"},
+    {PublishState::checking, PublishState::storing_cursor, "no cursor, or an older epoch's"},
+    {PublishState::checking, PublishState::scanning, "cursor names e, unpublished"},
+    {PublishState::storing_cursor, PublishState::producing, "cursor stored"},
+    {PublishState::scanning, PublishState::producing, "records already in the topic known"},
+    {PublishState::producing, PublishState::marking, "every record delivered"},
+    {PublishState::marking, PublishState::idle, "marked published: drop e"},
+    {PublishState::checking, PublishState::failed, "step failed"},
+    {PublishState::storing_cursor, PublishState::failed, "step failed"},
+    {PublishState::scanning, PublishState::failed, "step failed"},
+    {PublishState::producing, PublishState::failed, "step failed"},
+    {PublishState::marking, PublishState::failed, "step failed"},
+    {PublishState::checking, PublishState::fenced, "newer generation's cursor"},
+    {PublishState::storing_cursor, PublishState::fenced, "newer generation's cursor"},
+    {PublishState::scanning, PublishState::fenced, "fenced"},
+    {PublishState::producing, PublishState::fenced, "fenced"},
+    {PublishState::marking, PublishState::fenced, "newer generation's cursor"},
+};
+
 // What KafkaSink keeps in its CursorStore cell "<component>-<task>". Encoded as one readable line,
 // e.g. "v2 epoch=7 published=0 generation=3 offsets=0:120,1:98,2:131" ("v1" and no generation
-// when it is 0, as written before generations).
+// when it is 0, as written before generations). The fields are the encoding's plain numbers
+// (tests and operators write cursors by hand); epoch_id() and writer() give them their types.
 struct PublishCursor {
   int64_t epoch = 0;
   bool published = false;
@@ -43,6 +85,8 @@ struct PublishCursor {
   // was fenced: its successor owns the cell, and publishing too would duplicate records.
   int32_t generation = 0;
   std::map<int32_t, int64_t> offsets;  // end offset of every target partition before publishing
+  CheckpointId epoch_id() const { return CheckpointId{epoch}; }
+  Generation writer() const { return Generation{generation}; }
   std::string encode() const;
   static Result<PublishCursor> decode(const std::string& text);
   bool operator==(const PublishCursor&) const = default;
@@ -73,6 +117,8 @@ class KafkaSink : public Bolt {
 
   // Introspection for tests and status output: buffered epochs not yet fully published.
   size_t pending_epochs() const { return pending_.size(); }
+  // Where the publish protocol is (idle before open and in at_least_once mode).
+  PublishState publish_state() const { return publish_ ? publish_->state() : PublishState::idle; }
 
   struct Record {
     bool has_key = false;
@@ -85,7 +131,7 @@ class KafkaSink : public Bolt {
     }
   };
   struct Epoch {
-    int64_t id = 0;
+    CheckpointId id;  // serialized as its int64 (StrongId::serialize): state version 2 unchanged
     std::vector<Record> records;
     template <class A>
     void serialize(A& ar) {
@@ -95,8 +141,11 @@ class KafkaSink : public Bolt {
 
  private:
   Status init(Context& ctx);
-  Status publish_up_to(int64_t n);
+  Status publish_up_to(CheckpointId n);
   Status publish_epoch(const Epoch& e);
+  // The publish machine's one way out of an in-flight step that failed with `s`: to fenced (a
+  // fenced code) or failed, then returns `s` (or the machine's own error).
+  Status step_failed(Status s, const std::string& why);
   // Marks in `done` the sequence numbers of epoch e already in the topic (written by an earlier
   // attempt), scanning every partition from the cursor's offsets to its current end.
   Status scan_published(const PublishCursor& c, const Epoch& e, std::vector<bool>& done);
@@ -119,7 +168,7 @@ class KafkaSink : public Bolt {
   // set by init()
   std::string name_;  // "<component>-<task>": cursor key and sleet.task header
   CursorStore* cursors_ = nullptr;
-  int32_t generation_ = 0;
+  Generation generation_;
   Counter* published_counter_ = nullptr;
   DeliveryTracker tracker_;  // declared before producer_: the producer's callbacks point at it
   Handle producer_;
@@ -134,6 +183,10 @@ class KafkaSink : public Bolt {
   std::vector<Epoch> pending_;           // closed epochs, oldest first, not yet published
   std::optional<PublishCursor> cursor_;  // mirror of the stored cursor (nullopt: none yet)
   int64_t produced_since_poll_ = 0;
+  // The publish protocol (exactly_once; made by init(), named after the task). Owned by the
+  // task's fiber like every other member.
+  std::optional<StateMachine<PublishState>> publish_;
+  Status fenced_;  // why publish_ went to fenced: every later publish call returns it again
 };
 
 }  // namespace sleet::kafka

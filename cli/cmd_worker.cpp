@@ -1,7 +1,8 @@
 // `sleet worker FILE`: one worker process running a whole topology (local mode). Started by
 // `sleet run`, or by hand against an external Kafka and ZooKeeper.
 //
-// Exit status (the supervisor in cmd_run.cpp stops on 0, 2 and 3 and restarts on anything else):
+// Exit status (the supervisor in cmd_run.cpp stops on 0, 2 and 3 and restarts on anything else);
+// 1 and 3 are Status::worker_exit(), the one classification of codes (core/status.cpp):
 //   0  Worker::run returned OK: stopped by SIGINT/SIGTERM, or drained with --until-drained.
 //   1  Worker::run failed with any other code (io_error, unavailable, timeout, not_found,
 //      already_exists, cancelled, internal): worth restarting.
@@ -86,9 +87,11 @@ void register_worker(CLI::App& app) {
       p.failure_transient = s.error_class() == ErrorClass::retriable;
       write_status(p);
     }
-    bool unrecoverable = s.code() == Code::incompatible || s.code() == Code::corruption ||
-                         s.code() == Code::fenced || s.code() == Code::invalid_argument;
-    const int code = unrecoverable ? kExitUnrecoverable : kExitFailure;
+    // The one classification (include/sleet/status.hpp): 3 for incompatible, corruption, fenced
+    // and invalid_argument, else 1.
+    static_assert(static_cast<int>(WorkerExit::restart) == kExitFailure &&
+                  static_cast<int>(WorkerExit::unrecoverable) == kExitUnrecoverable);
+    const int code = static_cast<int>(s.worker_exit());
     if (worker.abandoned_tasks()) {
       // A stuck task's thread still runs inside Worker's engine: returning would run static
       // destructors under it. Its status and log line are written; end here.

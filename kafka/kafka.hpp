@@ -190,7 +190,7 @@ class MockCluster {
   // the same process would often report the same id; start() retries until the id differs from
   // every id this process has handed out, so two MockClusters never share one (they hold
   // different data). Across processes the id differs only as far as address randomisation makes
-  // it; see spouts/README.md.
+  // it; see kafka/README.md.
   const std::string& cluster_id() const { return id_; }
 
  private:

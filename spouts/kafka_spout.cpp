@@ -272,15 +272,24 @@ void KafkaSpout::close() {
   rk_.reset();
 }
 
+ConsumeErrorAction consume_error_action(rd_kafka_resp_err_t err) {
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+    return ConsumeErrorAction::ignore;
+  return code_info(classify(err)).error_class == ErrorClass::fatal
+             ? ConsumeErrorAction::fail
+             : ConsumeErrorAction::log_and_continue;
+}
+
 Status KafkaSpout::handle_error(const rd_kafka_message_t& m) {
-  if (m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return Status::Ok();
+  const ConsumeErrorAction action = consume_error_action(m.err);
+  if (action == ConsumeErrorAction::ignore) return Status::Ok();
   char buf[256];
   if (rd_kafka_fatal_error(rk_.get(), buf, sizeof buf))
     return Status::Internal("KafkaSpout " + name_ + ": consumer fatal error: " + buf);
   Status s = error_status(
       m.err, "KafkaSpout " + name_ + " consuming " + topic_ +
                  (m.partition >= 0 ? " [" + std::to_string(m.partition) + "]" : std::string()));
-  if (s.code() == Code::invalid_argument || s.code() == Code::internal) return s;
+  if (action == ConsumeErrorAction::fail) return s;
   // Broker trouble: librdkafka keeps retrying; say so now and then, do not fail the topology.
   if (errors_logged_++ % 100 == 0) spdlog::warn("{} (retrying)", s.to_string());
   return Status::Ok();

@@ -28,6 +28,14 @@ namespace sleet::kafka {
 std::vector<int32_t> assign_partitions(const std::vector<int32_t>& partitions, int task,
                                        int parallelism);
 
+// What KafkaSpout does with an error event from its consumer queue, decided by the error's class
+// (kafka::classify, then include/sleet/status.hpp): fatal -> fail the spout (the topology stops;
+// the worker exits as Status::worker_exit() says); retriable or abort -> give up this event, log
+// it now and then, and keep consuming (librdkafka keeps retrying the fetch); _PARTITION_EOF is no
+// error. A fatal client state (rd_kafka_fatal_error) fails whatever the event. Pure; any thread.
+enum class ConsumeErrorAction { ignore, log_and_continue, fail };
+ConsumeErrorAction consume_error_action(rd_kafka_resp_err_t err);
+
 class KafkaSpout : public Spout {
  public:
   explicit KafkaSpout(const Args& args);

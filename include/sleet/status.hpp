@@ -1,10 +1,22 @@
 // Errors as values. Every fallible library call returns Status or Result<T>; only the CLI turns
-// them into exit codes. The ErrorClass of a Status decides what callers do with it, in one place
-// (librdkafka style): retriable -> wait and try again, abort -> give up this attempt (e.g. this
-// checkpoint) but keep running, fatal -> stop the worker.
+// them into exit codes. Each Code is classified once, in code_info() (core/status.cpp), on two
+// axes (librdkafka style):
+//   ErrorClass: what code inside a running worker does with a failed call:
+//     retriable -> the same call may succeed if tried again: wait and retry (or let the client
+//                  library retry), a bounded number of times or until a deadline;
+//     abort     -> give up this attempt (this checkpoint, this publish round, this consumer
+//                  error event) and keep the worker running; the next attempt starts afresh;
+//     fatal     -> stop the worker (Engine::fail, Worker::run returns it).
+//   WorkerExit: how `sleet worker` exits once Worker::run returned the code: 1 (a restart may
+//     cure it) or 3 (a restart with the same file cannot). A fatal code is not always 3: an
+//     internal error (a bug, a fatal client state, a stalled task) stops this worker, and a fresh
+//     process may get past it.
+// Callers ask error_class() / worker_exit() instead of listing codes themselves (the worker's
+// exit status, KafkaSpout's consumer errors, KafkaSink's scan, the coordinator's commit).
 #pragma once
 
 #include <cassert>
+#include <span>
 #include <string>
 #include <utility>
 #include <variant>
@@ -25,9 +37,26 @@ enum class Code {
   fenced,        // a newer coordinator generation exists
   timeout,
   cancelled,
-  internal,
+  internal,  // keep last: core/status.cpp sizes its classification table by it
 };
 
+// The exit status of `sleet worker` failing with a code (cli/cmd_worker.cpp exits with it; the
+// supervisor restarts on 1 and gives up on 3). The values are the exit statuses.
+enum class WorkerExit : int { ok = 0, restart = 1, unrecoverable = 3 };
+
+// The one classification of a Code (see the file comment).
+struct CodeInfo {
+  Code code;
+  const char* name;  // code_name()
+  ErrorClass error_class;
+  WorkerExit worker_exit;
+};
+
+// The row of `c`. Ok is not an error: its class is fatal only for compatibility (never asked).
+// A value outside the enum gets {internal, "unknown", fatal, restart}. Pure; any thread.
+const CodeInfo& code_info(Code c);
+// Every Code's row in enum order, ok first (for tests and docs).
+std::span<const CodeInfo> code_table();
 const char* code_name(Code c);
 
 class [[nodiscard]] Status {
@@ -49,8 +78,9 @@ class [[nodiscard]] Status {
   bool ok() const { return code_ == Code::ok; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
-  // The one place that classifies errors; see the file comment.
+  // code_info(code()).error_class / .worker_exit: the one classification, see the file comment.
   ErrorClass error_class() const;
+  WorkerExit worker_exit() const;
   std::string to_string() const;
   // Prefix context ("while committing checkpoint 7: ...") keeping the code.
   Status with_context(const std::string& what) const;

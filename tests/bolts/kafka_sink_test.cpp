@@ -486,3 +486,60 @@ TEST(PublishCursorGeneration, RoundTripsAndReadsVersion1) {
        {"v2 epoch=9 published=1 offsets=0:5", "v2 epoch=9 published=1 generation=x offsets="})
     EXPECT_FALSE(PublishCursor::decode(bad).ok()) << bad;
 }
+
+// Issue 11: the publish protocol is an explicit state machine (PublishState, bolts/README.md).
+// The sink's state says where the protocol stopped: idle after a published epoch, failed (the
+// epoch kept) after a failed step, and fenced, terminally, once a successor took over, with
+// every later call refused the same way and nothing produced.
+TEST_F(KafkaSinkTest, ThePublishStateSaysWhereTheProtocolStopped) {
+  using sleet::kafka::PublishState;
+  FlakyCursorStore cursors;
+  NullCollector null;
+  auto first = make_sink(args());
+  auto& sink = static_cast<KafkaSink&>(*first);
+  Context c1 = ctx(&cursors);
+  c1.generation = Generation{1};
+  ASSERT_TRUE(first->on_recover(CheckpointId{0}, c1).ok());
+  ASSERT_TRUE(first->open(c1).ok());
+  EXPECT_EQ(sink.publish_state(), PublishState::idle);
+  feed(*first, 0, 10);
+  ASSERT_TRUE(first->on_barrier(CheckpointId{1}, null).ok());
+  ASSERT_TRUE(first->on_checkpoint_committed(CheckpointId{1}).ok());
+  EXPECT_EQ(sink.publish_state(), PublishState::idle);
+
+  feed(*first, 10, 20);
+  ASSERT_TRUE(first->on_barrier(CheckpointId{2}, null).ok());
+  cursors.fail_published = true;
+  EXPECT_EQ(first->on_checkpoint_committed(CheckpointId{2}).code(), Code::unavailable);
+  EXPECT_EQ(sink.publish_state(), PublishState::failed);
+  EXPECT_EQ(sink.pending_epochs(), 1u);
+  cursors.fail_published = false;
+
+  // A successor (generation 2) takes the cell over with epoch 3; the retry of epoch 2 is refused.
+  auto second = make_sink(args());
+  Context c2 = ctx(&cursors);
+  c2.generation = Generation{2};
+  ASSERT_TRUE(second->on_recover(CheckpointId{0}, c2).ok());
+  ASSERT_TRUE(second->open(c2).ok());
+  feed(*second, 100, 105);
+  ASSERT_TRUE(second->on_barrier(CheckpointId{3}, null).ok());
+  ASSERT_TRUE(second->on_checkpoint_committed(CheckpointId{3}).ok());
+  EXPECT_EQ(static_cast<KafkaSink&>(*second).publish_state(), PublishState::idle);
+  const std::string successor = cursors.cells.at("sink-0");
+
+  Status late = first->on_checkpoint_committed(CheckpointId{2});
+  EXPECT_EQ(late.code(), Code::fenced) << late.to_string();
+  EXPECT_EQ(sink.publish_state(), PublishState::fenced);
+  feed(*first, 20, 30);
+  ASSERT_TRUE(first->on_barrier(CheckpointId{4}, null).ok());
+  Status again = first->on_checkpoint_committed(CheckpointId{4});
+  EXPECT_EQ(again.code(), Code::fenced);
+  EXPECT_EQ(again.message(), late.message()) << "fenced is terminal: the same refusal";
+  EXPECT_EQ(sink.publish_state(), PublishState::fenced);
+  EXPECT_EQ(cursors.cells.at("sink-0"), successor) << "the successor's cursor was overwritten";
+  // Epoch 1 (10) and epoch 2 (10: produced before marking failed) of the first sink, epoch 3 (5)
+  // of the second; nothing of the fenced sink's epoch 4.
+  EXPECT_EQ(consume_all(boot_, topic_).size(), 25u);
+  first->close();
+  second->close();
+}
