@@ -190,9 +190,8 @@ class Client {
 
   // Test support: makes the server expire the current session (opens a second handle on the same
   // session and closes it, as ZooKeeper's own tests do). The client notices, opens a new session
-  // and bumps session_epoch(). Returns once the session was closed on the server and this client
-  // has seen it expire (session_expired(); the epoch bump follows); retries the takeover if this
-  // client won the session back first.
+  // and bumps session_epoch(). Returns once the session was closed on the server; retries the
+  // takeover if this client won the session back before the close.
   Status expire_session_for_testing(std::chrono::milliseconds deadline);
 
  private:
