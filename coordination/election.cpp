@@ -55,7 +55,7 @@ std::vector<std::string> Election::sorted_candidates(const std::vector<std::stri
 }
 
 bool Election::is_leader() const {
-  return leader_ && epoch_ == client_.session_epoch();
+  return leader_ && epoch_ == client_.session_epoch() && !client_.session_expired();
 }
 
 Result<bool> Election::check() {
@@ -67,9 +67,11 @@ Result<bool> Election::check() {
   // A few rounds: a create with an unknown outcome, or a predecessor that left while we looked,
   // each cost one more listing.
   for (int round = 0; round < 8; ++round) {
-    uint64_t epoch = client_.session_epoch();
     auto kids = client_.children(dir_);
     if (!kids.ok()) return kids.status();
+    // Read after the reply: the listing ran on a connected, unexpired session, the one whose
+    // number session_epoch() shows by then.
+    uint64_t epoch = client_.session_epoch();
     auto candidates = sorted_candidates(*kids);
     std::vector<std::string> mine;
     for (const auto& c : candidates)

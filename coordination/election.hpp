@@ -7,8 +7,8 @@
 // Connection loss: a create whose reply was lost may or may not have made the node, so a
 // candidate finds its node by the token in its name (unique per Election object), never by
 // creating again blindly; duplicates of its own token are removed, keeping the lowest. After a
-// session expiry the node is gone (ephemeral): is_leader() turns false at once (no request) and
-// the next check() or wait_for_leadership() enters again at the back.
+// session expiry the node is gone (ephemeral): is_leader() turns false as soon as the client learns
+// of it (no request) and the next check() or wait_for_leadership() enters again at the back.
 //
 // Leadership is a hint, not a lock: a leader must still fence what it writes (the coordinator's
 // generation check in zoo_multi), and after a connection loss call check() before acting.
@@ -16,6 +16,7 @@
 // Threading: one fiber or thread at a time per Election; the Client may be shared.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -55,7 +56,7 @@ class Election {
   const std::string& node() const { return node_; }    // candidate name, "" before check()
   const std::string& token() const { return token_; }  // in the node's name
   // Predecessor watches that fired (each wakes one check()); the herd-effect tests count these.
-  uint64_t wakeups() const { return wakeups_; }
+  uint64_t wakeups() const { return wakeups_.load(); }
 
   // The sequence number of a candidate name (the digits after the last "-n_"), -1 if none.
   static int64_t sequence_of(const std::string& name);
@@ -76,7 +77,7 @@ class Election {
   std::string predecessor_for_;
   Watch own_;  // armed while leading: fires when the own node goes
   std::string own_for_;
-  uint64_t wakeups_ = 0;
+  std::atomic<uint64_t> wakeups_{0};  // read by other threads (tests)
 };
 
 }  // namespace sleet::zk

@@ -65,7 +65,8 @@ Membership::Membership(Client& client, std::string dir, WorkerInfo self)
     : client_(client), dir_(std::move(dir)), self_(std::move(self)) {}
 
 bool Membership::joined() const {
-  return joined_epoch_ != 0 && joined_epoch_ == client_.session_epoch();
+  return joined_epoch_ != 0 && joined_epoch_ == client_.session_epoch() &&
+         !client_.session_expired();
 }
 
 Status Membership::join() {
@@ -74,9 +75,11 @@ Status Membership::join() {
     return Status::Invalid("worker id '" + self_.id + "' cannot name a znode (no '/', not empty)");
   SLEET_RETURN_IF_ERROR(client_.ensure_path(dir_));
   want_joined_ = true;
-  uint64_t epoch = client_.session_epoch();
   std::string path = node_path();
   Status st = client_.create(path, encode_worker_info(self_), /*ephemeral=*/true);
+  // Read after the reply: a request runs on a connected, unexpired session, i.e. the one whose
+  // number session_epoch() shows by then.
+  uint64_t epoch = client_.session_epoch();
   if (st.ok()) {
     joined_epoch_ = epoch;
     return st;
@@ -87,8 +90,8 @@ Status Membership::join() {
   auto s = client_.stat(path);
   if (!s.ok()) return s.status();
   if (!s->has_value()) return st.code() == Code::unavailable ? st : join();  // gone meanwhile
-  if ((*s)->ephemeral_owner == client_.session_id() && client_.session_epoch() == epoch) {
-    joined_epoch_ = epoch;
+  if ((*s)->ephemeral_owner == client_.session_id()) {
+    joined_epoch_ = client_.session_epoch();
     return Status::Ok();
   }
   std::string other_address;

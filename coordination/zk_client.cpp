@@ -522,6 +522,11 @@ uint64_t Client::session_epoch() const {
   return epoch_.load();
 }
 
+bool Client::session_expired() const {
+  auto s = current();
+  return s && s->expired();
+}
+
 int64_t Client::session_id() const {
   auto s = current();
   return s ? s->id() : 0;
@@ -843,32 +848,47 @@ Status Client::multi(const std::vector<Op>& ops) {
 }
 
 Status Client::expire_session_for_testing(milliseconds deadline) {
+  auto until = Clock::now() + deadline;
   auto s = current();
   if (!s || !s->connected()) return Status::Unavailable("no connected session to expire");
   const clientid_t* id = zoo_client_id(s->zh());
   if (!id) return Status::Unavailable("no session id");
   clientid_t copy = *id;
-  struct Probe {
-    std::atomic<int> state{0};
-    static void watcher(zhandle_t*, int type, int state, const char*, void* ctx) {
-      if (type == ZOO_SESSION_EVENT) static_cast<Probe*>(ctx)->state.store(state);
+  // The second handle takes the session over and closes it. If this client reconnects (taking
+  // the session back) before that close reaches the server, the close is refused ("session
+  // moved") and the session lives on. So repeat until a probe finds the session expired on the
+  // server, or this client has seen it expire.
+  for (int attempt = 1;; ++attempt) {
+    struct Probe {
+      std::atomic<int> state{0};
+      static void watcher(zhandle_t*, int type, int state, const char*, void* ctx) {
+        if (type == ZOO_SESSION_EVENT) static_cast<Probe*>(ctx)->state.store(state);
+      }
+    };
+    auto probe = std::make_unique<Probe>();
+    zhandle_t* other = zookeeper_init2(options_.connect.c_str(), &Probe::watcher,
+                                       static_cast<int>(options_.session_timeout.count()), &copy,
+                                       probe.get(), 0, &zk_log);
+    if (!other) return Status::Internal("zookeeper_init failed");
+    while (probe->state.load() != ZOO_CONNECTED_STATE) {
+      if (probe->state.load() == ZOO_EXPIRED_SESSION_STATE && attempt > 1) {
+        zookeeper_close(other);
+        return Status::Ok();  // an earlier attempt's close went through
+      }
+      if (Clock::now() >= until || probe->state.load() == ZOO_EXPIRED_SESSION_STATE) {
+        zookeeper_close(other);
+        return Status::Unavailable("could not attach to the session to expire it");
+      }
+      boost::this_fiber::sleep_for(milliseconds(5));
     }
-  };
-  auto probe = std::make_unique<Probe>();
-  zhandle_t* other = zookeeper_init2(options_.connect.c_str(), &Probe::watcher,
-                                     static_cast<int>(options_.session_timeout.count()), &copy,
-                                     probe.get(), 0, &zk_log);
-  if (!other) return Status::Internal("zookeeper_init failed");
-  auto until = Clock::now() + deadline;
-  while (probe->state.load() != ZOO_CONNECTED_STATE) {
-    if (Clock::now() >= until || probe->state.load() == ZOO_EXPIRED_SESSION_STATE) {
-      zookeeper_close(other);
-      return Status::Unavailable("could not attach to the session to expire it");
-    }
-    boost::this_fiber::sleep_for(milliseconds(5));
+    zookeeper_close(other);  // closes the session on the server (unless it moved back)
+    auto settle = std::min(until, Clock::now() + milliseconds(300));
+    while (!s->expired() && Clock::now() < settle) boost::this_fiber::sleep_for(milliseconds(5));
+    if (s->expired()) return Status::Ok();
+    if (Clock::now() >= until)
+      return Status::Unavailable("the session did not expire after " + std::to_string(attempt) +
+                                 " attempts");
   }
-  zookeeper_close(other);  // closes the session on the server
-  return Status::Ok();
 }
 
 }  // namespace sleet::zk

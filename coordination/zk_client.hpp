@@ -146,7 +146,10 @@ class Client {
 
   bool connected() const;          // the current session is connected right now
   uint64_t session_epoch() const;  // 1 for the first session, +1 for every replacement session
-  int64_t session_id() const;      // ZooKeeper's id of the current session (0 if none yet)
+  // The current session has expired (its ephemeral nodes are gone) and a new one is being opened:
+  // true from the expiry until the replacement bumps session_epoch().
+  bool session_expired() const;
+  int64_t session_id() const;  // ZooKeeper's id of the current session (0 if none yet)
   const Options& options() const { return options_; }
 
   // Data of `path`; its version in *version if given.
@@ -187,7 +190,8 @@ class Client {
 
   // Test support: makes the server expire the current session (opens a second handle on the same
   // session and closes it, as ZooKeeper's own tests do). The client notices, opens a new session
-  // and bumps session_epoch(). Returns once the session was closed on the server.
+  // and bumps session_epoch(). Returns once the session was closed on the server; retries the
+  // takeover if this client won the session back before the close.
   Status expire_session_for_testing(std::chrono::milliseconds deadline);
 
  private:

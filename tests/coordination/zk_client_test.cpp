@@ -321,6 +321,187 @@ TEST_F(ZkClientTest, ExpiredSessionIsReplacedTransparently) {
   ASSERT_OK(c->create(eph, "", true));
 }
 
+TEST_F(ZkClientTest, SequentialCreatesReturnIncreasingNames) {
+  auto& c = client();
+  std::string dir = root() + "/seq";
+  ASSERT_OK(c.create(dir, ""));
+  std::vector<std::string> names;
+  for (int i = 0; i < 3; ++i) {
+    auto r =
+        c.create_node(dir + "/item-", std::to_string(i), zk::CreateMode::persistent_sequential);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    ASSERT_EQ(r->rfind(dir + "/item-", 0), 0u) << *r;
+    EXPECT_EQ(r->size(), dir.size() + 6 + 10) << *r;  // a 10-digit counter
+    names.push_back(*r);
+  }
+  EXPECT_LT(names[0], names[1]);
+  EXPECT_LT(names[1], names[2]);
+  EXPECT_EQ(*c.get(names[2]), "2");
+  // A sequential path may end with '/'; the counter is shared by the parent's children.
+  auto eph = c.create_node(dir + "/", "e", zk::CreateMode::ephemeral_sequential);
+  ASSERT_TRUE(eph.ok()) << eph.status().to_string();
+  EXPECT_EQ(*eph, dir + "/0000000003");
+  auto st = c.stat(*eph);
+  ASSERT_TRUE(st.ok() && st->has_value());
+  EXPECT_EQ((*st)->ephemeral_owner, c.session_id());
+  EXPECT_EQ((**c.stat(names[0])).ephemeral_owner, 0);
+  EXPECT_EQ((**c.stat(dir)).num_children, 4);
+  EXPECT_FALSE(c.stat(dir + "/none")->has_value());
+  // Plain modes return the path itself.
+  auto plain = c.create_node(dir + "/plain", "", zk::CreateMode::persistent);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(*plain, dir + "/plain");
+  EXPECT_EQ(code_of(c.create_node(dir + "/plain", "", zk::CreateMode::ephemeral)),
+            Code::already_exists);
+  EXPECT_EQ(
+      code_of(c.create_node(root() + "/no/parent-", "", zk::CreateMode::persistent_sequential)),
+      Code::not_found);
+}
+
+TEST_F(ZkClientTest, WatchesFireOnceOnChangesMadeByAnotherSession) {
+  auto& c = client();
+  auto other = zk_server().client();
+  std::string p = root() + "/w";
+
+  zk::Watch created;
+  auto ex = c.exists(p, created);
+  ASSERT_TRUE(ex.ok());
+  EXPECT_FALSE(ex->has_value());
+  ASSERT_TRUE(created.armed());
+  EXPECT_EQ(code_of(created.wait_for(30ms)), Code::timeout);  // nothing happened yet
+  ASSERT_OK(other->create(p, "v1"));
+  auto ev = created.wait_for(10s);
+  ASSERT_TRUE(ev.ok()) << ev.status().to_string();
+  EXPECT_EQ(ev->type, zk::WatchEvent::Type::created);
+  EXPECT_EQ(ev->path, p);
+  EXPECT_TRUE(created.fired());
+  EXPECT_TRUE(created.wait_for(0ms).ok());  // waiting again returns the same event
+
+  zk::Watch changed;
+  int version = -1;
+  auto got = c.get(p, changed, &version);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, "v1");
+  EXPECT_EQ(version, 0);
+  zk::Watch kids;
+  auto none = c.children(p, kids);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+
+  ASSERT_TRUE(other->set(p, "v2").ok());
+  ev = changed.wait_for(10s);
+  ASSERT_TRUE(ev.ok()) << ev.status().to_string();
+  EXPECT_EQ(ev->type, zk::WatchEvent::Type::changed);
+  EXPECT_FALSE(kids.fired());  // a data change is not a children change
+
+  ASSERT_OK(other->create(p + "/k", ""));
+  ev = kids.wait_for(10s);
+  ASSERT_TRUE(ev.ok()) << ev.status().to_string();
+  EXPECT_EQ(ev->type, zk::WatchEvent::Type::children);
+
+  zk::Watch deleted;
+  ASSERT_TRUE(c.get(p + "/k", deleted).ok());
+  ASSERT_OK(other->remove(p + "/k"));
+  ev = deleted.wait_for(10s);
+  ASSERT_TRUE(ev.ok()) << ev.status().to_string();
+  EXPECT_EQ(ev->type, zk::WatchEvent::Type::deleted);
+  EXPECT_EQ(ev->path, p + "/k");
+
+  // get and children of an absent node fail and arm nothing.
+  zk::Watch unarmed;
+  EXPECT_EQ(code_of(c.get(root() + "/absent", unarmed)), Code::not_found);
+  EXPECT_FALSE(unarmed.armed());
+  EXPECT_EQ(code_of(c.children(root() + "/absent", unarmed)), Code::not_found);
+  EXPECT_FALSE(unarmed.armed());
+  EXPECT_EQ(code_of(unarmed.wait_for(0ms)), Code::invalid_argument);
+}
+
+TEST_F(ZkClientTest, AWatchWaitedOnAFiberSuspendsOnlyThatFiber) {
+  auto other = zk_server().client();
+  std::string p = root() + "/fw";
+  ASSERT_OK(client().create(p, "a"));
+  std::atomic<int> ticks{0};
+  std::atomic<bool> armed{false};
+  Result<zk::WatchEvent> got = Status::Internal("not waited");
+  std::thread runner([&] {
+    boost::fibers::fiber waiter([&] {
+      zk::Watch w;
+      if (!client().get(p, w).ok()) return;
+      armed = true;
+      got = w.wait_for(10s);
+    });
+    boost::fibers::fiber ticker([&] {
+      while (!armed || ticks < 5) {
+        ++ticks;
+        boost::this_fiber::sleep_for(2ms);
+      }
+    });
+    ticker.join();
+    waiter.join();
+  });
+  // The ticker runs beside the waiting fiber; only then change the node.
+  ASSERT_TRUE(wait_until([&] { return armed.load() && ticks.load() >= 5; }, 10s));
+  ASSERT_TRUE(other->set(p, "b").ok());
+  runner.join();
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_EQ(got->type, zk::WatchEvent::Type::changed);
+}
+
+TEST_F(ZkClientTest, WatchesReturnUnavailableWhenTheSessionExpiresOrTheClientCloses) {
+  auto o = zk_server().options(/*request_timeout=*/3s, /*session_timeout=*/4s);
+  auto c = zk_server().client(o);
+  std::string p = root() + "/x";
+  ASSERT_OK(c->create(p, ""));
+  zk::Watch data, kids, absent;
+  ASSERT_TRUE(c->get(p, data).ok());
+  ASSERT_TRUE(c->children(p, kids).ok());
+  ASSERT_TRUE(c->exists(root() + "/later", absent).ok());
+
+  ASSERT_OK(c->expire_session_for_testing(10s));
+  for (zk::Watch* w : {&data, &kids, &absent}) {
+    auto ev = w->wait_for(15s);
+    ASSERT_FALSE(ev.ok());
+    EXPECT_EQ(ev.status().code(), Code::unavailable) << ev.status().to_string();
+    EXPECT_NE(ev.status().message().find("expired"), std::string::npos) << ev.status().message();
+  }
+  // The new session's watches work.
+  ASSERT_TRUE(wait_until([&] { return c->session_epoch() == 2 && c->connected(); }, 15s));
+  zk::Watch fresh;
+  ASSERT_TRUE(c->get(p, fresh).ok());
+  ASSERT_TRUE(client().set(p, "y").ok());
+  ASSERT_TRUE(fresh.wait_for(10s).ok());
+
+  // Closing the client fails the watches it still has armed; the Watch outlives the client.
+  zk::Watch orphan;
+  ASSERT_TRUE(c->get(p, orphan).ok());
+  c.reset();
+  auto ev = orphan.wait_for(5s);
+  ASSERT_FALSE(ev.ok());
+  EXPECT_EQ(ev.status().code(), Code::unavailable) << ev.status().to_string();
+  EXPECT_NE(ev.status().message().find("closed"), std::string::npos) << ev.status().message();
+}
+
+TEST_F(ZkClientTest, AWatchSurvivesAConnectionLossWithinItsSession) {
+  auto o = zk_server().options(/*request_timeout=*/2s, /*session_timeout=*/20s);
+  auto c = zk_server().client(o);
+  std::string p = root() + "/survive";
+  ASSERT_OK(c->create(p, "a"));
+  zk::Watch w;
+  ASSERT_TRUE(c->get(p, w).ok());
+  uint64_t epoch = c->session_epoch();
+  ASSERT_OK(zk_server().server().stop());
+  ASSERT_TRUE(wait_until([&] { return !c->connected(); }, 10s));
+  ASSERT_OK(zk_server().server().restart());
+  ASSERT_TRUE(wait_until([&] { return c->connected(); }, 20s));
+  EXPECT_FALSE(w.fired());  // a disconnection is not the watch's event
+  auto other = zk_server().client();
+  ASSERT_TRUE(other->set(p, "b").ok());
+  auto ev = w.wait_for(10s);
+  ASSERT_TRUE(ev.ok()) << ev.status().to_string();
+  EXPECT_EQ(ev->type, zk::WatchEvent::Type::changed);
+  EXPECT_EQ(c->session_epoch(), epoch);
+}
+
 TEST(EmbeddedZooKeeper, RefusesAPortInUseAndAMissingJar) {
   sleet::test::TempDir dir;
   // A listening socket on the port: the server cannot have it.
