@@ -1,4 +1,4 @@
-// Bolts that misbehave on purpose, for the fault-matrix tests (tests/fault_matrix_*_test.cpp).
+// Bolts that misbehave on purpose, for the fault-matrix tests (tests/e2e/fault_matrix_*_test.cpp).
 // Built as a plugin (libsleet_test_faults.so in <build>/plugins) and named under `plugins:` in a
 // test topology, exactly as a user's plugin is; public headers only.
 //
