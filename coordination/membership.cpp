@@ -147,9 +147,16 @@ Result<std::vector<WorkerInfo>> Membership::wait_for_change(Clock::time_point un
     if (!ev.ok() && ev.status().code() == Code::timeout) return ev.status();
     // An event, or the session was lost (the list is re-read on the new session).
   }
-  if (want_joined_) SLEET_RETURN_IF_ERROR(ensure_joined());
-  SLEET_RETURN_IF_ERROR(client_.ensure_path(dir_));
-  return live(&watch_);
+  // The session may be replaced while we read (the client may learn of an expiry only at its next
+  // ping): if the list was read on a session this node was not created in, join and read again.
+  while (true) {
+    if (want_joined_) SLEET_RETURN_IF_ERROR(ensure_joined());
+    SLEET_RETURN_IF_ERROR(client_.ensure_path(dir_));
+    auto list = live(&watch_);
+    if (!list.ok()) return list;
+    if (want_joined_ && !joined()) continue;
+    return list;
+  }
 }
 
 }  // namespace sleet::zk

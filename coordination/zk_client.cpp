@@ -252,11 +252,20 @@ class Session : public std::enable_shared_from_this<Session> {
   int64_t id() const { return id_.load(); }
 
   // Registers a watch state; the returned key is the C watcher's context. Any thread.
+  // A watch registered on a session already marked expired fails at once (fail_watches may have
+  // run already and would never see it).
   uint64_t register_watch(std::shared_ptr<WatchState> w) {
-    std::lock_guard lk(watch_mu_);
-    uint64_t key = ++next_watch_;
-    watches_.emplace(key, std::move(w));
-    return key;
+    {
+      std::lock_guard lk(watch_mu_);
+      uint64_t key = ++next_watch_;
+      if (!expired_.load()) {
+        watches_.emplace(key, std::move(w));
+        return key;
+      }
+    }
+    w->complete(std::nullopt, Status::Unavailable("ZooKeeper watch on " + w->path +
+                                                  ": the session expired before it was armed"));
+    return 0;
   }
   // A request that armed nothing (an error, or no reply in time): forget its state. A late
   // registration by the C client then finds no key and is ignored.
