@@ -6,38 +6,16 @@
 #include <cstdlib>
 
 #include "cluster/worker.hpp"
+#include "core/format.hpp"
 
 namespace sleet {
 
 namespace {
 
 std::string quoted(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+  std::string out;
+  json_string(s, out);
+  return out;
 }
 
 // Reads the JSON string starting at json[p] (the opening quote); p ends past the closing quote.
@@ -54,6 +32,8 @@ std::string read_quoted(const std::string& json, size_t& p) {
       out += '\n';
     else if (e == 't')
       out += '\t';
+    else if (e == 'r')
+      out += '\r';
     else if (e == 'u' && p + 4 < json.size()) {
       out += static_cast<char>(std::strtol(json.substr(p + 1, 4).c_str(), nullptr, 16));
       p += 4;

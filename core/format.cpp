@@ -12,7 +12,6 @@ Result<RecordFormat> parse_format(const std::string& name) {
   return Status::Invalid("unknown format '" + name + "' (use tsv or jsonl)");
 }
 
-namespace {
 void json_string(std::string_view s, std::string& out) {
   out += '"';
   for (unsigned char c : s) {
@@ -44,7 +43,6 @@ void json_string(std::string_view s, std::string& out) {
   }
   out += '"';
 }
-}  // namespace
 
 namespace {
 // Longest text of a non-string value: int64 20 chars, "%.17g" of a double 24, "false" 5.

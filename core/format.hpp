@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <sleet/status.hpp>
 #include <sleet/tuple.hpp>
@@ -19,5 +20,8 @@ void encode_record(RecordFormat f, const Tuple& t, std::string& out);
 // the end of what it wrote.
 size_t tsv_bound(const Tuple& t);
 char* write_tsv(const Tuple& t, char* out);
+
+// Appends `s` as a quoted JSON string (escapes quotes, backslashes and control characters).
+void json_string(std::string_view s, std::string& out);
 
 }  // namespace sleet
