@@ -33,7 +33,7 @@ TEST_F(DslLoader, GoodFileLoadsWithTypedArgs) {
   // Quoted scalars stay strings.
   EXPECT_EQ(t->args.find("label")->kind(), ArgKind::string);
   EXPECT_EQ(t->args.find("label")->as_string(), "7");
-  EXPECT_EQ(t->arg_locs.at("limit").line, 11);
+  EXPECT_EQ(locs_of("typed").args.at("limit").line, 11);
   EXPECT_EQ(last_->config.at("checkpoint.interval.ms"), "500");
   ASSERT_EQ(last_->streams.size(), 2u);
   EXPECT_EQ(last_->streams[0].grouping.type, GroupingType::fields);
@@ -346,7 +346,7 @@ streams:
   EXPECT_EQ(t->args.find("limit")->as_int(), 3);  // constructorArgs are positional
   EXPECT_DOUBLE_EQ(t->args.find("ratio")->as_double(), 0.5);
   EXPECT_TRUE(t->args.find("loud")->as_bool());
-  EXPECT_EQ(t->arg_locs.at("ratio").line, 15);
+  EXPECT_EQ(locs_of("typed").args.at("ratio").line, 15);
   EXPECT_EQ(last_->streams[0].grouping.fields, std::vector<std::string>{"word"});
   EXPECT_EQ(last_->streams[1].grouping.type, GroupingType::local_or_shuffle);
 }
@@ -445,9 +445,9 @@ TEST_F(DslLoader, TopicsAreRead) {
                                        "input: data/in.txt}\n");
   load(q);
   ASSERT_TRUE(last_.ok()) << dump();
-  ASSERT_EQ(last_->topics.size(), 1u);
-  EXPECT_EQ(last_->topics[0].partitions, 3);
-  EXPECT_EQ(last_->topics[0].input_file, (dir_.path() / "data/in.txt").string());
+  ASSERT_EQ(topics_.size(), 1u);
+  EXPECT_EQ(topics_[0].partitions, 3);
+  EXPECT_EQ(topics_[0].input_file, (dir_.path() / "data/in.txt").string());
 }
 
 TEST_F(DslLoader, HostileInputIsRefusedNotFatal) {
