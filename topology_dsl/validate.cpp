@@ -416,7 +416,9 @@ const StreamLocations& SourceMap::stream(size_t i) const {
   return i < streams.size() ? streams[i] : unknown;
 }
 
-SourceLocation SourceMap::plugin(size_t i) const { return i < plugins.size() ? plugins[i] : SourceLocation{}; }
+SourceLocation SourceMap::plugin(size_t i) const {
+  return i < plugins.size() ? plugins[i] : SourceLocation{};
+}
 
 Status check_input_file(const std::string& path) {
   const std::string way_out =
