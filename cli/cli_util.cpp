@@ -17,7 +17,7 @@ void add_topology_args(CLI::App* cmd, TopologyArgs& args) {
   cmd->add_option("--set", args.sets, "Override a config value: --set key=value (repeatable)");
 }
 
-TopologySpec load_or_exit(const TopologyArgs& args, bool print_warnings) {
+LoadedTopology load_file_or_exit(const TopologyArgs& args, bool print_warnings) {
   LoadOptions lo;
   for (auto& s : args.sets) {
     auto eq = s.find('=');
@@ -28,7 +28,7 @@ TopologySpec load_or_exit(const TopologyArgs& args, bool print_warnings) {
     lo.overrides[s.substr(0, eq)] = s.substr(eq + 1);
   }
   std::vector<Diagnostic> diags;
-  auto spec = load_topology(args.file, lo, diags);
+  auto spec = load_topology_file(args.file, lo, diags);
   if (print_warnings || !spec.ok())
     for (auto& d : diags) std::cerr << d.to_string() << "\n";
   if (!spec.ok()) {
@@ -36,6 +36,10 @@ TopologySpec load_or_exit(const TopologyArgs& args, bool print_warnings) {
     throw CLI::RuntimeError(kExitUsage);
   }
   return std::move(spec).value();
+}
+
+TopologySpec load_or_exit(const TopologyArgs& args, bool print_warnings) {
+  return load_file_or_exit(args, print_warnings).spec;
 }
 
 void setup_logging(const std::string& role) {

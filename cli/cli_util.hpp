@@ -15,6 +15,8 @@
 
 #include <sleet/topology.hpp>
 
+#include "topology_dsl/loader.hpp"
+
 namespace sleet::cli {
 
 inline constexpr int kExitUnrecoverable = 3;
@@ -28,6 +30,8 @@ void add_topology_args(CLI::App* cmd, TopologyArgs& args);
 // and throws CLI::RuntimeError(kExitUsage). print_warnings false: a second load of a file already
 // loaded once keeps its warnings quiet (errors are still printed).
 TopologySpec load_or_exit(const TopologyArgs& args, bool print_warnings = true);
+// The same, with what the file holds beside the spec (its `topics:`, for `sleet run`).
+LoadedTopology load_file_or_exit(const TopologyArgs& args, bool print_warnings = true);
 
 void setup_logging(const std::string& role);
 

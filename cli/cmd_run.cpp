@@ -74,10 +74,11 @@ struct TopicNeed {
 // else the largest parallelism of the components naming the topic (so each spout or sink task
 // has a partition of its own), else 1. A Kafka component with its own `bootstrap.servers`
 // argument reads or writes another cluster; its topic is not ours to create. Called by run().
-std::map<std::string, TopicNeed> topics_needed(const TopologySpec& spec,
+std::map<std::string, TopicNeed> topics_needed(const LoadedTopology& file,
                                                const std::vector<std::string>& inputs) {
+  const TopologySpec& spec = file.spec;
   std::map<std::string, TopicNeed> topics;
-  for (auto& t : spec.topics) {
+  for (auto& t : file.topics) {
     auto& e = topics[t.name];
     e.declared = true;
     e.partitions = t.partitions;
@@ -300,22 +301,23 @@ int exit_code_of(const SupervisorOutcome& out) {
 }
 
 int run(const RunOptions& o, SignalWatcher& signals) {
-  TopologySpec spec = load_or_exit(o.topology);
+  LoadedTopology file = load_file_or_exit(o.topology);
   // A directory or /dev/zero would "load 0 records" and run: refuse it before starting anything.
   for (auto& in : o.inputs)
     if (auto eq = in.find('='); eq != std::string::npos)
       if (Status s = check_input_file(in.substr(eq + 1)); !s.ok())
         fail(kExitUsage, "--input " + in + ": " + s.message());
-  for (auto& t : spec.topics)
+  for (auto& t : file.topics)
     if (Status s = t.input_file.empty() ? Status::Ok() : check_input_file(t.input_file); !s.ok())
       fail(kExitUsage, o.topology.file + ": topic " + t.name + ": " + s.message());
-  refuse_waits_forever(spec, topics_needed(spec, o.inputs), o.until_drained);
+  refuse_waits_forever(file.spec, topics_needed(file, o.inputs), o.until_drained);
   const fs::path state =
-      o.state_dir.empty() ? fs::path("sleet-state") / spec.name : fs::path(o.state_dir);
+      o.state_dir.empty() ? fs::path("sleet-state") / file.spec.name : fs::path(o.state_dir);
   // `${SLEET_STATE_DIR}` in the topology file (e.g. a FileSink path) is this run's state dir, for
   // the worker (it inherits the environment) and for --top (read again with it set).
   ::setenv("SLEET_STATE_DIR", fs::absolute(state).c_str(), 1);
-  spec = load_or_exit(o.topology, /*print_warnings=*/false);
+  file = load_file_or_exit(o.topology, /*print_warnings=*/false);
+  const TopologySpec& spec = file.spec;
   std::string bootstrap = spec.config_or("kafka.bootstrap.servers", "");
   std::string zk_connect = spec.config_or("zookeeper.connect", "");
   const bool embedded_kafka = bootstrap.empty();
@@ -353,7 +355,7 @@ int run(const RunOptions& o, SignalWatcher& signals) {
   // Topics: on the embedded Kafka, create every one the topology needs; on an external cluster
   // create nothing (its topics are the operator's), but load inputs only into topics that exist,
   // over the partitions they really have.
-  std::map<std::string, TopicNeed> topics = topics_needed(spec, o.inputs);
+  std::map<std::string, TopicNeed> topics = topics_needed(file, o.inputs);
   if (cluster) {
     for (auto& [name, e] : topics) {
       if (Status s = cluster->create_topic(name, e.partitions); !s.ok())

@@ -28,8 +28,8 @@ void add_file_args(CLI::App* cmd, FileArgs& a, bool file_required) {
 }
 
 // Loads with diagnostics printed to stderr; throws CLI::RuntimeError(kExitUsage) on any error.
-// Returns the spec and the number of warnings.
-std::pair<TopologySpec, size_t> load_or_fail(const FileArgs& a, bool validate) {
+// Returns what the file holds and the number of warnings.
+std::pair<LoadedTopology, size_t> load_or_fail(const FileArgs& a, bool validate) {
   LoadOptions opts;
   opts.validate = validate;
   for (auto& s : a.sets) {
@@ -41,7 +41,7 @@ std::pair<TopologySpec, size_t> load_or_fail(const FileArgs& a, bool validate) {
     opts.overrides[s.substr(0, eq)] = s.substr(eq + 1);
   }
   std::vector<Diagnostic> diags;
-  auto spec = load_topology(a.file, opts, diags);
+  auto spec = load_topology_file(a.file, opts, diags);
   size_t warnings = 0;
   for (auto& d : diags) {
     std::cerr << d.to_string() << "\n";
@@ -66,7 +66,8 @@ std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
   return s;
 }
 
-void print_summary(const TopologySpec& spec, size_t warnings) {
+void print_summary(const LoadedTopology& file, size_t warnings) {
+  const TopologySpec& spec = file.spec;
   std::ostream& o = std::cout;
   o << "topology " << spec.name << " (" << spec.file << ")\n";
   if (!spec.plugins.empty()) {
@@ -107,9 +108,9 @@ void print_summary(const TopologySpec& spec, size_t warnings) {
     if (!s.grouping.fields.empty()) o << " " << join(s.grouping.fields, ",");
     o << "]\n";
   }
-  if (!spec.topics.empty()) {
+  if (!file.topics.empty()) {
     o << "topics:\n";
-    for (auto& t : spec.topics) {
+    for (auto& t : file.topics) {
       o << "  " << t.name << " (" << t.partitions << " partitions)";
       if (!t.input_file.empty()) o << " <- " << t.input_file;
       o << "\n";
@@ -164,7 +165,7 @@ void register_validate(CLI::App& app) {
       "Print the (valid) topology as Graphviz DOT: sleet graph t.yaml | dot -Tsvg > t.svg");
   add_file_args(graph, *g, true);
   graph->footer(kFooter);
-  graph->callback([g] { std::cout << to_dot(load_or_fail(*g, true).first); });
+  graph->callback([g] { std::cout << to_dot(load_or_fail(*g, true).first.spec); });
 
   auto l = std::make_shared<FileArgs>();
   auto* list = app.add_subcommand(

@@ -10,8 +10,11 @@
 
 namespace sleet::dsl {
 
-// Locations a TopologySpec has no field for, known only when the spec came from a file.
+// What only a file knows, beside the spec: its SourceMap and topics (returned to the caller in
+// LoadedTopology) and locations and facts only the checks need.
 struct ExtraLocations {
+  SourceMap map;
+  std::vector<TopicSpec> topics;
   SourceLocation name;                           // the `name:` value
   std::map<std::string, SourceLocation> config;  // per config key (or the --set override)
   // Components whose class: could not be read (a failed ${VAR}): reported already, so the class

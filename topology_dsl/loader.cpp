@@ -240,7 +240,7 @@ void parse_plugins(Reader& r, const YAML::Node& p, const fs::path& dir, LoadStat
       continue;
     }
     st.spec.plugins.push_back(resolve(dir, *f).string());
-    st.spec.plugin_locs.push_back(r.loc(*it));
+    st.locs.map.plugins.push_back(r.loc(*it));
   }
 }
 
@@ -272,12 +272,13 @@ void parse_topics(Reader& r, const YAML::Node& t, const fs::path& dir, LoadState
     }
     if (auto n = Reader::get(e, "input"))
       if (auto v = r.text(*n, "input"); v && !v->empty()) ts.input_file = resolve(dir, *v).string();
-    st.spec.topics.push_back(std::move(ts));
+    st.locs.topics.push_back(std::move(ts));
   }
 }
 
 // Flux `properties: [{name: x, value: y}]` become args.
-void parse_properties(Reader& r, const YAML::Node& props, ComponentSpec& c) {
+void parse_properties(Reader& r, const YAML::Node& props, ComponentSpec& c,
+                      ComponentLocations& cl) {
   if (!props.IsSequence()) {
     r.error(props, "properties must be a list of {name: ..., value: ...}");
     return;
@@ -311,7 +312,7 @@ void parse_properties(Reader& r, const YAML::Node& props, ComponentSpec& c) {
       continue;
     }
     c.args.set(*n, r.value(*value));
-    c.arg_locs[*n] = r.loc(*name);
+    cl.args[*n] = r.loc(*name);
   }
 }
 
@@ -325,6 +326,7 @@ void parse_component(Reader& r, const YAML::Node& e, ComponentKind kind, LoadSta
   }
   r.check_keys(e, kComponentKeys, what);
   ComponentSpec c;
+  ComponentLocations cl;
   c.kind = kind;
   c.loc = r.loc(e);
   if (auto id = Reader::get(e, "id"))
@@ -336,12 +338,12 @@ void parse_component(Reader& r, const YAML::Node& e, ComponentKind kind, LoadSta
       c.class_name = *v;
     else
       st.locs.unreadable_class.insert(st.spec.components.size());
-    c.class_loc = r.loc(*n);
+    cl.class_name = r.loc(*n);
   }
   auto par = Reader::get(e, "parallelism"), hint = Reader::get(e, "parallelismHint");
   if (par && hint) r.error(*hint, "give parallelism or parallelismHint, not both");
   if (auto n = par ? par : hint) {
-    c.parallelism_loc = r.loc(*n);
+    cl.parallelism = r.loc(*n);
     if (auto v = r.integer(*n, "parallelism")) {
       if (*v < INT_MIN || *v > INT_MAX)
         r.error(*n, "parallelism " + std::to_string(*v) + " is out of range (at most " +
@@ -358,11 +360,11 @@ void parse_component(Reader& r, const YAML::Node& e, ComponentKind kind, LoadSta
       for (auto it = a->begin(); it != a->end(); ++it) {
         if (!it->first.IsScalar() || c.args.has(it->first.Scalar())) continue;  // reported
         c.args.set(it->first.Scalar(), r.value(it->second));
-        c.arg_locs[it->first.Scalar()] = r.loc(it->first);
+        cl.args[it->first.Scalar()] = r.loc(it->first);
       }
     }
   }
-  if (auto p = Reader::get(e, "properties")) parse_properties(r, *p, c);
+  if (auto p = Reader::get(e, "properties")) parse_properties(r, *p, c, cl);
   if (auto ca = Reader::get(e, "constructorArgs")) {
     if (!ca->IsSequence()) {
       r.error(*ca, "constructorArgs must be a list of values");
@@ -399,6 +401,7 @@ void parse_component(Reader& r, const YAML::Node& e, ComponentKind kind, LoadSta
   if (auto dl = Reader::get(e, "dead_letter_topic"))
     if (auto v = r.text(*dl, "dead_letter_topic")) c.dead_letter_topic = *v;
   st.spec.components.push_back(std::move(c));
+  st.locs.map.components.push_back(std::move(cl));
 }
 
 void parse_grouping(Reader& r, const YAML::Node& g, Grouping& out) {
@@ -470,21 +473,23 @@ void parse_stream(Reader& r, const YAML::Node& e, LoadState& st) {
   }
   r.check_keys(e, kStreamKeys, "a stream");
   StreamSpec s;
+  StreamLocations sl;
   s.loc = r.loc(e);
   if (auto n = Reader::get(e, "from")) {
     if (auto v = r.text(*n, "from")) s.from = *v;
-    s.from_loc = r.loc(*n);
+    sl.from = r.loc(*n);
   }
   if (auto n = Reader::get(e, "to")) {
     if (auto v = r.text(*n, "to")) s.to = *v;
-    s.to_loc = r.loc(*n);
+    sl.to = r.loc(*n);
   }
-  s.grouping_loc = s.loc;
+  sl.grouping = s.loc;
   if (auto g = Reader::get(e, "grouping")) {
-    s.grouping_loc = r.loc(*g);
+    sl.grouping = r.loc(*g);
     parse_grouping(r, *g, s.grouping);
   }
   st.spec.streams.push_back(std::move(s));
+  st.locs.map.streams.push_back(std::move(sl));
 }
 
 void parse_root(Reader& r, const YAML::Node& root, const fs::path& dir, LoadState& st,
@@ -637,6 +642,7 @@ Status check_plugin_file(const std::string& path) {
 void map_constructor_args(LoadState& st, const Registry& reg) {
   for (auto& ca : st.ctor_args) {
     ComponentSpec& c = st.spec.components[ca.component];
+    ComponentLocations& cl = st.locs.map.components[ca.component];
     const ComponentDescriptor* d = reg.find(c.class_name);
     if (!d) continue;  // the unknown class is reported by validation
     std::vector<std::string> names;
@@ -655,13 +661,13 @@ void map_constructor_args(LoadState& st, const Registry& reg) {
         continue;
       }
       c.args.set(names[i], ca.values[i]);
-      c.arg_locs[names[i]] = ca.locs[i];
+      cl.args[names[i]] = ca.locs[i];
     }
   }
 }
 
-Result<TopologySpec> load(const std::string& path, const std::string* text, const LoadOptions& opts,
-                          std::vector<Diagnostic>& diagnostics) {
+Result<LoadedTopology> load(const std::string& path, const std::string* text,
+                            const LoadOptions& opts, std::vector<Diagnostic>& diagnostics) {
   const size_t first_new = diagnostics.size();
   LoadState st(diagnostics);
   load_file(fs::path(path), text, nullptr, st);
@@ -680,7 +686,7 @@ Result<TopologySpec> load(const std::string& path, const std::string* text, cons
       Status s = check_plugin_file(st.spec.plugins[i]);
       if (s.ok()) s = load_plugin(st.spec.plugins[i], reg);
       if (!s.ok()) {
-        diagnostics.push_back({st.spec.plugin_locs[i], s.message(), true});
+        diagnostics.push_back({st.locs.map.plugin(i), s.message(), true});
         st.locs.plugin_failed = true;
       }
     }
@@ -699,20 +705,35 @@ Result<TopologySpec> load(const std::string& path, const std::string* text, cons
       std::count_if(diagnostics.begin() + static_cast<std::ptrdiff_t>(first_new), diagnostics.end(),
                     [](const Diagnostic& d) { return d.error; }));
   if (errors) return Status::Invalid(path + ": " + std::to_string(errors) + " error(s)");
-  return std::move(st.spec);
+  return LoadedTopology{std::move(st.spec), std::move(st.locs.map), std::move(st.locs.topics)};
 }
 
 }  // namespace
 
+Result<LoadedTopology> load_topology_file(const std::string& path, const LoadOptions& opts,
+                                          std::vector<Diagnostic>& diagnostics) {
+  return load(path, nullptr, opts, diagnostics);
+}
+
+Result<LoadedTopology> load_topology_file_text(const std::string& text, const std::string& path,
+                                               const LoadOptions& opts,
+                                               std::vector<Diagnostic>& diagnostics) {
+  return load(path, &text, opts, diagnostics);
+}
+
 Result<TopologySpec> load_topology(const std::string& path, const LoadOptions& opts,
                                    std::vector<Diagnostic>& diagnostics) {
-  return load(path, nullptr, opts, diagnostics);
+  auto t = load(path, nullptr, opts, diagnostics);
+  if (!t.ok()) return t.status();
+  return std::move(t).value().spec;
 }
 
 Result<TopologySpec> load_topology_text(const std::string& text, const std::string& path,
                                         const LoadOptions& opts,
                                         std::vector<Diagnostic>& diagnostics) {
-  return load(path, &text, opts, diagnostics);
+  auto t = load(path, &text, opts, diagnostics);
+  if (!t.ok()) return t.status();
+  return std::move(t).value().spec;
 }
 
 }  // namespace sleet

@@ -44,8 +44,9 @@ bool contains_word(const std::string& text, const std::string& word) {
 }
 
 // Where to point for a message about a component's arguments: the argument it names, if any.
-SourceLocation arg_location(const ComponentSpec& c, const std::string& message, bool quoted) {
-  for (auto& [name, loc] : c.arg_locs) {
+SourceLocation arg_location(const ComponentSpec& c, const ComponentLocations& cl,
+                            const std::string& message, bool quoted) {
+  for (auto& [name, loc] : cl.args) {
     bool named = quoted ? message.find("argument '" + name + "'") != std::string::npos
                         : contains_word(message, name);
     if (named && loc.line > 0) return loc;
@@ -103,7 +104,7 @@ class Validator {
         continue;
       }
       if (c.kind == ComponentKind::spout) any_spout_ = true;
-      SourceLocation par_loc = either(c.parallelism_loc, c.loc);
+      SourceLocation par_loc = either(extra_.map.component(i).parallelism, c.loc);
       if (c.parallelism < 1)
         error(par_loc, "parallelism of '" + c.id + "' is " + std::to_string(c.parallelism) +
                            "; it must be at least 1");
@@ -115,7 +116,7 @@ class Validator {
       if (c.on_error != ErrorPolicy::dead_letter && !c.dead_letter_topic.empty())
         warn(c.loc, "'" + c.id + "' names a dead_letter_topic but on_error is " +
                         error_policy_name(c.on_error) + "; the topic is not used");
-      if (!extra_.unreadable_class.count(i)) check_class(c, classes);
+      if (!extra_.unreadable_class.count(i)) check_class(c, extra_.map.component(i), classes);
     }
     // A dead-letter sink's id must not be taken: its state and publish cursor would be shared.
     for (auto& c : spec_.components) {
@@ -132,8 +133,9 @@ class Validator {
       error(top_, "the topology has no components (spouts: and bolts:)");
   }
 
-  void check_class(const ComponentSpec& c, const std::vector<std::string>& classes) {
-    SourceLocation class_loc = either(c.class_loc, c.loc);
+  void check_class(const ComponentSpec& c, const ComponentLocations& cl,
+                   const std::vector<std::string>& classes) {
+    SourceLocation class_loc = either(cl.class_name, c.loc);
     if (c.class_name.empty()) {
       error(c.loc, "component '" + c.id + "' needs a class (class: Name)");
       return;
@@ -157,12 +159,12 @@ class Validator {
       return;
     }
     auto problems = registry_.check_args(*d, c.args);
-    for (auto& m : problems) error(arg_location(c, m, true), "component '" + c.id + "': " + m);
+    for (auto& m : problems) error(arg_location(c, cl, m, true), "component '" + c.id + "': " + m);
     if (!problems.empty()) return;
     auto instance = registry_.create(c.class_name, c.args);
     if (!instance.ok()) {
       const std::string m = instance.status().message();
-      error(arg_location(c, m, false), "component '" + c.id + "': " + m);
+      error(arg_location(c, cl, m, false), "component '" + c.id + "': " + m);
       return;
     }
     outputs_[c.id] = (*instance)->output_fields();
@@ -211,7 +213,7 @@ class Validator {
   // a warning here: `sleet worker` on another host loads the same file without the input, and
   // `sleet run` refuses it before starting anything.
   void check_input_files() {
-    for (auto& t : spec_.topics) {
+    for (auto& t : extra_.topics) {
       if (t.input_file.empty()) continue;
       struct stat st {};
       const bool missing = ::stat(t.input_file.c_str(), &st) != 0 && errno == ENOENT;
@@ -237,9 +239,11 @@ class Validator {
       return it->second;
     };
     std::map<std::pair<std::string, std::string>, const StreamSpec*> seen;
-    for (auto& s : spec_.streams) {
-      SourceLocation from_loc = either(s.from_loc, s.loc), to_loc = either(s.to_loc, s.loc);
-      SourceLocation grouping_loc = either(s.grouping_loc, s.loc);
+    for (size_t i = 0; i < spec_.streams.size(); ++i) {
+      const StreamSpec& s = spec_.streams[i];
+      const StreamLocations& sl = extra_.map.stream(i);
+      SourceLocation from_loc = either(sl.from, s.loc), to_loc = either(sl.to, s.loc);
+      SourceLocation grouping_loc = either(sl.grouping, s.loc);
       bool ok = true;
       if (s.from.empty()) {
         error(s.loc, "a stream needs from: (the id of the component it comes from)");
@@ -401,6 +405,20 @@ std::vector<Diagnostic> check_config(const std::map<std::string, std::string>& c
 }
 
 }  // namespace dsl
+
+const ComponentLocations& SourceMap::component(size_t i) const {
+  static const ComponentLocations unknown;
+  return i < components.size() ? components[i] : unknown;
+}
+
+const StreamLocations& SourceMap::stream(size_t i) const {
+  static const StreamLocations unknown;
+  return i < streams.size() ? streams[i] : unknown;
+}
+
+SourceLocation SourceMap::plugin(size_t i) const {
+  return i < plugins.size() ? plugins[i] : SourceLocation{};
+}
 
 Status check_input_file(const std::string& path) {
   const std::string way_out =

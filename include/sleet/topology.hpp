@@ -1,5 +1,9 @@
 // A topology as plain data: what the YAML loader and the C++ TopologyBuilder both produce and what
-// the runtime, validator and `sleet graph` consume. Locations point back into the file for errors.
+// the runtime, validator and `sleet graph` consume. It holds what runs, not where the file said it:
+// the fine-grained locations of a file (class:, parallelism:, each argument, a stream's from:/to:/
+// grouping:, each plugin) and the `topics:` that `sleet run` creates are the DSL's, returned beside
+// the spec by load_topology_file() (topology_dsl/loader.hpp: SourceMap, TopicSpec). `loc` below is
+// only where a component or stream starts, empty (line 0) for a spec built in code.
 #pragma once
 
 #include <cstddef>
@@ -51,9 +55,6 @@ struct ComponentSpec {
   ErrorPolicy on_error = ErrorPolicy::fail;
   std::string dead_letter_topic;  // for ErrorPolicy::dead_letter
   SourceLocation loc;
-  SourceLocation class_loc;
-  SourceLocation parallelism_loc;
-  std::map<std::string, SourceLocation> arg_locs;
 };
 
 struct StreamSpec {
@@ -61,26 +62,15 @@ struct StreamSpec {
   std::string to;
   Grouping grouping;
   SourceLocation loc;
-  SourceLocation from_loc, to_loc, grouping_loc;
-};
-
-// A Kafka topic the topology uses, declared so `sleet run` can create it (and load a file into it).
-struct TopicSpec {
-  std::string name;
-  int partitions = 1;
-  std::string input_file;  // optional: one record a line, optional key before a tab
-  SourceLocation loc;
 };
 
 struct TopologySpec {
   std::string name;
   std::map<std::string, std::string> config;
   std::vector<std::string> plugins;
-  std::vector<SourceLocation> plugin_locs;  // parallel to plugins (file specs only)
-  std::vector<ComponentSpec> components;    // spouts and bolts, in file order
+  std::vector<ComponentSpec> components;  // spouts and bolts, in file order
   std::vector<StreamSpec> streams;
-  std::vector<TopicSpec> topics;  // `topics:` key; used by `sleet run`
-  std::string file;               // the main file, empty if built in code
+  std::string file;  // the main file, empty if built in code
 
   const ComponentSpec* find(const std::string& id) const;
   // The raw text of a config key. Sleet's own keys are read typed, with their defaults, through

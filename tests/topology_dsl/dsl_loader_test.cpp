@@ -33,7 +33,7 @@ TEST_F(DslLoader, GoodFileLoadsWithTypedArgs) {
   // Quoted scalars stay strings.
   EXPECT_EQ(t->args.find("label")->kind(), ArgKind::string);
   EXPECT_EQ(t->args.find("label")->as_string(), "7");
-  EXPECT_EQ(t->arg_locs.at("limit").line, 11);
+  EXPECT_EQ(locs_of("typed").args.at("limit").line, 11);
   EXPECT_EQ(last_->config.at("checkpoint.interval.ms"), "500");
   ASSERT_EQ(last_->streams.size(), 2u);
   EXPECT_EQ(last_->streams[0].grouping.type, GroupingType::fields);
@@ -346,7 +346,7 @@ streams:
   EXPECT_EQ(t->args.find("limit")->as_int(), 3);  // constructorArgs are positional
   EXPECT_DOUBLE_EQ(t->args.find("ratio")->as_double(), 0.5);
   EXPECT_TRUE(t->args.find("loud")->as_bool());
-  EXPECT_EQ(t->arg_locs.at("ratio").line, 15);
+  EXPECT_EQ(locs_of("typed").args.at("ratio").line, 15);
   EXPECT_EQ(last_->streams[0].grouping.fields, std::vector<std::string>{"word"});
   EXPECT_EQ(last_->streams[1].grouping.type, GroupingType::local_or_shuffle);
 }
@@ -445,9 +445,9 @@ TEST_F(DslLoader, TopicsAreRead) {
                                        "input: data/in.txt}\n");
   load(q);
   ASSERT_TRUE(last_.ok()) << dump();
-  ASSERT_EQ(last_->topics.size(), 1u);
-  EXPECT_EQ(last_->topics[0].partitions, 3);
-  EXPECT_EQ(last_->topics[0].input_file, (dir_.path() / "data/in.txt").string());
+  ASSERT_EQ(topics_.size(), 1u);
+  EXPECT_EQ(topics_[0].partitions, 3);
+  EXPECT_EQ(topics_[0].input_file, (dir_.path() / "data/in.txt").string());
 }
 
 TEST_F(DslLoader, HostileInputIsRefusedNotFatal) {
@@ -589,4 +589,72 @@ TEST_F(DslLoader, ParseOnlyOptionSkipsGraphChecks) {
   o.validate = false;
   load_text("parse-only.yaml", replace(kGood, "class: Sink", "class: NoSuchClass"), o);
   EXPECT_TRUE(last_.ok()) << dump();
+}
+
+// The fine-grained locations and `topics:` are the DSL's: they come beside the spec
+// (LoadedTopology), not in the TopologySpec plugins and embedders see (issue 11).
+template <class T>
+concept HasArgLocs = requires(T c) {
+  c.arg_locs;
+};
+template <class T>
+concept HasFromLoc = requires(T s) {
+  s.from_loc;
+};
+template <class T>
+concept HasTopics = requires(T t) {
+  t.topics;
+};
+template <class T>
+concept HasPluginLocs = requires(T t) {
+  t.plugin_locs;
+};
+static_assert(!HasArgLocs<ComponentSpec> && !HasFromLoc<StreamSpec>);
+static_assert(!HasTopics<TopologySpec> && !HasPluginLocs<TopologySpec>);
+
+TEST_F(DslLoader, LocationsAndTopicsComeBesideTheSpec) {
+  auto p = write("beside.yaml", std::string(kGood) +
+                                    "plugins: [libx.so]\n"
+                                    "topics:\n  - {name: in, partitions: 2}\n");
+  LoadOptions o;
+  o.registry = &reg_;
+  o.load_plugins = false;
+  auto t = load_topology_file(p.string(), o, diags_);
+  ASSERT_TRUE(t.ok()) << dump();
+  const SourceMap& m = t->locations;
+  ASSERT_EQ(m.components.size(), t->spec.components.size());
+  ASSERT_EQ(m.streams.size(), t->spec.streams.size());
+  ASSERT_EQ(m.plugins.size(), 1u);
+  auto at = [&](const SourceLocation& l) {
+    return std::to_string(l.line) + ":" + std::to_string(l.col);
+  };
+  EXPECT_EQ(m.plugins[0].file, p.string());
+  EXPECT_EQ(at(m.plugins[0]), "20:11");
+  EXPECT_EQ(at(m.component(1).class_name), "9:12");  // typed
+  EXPECT_EQ(at(m.component(1).parallelism), "10:18");
+  EXPECT_EQ(at(m.component(1).args.at("ratio")), "11:22");
+  EXPECT_EQ(at(m.stream(0).from), "15:11");
+  EXPECT_EQ(at(m.stream(0).to), "16:9");
+  EXPECT_EQ(at(m.stream(0).grouping), "17:15");
+  EXPECT_EQ(at(m.stream(1).grouping), "18:5");  // no grouping: the stream itself
+  ASSERT_EQ(t->topics.size(), 1u);
+  EXPECT_EQ(t->topics[0].name, "in");
+  EXPECT_EQ(t->topics[0].partitions, 2);
+  EXPECT_EQ(at(t->topics[0].loc), "22:5");
+  // Past the end (a spec edited or built in code) reads as unknown.
+  EXPECT_EQ(m.component(99).class_name.line, 0);
+  EXPECT_EQ(m.stream(99).from.line, 0);
+  EXPECT_EQ(m.plugin(99).line, 0);
+
+  // validate_topology sees only the spec: without the SourceMap an unknown class is reported at
+  // the component (its `loc`), not at its class: value.
+  TopologySpec spec = t->spec;
+  spec.components[1].class_name = "Nope";
+  bool found = false;
+  for (auto& d : validate_topology(spec, reg_))
+    if (d.message.find("unknown class 'Nope'") != std::string::npos) {
+      found = true;
+      EXPECT_EQ(at(d.loc), "8:5") << d.to_string();
+    }
+  EXPECT_TRUE(found);
 }

@@ -69,11 +69,21 @@ class DslTest : public ::testing::Test {
     return p;
   }
 
-  // Loads `p` against the test registry; keeps the result and every diagnostic.
+  // Loads `p` against the test registry; keeps the result (the spec in last_, its locations in
+  // locs_, its topics in topics_) and every diagnostic.
   const std::vector<Diagnostic>& load(const std::filesystem::path& p, LoadOptions o = {}) {
     if (!o.registry) o.registry = &reg_;
     diags_.clear();
-    last_ = load_topology(p.string(), o, diags_);
+    locs_ = {};
+    topics_.clear();
+    auto loaded = load_topology_file(p.string(), o, diags_);
+    if (loaded.ok()) {
+      locs_ = loaded->locations;
+      topics_ = loaded->topics;
+      last_ = std::move(loaded).value().spec;
+    } else {
+      last_ = loaded.status();
+    }
     return diags_;
   }
   const std::vector<Diagnostic>& load_text(const std::string& name, const std::string& text,
@@ -113,6 +123,15 @@ class DslTest : public ::testing::Test {
   Registry reg_;
   std::vector<Diagnostic> diags_;
   Result<TopologySpec> last_ = Status::Internal("not loaded");
+  SourceMap locs_;
+  std::vector<TopicSpec> topics_;
+
+  // The locations of component `id` of the last loaded spec.
+  const ComponentLocations& locs_of(const std::string& id) const {
+    for (size_t i = 0; i < last_->components.size(); ++i)
+      if (last_->components[i].id == id) return locs_.component(i);
+    return locs_.component(last_->components.size());
+  }
 };
 
 // A valid topology over the test components; tests edit copies of it. Line numbers matter.
