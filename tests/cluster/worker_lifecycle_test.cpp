@@ -21,10 +21,10 @@ const W kAll[] = {W::created,  W::joining,      W::restoring, W::running,
 // Written out again by hand (not derived from kWorkerTransitions), so a changed edge must change
 // both and the README's table.
 const std::set<std::pair<W, W>> kExpected = {
-    {W::created, W::joining},  {W::created, W::restoring},    {W::created, W::failed},    {W::joining, W::restoring},
-    {W::joining, W::failed},   {W::restoring, W::running},    {W::restoring, W::failed},
-    {W::running, W::stopping}, {W::running, W::rolling_back}, {W::stopping, W::stopped},
-    {W::stopping, W::failed},  {W::rolling_back, W::failed},
+    {W::created, W::joining},   {W::created, W::restoring}, {W::created, W::failed},
+    {W::joining, W::restoring}, {W::joining, W::failed},    {W::restoring, W::running},
+    {W::restoring, W::failed},  {W::running, W::stopping},  {W::running, W::rolling_back},
+    {W::stopping, W::stopped},  {W::stopping, W::failed},   {W::rolling_back, W::failed},
 };
 
 }  // namespace
