@@ -29,10 +29,14 @@
 #include "cluster/supervisor_policy.hpp"
 #include "cluster/worker.hpp"
 #include "cluster/zk_server.hpp"
+#include "core/config.hpp"
 #include "kafka/kafka.hpp"
 #include "topology_dsl/loader.hpp"
 
 namespace sleet::cli {
+
+// The process layer this command drives (cluster/).
+using namespace ::sleet::cluster;
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -318,8 +322,12 @@ int run(const RunOptions& o, SignalWatcher& signals) {
   ::setenv("SLEET_STATE_DIR", fs::absolute(state).c_str(), 1);
   file = load_file_or_exit(o.topology, /*print_warnings=*/false);
   const TopologySpec& spec = file.spec;
-  std::string bootstrap = spec.config_or("kafka.bootstrap.servers", "");
-  std::string zk_connect = spec.config_or("zookeeper.connect", "");
+  // Loading validated every config value, so this refuses nothing a loaded file can hold; it is
+  // the same typed read the worker does.
+  auto config = WorkerConfig::from(spec.config);
+  if (!config.ok()) fail(kExitUsage, o.topology.file + ": " + config.status().message());
+  std::string bootstrap = config->kafka_bootstrap_servers;
+  std::string zk_connect = config->zookeeper_connect;
   const bool embedded_kafka = bootstrap.empty();
   const bool embedded_zk = zk_connect.empty();
   // A fresh embedded Kafka has none of the old offsets: old checkpoints would point nowhere, so
@@ -392,7 +400,7 @@ int run(const RunOptions& o, SignalWatcher& signals) {
   // Inputs load before the worker starts, or alongside it when paced by --input-rate or held back
   // by the flow control that keeps the embedded Kafka from dropping unread input.
   std::vector<LoadPlan> plans;
-  const bool checkpointing = spec.config_or("checkpoint.enabled", "true") != "false";
+  const bool checkpointing = config->checkpoint_enabled;
   for (auto& [name, e] : topics)
     if (!e.inputs.empty())
       plans.push_back({name, load_partitions.at(name), e.inputs,
@@ -424,7 +432,7 @@ int run(const RunOptions& o, SignalWatcher& signals) {
               {"--set", "kafka.bootstrap.servers=" + bootstrap, "--set",
                "zookeeper.connect=" + zk_connect, "--status-file", status_file.string()});
   // A checkpoint.dir of the file or a --set is the user's choice; only without one do snapshots go
-  // under the state dir.
+  // under the state dir (so this asks whether the key is set, not WorkerConfig's default).
   if (spec.config_or("checkpoint.dir", "").empty())
     argv.insert(argv.end(), {"--set", "checkpoint.dir=" + (state / "checkpoints").string()});
   if (o.threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(o.threads)});

@@ -7,7 +7,7 @@
 #include "cluster/worker.hpp"
 #include "kafka/kafka.hpp"
 
-namespace sleet::cli {
+namespace sleet::cluster {
 
 std::map<std::string, int64_t> parse_positions(const std::string& status_json) {
   std::map<std::string, int64_t> out;
@@ -130,4 +130,4 @@ void RetentionWatch::run() {
   }
 }
 
-}  // namespace sleet::cli
+}  // namespace sleet::cluster

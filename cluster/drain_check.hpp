@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-namespace sleet::cli {
+namespace sleet::cluster {
 
 // "topic:partition" -> committed next offset, from the "positions" field of a status line
 // (WorkerProgress::to_json). Empty when absent.
@@ -84,4 +84,4 @@ class RetentionWatch {
   std::thread thread_;
 };
 
-}  // namespace sleet::cli
+}  // namespace sleet::cluster

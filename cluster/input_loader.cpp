@@ -10,7 +10,7 @@
 #include "cluster/drain_check.hpp"
 #include "kafka/kafka.hpp"
 
-namespace sleet::cli {
+namespace sleet::cluster {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -244,4 +244,4 @@ void InputLoader::run() {
   done_ = true;
 }
 
-}  // namespace sleet::cli
+}  // namespace sleet::cluster

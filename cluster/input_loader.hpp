@@ -23,7 +23,7 @@
 
 #include <sleet/status.hpp>
 
-namespace sleet::cli {
+namespace sleet::cluster {
 
 // The mock keeps 5 MiB and 100,000 batches per partition (librdkafka 2.0.2 rdkafka_mock.c); a
 // record is at least one batch. Half of that or less leaves room for what arrives while the
@@ -131,4 +131,4 @@ class InputLoader {
   std::thread thread_;
 };
 
-}  // namespace sleet::cli
+}  // namespace sleet::cluster

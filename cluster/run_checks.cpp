@@ -2,7 +2,9 @@
 
 #include <set>
 
-namespace sleet::cli {
+#include "core/config.hpp"
+
+namespace sleet::cluster {
 
 std::string refuse_unread_inputs(const TopologySpec& spec,
                                  const std::map<std::string, std::vector<std::string>>& inputs) {
@@ -28,7 +30,9 @@ std::string refuse_unread_inputs(const TopologySpec& spec,
 }
 
 std::string refuse_drain_without_checkpoints(const TopologySpec& spec, bool until_drained) {
-  if (!until_drained || spec.config_or("checkpoint.enabled", "true") != "false") return "";
+  auto config = WorkerConfig::from(spec.config);
+  // A bad value is the validator's to report (exit 2), not this check's.
+  if (!until_drained || !config.ok() || config->checkpoint_enabled) return "";
   return "--until-drained needs checkpoints (drained means a committed checkpoint covers all "
          "input and its output is visible), but checkpoint.enabled is false in topology '" +
          spec.name +
@@ -36,4 +40,4 @@ std::string refuse_drain_without_checkpoints(const TopologySpec& spec, bool unti
          "--until-drained and stop it with Ctrl-C";
 }
 
-}  // namespace sleet::cli
+}  // namespace sleet::cluster

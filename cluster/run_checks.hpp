@@ -11,7 +11,7 @@
 
 #include <sleet/topology.hpp>
 
-namespace sleet::cli {
+namespace sleet::cluster {
 
 // `inputs`: topic -> the files `sleet run` would load into it (from --input and `topics: input:`).
 std::string refuse_unread_inputs(const TopologySpec& spec,
@@ -19,4 +19,4 @@ std::string refuse_unread_inputs(const TopologySpec& spec,
 
 std::string refuse_drain_without_checkpoints(const TopologySpec& spec, bool until_drained);
 
-}  // namespace sleet::cli
+}  // namespace sleet::cluster

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace sleet::cli {
+namespace sleet::cluster {
 
 namespace fs = std::filesystem;
 
@@ -149,4 +149,4 @@ Result<StateDirLock> prepare_state_dir(const fs::path& dir, const std::string& t
   return lock;
 }
 
-}  // namespace sleet::cli
+}  // namespace sleet::cluster

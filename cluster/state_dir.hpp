@@ -13,7 +13,7 @@
 
 #include <sleet/status.hpp>
 
-namespace sleet::cli {
+namespace sleet::cluster {
 
 inline constexpr const char* kStateMarker = ".sleet-state";  // "topology: NAME\n"
 inline constexpr const char* kStateLock = ".sleet-lock";     // flock()ed for the run; holds pid
@@ -67,4 +67,4 @@ class StateDirLock {
 [[nodiscard]] Result<StateDirLock> prepare_state_dir(const std::filesystem::path& dir,
                                                      const std::string& topology, bool fresh);
 
-}  // namespace sleet::cli
+}  // namespace sleet::cluster

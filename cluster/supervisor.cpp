@@ -7,7 +7,7 @@
 #include "cluster/process.hpp"
 #include "cluster/worker.hpp"
 
-namespace sleet::cli {
+namespace sleet::cluster {
 
 using namespace std::chrono_literals;
 
@@ -281,4 +281,4 @@ SupervisorOutcome Supervisor::run() {
   }
 }
 
-}  // namespace sleet::cli
+}  // namespace sleet::cluster

@@ -35,7 +35,7 @@
 #include "cluster/supervisor_policy.hpp"
 #include "core/state_machine.hpp"
 
-namespace sleet::cli {
+namespace sleet::cluster {
 
 enum class SupervisorState {
   starting,     // before the first worker runs
@@ -253,4 +253,4 @@ class Supervisor {
   int64_t lost_total_ = 0;
 };
 
-}  // namespace sleet::cli
+}  // namespace sleet::cluster

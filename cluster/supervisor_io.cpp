@@ -6,7 +6,7 @@
 #include <sstream>
 #include <thread>
 
-namespace sleet::cli {
+namespace sleet::cluster {
 
 std::string read_file_or_empty(const std::filesystem::path& p) {
   std::ifstream f(p);
@@ -50,4 +50,4 @@ void SteadyClock::sleep_for(std::chrono::milliseconds d) {
   std::this_thread::sleep_for(d);
 }
 
-}  // namespace sleet::cli
+}  // namespace sleet::cluster

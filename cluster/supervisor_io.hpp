@@ -15,7 +15,7 @@
 #include "cluster/supervisor.hpp"
 #include "cluster/zk_server.hpp"
 
-namespace sleet::cli {
+namespace sleet::cluster {
 
 // The whole file ("" if it cannot be read).
 std::string read_file_or_empty(const std::filesystem::path& p);
@@ -86,4 +86,4 @@ class SteadyClock : public SupervisorClock {
   void sleep_for(std::chrono::milliseconds d) override;
 };
 
-}  // namespace sleet::cli
+}  // namespace sleet::cluster

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace sleet::cli {
+namespace sleet::cluster {
 
 Decision decide(const SupervisorPolicy& policy, FailureHistory& history, const WorkerEnd& end) {
   Decision d;
@@ -48,9 +48,9 @@ Decision decide(const SupervisorPolicy& policy, FailureHistory& history, const W
   return d;
 }
 
-}  // namespace sleet::cli
+}  // namespace sleet::cluster
 
-namespace sleet::cli {
+namespace sleet::cluster {
 
 std::vector<std::string> describe_errors(
     const std::map<std::string, WorkerProgress::ComponentErrors>& errors) {
@@ -64,4 +64,4 @@ std::vector<std::string> describe_errors(
   return out;
 }
 
-}  // namespace sleet::cli
+}  // namespace sleet::cluster

@@ -19,7 +19,7 @@
 #include <chrono>
 #include <string>
 
-namespace sleet::cli {
+namespace sleet::cluster {
 
 struct SupervisorPolicy {
   int max_failures = 10;  // --max-failures
@@ -56,17 +56,17 @@ struct Decision {
 
 Decision decide(const SupervisorPolicy& policy, FailureHistory& history, const WorkerEnd& end);
 
-}  // namespace sleet::cli
+}  // namespace sleet::cluster
 
 #include <map>
 
 #include "cluster/worker.hpp"
 
-namespace sleet::cli {
+namespace sleet::cluster {
 
 // The run summary's lines about tuples the on_error policies set aside, one per component with
 // any ("split: 10000 records skipped by on_error, 10000 of them dead-lettered"); none if none.
 std::vector<std::string> describe_errors(
     const std::map<std::string, WorkerProgress::ComponentErrors>& errors);
 
-}  // namespace sleet::cli
+}  // namespace sleet::cluster

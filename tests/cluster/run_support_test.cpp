@@ -11,7 +11,7 @@
 #include "tests/support/support.hpp"
 
 using namespace sleet;
-using namespace sleet::cli;
+using namespace sleet::cluster;
 namespace fs = std::filesystem;
 
 namespace {

@@ -7,7 +7,7 @@
 #include "cluster/supervisor_policy.hpp"
 
 using namespace sleet;
-using namespace sleet::cli;
+using namespace sleet::cluster;
 using namespace std::chrono_literals;
 using Kind = Decision::Kind;
 

@@ -12,7 +12,7 @@
 #include "cluster/supervisor.hpp"
 
 using namespace sleet;
-using namespace sleet::cli;
+using namespace sleet::cluster;
 using namespace std::chrono_literals;
 using S = SupervisorState;
 
