@@ -225,8 +225,8 @@ Result<std::string> SnapshotStore::get(const BlobHandle& h) {
   return bytes;
 }
 
-Status SnapshotStore::remove_checkpoint(CheckpointId id) {
-  std::string name = checkpoint_name(id);
+// The blobs under `name` (a checkpoint, or one generation's attempt at it): znodes, then files.
+Status SnapshotStore::remove_blobs(const std::string& name) {
   SLEET_RETURN_IF_ERROR(zk_.remove_recursive(blob_root_ + "/" + name));
   fs::path d = dir_ / name;
   return io_->run([d]() -> Status {
@@ -237,16 +237,12 @@ Status SnapshotStore::remove_checkpoint(CheckpointId id) {
   });
 }
 
+Status SnapshotStore::remove_checkpoint(CheckpointId id) {
+  return remove_blobs(checkpoint_name(id));
+}
+
 Status SnapshotStore::remove_attempt(CheckpointId id, Generation gen) {
-  const std::string name = attempt_name(id, gen);
-  SLEET_RETURN_IF_ERROR(zk_.remove_recursive(blob_root_ + "/" + name));
-  fs::path d = dir_ / name;
-  return io_->run([d]() -> Status {
-    std::error_code ec;
-    fs::remove_all(d, ec);
-    if (ec) return Status::IoError("cannot remove " + d.string() + ": " + ec.message());
-    return Status::Ok();
-  });
+  return remove_blobs(attempt_name(id, gen));
 }
 
 Result<std::vector<CheckpointId>> SnapshotStore::list_checkpoints() {

@@ -70,6 +70,7 @@ class SnapshotStore {
   std::filesystem::path file_path(const BlobHandle& h) const { return dir_ / h.location; }
 
  private:
+  Status remove_blobs(const std::string& name);
   Result<BlobHandle> put_inline(const std::string& dir, const std::string& key,
                                 std::string_view bytes);
   Result<BlobHandle> put_file(const std::string& dir, const std::string& key,
