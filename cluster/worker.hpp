@@ -68,8 +68,19 @@ std::map<std::string, WorkerProgress::ComponentErrors> status_errors(const std::
 // "1.25M", "12.3k", "950": a rate for a person.
 std::string format_rate(double per_second);
 
+// Cluster mode (`sleet worker --zookeeper ... --advertise ... --slots ... --id ...`, or `sleet run
+// --workers N` for N > 1): the worker joins the topology's cluster instead of owning the whole
+// topology (DESIGN.md "Cluster mode"). enabled = false: today's single-process worker.
+struct ClusterOptions {
+  bool enabled = false;
+  std::string id;         // workers/<id>; unique per topology (default: host-pid)
+  std::string advertise;  // host:port of this worker's transport (numeric IPv4; port 0: any)
+  int slots = 0;          // placement units this worker takes (0: as many as it is given)
+};
+
 struct WorkerOptions {
   int threads = 0;  // 0: worker.threads config, else one per core
+  ClusterOptions cluster;
   bool until_drained = false;
   std::chrono::milliseconds progress_interval{2000};
   std::function<void(const WorkerProgress&)> on_progress;

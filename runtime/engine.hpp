@@ -23,6 +23,7 @@
 #include <sleet/topology.hpp>
 
 #include "core/checkpoint_contract.hpp"
+#include "runtime/channel.hpp"
 #include "runtime/physical_plan.hpp"
 
 namespace sleet {
@@ -41,6 +42,38 @@ struct DeadLetterSink {
 // An error refuses the topology.
 using DeadLetterSinkFactory = std::function<Result<DeadLetterSink>(
     const TopologySpec& topology, const ComponentSpec& component, TaskIndex task)>;
+
+class Inbox;
+
+// Cluster mode (issue 12): which worker process runs each task of the physical plan. The engine
+// instantiates every component (to know every task's output fields) but opens, restores and runs
+// only the tasks placed on `self`; chains are never split (cluster/assignment.hpp guarantees it).
+// Default (empty worker_of): every task runs here, exactly as before.
+struct Placement {
+  int self = 0;
+  std::vector<int> worker_of;  // per PhysicalPlan::tasks index; empty: every task on `self`
+  bool local(size_t plan_task) const {
+    return worker_of.empty() || worker_of[plan_task] == self;
+  }
+};
+
+// Carries the plan channels that cross workers (implemented by cluster/transport). Called by
+// Engine::create on its thread, once per crossing channel, before any fiber runs.
+class RemoteChannels {
+ public:
+  virtual ~RemoteChannels() = default;
+  // The sending side of plan channel `index` (from a task here to a task on worker `to_worker`).
+  // Its send() parks the calling fiber while the channel has no credit, like a full local FIFO.
+  virtual Result<std::unique_ptr<ChannelSender>> sender(size_t index, const PlannedChannel& channel,
+                                                        int to_worker) = 0;
+  // The receiving side of plan channel `index` (from a task on `from_worker`): what arrives for it
+  // is pushed, in order, into FIFO `channel.input` of `inbox` (the local downstream task's), with
+  // tuples bound to `fields` (the upstream component's output fields, which outlive the engine's
+  // run). The implementation returns the channel's credits as the owner pops
+  // (Inbox::set_pop_listener).
+  virtual Status receiver(size_t index, const PlannedChannel& channel, int from_worker,
+                          Inbox& inbox, const Fields* fields) = 0;
+};
 
 struct EngineOptions {
   int threads = 0;               // 0: one per core
@@ -61,6 +94,10 @@ struct EngineOptions {
   std::chrono::microseconds spout_idle_wait{1000};
   // Required when a component has on_error: dead_letter.
   DeadLetterSinkFactory dead_letter_sink;
+  // Cluster mode: where tasks run, and the transport for channels that cross workers (required
+  // when some task is placed elsewhere).
+  Placement placement;
+  RemoteChannels* remote = nullptr;
 };
 
 struct TaskStats {
@@ -92,6 +129,10 @@ class Engine {
 
   // Spouts stop; end-of-stream flows down; tasks exit. Nothing further is checkpointed.
   void request_stop();
+  // Cluster mode rollback: every local task exits at once, without end of stream and without
+  // finishing anything in flight (closes every inbox; remote senders are unblocked by the
+  // transport's end_generation()). wait() then returns Ok unless a task had failed. Any thread.
+  void abort();
   // Joins the threads. Returns the first task failure, or Ok after a clean stop.
   Status wait();
   bool finished() const { return finished_.load(); }

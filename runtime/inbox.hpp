@@ -23,6 +23,15 @@
 
 namespace sleet {
 
+// Told when the owner takes a message off one input FIFO (cluster mode: the transport returns
+// one credit to that channel's remote sender). Called on the owner's fiber, outside the inbox's
+// lock; must not block.
+class PopListener {
+ public:
+  virtual ~PopListener() = default;
+  virtual void on_pop(size_t input) = 0;
+};
+
 class Inbox {
  public:
   Inbox(size_t inputs, size_t capacity_per_input);
@@ -44,6 +53,9 @@ class Inbox {
   void unblock(std::span<const size_t> inputs);
   void poke();
   void close();
+  // Cluster mode: `listener` hears of every message popped from FIFO `input` from now on (null:
+  // none). Set before the owner's fiber runs (Engine::create, via RemoteChannels::receiver).
+  void set_pop_listener(size_t input, PopListener* listener);
   size_t inputs() const { return queues_.size(); }
   // Messages currently queued, all channels (metrics; takes the lock).
   size_t queued();
