@@ -82,13 +82,19 @@ std::string CheckpointStore::generation_path() const {
 std::string CheckpointStore::latest_path() const {
   return topology_path() + "/latest";
 }
+std::string CheckpointStore::assignment_path() const {
+  return topology_path() + "/assignment";
+}
+std::string CheckpointStore::rollback_path() const {
+  return topology_path() + "/rollback";
+}
 
 Status CheckpointStore::init() {
   SLEET_RETURN_IF_ERROR(zk::validate_path(root_).with_context("zookeeper.root"));
   SLEET_RETURN_IF_ERROR(validate_key("topology name", topology_));
   for (const auto& p : {checkpoints_path(), blob_root(), publish_path()})
     SLEET_RETURN_IF_ERROR(zk_.ensure_path(p));
-  for (const auto& p : {generation_path(), latest_path()}) {
+  for (const auto& p : {generation_path(), latest_path(), assignment_path(), rollback_path()}) {
     Status st = zk_.create(p, "");
     if (!st.ok() && st.code() != Code::already_exists) return st;
   }
@@ -102,6 +108,26 @@ Result<Generation> CheckpointStore::bump_generation() {
   auto v = zk_.set(generation_path(), who);
   if (!v.ok()) return v.status().with_context("bumping the generation of " + topology_);
   return Generation{*v};
+}
+
+Result<Generation> CheckpointStore::claim_generation(Generation expected,
+                                                     const std::string& assignment) {
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  std::string who = std::to_string(now_unix_ms()) + " " + host + " pid " + std::to_string(getpid());
+  std::vector<zk::Op> ops;
+  ops.push_back(zk::Op::set(generation_path(), who, expected.value));
+  ops.push_back(zk::Op::set(assignment_path(), assignment));
+  Status st = zk_.multi(ops);
+  if (!st.ok()) {
+    if (st.code() == Code::fenced)
+      return Status(Code::fenced, "claiming generation " + std::to_string(expected.value + 1) +
+                                      " of " + topology_ +
+                                      ": another coordinator claimed it first");
+    return st.with_context("claiming generation " + std::to_string(expected.value + 1) + " of " +
+                           topology_);
+  }
+  return Generation{expected.value + 1};
 }
 
 Result<Generation> CheckpointStore::current_generation() {

@@ -5,6 +5,8 @@
 // Layout under <root>/topologies/<name> (root = zookeeper.root, default "/sleet"):
 //   generation            data: who bumped it last; its znode VERSION is the Generation
 //   latest                data: decimal id of the last committed checkpoint ("" = none)
+//   assignment            cluster mode: the generation's task placement (cluster/assignment.hpp)
+//   rollback              cluster mode: a worker's request for a new generation
 //   checkpoints/<id>      manifest (encode_manifest), id zero-padded to 20 digits
 //   blobs/<id>/<task>     inline snapshot blobs (SnapshotStore)
 //   publish/<key>         CursorStore cells (KafkaSink publish cursors)
@@ -42,6 +44,10 @@ class CheckpointStore {
   std::string publish_path() const;
   std::string generation_path() const;
   std::string latest_path() const;
+  // Cluster mode: the assignment the current generation runs (cluster/assignment.hpp encodes it),
+  // and the cell where any worker asks the coordinator for a rollback (a new generation).
+  std::string assignment_path() const;
+  std::string rollback_path() const;
   const std::string& topology() const { return topology_; }
 
   // Bumps the generation znode unconditionally and returns its NEW version. A coordinator calls
@@ -49,6 +55,11 @@ class CheckpointStore {
   Result<Generation> bump_generation();
   // The current generation without bumping it.
   Result<Generation> current_generation();
+  // Cluster mode: claims generation `expected` + 1 and writes the assignment it runs, in one multi
+  // { set(generation, who, version expected), set(assignment) }, so no worker ever reads an
+  // assignment without its generation, and a leader whose view is stale (another leader claimed
+  // meanwhile) is fenced (nothing is written). unavailable: outcome unknown, read the generation.
+  Result<Generation> claim_generation(Generation expected, const std::string& assignment);
 
   // THE commit point: one multi { check(generation, gen), create(checkpoints/<id>, manifest),
   // set(latest, id) }. fenced if the generation moved; already_exists if that id is committed;

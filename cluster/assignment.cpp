@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 #include <set>
+#include <sstream>
 
 namespace sleet::cluster {
 
@@ -131,6 +132,89 @@ Result<Assignment> assign(const PlacementTopology& t, const std::vector<WorkerSl
   for (size_t u = 0; u < units.size(); ++u)
     for (const auto& task : units[u]) out.emplace(task, workers[where[u]].id);
   return out;
+}
+
+Assignment rebalanced(const PlacementTopology& t, const std::vector<WorkerSlots>& workers,
+                      const Assignment& previous) {
+  auto ur = placement_units(t);
+  if (!ur.ok() || workers.empty()) return previous;  // assign() reports the error
+  std::set<std::string> live;
+  for (const auto& w : workers) live.insert(w.id);
+  // Units per first component, in placement order.
+  std::map<std::string, std::vector<const std::vector<TaskRef>*>> by_component;
+  for (const auto& u : *ur) by_component[u.front().component].push_back(&u);
+  Assignment out = previous;
+  for (auto& [component, units] : by_component) {
+    const size_t fair = (units.size() + workers.size() - 1) / workers.size();
+    std::map<std::string, std::vector<const std::vector<TaskRef>*>> held;
+    for (const auto* u : units)
+      if (auto p = previous.find(u->front()); p != previous.end() && live.count(p->second))
+        held[p->second].push_back(u);
+    for (auto& [worker, mine] : held)
+      for (size_t k = fair; k < mine.size(); ++k)  // the highest indexes of an overloaded worker
+        for (const auto& task : *mine[k]) out.erase(task);
+  }
+  return out;
+}
+
+int ClusterAssignment::index_of(const std::string& id) const {
+  for (size_t i = 0; i < workers.size(); ++i)
+    if (workers[i].id == id) return static_cast<int>(i);
+  return -1;
+}
+
+std::string encode_assignment(const ClusterAssignment& a) {
+  std::string out = "generation=" + std::to_string(a.generation) + "\ncoordinator=" + a.coordinator +
+                    "\n";
+  for (const auto& w : a.workers)
+    out += "worker=" + w.id + " " + w.address + " " + std::to_string(w.slots) + "\n";
+  for (const auto& [task, worker] : a.tasks)
+    out += "task=" + task.component + " " + std::to_string(task.index) + " " + worker + "\n";
+  return out;
+}
+
+Result<ClusterAssignment> decode_assignment(const std::string& text) {
+  if (text.empty()) return Status::NotFound("no assignment yet");
+  ClusterAssignment a;
+  std::istringstream in(text);
+  std::string line;
+  int n = 0;
+  bool have_generation = false;
+  auto bad = [&](const std::string& why) {
+    return Status::Corruption("assignment line " + std::to_string(n) + " '" + line + "': " + why);
+  };
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty()) continue;
+    auto eq = line.find('=');
+    if (eq == std::string::npos) return bad("no '='");
+    std::string key = line.substr(0, eq);
+    std::istringstream rest(line.substr(eq + 1));
+    if (key == "generation") {
+      if (!(rest >> a.generation) || a.generation < 0) return bad("not a generation");
+      have_generation = true;
+    } else if (key == "coordinator") {
+      a.coordinator = line.substr(eq + 1);
+    } else if (key == "worker") {
+      AssignedWorker w;
+      if (!(rest >> w.id >> w.address >> w.slots)) return bad("expected: id host:port slots");
+      if (!a.workers.empty() && !(a.workers.back().id < w.id)) return bad("workers not sorted");
+      a.workers.push_back(std::move(w));
+    } else if (key == "task") {
+      TaskRef t;
+      std::string worker;
+      if (!(rest >> t.component >> t.index >> worker) || t.index < 0)
+        return bad("expected: component index worker");
+      if (a.index_of(worker) < 0) return bad("names worker '" + worker + "', not listed");
+      if (!a.tasks.emplace(std::move(t), std::move(worker)).second) return bad("task twice");
+    } else {
+      return bad("unknown key '" + key + "'");
+    }
+  }
+  if (!have_generation) return Status::Corruption("assignment without a generation line");
+  if (!a.coordinator.empty() && a.index_of(a.coordinator) < 0)
+    return Status::Corruption("assignment's coordinator '" + a.coordinator + "' is not a worker");
+  return a;
 }
 
 }  // namespace sleet::cluster

@@ -1,8 +1,9 @@
 // Task placement for cluster mode (issue 12): which live worker runs which task. A pure function
 // of (topology shape, sorted live workers with slots, previous assignment), so the coordinator can
 // compute it anywhere and the rules are table-tested without ZooKeeper, sockets or time.
-// NOT wired in yet: cluster mode (issue 12) will call it from the elected coordinator and write the
-// result in the fenced zoo_multi that claims a new generation.
+// The elected coordinator (cluster/cluster_worker.cpp) calls it and writes the result, encoded by
+// encode_assignment, in the fenced zoo_multi that claims a new generation
+// (CheckpointStore::claim_generation).
 //
 // Units and slots: a placement unit is what must run in one process and takes one slot: one task of
 // an unchained component, or task i of every component of a chain (the engine fuses chained tasks
@@ -68,5 +69,41 @@ Result<std::vector<std::vector<TaskRef>>> placement_units(const PlacementTopolog
 // ignored). See the file comment for the rules.
 Result<Assignment> assign(const PlacementTopology& topology,
                           const std::vector<WorkerSlots>& workers, const Assignment& previous);
+
+// Rebalance on a join: `previous` without the units that make a live worker hold more than its
+// fair share (ceil(units / live workers), per unit's first component) of a component's units, so
+// assign() hands exactly those to the workers with the fewest (a new worker takes over tasks).
+// Only units of LIVE workers move this way, and only in a new generation, which no worker starts
+// before every worker of it has torn down the previous one (the transport's mesh handshake), so a
+// task never runs twice. The highest task indexes move first. Pure.
+Assignment rebalanced(const PlacementTopology& topology, const std::vector<WorkerSlots>& workers,
+                      const Assignment& previous);
+
+// One generation's assignment as the coordinator writes it to ZooKeeper (`assignment`), text a
+// person can read with zkCli:
+//   generation=<g>
+//   coordinator=<worker id>
+//   worker=<id> <host:port> <slots>        (every worker of the generation, sorted by id)
+//   task=<component> <index> <worker id>   (every task)
+struct AssignedWorker {
+  std::string id;
+  std::string address;  // host:port of its transport
+  int slots = 0;
+  bool operator==(const AssignedWorker&) const = default;
+};
+
+struct ClusterAssignment {
+  int32_t generation = 0;
+  std::string coordinator;
+  std::vector<AssignedWorker> workers;  // sorted by id; a worker's index is its position
+  Assignment tasks;
+  bool operator==(const ClusterAssignment&) const = default;
+  // Position of `id` in workers, -1 if absent.
+  int index_of(const std::string& id) const;
+};
+
+std::string encode_assignment(const ClusterAssignment& a);
+// corruption naming the line for anything malformed; an empty text is not_found (none yet).
+Result<ClusterAssignment> decode_assignment(const std::string& text);
 
 }  // namespace sleet::cluster

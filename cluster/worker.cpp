@@ -13,7 +13,9 @@
 #include "checkpointing/checkpoint_store.hpp"
 #include "checkpointing/coordinator.hpp"
 #include "checkpointing/snapshot_store.hpp"
+#include "cluster/cluster_worker.hpp"
 #include "cluster/dead_letter_sink.hpp"
+#include "cluster/progress.hpp"
 #include "cluster/stall_watchdog.hpp"
 #include "coordination/zk_client.hpp"
 #include "core/config.hpp"
@@ -167,11 +169,31 @@ Status Worker::run() {
   return s;
 }
 
+// Cluster mode: the ClusterWorker runs generation after generation inside `running`.
+Status Worker::run_cluster() {
+  SLEET_RETURN_IF_ERROR(lifecycle_.transition(WorkerState::joining, "cluster mode"));
+  cluster::ClusterWorker cw(spec_, registry_, options_, config_, stop_, [this] {
+    (void)lifecycle_.transition(WorkerState::restoring, "joined the cluster");
+    (void)lifecycle_.transition(WorkerState::running, "generations run as assigned");
+  });
+  Status s = cw.run();
+  if (lifecycle_.state() != WorkerState::running) return s;  // run() moves it to failed
+  if (s.ok()) {
+    (void)lifecycle_.transition(WorkerState::stopping, "stop requested");
+    (void)lifecycle_.transition(WorkerState::stopped, "tasks joined");
+  } else {
+    (void)lifecycle_.transition(WorkerState::rolling_back, s.to_string());
+    (void)lifecycle_.transition(WorkerState::failed, "tasks joined");
+  }
+  return s;
+}
+
 Status Worker::run_phases() {
   auto parsed = WorkerConfig::from(spec_.config);
   if (!parsed.ok()) return parsed.status().with_context("topology '" + spec_.name + "'");
   config_ = std::move(parsed).value();
   const WorkerConfig& cfg = config_;
+  if (options_.cluster.enabled) return run_cluster();
   const bool checkpointing = cfg.checkpoint_enabled;
   EngineOptions eo;
   eo.threads = options_.threads > 0 ? options_.threads : cfg.worker_threads;
@@ -256,56 +278,19 @@ Status Worker::run_phases() {
       WorkerState::running,
       plan.id.value > 0 ? "from checkpoint " + std::to_string(plan.id.value) : "fresh"));
 
-  const auto t0 = std::chrono::steady_clock::now();
-  auto last_report = t0;
-  int64_t last_in = 0, last_out = 0;
+  ProgressMeter meter(options_.progress_interval, std::chrono::steady_clock::now());
   Status result;
   auto progress = [&](bool force) {
     auto now = std::chrono::steady_clock::now();
-    if (!force && now - last_report < options_.progress_interval) return;
+    if (!force && !meter.due(now)) return;
     WorkerProgress p;
-    p.elapsed_s = std::chrono::duration<double>(now - t0).count();
-    std::map<std::string, bool> sink;
-    for (auto& c : spec_.components) sink[c.id] = true;
-    for (auto& st : spec_.streams) sink[st.from] = false;
-    for (auto& ts : engine->stats()) {
-      const ComponentSpec* c = spec_.find(ts.component);
-      if (c && c->kind == ComponentKind::spout) p.records_in += ts.counters["out"];
-      if (c && c->kind == ComponentKind::bolt && sink[ts.component])
-        p.records_out += ts.counters["in"];
-      p.skipped += ts.counters["skipped"];
-      if (int64_t sk = ts.counters["skipped"]; sk > 0) {
-        auto& e = p.errors[ts.component];
-        e.skipped += sk;
-        e.dead_lettered += ts.counters["dead_letters"];
-      }
-    }
-    double dt = std::chrono::duration<double>(now - last_report).count();
-    if (dt > 0) {
-      p.in_rate = static_cast<double>(p.records_in - last_in) / dt;
-      p.out_rate = static_cast<double>(p.records_out - last_out) / dt;
-    }
-    last_in = p.records_in;
-    last_out = p.records_out;
-    last_report = now;
+    add_engine_figures(spec_, *engine, p);
+    meter.finish(p, now);
     p.restored_from = plan.id.value;
-    if (coordinator) {
-      auto cs = coordinator->stats();
-      p.last_checkpoint = cs.last_committed.value;
-      p.last_checkpoint_ms = cs.last_duration_ms;
-      p.last_checkpoint_bytes = cs.last_bytes;
-      p.aborted = cs.aborted;
-      p.drained = cs.drained;
-      p.coordinator_state = cs.state;
-      p.committed_offsets = cs.committed_offsets;
-      p.committed_positions = cs.committed_positions;
-      p.last_abort_reason = cs.last_abort_reason;
-      if (cs.last_committed.value > 0)
-        p.last_checkpoint_age_s = std::chrono::duration<double>(now - cs.committed_at).count();
-      p.visible = engine->visible_checkpoint().value;
-    } else {
+    if (coordinator)
+      add_coordinator_figures(*coordinator, *engine, now, p);
+    else
       p.drained = engine->all_spouts_drained();
-    }
     if (!result.ok()) {
       p.failure = result.to_string();
       p.failure_transient = result.error_class() == ErrorClass::retriable;

@@ -52,6 +52,15 @@ struct WorkerProgress {
   std::string last_abort_reason;   // why the last aborted checkpoint was aborted ("" if none)
   std::string failure;             // the last status of a failed worker: its error
   bool failure_transient = false;  // ... is of the retriable class (unavailable, timeout)
+  // Cluster mode only (written when worker_id is set): this worker's id, whether it runs the
+  // coordinator, the generation it runs ("state": connecting, running, waiting, idle), its local
+  // tasks, and (leader only) the lowest checkpoint every worker has made visible (-1: unknown).
+  std::string worker_id;
+  bool leader = false;
+  int64_t generation = 0;
+  std::string cluster_state;
+  int64_t local_tasks = 0;
+  int64_t cluster_visible = -1;
   // The status fields above that the snprintf in to_json() does not write: `,"key":value...`.
   std::string extra_json() const;
   std::string to_line() const;  // one human line
@@ -108,6 +117,7 @@ class Worker {
   Status check_stall(StallWatchdog& watchdog, Engine& engine, Coordinator& coordinator);
   // run()'s phases; run() moves the lifecycle to failed when this returns early with an error.
   Status run_phases();
+  Status run_cluster();
   // Rare changes (a few per process), so at info level: one line each in the worker's log.
   StateMachine<WorkerState> lifecycle_{"worker", WorkerState::created, kWorkerTransitions,
                                        worker_state_name, spdlog::level::info};

@@ -58,6 +58,14 @@ std::string WorkerProgress::extra_json() const {
   s += "},\"last_abort_reason\":" + quoted(last_abort_reason);
   s += ",\"failure\":" + quoted(failure);
   s += std::string(",\"failure_transient\":") + (failure_transient ? "true" : "false");
+  if (!worker_id.empty()) {
+    s += ",\"worker_id\":" + quoted(worker_id);
+    s += std::string(",\"leader\":") + (leader ? "true" : "false");
+    s += ",\"generation\":" + std::to_string(generation);
+    s += ",\"cluster_state\":" + quoted(cluster_state);
+    s += ",\"local_tasks\":" + std::to_string(local_tasks);
+    s += ",\"cluster_visible\":" + std::to_string(cluster_visible);
+  }
   return s;
 }
 

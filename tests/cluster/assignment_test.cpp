@@ -286,3 +286,92 @@ TEST(Assignment, CheckerRejectsBrokenAssignments) {
 }
 
 }  // namespace
+
+// --- rebalanced: a worker that joins takes over the overloaded workers' highest units ---
+
+TEST(AssignmentRebalance, JoinerTakesTheFairShare) {
+  auto two = assign(wordcount(), {{"a", 8}, {"b", 8}}, {});
+  ASSERT_TRUE(two.ok());
+  std::vector<WorkerSlots> three{{"a", 8}, {"b", 8}, {"c", 8}};
+  auto r = assign(wordcount(), three, rebalanced(wordcount(), three, *two));
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  std::map<std::string, std::map<std::string, int>> per;  // component -> worker -> tasks
+  for (const auto& [task, w] : *r) ++per[task.component][w];
+  EXPECT_EQ(per["split"], (std::map<std::string, int>{{"a", 1}, {"b", 1}, {"c", 1}}));
+  EXPECT_GE(per["spout"].size(), 2u);
+  // Only moved units changed worker; units within the fair share stayed.
+  int moved = 0;
+  for (const auto& [task, w] : *r) moved += (two->at(task) != w);
+  EXPECT_GT(moved, 0);
+  for (const auto& [task, w] : *r)
+    if (two->at(task) != w) EXPECT_EQ(w, "c") << task.component << task.index;
+}
+
+TEST(AssignmentRebalance, BalancedIsUnchanged) {
+  std::vector<WorkerSlots> ws{{"a", 8}, {"b", 8}, {"c", 8}};
+  auto r = assign(wordcount(), ws, {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(rebalanced(wordcount(), ws, *r), *r);
+  auto again = assign(wordcount(), ws, rebalanced(wordcount(), ws, *r));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *r);
+}
+
+TEST(AssignmentRebalance, ChainsMoveWhole) {
+  PlacementTopology t{"wc", {{"spout", 2}, {"split", 2}, {"count", 4}}, {{"spout", "split"}}};
+  auto one = assign(t, {{"a", 8}}, {});
+  ASSERT_TRUE(one.ok());
+  std::vector<WorkerSlots> two{{"a", 8}, {"b", 8}};
+  auto r = assign(t, two, rebalanced(t, two, *one));
+  ASSERT_TRUE(r.ok());
+  for (int i = 0; i < 2; ++i)
+    EXPECT_EQ(r->at(TaskRef{"spout", i}), r->at(TaskRef{"split", i})) << i;
+  int on_b = 0;
+  for (const auto& [task, w] : *r) on_b += w == "b";
+  EXPECT_EQ(on_b, 2 + 2);  // one chain unit (2 tasks) and 2 of the 4 count tasks
+}
+
+// --- the assignment's text in ZooKeeper ---
+
+TEST(AssignmentCodec, RoundTrip) {
+  ClusterAssignment a;
+  a.generation = 7;
+  a.coordinator = "w1";
+  a.workers = {{"w0", "127.0.0.10:4000", 4}, {"w1", "127.0.0.11:4001", 2}};
+  a.tasks = {{TaskRef{"count", 0}, "w0"}, {TaskRef{"count", 1}, "w1"}, {TaskRef{"spout", 0}, "w1"}};
+  auto text = encode_assignment(a);
+  EXPECT_EQ(text,
+            "generation=7\ncoordinator=w1\nworker=w0 127.0.0.10:4000 4\nworker=w1 "
+            "127.0.0.11:4001 2\ntask=count 0 w0\ntask=count 1 w1\ntask=spout 0 w1\n");
+  auto back = decode_assignment(text);
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(*back, a);
+  EXPECT_EQ(back->index_of("w1"), 1);
+  EXPECT_EQ(back->index_of("w9"), -1);
+}
+
+TEST(AssignmentCodec, RefusesMalformed) {
+  struct Case {
+    const char* text;
+    Code code;
+    const char* needle;
+  } cases[] = {
+      {"", Code::not_found, "no assignment"},
+      {"coordinator=w0\n", Code::corruption, "without a generation"},
+      {"generation=x\n", Code::corruption, "not a generation"},
+      {"generation=1\nworker=w0\n", Code::corruption, "host:port slots"},
+      {"generation=1\nworker=w1 a:1 1\nworker=w0 a:2 1\n", Code::corruption, "not sorted"},
+      {"generation=1\nworker=w0 a:1 1\ntask=c 0 w9\n", Code::corruption, "'w9', not listed"},
+      {"generation=1\nworker=w0 a:1 1\ntask=c 0 w0\ntask=c 0 w0\n", Code::corruption, "twice"},
+      {"generation=1\ncoordinator=w3\n", Code::corruption, "not a worker"},
+      {"generation=1\nbogus\n", Code::corruption, "no '='"},
+      {"generation=1\nfoo=1\n", Code::corruption, "unknown key"},
+  };
+  for (const auto& c : cases) {
+    auto r = decode_assignment(c.text);
+    ASSERT_FALSE(r.ok()) << c.text;
+    EXPECT_EQ(r.status().code(), c.code) << c.text;
+    EXPECT_NE(r.status().message().find(c.needle), std::string::npos)
+        << c.text << " -> " << r.status().message();
+  }
+}
