@@ -130,6 +130,7 @@ struct GenerationRun {
   std::unique_ptr<Engine> engine;
   // Control messages that arrived before the engine started (a fast coordinator).
   CheckpointId early_trigger{0}, early_committed{0};
+  CheckpointId committed_seen{0};  // highest "committed" received (io thread, under run_mu)
   // Leader: the visible checkpoint each worker last reported (its own included).
   std::map<int, CheckpointId> visible;
   CheckpointId reported_visible{0};  // non-leader: last visible sent
@@ -181,6 +182,8 @@ struct ClusterWorker::Impl {
   void teardown(const std::string& why);
   void request_rollback(const std::string& reason);
   WorkerProgress progress(Clock::time_point now, ProgressMeter& meter);
+  CheckpointId cluster_visible();
+  CheckpointId local_visible();  // run must be started
 };
 
 ClusterWorker::ClusterWorker(const TopologySpec& spec, const Registry& registry,
@@ -294,8 +297,49 @@ Status ClusterWorker::run() {
   uint64_t session = m.zk->session_epoch();
   Status result;
   Clock::time_point next_join_try{};
+  const std::string kill_path = m.store->topology_path() + "/kill";
+  zk::Watch kill_watch;
+  std::optional<std::string> kill;  // the kill cell's text once `sleet kill` asked
+  int64_t kill_committed_before = -1;  // leader: commits counted when the kill was seen
   while (!m.stop.load()) {
     auto now = Clock::now();
+    // `sleet kill`: the coordinator takes a final checkpoint; once it is visible on every worker
+    // it writes final=<id>, and each worker stops (exit 0) as soon as its tasks show it visible.
+    if (!kill_watch.armed() || kill_watch.fired()) {
+      zk::Watch w;
+      auto e = m.zk->exists(kill_path, w);
+      if (e.ok()) {
+        kill_watch = std::move(w);
+        if (e->has_value()) {
+          auto text = m.zk->get(kill_path);
+          if (text.ok()) kill = *text;
+        }
+      }
+    }
+    if (kill && m.run && m.run->started) {
+      CheckpointId final_id{0};
+      if (auto p = kill->find("final="); p != std::string::npos)
+        final_id = CheckpointId{std::atoll(kill->c_str() + p + 6)};
+      if (final_id.value > 0) {
+        if (m.local_visible() >= final_id) {
+          spdlog::info("{}: killed: final checkpoint {} is visible here; stopping",
+                       m.spec.name, final_id.value);
+          break;
+        }
+      } else if (m.run->coord) {
+        auto cs = m.run->coord->stats();
+        if (kill_committed_before < 0) {
+          kill_committed_before = cs.committed;
+          m.run->coord->trigger_now();
+          spdlog::info("{}: kill requested: taking a final checkpoint", m.spec.name);
+        } else if (cs.committed > kill_committed_before) {
+          if (m.cluster_visible() >= cs.last_committed) {
+            std::string text = "final=" + std::to_string(cs.last_committed.value) + "\n";
+            if (m.zk->set(kill_path, text).ok()) kill = text;
+          }
+        }
+      }
+    }
     // A new session (the old one expired): our ephemeral nodes are gone and the leader may have
     // given our tasks away: stop them, rejoin, and wait for the next assignment.
     if (m.zk->session_epoch() != session) {
@@ -360,7 +404,7 @@ Status ClusterWorker::run() {
         m.request_rollback(why);
         m.teardown("rolling back");
       } else if (!m.run->coordinator) {
-        CheckpointId v = m.run->engine->visible_checkpoint();
+        CheckpointId v = m.local_visible();
         if (v > m.run->reported_visible) {
           m.run->reported_visible = v;
           ControlMessage msg;
@@ -400,6 +444,7 @@ void ClusterWorker::Impl::on_control(int from, ControlMessage&& msg) {
         r->early_trigger = std::max(r->early_trigger, msg.id);
       break;
     case ControlMessage::Kind::committed:
+      r->committed_seen = std::max(r->committed_seen, msg.id);
       if (r->started)
         r->engine->checkpoint_committed(msg.id);
       else
@@ -645,25 +690,41 @@ Status ClusterWorker::Impl::claim(Generation& gen, ClusterAssignment& previous) 
   return Status::Ok();
 }
 
+// The highest checkpoint this worker's tasks have all made visible; a worker without tasks has
+// nothing to make visible, so every commit it heard of counts.
+CheckpointId ClusterWorker::Impl::local_visible() {
+  if (run->engine->task_count() > 0) return run->engine->visible_checkpoint();
+  std::lock_guard lk(run_mu);
+  return std::max(run->committed_seen, run->plan.id);
+}
+
+// Leader: the lowest checkpoint every worker of the generation has made visible (its own engine's
+// figure, the others' last `visible` messages; 0 for a worker not heard from yet).
+CheckpointId ClusterWorker::Impl::cluster_visible() {
+  if (!run || !run->started) return CheckpointId{0};
+  CheckpointId v = local_visible();
+  std::lock_guard lk(run_mu);
+  for (int w = 0; w < static_cast<int>(run->assignment.workers.size()); ++w) {
+    if (w == run->self) continue;
+    auto it = run->visible.find(w);
+    v = std::min(v, it == run->visible.end() ? CheckpointId{0} : it->second);
+  }
+  return v;
+}
+
 WorkerProgress ClusterWorker::Impl::progress(Clock::time_point now, ProgressMeter& meter) {
   WorkerProgress p;
   p.worker_id = self_id;
-  p.leader = leading.load();
+  p.leader = run && run->coordinator;  // the status with the checkpoint figures
   if (run && run->started) {
     add_engine_figures(spec, *run->engine, p);
     p.local_tasks = static_cast<int64_t>(run->engine->task_count());
     p.restored_from = run->plan.id.value;
-    p.visible = run->engine->visible_checkpoint().value;
+    p.visible = local_visible().value;
     if (run->coord) {
       add_coordinator_figures(*run->coord, *run->engine, now, p);
-      std::lock_guard lk(run_mu);
-      CheckpointId v = run->engine->visible_checkpoint();
-      for (int w = 0; w < static_cast<int>(run->assignment.workers.size()); ++w) {
-        if (w == run->self) continue;
-        auto it = run->visible.find(w);
-        v = std::min(v, it == run->visible.end() ? CheckpointId{0} : it->second);
-      }
-      p.cluster_visible = v.value;
+      p.visible = local_visible().value;
+      p.cluster_visible = cluster_visible().value;
     }
   }
   p.generation = run ? run->assignment.generation : 0;
