@@ -728,6 +728,9 @@ WorkerProgress ClusterWorker::Impl::progress(Clock::time_point now, ProgressMete
     }
   }
   p.generation = run ? run->assignment.generation : 0;
+  auto ts = transport->stats();
+  p.transport_bytes_sent = static_cast<int64_t>(ts.bytes_sent);
+  p.transport_tuples_sent = static_cast<int64_t>(ts.tuples_sent);
   p.cluster_state = !run ? "waiting" : run->started ? "running" : "connecting";
   meter.finish(p, now);
   return p;

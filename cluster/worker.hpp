@@ -61,6 +61,7 @@ struct WorkerProgress {
   std::string cluster_state;
   int64_t local_tasks = 0;
   int64_t cluster_visible = -1;
+  int64_t transport_bytes_sent = 0, transport_tuples_sent = 0;  // since the worker started
   // The status fields above that the snprintf in to_json() does not write: `,"key":value...`.
   std::string extra_json() const;
   std::string to_line() const;  // one human line

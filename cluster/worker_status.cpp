@@ -65,6 +65,8 @@ std::string WorkerProgress::extra_json() const {
     s += ",\"cluster_state\":" + quoted(cluster_state);
     s += ",\"local_tasks\":" + std::to_string(local_tasks);
     s += ",\"cluster_visible\":" + std::to_string(cluster_visible);
+    s += ",\"transport_bytes_sent\":" + std::to_string(transport_bytes_sent);
+    s += ",\"transport_tuples_sent\":" + std::to_string(transport_tuples_sent);
   }
   return s;
 }
