@@ -502,6 +502,30 @@ TEST_F(CheckpointStoreTest, StaleGenerationIsFencedAndWritesNothing) {
   EXPECT_EQ(store().latest_id()->value(), CheckpointId{2});
 }
 
+// Cluster mode: the assignment is written with its generation in one multi, fenced on the
+// generation the leader last saw; a stale leader writes nothing and its commits are fenced too.
+TEST_F(CheckpointStoreTest, ClaimGenerationWritesTheAssignmentWithItOrNothing) {
+  auto g0 = store().current_generation();
+  ASSERT_TRUE(g0.ok());
+  auto g1 = store().claim_generation(*g0, "generation=1\n");
+  ASSERT_TRUE(g1.ok()) << g1.status().to_string();
+  EXPECT_EQ(g1->value, g0->value + 1);
+  EXPECT_EQ(store().current_generation()->value, g1->value);
+  EXPECT_EQ(*client().get(store().assignment_path()), "generation=1\n");
+
+  // A second leader that still believes in g0 is fenced, and the assignment is untouched.
+  auto stale = store().claim_generation(*g0, "generation=1\nstale\n");
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.status().code(), Code::fenced) << stale.status().to_string();
+  EXPECT_NE(stale.status().message().find("another coordinator"), std::string::npos);
+  EXPECT_EQ(*client().get(store().assignment_path()), "generation=1\n");
+  EXPECT_EQ(store().current_generation()->value, g1->value);
+
+  // Commits of the generation before the claim are fenced; of the claimed one they pass.
+  EXPECT_EQ(store().commit(manifest_with_blobs(1), *g0).code(), Code::fenced);
+  ASSERT_OK(store().commit(manifest_with_blobs(1), *g1));
+}
+
 // plan_recovery's rules on a committed manifest, without running a topology (WorkerTest runs
 // them end to end).
 TEST_F(CheckpointStoreTest, PlanRecoveryRefusesOnlyChangesStateCannotFollow) {
