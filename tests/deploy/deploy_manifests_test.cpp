@@ -292,12 +292,29 @@ TEST_F(Manifests, WorkloadsAreConsistent) {
                                                         << "), which the container does not define";
     }
   }
+  // A Service forwards each port to its targetPort (default: the same number, or a port name) on
+  // the pods it selects; one the pods do not declare reaches nothing.
   for (const Doc* s : all("Service")) {
+    SCOPED_TRACE("Service " + name_of(*s));
+    std::set<std::string> pod_ports;
     bool matched = false;
     for (const auto& d : docs_)
-      if (pod_spec(d).IsDefined() && selects(at(s->node, {"spec", "selector"}), pod_labels(d)))
+      if (pod_spec(d).IsDefined() && selects(at(s->node, {"spec", "selector"}), pod_labels(d))) {
         matched = true;
-    EXPECT_TRUE(matched) << "Service " << name_of(*s) << " selects no pods defined here";
+        for (const auto& c : at(pod_spec(d), {"containers"}))
+          for (const auto& p : at(c, {"ports"})) {
+            pod_ports.insert(str(at(p, {"containerPort"})));
+            pod_ports.insert(str(at(p, {"name"})));
+          }
+      }
+    EXPECT_TRUE(matched) << "selects no pods defined here";
+    EXPECT_GT(at(s->node, {"spec", "ports"}).size(), 0u) << "no ports";
+    for (const auto& p : at(s->node, {"spec", "ports"})) {
+      std::string target = str(at(p, {"targetPort"}));
+      if (target.empty()) target = str(at(p, {"port"}));
+      EXPECT_TRUE(pod_ports.count(target)) << "port " << str(at(p, {"port"})) << " goes to "
+                                           << target << ", which its pods do not declare";
+    }
   }
 }
 
@@ -486,6 +503,22 @@ TEST_F(SubmittedTopology, IsTheClusterExamplesGraph) {
 
 using Unit = std::map<std::string, std::multimap<std::string, std::string>>;
 
+// systemd ignores a misspelt key with a warning nobody reads (KilSignal= leaves SIGTERM's default
+// by luck, RestartPreventExitStatu= silently restarts on exit 3). The keys deploy/ may use, by
+// section (systemd.unit(5), systemd.service(5), systemd.exec(5), systemd.kill(5)); add one here
+// after checking its spelling there (`systemd-analyze verify` reports unknown ones).
+const std::map<std::string, std::set<std::string>> kKnownKeys = {
+    {"Unit",
+     {"Description", "Documentation", "Wants", "Requires", "After", "Before", "RequiresMountsFor",
+      "StartLimitIntervalSec", "StartLimitBurst", "ConditionPathExists"}},
+    {"Service",
+     {"Type", "User", "Group", "WorkingDirectory", "Environment", "EnvironmentFile", "ExecStart",
+      "ExecStartPre", "ExecStop", "Restart", "RestartSec", "RestartPreventExitStatus",
+      "SuccessExitStatus", "KillSignal", "KillMode", "TimeoutStartSec", "TimeoutStopSec",
+      "LimitNOFILE", "RemainAfterExit"}},
+    {"Install", {"WantedBy", "RequiredBy", "DefaultInstance"}},
+};
+
 Unit parse_unit(const fs::path& file) {
   Unit unit;
   std::ifstream in(file);
@@ -518,6 +551,10 @@ Unit parse_unit(const fs::path& file) {
     std::string key = line.substr(0, eq), value = line.substr(eq + 1);
     while (!key.empty() && key.back() == ' ') key.pop_back();
     value.erase(0, value.find_first_not_of(' '));
+    auto known = kKnownKeys.find(section);
+    EXPECT_TRUE(known != kKnownKeys.end() && known->second.count(key))
+        << where << ": " << key << "= is not a key deploy/ uses in [" << section
+        << "] (misspelt? systemd would ignore it)";
     unit[section].emplace(key, value);
   }
   EXPECT_TRUE(pending.empty()) << file << ": ends in a continuation";
