@@ -647,4 +647,52 @@ TEST(SystemdUnits, SubmitIsAOneshotRunningSleetSubmit) {
   expect_vars_defined(exec, env);
 }
 
+// The example worker.env and units describe one deployment of examples/cluster/wordcount.yaml:
+// with worker.env's variables, that file names the topology the workers join, the ZooKeeper they
+// use, and keeps checkpoint.dir and every FileSink path on the shared mount the unit waits for.
+TEST(SystemdUnits, WorkerEnvDeploysTheClusterExampleOnTheSharedMount) {
+  Unit u = parse_unit(kSystemd / "sleet-worker@.service");
+  auto env = parse_env(kSystemd / "worker.env");
+  const std::string mount = one(u, "Unit", "RequiresMountsFor");
+  ASSERT_TRUE(fs::path(mount).is_absolute()) << "RequiresMountsFor=" << mount;
+
+  std::map<std::string, std::optional<std::string>> saved;
+  for (const auto& [k, v] : env) {
+    const char* old = getenv(k.c_str());
+    saved[k] = old ? std::optional<std::string>(old) : std::nullopt;
+    setenv(k.c_str(), v.c_str(), 1);
+  }
+  sleet::LoadOptions opts;
+  opts.load_plugins = false;  // they are at /opt/sleet/plugins on the hosts, not here
+  opts.validate = false;
+  std::vector<sleet::Diagnostic> diags;
+  auto spec = sleet::load_topology((kRoot / "examples" / "cluster" / "wordcount.yaml").string(),
+                                   opts, diags);
+  for (const auto& [k, v] : saved)
+    if (v)
+      setenv(k.c_str(), v->c_str(), 1);
+    else
+      unsetenv(k.c_str());
+  for (const auto& d : diags) ADD_FAILURE() << d.to_string();
+  ASSERT_TRUE(spec.ok()) << spec.status().to_string();
+
+  EXPECT_EQ(spec->name, env["TOPOLOGY"]) << "the workers would join another topology";
+  auto zk = split(env["ZOOKEEPER"], ',');
+  auto connect = split(spec->config_or("zookeeper.connect", ""), ',');
+  EXPECT_EQ(std::set<std::string>(zk.begin(), zk.end()),
+            std::set<std::string>(connect.begin(), connect.end()))
+      << "--zookeeper and the file's zookeeper.connect name different ensembles";
+  EXPECT_TRUE(under(spec->config_or("checkpoint.dir", ""), mount))
+      << "checkpoint.dir " << spec->config_or("checkpoint.dir", "") << " is not on " << mount;
+  int sinks = 0;
+  for (const auto& c : spec->components)
+    if (c.class_name == "FileSink") {
+      ++sinks;
+      EXPECT_TRUE(under(c.args.string_or("path", ""), mount))
+          << c.id << ": FileSink path " << c.args.string_or("path", "") << " is not on " << mount;
+    }
+  EXPECT_GT(sinks, 0);
+  EXPECT_EQ(fs::path(env["SLEET_PLUGIN_DIR"]), fs::path(spec->plugins.at(0)).parent_path());
+}
+
 }  // namespace
