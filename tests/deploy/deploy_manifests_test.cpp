@@ -42,10 +42,9 @@ struct Doc {
   YAML::Node node;
 };
 
-// n[k0][k1]... without yaml-cpp's traps: a missing key yields an *invalid* node on which any
-// further
-// [] or Type() throws. Here a missing step yields an undefined but valid node (IsDefined() false,
-// not a map, not a sequence, no elements), so checks can chain freely.
+// n[k0][k1]... without yaml-cpp's trap: there a missing key yields an *invalid* node on which any
+// further [] or Type() throws. Here a missing step yields an undefined but valid node
+// (IsDefined() false, not a map, not a sequence, no elements), so checks can chain freely.
 YAML::Node at(const YAML::Node& n, std::initializer_list<std::string> keys) {
   YAML::Node cur = n;
   for (const auto& k : keys) {
