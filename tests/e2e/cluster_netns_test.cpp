@@ -5,6 +5,7 @@
 // the listener nor the rules.
 #include <gtest/gtest.h>
 
+#include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -65,6 +66,14 @@ TEST(ClusterNetns, LinkCutDropsAndHealsOnlyInsideTheNamespace) {
   ASSERT_TRUE(test::in_fresh_netns());
   EXPECT_NE(test::netns_id(), host);
   EXPECT_EQ(test::host_netns_id(), host);
+  // librdkafka resolves "127.0.0.1:port" so (broker.address.family=v4); with lo alone it fails.
+  addrinfo hints{}, *found = nullptr;
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_ADDRCONFIG;
+  int gai = getaddrinfo("127.0.0.1", "9092", &hints, &found);
+  EXPECT_EQ(gai, 0) << gai_strerror(gai);
+  if (found) freeaddrinfo(found);
 
   test::TcpListener server("127.0.0.11");
   const int port = server.port();

@@ -88,6 +88,16 @@ Status enter_fresh_netns() {
                             (r.status == -2 ? std::string("did not finish within 10 s")
                                             : "exited " + std::to_string(r.status)) +
                             ": " + r.err + " (is iproute2 installed? scripts/test installs it)");
+  // glibc's getaddrinfo with AI_ADDRCONFIG (librdkafka's resolver, which also asks for AF_INET
+  // under broker.address.family=v4) finds "no IPv4 configured" when 127.0.0.1 is the only IPv4
+  // address (its check skips exactly that one) and fails even a numeric "127.0.0.1:port" with
+  // "Name or service not known". A second loopback address on lo makes IPv4 count.
+  r = run_command({"ip", "addr", "add", "127.0.0.2/8", "dev", "lo"}, 10s);
+  if (r.status != 0)
+    return Status::Internal("in the fresh network namespace, `ip addr add 127.0.0.2/8 dev lo` " +
+                            (r.status == -2 ? std::string("did not finish within 10 s")
+                                            : "exited " + std::to_string(r.status)) +
+                            ": " + r.err);
   return Status::Ok();
 }
 

@@ -21,10 +21,12 @@
 namespace sleet::test {
 
 // Moves the calling (only) thread into a new network namespace with `lo` up (`ip link set lo up`,
-// run by PID with a deadline). May be called again (another test in the same process): each call
-// makes a fresh namespace. The first call remembers the namespace the process started in (the
-// host's) for run_in_host_netns(). Errors: failed_precondition-like internal errors naming the
-// cause: more than one thread, unshare refused (EPERM: not root), `ip` missing or failing.
+// run by PID with a deadline) and a second loopback address 127.0.0.2, without which glibc's
+// getaddrinfo(AI_ADDRCONFIG) refuses every IPv4 name, numeric ones included (librdkafka). May be
+// called again (another test in the same process): each call makes a fresh namespace. The first
+// call remembers the namespace the process started in (the host's) for run_in_host_netns(). Errors:
+// failed_precondition-like internal errors naming the cause: more than one thread, unshare refused
+// (EPERM: not root), `ip` missing or failing.
 [[nodiscard]] Status enter_fresh_netns();
 
 // True once enter_fresh_netns() succeeded and the calling thread is still in that namespace.
