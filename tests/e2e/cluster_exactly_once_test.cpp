@@ -21,7 +21,7 @@
 //
 // Status files: every *.json under the run's state dir whose name starts with "status" is a
 // worker's (`sleet run` writes status.json for one worker); fields read: "pid", "worker_id",
-// "leader" (bool), "generation", "tasks" (tasks running on that worker), "last_checkpoint". A
+// "leader" (bool), "generation", "local_tasks" (tasks running on that worker), "last_checkpoint". A
 // pid is signalled only after checking it is alive and a child of our `sleet run`.
 #include <gtest/gtest.h>
 
@@ -123,7 +123,7 @@ WorkerView read_view(const fs::path& f) {
   v.id = status_string(s, "worker_id");
   v.leader = status_number(s, "leader") > 0;
   v.generation = static_cast<int64_t>(status_number(s, "generation", -1));
-  v.tasks = static_cast<int64_t>(status_number(s, "tasks", -1));
+  v.tasks = static_cast<int64_t>(status_number(s, "local_tasks", -1));
   v.last_checkpoint = static_cast<int64_t>(status_number(s, "last_checkpoint", -1));
   return v;
 }
@@ -431,6 +431,10 @@ class ClusterExactlyOnce : public ::testing::Test {
     {
       test::LinkCut cut("127.0.0.10", "127.0.0.11");
       std::this_thread::sleep_for(5s);
+      // The rules match addresses: they catch the workers' traffic only if each worker binds its
+      // outgoing connections to its --advertise address (else the source is 127.0.0.1).
+      EXPECT_GT(cut.dropped_packets(), 0)
+          << "the cut dropped nothing: do the workers connect from their advertise address?";
       Status healed = cut.heal();
       ASSERT_TRUE(healed.ok()) << healed.to_string();
     }

@@ -108,6 +108,8 @@ TEST(ClusterNetns, LinkCutDropsAndHealsOnlyInsideTheNamespace) {
     EXPECT_EQ(test::tcp_connect("127.0.0.10", "127.0.0.11", port, 1500ms),
               test::ConnectOutcome::timed_out);
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+    const int64_t dropped = cut.dropped_packets();
+    EXPECT_GT(dropped, 0) << "the SYNs were not counted as dropped by the cut's rules";
     // Both directions are cut.
     test::TcpListener back("127.0.0.10");
     EXPECT_EQ(test::tcp_connect("127.0.0.11", "127.0.0.10", back.port(), 1s),

@@ -285,6 +285,21 @@ std::vector<std::vector<std::string>> LinkCut::rules() const {
   return out;
 }
 
+int64_t LinkCut::dropped_packets() const {
+  if (!active_) return -1;
+  auto r = run_command({"iptables", "-w", "5", "-S", "-v"}, 15s);
+  if (r.status != 0) return -1;
+  int64_t total = 0;
+  // "-A INPUT -s 127.0.0.10/32 ... --comment TAG -c PKTS BYTES -j DROP"
+  for (auto& line : split_lines(r.out)) {
+    if (line.find(" " + tag_ + " ") == std::string::npos) continue;
+    auto c = line.find(" -c ");
+    if (c == std::string::npos) return -1;
+    total += std::strtoll(line.c_str() + c + 4, nullptr, 10);
+  }
+  return total;
+}
+
 Status LinkCut::heal() {
   if (!active_) return Status::Ok();
   active_ = false;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,9 @@ class LinkCut {
   // Removes the rules; idempotent. Error if iptables refused a delete (the rules named).
   [[nodiscard]] Status heal();
   bool active() const { return active_; }
+  // Packets the cut's rules dropped so far (their counters, `iptables -S -v`); -1 if unreadable.
+  // A test checks it is > 0 to show the cut really hit the traffic it meant to cut.
+  int64_t dropped_packets() const;
   const std::string& tag() const { return tag_; }  // the rules' comment
 
  private:
