@@ -287,14 +287,21 @@ class ClusterExactlyOnce : public ::testing::Test {
   ::testing::AssertionResult wait_running(int64_t after, std::chrono::milliseconds timeout) {
     if (test::wait_until(
             [&] {
+              if (!run_->running()) return true;  // reported below
               auto w = live_workers();
               if (static_cast<int>(w.size()) < workers_) return false;
               for (auto& v : w)
                 if (v.last_checkpoint <= after) return false;
               return true;
             },
-            timeout))
+            timeout) &&
+        run_->running())
       return ::testing::AssertionSuccess();
+    if (!run_->running())
+      return ::testing::AssertionFailure()
+             << "sleet run exited (" << describe_exit(run_->wait(0ms).value_or(-1))
+             << ") before its workers ran\n"
+             << logs();
     return ::testing::AssertionFailure()
            << "not all " << workers_ << " workers reported a checkpoint above " << after
            << " within " << timeout.count() << " ms\n"
@@ -346,11 +353,10 @@ class ClusterExactlyOnce : public ::testing::Test {
   void kill_scenario(int workers) {
     const int kills = kSoak ? 100 : 20;
     const int own_kills = kSoak ? 10 : 5;
-    make_input(kSoak ? 6000 : 2400, 11);
+    make_input(kSoak ? 6000 : 2400, 11);  // loads in 30 s (soak: 120 s)
     const auto deadline = Clock::now() + (kSoak ? 600s : 85s);
-    // Input over ~30 s; chaos about every 1.2 s so that the kills add up to `kills` before the
-    // input is drained.
-    start_run(workers, kSoak ? 60 : 80, {"--chaos-kill-every", "1.2"});
+    // Chaos about every 1.2 s, so that the kills add up to `kills` before the input is drained.
+    start_run(workers, kSoak ? 50 : 80, {"--chaos-kill-every", "1.2"});
     ASSERT_TRUE(wait_running(0, 30s));
     std::mt19937_64 rng(2024);
     int own = 0, leader_kills = 0;
@@ -384,17 +390,20 @@ class ClusterExactlyOnce : public ::testing::Test {
     EXPECT_GE(own + chaos, kills) << "too few kills before the input drained";
   }
 
-  // (b) A worker SIGSTOPped for 1.5 session timeouts, then SIGCONTed. With several workers the
-  // others take over (a new generation, checkpoints go on meanwhile); the zombie must publish,
-  // rename and commit nothing when it wakes: exactness shows any double publish or rename.
+  // (b) The leading worker SIGSTOPped for 1.5 session timeouts, then SIGCONTed. With several
+  // workers the others take over (a new generation, checkpoints go on meanwhile); the zombie must
+  // publish, rename and commit nothing when it wakes: exactness shows any double publish or rename.
   void pause_scenario(int workers) {
     make_input(1500, 12);
     const auto deadline = Clock::now() + 85s;
     start_run(workers, 100);
     ASSERT_TRUE(wait_running(1, 30s));
+    // The leader: it also runs the coordinator, so a zombie could commit as well as publish.
     auto live = live_workers();
     ASSERT_FALSE(live.empty());
     WorkerView victim = live.back();
+    for (auto& v : live)
+      if (v.leader) victim = v;
     const int64_t gen_before = generation();
     signal_pid(victim.pid, SIGSTOP);
     const auto stopped_at = Clock::now();
@@ -416,6 +425,19 @@ class ClusterExactlyOnce : public ::testing::Test {
     std::this_thread::sleep_until(stopped_at +
                                   std::chrono::milliseconds(kSessionTimeoutMs * 3 / 2));
     signal_pid(victim.pid, SIGCONT);
+    if (workers > 1) {
+      // Awake, it learns its session expired: it rejoins as a follower of the new generation, or
+      // exits and `sleet run` starts another process in its place.
+      EXPECT_TRUE(test::wait_until(
+          [&] {
+            WorkerView v = read_view(victim.file);
+            return v.pid != victim.pid || (v.generation > gen_before && !v.leader);
+          },
+          20s))
+          << "the woken worker " << victim.id << " still claims generation " << gen_before
+          << " or the lead: " << test::read_file(victim.file) << "\n"
+          << logs();
+    }
     expect_drained_and_exact(deadline);
   }
 
