@@ -16,8 +16,9 @@
 // record of both sinks is compared with that.
 //
 // The cluster variants (kWorkers = 3) are DISABLED_ until the cluster Worker and `sleet run
-// --workers` are merged: set SLEET_CLUSTER_E2E to 1 below to switch them on. The single-worker
-// variants (`...OneWorker`) run today and keep the harness honest.
+// --workers` are merged: configure with -DSLEET_CLUSTER_E2E=ON (tests/e2e/CMakeLists.txt) to try
+// them, or set the default of SLEET_CLUSTER_E2E below to 1 to switch them on for good. The
+// single-worker variants (`...OneWorker`) run today and keep the harness honest.
 //
 // Status files: every *.json under the run's state dir whose name starts with "status" is a
 // worker's (`sleet run` writes status.json for one worker); fields read: "pid", "worker_id",
