@@ -20,8 +20,8 @@
 // them, or set the default of SLEET_CLUSTER_E2E below to 1 to switch them on for good. The
 // single-worker variants (`...OneWorker`) run today and keep the harness honest.
 //
-// Status files: every *.json under the run's state dir whose name starts with "status" is a
-// worker's (`sleet run` writes status.json for one worker); fields read: "pid", "worker_id",
+// Status files: status.json (one worker) and workers/w<i>.status.json (--workers N) under the
+// run's state dir, any `status*.json` or `*.status.json` below it; fields read: "pid", "worker_id",
 // "leader" (bool), "generation", "local_tasks" (tasks running on that worker), "last_checkpoint". A
 // pid is signalled only after checking it is alive and a child of our `sleet run`.
 #include <gtest/gtest.h>
@@ -106,6 +106,16 @@ std::vector<pid_t> children_of(pid_t parent,
     if (parent_of(pid) == parent && pred(cmdline_of(pid))) out.push_back(pid);
   }
   return out;
+}
+
+// A worker's status file: status.json (one worker), workers/w<i>.status.json (--workers N).
+bool is_status_file(const fs::path& p) {
+  const std::string n = p.filename().string();
+  auto ends = [&](const std::string& suffix) {
+    return n.size() >= suffix.size() &&
+           n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return ends(".status.json") || (n.rfind("status", 0) == 0 && ends(".json"));
 }
 
 struct WorkerView {
@@ -249,7 +259,7 @@ class ClusterExactlyOnce : public ::testing::Test {
     std::string out = "--- sleet run:\n" + tail_of(work_ / "run.log");
     std::error_code ec;
     for (auto& e : fs::recursive_directory_iterator(work_ / "state", ec))
-      if (e.path().extension() == ".log" && e.path().filename().string().find("worker") == 0)
+      if (e.path().extension() == ".log" && e.path().filename() != "zookeeper.log")
         out += "\n--- " + e.path().filename().string() + ":\n" + tail_of(e.path(), 2000);
     for (size_t i = 0; i < extra_.size(); ++i)
       out += "\n--- extra worker:\n" + tail_of(work_ / ("extra" + std::to_string(i) + ".log"));
@@ -262,8 +272,7 @@ class ClusterExactlyOnce : public ::testing::Test {
     std::vector<WorkerView> out;
     std::error_code ec;
     for (auto& e : fs::recursive_directory_iterator(work_ / "state", ec)) {
-      const std::string n = e.path().filename().string();
-      if (n.rfind("status", 0) != 0 || e.path().extension() != ".json") continue;
+      if (!is_status_file(e.path())) continue;
       WorkerView v = read_view(e.path());
       if (v.pid > 0 && parent_of(v.pid) == run_->pid()) out.push_back(v);
     }
