@@ -362,29 +362,37 @@ class ClusterExactlyOnce : public ::testing::Test {
     EXPECT_EQ(kafka, "") << "KafkaSink output (read with kcat) is not exact";
   }
 
-  // (a) SIGKILLs of a random worker (every third one the leader's) at least 20 times (100 under
-  // SLEET_SOAK): the test's own kills, each once the cluster has committed a checkpoint since
-  // the previous kill (so the run progresses), plus the supervisor's chaos kills when the
-  // test's own would back off too long (`sleet run` restarts a worker it did not kill itself
-  // after a growing backoff; its own chaos kills restart at once).
+  // (a) SIGKILLs of a random worker at least 20 times (100 under SLEET_SOAK): a few by the test
+  // (every third one the leader's), each once the cluster committed a checkpoint since the
+  // previous kill, and the rest by `sleet run --chaos-kill-every` (a random worker each time),
+  // whose kills are restarted at once (the test's are restarted after a growing backoff).
   void kill_scenario(int workers) {
     const int kills = kSoak ? 100 : 20;
-    const int own_kills = kSoak ? 10 : 5;
-    make_input(kSoak ? 6000 : 2400, 11);  // loads in 30 s (soak: 120 s)
+    // The test's own kills are few: `sleet run` restarts a worker it did not kill itself after a
+    // backoff that doubles with each (0.1 s, 0.2 s, ...), and chaos waits meanwhile.
+    const int own_kills = kSoak ? 8 : 4;
+    make_input(kSoak ? 6000 : 2400, 11);  // loads in 34 s (soak: 120 s)
     const auto deadline = Clock::now() + (kSoak ? 600s : 85s);
-    // Chaos about every 1.2 s, so that the kills add up to `kills` before the input is drained.
-    start_run(workers, kSoak ? 50 : 80, {"--chaos-kill-every", "1.2"});
+    // Chaos about every second, so that the kills add up to `kills` before the input is drained.
+    start_run(workers, kSoak ? 50 : 70, {"--chaos-kill-every", "1"});
     ASSERT_TRUE(wait_running(0, 30s));
+    auto chaos_kills = [&] {
+      std::string log = test::read_file(work_ / "run.log");
+      int n = 0;
+      for (auto p = log.find("chaos: SIGKILL"); p != std::string::npos;
+           p = log.find("chaos: SIGKILL", p + 1))
+        ++n;
+      return n;
+    };
     std::mt19937_64 rng(2024);
     int own = 0, leader_kills = 0;
     int64_t cp = last_checkpoint();
-    while (own < own_kills && Clock::now() < deadline - 20s) {
-      ASSERT_TRUE(run_->running()) << logs();
+    while (own < own_kills && Clock::now() < deadline - 20s && run_->running()) {
       // Progress since the last kill, then a random moment.
-      if (!test::wait_until([&] { return last_checkpoint() > cp; }, 20s)) break;
+      if (!test::wait_until([&] { return last_checkpoint() > cp || !run_->running(); }, 20s)) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 800));
       auto live = live_workers();
-      if (live.empty()) continue;  // between a chaos kill and the restart
+      if (live.empty()) continue;  // between a chaos kill and the restart, or drained
       WorkerView victim = live[rng() % live.size()];
       if (own % 3 == 0)
         for (auto& v : live)
@@ -396,11 +404,7 @@ class ClusterExactlyOnce : public ::testing::Test {
       leader_kills += victim.leader;
     }
     expect_drained_and_exact(deadline);
-    std::string log = test::read_file(work_ / "run.log");
-    int chaos = 0;
-    for (auto p = log.find("chaos: SIGKILL"); p != std::string::npos;
-         p = log.find("chaos: SIGKILL", p + 1))
-      ++chaos;
+    const int chaos = chaos_kills();
     std::cout << "[ kills    ] " << own << " by the test (" << leader_kills << " of the leader), "
               << chaos << " by sleet run's chaos" << std::endl;
     EXPECT_GE(leader_kills, 1) << "the leader was never killed";
