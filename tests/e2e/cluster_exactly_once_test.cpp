@@ -18,7 +18,9 @@
 // The cluster variants (kWorkers = 3) are DISABLED_ until the cluster Worker and `sleet run
 // --workers` are merged: configure with -DSLEET_CLUSTER_E2E=ON (tests/e2e/CMakeLists.txt) to try
 // them, or set the default of SLEET_CLUSTER_E2E below to 1 to switch them on for good. The
-// single-worker variants (`...OneWorker`) run today and keep the harness honest.
+// single-worker variants (`...OneWorker`) run today and keep the harness honest (the paused one
+// really sees its session expire: its first ZooKeeper call fails, `sleet run` restarts it).
+// SLEET_CLUSTER_KEEP=DIR keeps each test's directory (topology, logs, state, output).
 //
 // Status files: status.json (one worker) and workers/w<i>.status.json (--workers N) under the
 // run's state dir, any `status*.json` or `*.status.json` below it; fields read: "pid", "worker_id",
@@ -172,6 +174,11 @@ class ClusterExactlyOnce : public ::testing::Test {
     for (auto& w : extra_) w.stop(5s);
     if (run_) run_->stop(15s);
     kafka_.stop(5s);
+    // SLEET_CLUSTER_KEEP=DIR keeps each test's directory (topology, logs, state, output) there.
+    if (const char* keep = getenv("SLEET_CLUSTER_KEEP"); keep && *keep && dir_) {
+      std::error_code ec;
+      fs::copy(work_, fs::path(keep) / name_, fs::copy_options::recursive, ec);
+    }
   }
 
   // Deterministic sentences of 8 words over ~300 words, mildly skewed, so fields hops spread
