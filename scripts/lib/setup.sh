@@ -10,6 +10,7 @@ sleet_packages=(
   libboost-fiber-dev libboost-context-dev libcereal-dev libyaml-cpp-dev
   libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   kcat clang libclang-rt-14-dev
+  iptables iproute2  # the e2e tests' network namespaces and cut links (tests/support/netns)
 )
 
 sleet_install_packages() {
