@@ -68,7 +68,8 @@ class RemoteChannels {
   // is pushed, in order, into FIFO `channel.input` of `inbox` (the local downstream task's), with
   // tuples bound to `fields` (the upstream component's output fields, which outlive the engine's
   // run). The implementation returns the channel's credits as the owner pops
-  // (Inbox::set_pop_listener).
+  // (Inbox::set_pop_listener). `inbox` lives as long as the Engine: stop pushing into it before
+  // the Engine is destroyed (a push after abort() returns false and drops the message).
   virtual Status receiver(size_t index, const PlannedChannel& channel, int from_worker,
                           Inbox& inbox, const Fields* fields) = 0;
 };
@@ -132,7 +133,10 @@ class Engine {
   void request_stop();
   // Cluster mode rollback: every local task exits at once, without end of stream and without
   // finishing anything in flight (closes every inbox; remote senders are unblocked by the
-  // transport's end_generation()). wait() then returns Ok unless a task had failed. Any thread.
+  // transport's end_generation()). wait() then returns Ok unless a task had failed before (a
+  // failure while unwinding is not recorded). Tasks still call close() on their components
+  // (FileSink and KafkaSink then publish and rename nothing: that only happens for committed
+  // checkpoints, in on_checkpoint_committed). Any thread, any number of times.
   void abort();
   // Joins the threads. Returns the first task failure, or Ok after a clean stop.
   Status wait();

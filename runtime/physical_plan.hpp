@@ -49,8 +49,8 @@ struct PlanOptions {
 struct PlannedTask {
   size_t component = 0;  // index into TopologySpec::components
   TaskIndex index{0};
-  // Placement: the worker process that runs this task. 0 (this process) until cluster mode
-  // assigns tasks to workers; a chain is never split across workers.
+  // Placement: the worker process that runs this task (PlanOptions::worker_of; 0 without it); a
+  // chain is never split across workers.
   int worker = 0;
   int thread = 0;  // OS thread within its worker
   // Chained: the task whose fiber runs this one (its only input, same worker and thread).

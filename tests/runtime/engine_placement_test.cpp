@@ -411,3 +411,34 @@ TEST(Abort, WaitStillReportsAFailureBeforeTheAbort) {
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("spout bug"), std::string::npos) << s.to_string();
 }
+
+// Dead-letter sinks only for local tasks: the factory is asked for those alone, and the stats
+// hold the local tasks and their sinks.
+TEST(Placement, DeadLetterSinksOnlyForLocalTasks) {
+  auto reg = test_registry();
+  const TopologySpec spec = TopologyBuilder("dlq")
+                                .spout("s", "SequenceSpout", 1)
+                                .bolt("p", "PassThrough", 2)
+                                .on_error(ErrorPolicy::dead_letter, "errors")
+                                .stream("s", "p")
+                                .build();
+  const std::vector<int> worker_of = {0, 1, 0};  // s[0] p[0] p[1]
+  Fabric fabric;
+  Fabric::End end(fabric, worker_of, 0);
+  std::vector<std::string> asked;
+  EngineOptions o = no_checkpoints();
+  o.placement = Placement{0, worker_of};
+  o.remote = &end;
+  o.dead_letter_sink = [&](const TopologySpec&, const ComponentSpec& c,
+                           TaskIndex i) -> Result<DeadLetterSink> {
+    asked.push_back(c.id + "/" + std::to_string(i.value));
+    return DeadLetterSink{"PassThrough", Args{}, ""};
+  };
+  auto e = make(spec, reg, o);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(asked, (std::vector<std::string>{"p/1"}));
+  EXPECT_EQ(e->task_count(), 3u);
+  std::vector<std::string> names;
+  for (auto& st : e->stats()) names.push_back(st.component + "[" + std::to_string(st.task) + "]");
+  EXPECT_EQ(names, (std::vector<std::string>{"s[0]", "p[1]", "p.dead_letter[1]"}));
+}
