@@ -10,6 +10,7 @@
 #include <future>
 #include <mutex>
 #include <set>
+#include <sstream>
 
 #include "runtime/engine.hpp"
 #include "runtime/inbox.hpp"
@@ -108,6 +109,20 @@ class Gate : public Bolt {
   }
 };
 
+// Counts tuples; stateful, so its count is in every checkpoint.
+class CountAll : public Bolt {
+ public:
+  explicit CountAll(const Args&) {}
+  void execute(const Tuple&, Collector&) override { ++count_; }
+  bool stateful() const override { return true; }
+  void snapshot_state(StateWriter& w) const override { w(count_); }
+  Status restore_state(StateReader& r, uint32_t) override {
+    r(count_);
+    return Status::Ok();
+  }
+  int64_t count_ = 0;
+};
+
 class ThrowingSpout : public Spout {
  public:
   explicit ThrowingSpout(const Args&) {}
@@ -124,6 +139,7 @@ Registry test_registry() {
   (void)r.add(describe<ClosingSpout>("ClosingSpout", ""));
   (void)r.add(describe<Gate>("Gate", ""));
   (void)r.add(describe<ThrowingSpout>("ThrowingSpout", ""));
+  (void)r.add(describe<CountAll>("CountAll", ""));
   return r;
 }
 
@@ -296,6 +312,74 @@ TEST(Placement, TwoWorkersProduceWhatOneEngineDoes) {
     EXPECT_EQ(names.size(), 4u);
   }
   EXPECT_EQ(recorded, count);
+}
+
+// Barriers cross workers on their channels, in order with the data: every task of both workers
+// snapshots each checkpoint, and the counters' states add up to exactly the spouts' positions.
+// Commits become visible per worker (visible_checkpoint counts its own tasks).
+TEST(Placement, CheckpointsAlignAcrossWorkers) {
+  auto reg = test_registry();
+  const TopologySpec spec =
+      TopologyBuilder("cp")
+          .spout("s", "SequenceSpout", 2, {{"count", int64_t{2000000}}, {"batch", int64_t{64}}})
+          .bolt("c", "CountAll", 2)
+          .stream("s", "c", Grouping{GroupingType::fields, {"text"}})
+          .build();
+  const std::vector<int> worker_of = {0, 1, 1, 0};  // s[0] s[1] c[0] c[1]
+  Fabric fabric;
+  std::vector<std::unique_ptr<Fabric::End>> ends;
+  std::vector<std::unique_ptr<test::CollectingListener>> listeners;
+  std::vector<std::unique_ptr<Engine>> engines;
+  for (int w : {0, 1}) {
+    ends.push_back(std::make_unique<Fabric::End>(fabric, worker_of, w));
+    listeners.push_back(std::make_unique<test::CollectingListener>());
+    EngineOptions o;
+    o.threads = 2;
+    o.batch_size = 64;
+    o.listener = listeners.back().get();
+    o.snapshots = listeners.back().get();
+    o.placement = Placement{w, worker_of};
+    o.remote = ends.back().get();
+    engines.push_back(make(spec, reg, o));
+    ASSERT_TRUE(engines.back());
+  }
+  for (auto& e : engines) ASSERT_TRUE(e->start().ok());
+  auto counted_in = [](Engine& e) {
+    int64_t n = 0;
+    for (auto& st : e.stats())
+      if (st.component == "c") n += st.counters["in"];
+    return n;
+  };
+  // Data flowed through both workers' counters before the first barrier.
+  ASSERT_TRUE(test::wait_until(
+      [&] { return counted_in(*engines[0]) > 0 && counted_in(*engines[1]) > 0; }, 10s));
+  for (int64_t id = 1; id <= 4; ++id) {
+    for (auto& e : engines) e->trigger_checkpoint(CheckpointId{id});
+    ASSERT_TRUE(test::wait_until(
+        [&] { return listeners[0]->of(id).size() == 2 && listeners[1]->of(id).size() == 2; }, 20s))
+        << "checkpoint " << id;
+  }
+  for (auto& e : engines) e->checkpoint_committed(CheckpointId{4});
+  for (auto& e : engines)
+    EXPECT_TRUE(test::wait_until([&] { return e->visible_checkpoint().value == 4; }, 10s));
+  for (auto& e : engines) e->request_stop();
+  for (auto& e : engines) EXPECT_TRUE(e->wait().ok()) << e->failure().to_string();
+  for (int64_t id = 1; id <= 4; ++id) {
+    int64_t positions = 0, counted = 0;
+    for (auto& l : listeners)
+      for (auto& d : l->of(id)) {
+        for (auto& p : d.positions) positions += p.next.value;
+        if (d.component == "c") {
+          std::istringstream is(d.bytes);
+          StateReader r(is);
+          int64_t n = 0;
+          r(n);
+          counted += n;
+        }
+      }
+    EXPECT_GT(positions, 0) << "checkpoint " << id;
+    EXPECT_EQ(counted, positions) << "checkpoint " << id;
+  }
 }
 
 TEST(Placement, ACrossingChannelWithoutATransportIsRefused) {
