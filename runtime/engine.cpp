@@ -44,6 +44,9 @@ class Task : public Collector {
   const ComponentSpec* spec = nullptr;
   TaskIndex index{0};
   int thread = 0;
+  // Placed on this worker (EngineOptions::placement). A task placed elsewhere is instantiated
+  // only for its output fields (what a remote channel binds its tuples to): never opened or run.
+  bool local = true;
   std::unique_ptr<Component> comp;
   Spout* spout = nullptr;
   Bolt* bolt = nullptr;
@@ -463,9 +466,11 @@ class Task : public Collector {
   }
 
   // End of stream downstream, then close; chained tasks (whose input just ended) likewise, before
-  // this one closes.
+  // this one closes. After Engine::abort no end of stream: downstream must not take an aborted
+  // run's input as complete.
   void finish() {
-    guarded("failed at end of stream", [&] { broadcast(Message::Kind::end); });
+    if (!engine->aborted())
+      guarded("failed at end of stream", [&] { broadcast(Message::Kind::end); });
     for (Task* c : chained) c->finish();
     guarded("failed in close()", [&] { comp->close(); });
   }
@@ -500,7 +505,8 @@ Result<std::unique_ptr<Engine>> Engine::create(const TopologySpec& spec, const R
 }
 
 Status Engine::wire(const Registry& registry) {
-  auto planned = plan_physical(spec_, PlanOptions{options_.chaining, options_.threads});
+  auto planned = plan_physical(
+      spec_, PlanOptions{options_.chaining, options_.threads, options_.placement.worker_of});
   if (!planned.ok()) return planned.status();
   plan_ = std::move(planned).value();
   for (const PlannedTask& pt : plan_.tasks) {
@@ -510,6 +516,7 @@ Status Engine::wire(const Registry& registry) {
     t->spec = &cs;
     t->index = pt.index;
     t->thread = pt.thread;
+    t->local = options_.placement.local(tasks_.size());
     t->batch_size = options_.batch_size;
     auto c = registry.create(cs.class_name, cs.args);
     if (!c.ok()) return c.status().with_context("component '" + cs.id + "'");
@@ -547,13 +554,9 @@ Status Engine::wire(const Registry& registry) {
     const PlannedTask& pt = plan_.tasks[k];
     if (!t->bolt || pt.chained_from) continue;
     if (pt.inputs == 0) return Status::Invalid("bolt '" + t->spec->id + "' has no input stream");
-    t->inbox = std::make_unique<Inbox>(pt.inputs, options_.channel_capacity);
+    if (t->local) t->inbox = std::make_unique<Inbox>(pt.inputs, options_.channel_capacity);
   }
-  // Every channel of this engine is in memory; cluster mode makes the ones to tasks placed on
-  // other workers senders of its transport.
-  channels_.reserve(plan_.channels.size());
-  for (const PlannedChannel& ch : plan_.channels)
-    channels_.push_back(std::make_unique<InboxSender>(*tasks_[ch.to]->inbox, ch.input));
+  SLEET_RETURN_IF_ERROR(wire_channels());
   for (const PlannedEdge& pe : plan_.edges) {
     const StreamSpec& st = spec_.streams[pe.stream];
     Task* src = tasks_[pe.from].get();
@@ -583,6 +586,41 @@ Status Engine::wire(const Registry& registry) {
   return wire_dead_letters(registry);
 }
 
+// A channel between two tasks of this worker is in memory (InboxSender); one that crosses workers
+// is the transport's (EngineOptions::remote): a sender for a local upstream, a receiver feeding
+// the local downstream's FIFO otherwise. A channel between two other workers is not ours (null).
+Status Engine::wire_channels() {
+  channels_.reserve(plan_.channels.size());
+  for (size_t i = 0; i < plan_.channels.size(); ++i) {
+    const PlannedChannel& ch = plan_.channels[i];
+    Task *from = tasks_[ch.from].get(), *to = tasks_[ch.to].get();
+    if (from->local && to->local) {
+      channels_.push_back(std::make_unique<InboxSender>(*to->inbox, ch.input));
+      continue;
+    }
+    channels_.push_back(nullptr);
+    if (!from->local && !to->local) continue;
+    const int from_worker = plan_.tasks[ch.from].worker, to_worker = plan_.tasks[ch.to].worker;
+    if (!options_.remote)
+      return Status::Invalid("task " + from->name() + " (worker " + std::to_string(from_worker) +
+                             ") sends to " + to->name() + " (worker " + std::to_string(to_worker) +
+                             "), but this engine was given no transport for channels between "
+                             "workers (EngineOptions::remote): run it in a cluster worker, or "
+                             "place every task on this worker");
+    if (from->local) {
+      auto sender = options_.remote->sender(i, ch, to_worker);
+      if (!sender.ok())
+        return sender.status().with_context("channel " + from->name() + " -> " + to->name());
+      channels_.back() = std::move(sender).value();
+    } else {
+      SLEET_RETURN_IF_ERROR(
+          options_.remote->receiver(i, ch, from_worker, *to->inbox, &from->out_fields)
+              .with_context("channel " + from->name() + " -> " + to->name()));
+    }
+  }
+  return Status::Ok();
+}
+
 // After wire(): one dead-letter sink task per task of each on_error: dead_letter component,
 // chained to it (same thread and fiber; no inbox), appended to tasks_ so the coordinator waits for
 // its snapshot and visible_checkpoint() for its publish. What the sink is, the layer above says
@@ -592,7 +630,7 @@ Status Engine::wire_dead_letters(const Registry& registry) {
   for (size_t i = 0; i < n; ++i) {
     Task* parent = tasks_[i].get();
     const ComponentSpec& cs = *parent->spec;
-    if (cs.on_error != ErrorPolicy::dead_letter || !parent->bolt) continue;
+    if (cs.on_error != ErrorPolicy::dead_letter || !parent->bolt || !parent->local) continue;
     if (!options_.dead_letter_sink)
       return Status::Invalid("component '" + cs.id +
                              "' has on_error: dead_letter, but this engine was given no "
@@ -642,6 +680,7 @@ Status Engine::start(const RestorePlan& restore) {
   requested_ = restore.id;
   committed_ = restore.id;
   for (auto& t : tasks_) {
+    if (!t->local) continue;
     t->last_barrier = restore.id;
     t->last_commit_seen = restore.id;
     t->last_commit_done = restore.id;
@@ -668,7 +707,8 @@ Status Engine::start(const RestorePlan& restore) {
     threads_.emplace_back([this, th] {
       std::vector<boost::fibers::fiber> fibers;
       for (auto& t : tasks_) {
-        if (t->thread != th || t->chained_from) continue;  // chained: runs in its head's fiber
+        // Chained: runs in its head's fiber. Placed elsewhere: not ours to run.
+        if (t->thread != th || t->chained_from || !t->local) continue;
         Task* raw = t.get();
         fibers.emplace_back(std::allocator_arg, boost::fibers::fixedsize_stack(256 * 1024),
                             [raw] { raw->run(); });
@@ -696,12 +736,23 @@ void Engine::checkpoint_committed(CheckpointId id) {
 CheckpointId Engine::visible_checkpoint() const {
   if (tasks_.empty()) return CheckpointId{0};
   CheckpointId v{INT64_MAX};
-  for (auto& t : tasks_) v = std::min(v, t->last_commit_done.load(std::memory_order_acquire));
-  return v;
+  for (auto& t : tasks_)
+    if (t->local) v = std::min(v, t->last_commit_done.load(std::memory_order_acquire));
+  return v.value == INT64_MAX ? CheckpointId{0} : v;
 }
 
 void Engine::request_stop() {
   stop_ = true;
+}
+
+void Engine::abort() {
+  // aborted_ before stop_: a task leaving its loop because of stop_ must see it and skip the end
+  // of stream. Closing the inboxes wakes bolts waiting for input and any fiber parked in a push
+  // to a full inbox (its push returns false); spouts see stop_ at their next loop turn.
+  aborted_ = true;
+  stop_ = true;
+  for (auto& t : tasks_)
+    if (t->inbox) t->inbox->close();
 }
 
 Status Engine::wait() {
@@ -719,7 +770,8 @@ Status Engine::failure() const {
 void Engine::fail(const Status& s) {
   {
     std::lock_guard lk(mu_);
-    if (failure_.ok()) failure_ = s;
+    // After abort() what fails is the aborted run's unwinding, not the topology.
+    if (failure_.ok() && !aborted_.load()) failure_ = s;
   }
   failed_ = true;
   stop_ = true;
@@ -728,6 +780,7 @@ void Engine::fail(const Status& s) {
 std::vector<TaskStats> Engine::stats() const {
   std::vector<TaskStats> out;
   for (auto& t : tasks_) {
+    if (!t->local) continue;
     TaskStats s;
     s.component = t->spec->id;
     s.task = t->index.value;
@@ -739,20 +792,23 @@ std::vector<TaskStats> Engine::stats() const {
 }
 
 size_t Engine::task_count() const {
-  return tasks_.size();
+  size_t n = 0;
+  for (auto& t : tasks_) n += t->local;
+  return n;
 }
 
 std::vector<std::string> Engine::stateful_components() const {
   std::vector<std::string> out;
   for (auto& t : tasks_)
-    if (t->comp->stateful() && !t->is_dead_letter && (out.empty() || out.back() != t->spec->id))
+    if (t->local && t->comp->stateful() && !t->is_dead_letter &&
+        (out.empty() || out.back() != t->spec->id))
       out.push_back(t->spec->id);
   return out;
 }
 
 bool Engine::all_spouts_drained() const {
   for (auto& t : tasks_)
-    if (t->spout && !t->drained.load(std::memory_order_relaxed)) return false;
+    if (t->local && t->spout && !t->drained.load(std::memory_order_relaxed)) return false;
   return true;
 }
 

@@ -52,9 +52,7 @@ class Inbox;
 struct Placement {
   int self = 0;
   std::vector<int> worker_of;  // per PhysicalPlan::tasks index; empty: every task on `self`
-  bool local(size_t plan_task) const {
-    return worker_of.empty() || worker_of[plan_task] == self;
-  }
+  bool local(size_t plan_task) const { return worker_of.empty() || worker_of[plan_task] == self; }
 };
 
 // Carries the plan channels that cross workers (implemented by cluster/transport). Called by
@@ -70,7 +68,8 @@ class RemoteChannels {
   // is pushed, in order, into FIFO `channel.input` of `inbox` (the local downstream task's), with
   // tuples bound to `fields` (the upstream component's output fields, which outlive the engine's
   // run). The implementation returns the channel's credits as the owner pops
-  // (Inbox::set_pop_listener).
+  // (Inbox::set_pop_listener). `inbox` lives as long as the Engine: stop pushing into it before
+  // the Engine is destroyed (a push after abort() returns false and drops the message).
   virtual Status receiver(size_t index, const PlannedChannel& channel, int from_worker,
                           Inbox& inbox, const Fields* fields) = 0;
 };
@@ -125,13 +124,19 @@ class Engine {
   // Checkpoint `id` is committed: every task gets on_checkpoint_committed(id) on its fiber.
   void checkpoint_committed(CheckpointId id);
   // Highest checkpoint id every task has finished on_checkpoint_committed() for.
+  // Cluster mode: this and the accessors below (stats, task_count, stateful_components,
+  // all_spouts_drained) count only the tasks placed on this worker (Placement::local), dead-letter
+  // sinks of local tasks included; a worker with no task here has visible_checkpoint() 0.
   CheckpointId visible_checkpoint() const;
 
   // Spouts stop; end-of-stream flows down; tasks exit. Nothing further is checkpointed.
   void request_stop();
   // Cluster mode rollback: every local task exits at once, without end of stream and without
   // finishing anything in flight (closes every inbox; remote senders are unblocked by the
-  // transport's end_generation()). wait() then returns Ok unless a task had failed. Any thread.
+  // transport's end_generation()). wait() then returns Ok unless a task had failed before (a
+  // failure while unwinding is not recorded). Tasks still call close() on their components
+  // (FileSink and KafkaSink then publish and rename nothing: that only happens for committed
+  // checkpoints, in on_checkpoint_committed). Any thread, any number of times.
   void abort();
   // Joins the threads. Returns the first task failure, or Ok after a clean stop.
   Status wait();
@@ -150,6 +155,11 @@ class Engine {
   // Internal: used by tasks.
   void fail(const Status& s);
   bool stopping() const { return stop_.load(std::memory_order_relaxed); }
+  // abort() was called. Acquire on stop_ first: a task that left its loop on a relaxed stop_ then
+  // sees the aborted_ stored before it.
+  bool aborted() const {
+    return stop_.load(std::memory_order_acquire) && aborted_.load(std::memory_order_acquire);
+  }
   // A task has failed the topology (cheap; failure() has the status).
   bool failed() const { return failed_.load(std::memory_order_relaxed); }
   CheckpointId requested_checkpoint() const { return requested_.load(std::memory_order_acquire); }
@@ -161,6 +171,7 @@ class Engine {
  private:
   Engine(TopologySpec spec, EngineOptions options);
   Status wire(const Registry& registry);
+  Status wire_channels();
   Status wire_dead_letters(const Registry& registry);
 
   TopologySpec spec_;
@@ -175,6 +186,7 @@ class Engine {
   std::atomic<CheckpointId> requested_{CheckpointId{0}};
   std::atomic<CheckpointId> committed_{CheckpointId{0}};
   std::atomic<bool> stop_{false};
+  std::atomic<bool> aborted_{false};
   std::atomic<bool> failed_{false};
   std::atomic<bool> finished_{false};
   mutable std::mutex mu_;  // guards failure_

@@ -6,7 +6,10 @@
 namespace sleet {
 
 Inbox::Inbox(size_t inputs, size_t capacity_per_input)
-    : queues_(inputs), blocked_(inputs, false), capacity_(capacity_per_input) {
+    : queues_(inputs),
+      blocked_(inputs, false),
+      listeners_(inputs, nullptr),
+      capacity_(capacity_per_input) {
   assert(capacity_ > 0);
 }
 
@@ -47,6 +50,12 @@ Inbox::PopResult Inbox::pop(size_t& input, Message& out) {
       // Producers of different channels share one condition variable; notify all only when this
       // channel went from full to not full (rare under normal flow, common under back-pressure).
       if (was_full) not_full_.notify_all();
+      // Told outside the lock, so the listener may take its own locks (the transport's) or look
+      // at this inbox without deadlocking.
+      if (PopListener* l = listeners_[i]) [[unlikely]] {
+        lk.unlock();
+        l->on_pop(i);
+      }
       return PopResult::message;
     }
     if (poked_) {
@@ -69,6 +78,12 @@ void Inbox::unblock(std::span<const size_t> inputs) {
     for (size_t i : inputs) blocked_[i] = false;
   }
   // Only the owner waits on not_empty_, and it is the caller: nothing to wake.
+}
+
+void Inbox::set_pop_listener(size_t input, PopListener* listener) {
+  std::lock_guard lk(mu_);
+  assert(input < listeners_.size());
+  listeners_[input] = listener;
 }
 
 void Inbox::poke() {

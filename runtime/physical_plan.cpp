@@ -63,14 +63,44 @@ Result<PhysicalPlan> plan_physical(const TopologySpec& spec, const PlanOptions& 
       plan.tasks.push_back(t);
     }
   }
+  auto name_of = [&](size_t task) {
+    return spec.components[plan.tasks[task].component].id + "[" +
+           std::to_string(plan.tasks[task].index.value) + "]";
+  };
+  if (!options.worker_of.empty()) {
+    if (options.worker_of.size() != plan.tasks.size())
+      return Status::Invalid("placement lists " + std::to_string(options.worker_of.size()) +
+                             " task(s), the topology has " + std::to_string(plan.tasks.size()) +
+                             ": the assignment was computed for another topology");
+    for (size_t t = 0; t < plan.tasks.size(); ++t) {
+      if (options.worker_of[t] < 0)
+        return Status::Invalid("placement puts task " + name_of(t) + " on worker " +
+                               std::to_string(options.worker_of[t]) + " (must be at least 0)");
+      plan.tasks[t].worker = options.worker_of[t];
+    }
+  }
   auto is_chained = [&](size_t component) {
     return chained_into.count(spec.components[component].id) > 0;
   };
-  // Threads: heads of chains (and unchained tasks) round robin in task order; a chained task on
-  // its head's thread.
-  int seq = 0;
+  // A chained task runs in its producer's fiber: both must be on one worker.
+  for (auto& [to, from] : chained_into) {
+    const size_t tc = comp_by_id[to], fc = comp_by_id[from];
+    for (int i = 0; i < parallelism(to); ++i) {
+      const size_t t = plan.task_of(tc, TaskIndex{i}), f = plan.task_of(fc, TaskIndex{i});
+      if (plan.tasks[t].worker != plan.tasks[f].worker)
+        return Status::Invalid(
+            "placement splits a chain: task " + name_of(t) + " is chained to " + name_of(f) +
+            " (local_or_shuffle, same parallelism, only input) but placed on worker " +
+            std::to_string(plan.tasks[t].worker) + ", not on " + name_of(f) + "'s worker " +
+            std::to_string(plan.tasks[f].worker) +
+            ": the assignment must keep a chain on one worker (or turn chaining off)");
+    }
+  }
+  // Threads: each worker's heads of chains (and unchained tasks) round robin in task order; a
+  // chained task on its head's thread.
+  std::map<int, int> seq;  // per worker: its unchained tasks so far
   for (auto& t : plan.tasks)
-    if (!is_chained(t.component)) t.thread = seq++ % threads;
+    if (!is_chained(t.component)) t.thread = seq[t.worker]++ % threads;
   for (auto& t : plan.tasks) {
     auto h = chain_head.find(spec.components[t.component].id);
     if (h != chain_head.end())

@@ -10,8 +10,14 @@
 //   runs inside the fiber of the source's task i, on its thread, with no channel. A chain of
 //   chains has one head (the first unchained component up the chain); members of a cycle stay
 //   unchained.
-// - Threads: unchained tasks round robin over PlanOptions::threads in task order; a chained task
-//   runs on its chain head's thread.
+// - Workers (PlanOptions::worker_of; default: all on worker 0): a chained task must be placed on
+//   its producer's worker (refused otherwise: the assignment keeps chains together, so a split
+//   chain is a bug upstream).
+// - Threads: each worker's unchained tasks round robin over PlanOptions::threads in task order
+//   (a worker counts only its own tasks, so one with 1 thread runs everything on thread 0); a
+//   chained task runs on its chain head's thread.
+// - local_or_shuffle's preferred targets (PlannedEdge::local): those on the sender's worker AND
+//   thread.
 // - Channels: one per (stream, upstream task, downstream task) for every stream that is not
 //   chained; the input index at a downstream task counts its channels in stream order, then
 //   upstream task order.
@@ -34,14 +40,17 @@ namespace sleet {
 
 struct PlanOptions {
   bool chaining = true;
-  int threads = 1;  // OS threads of this worker's engine; at least 1
+  int threads = 1;  // OS threads of each worker's engine; at least 1
+  // Cluster mode: the worker of each task, by plan task index (cluster/assignment.hpp). Empty:
+  // every task on worker 0, the single-process plan.
+  std::vector<int> worker_of;
 };
 
 struct PlannedTask {
   size_t component = 0;  // index into TopologySpec::components
   TaskIndex index{0};
-  // Placement: the worker process that runs this task. 0 (this process) until cluster mode
-  // assigns tasks to workers; a chain is never split across workers.
+  // Placement: the worker process that runs this task (PlanOptions::worker_of; 0 without it); a
+  // chain is never split across workers.
   int worker = 0;
   int thread = 0;  // OS thread within its worker
   // Chained: the task whose fiber runs this one (its only input, same worker and thread).
@@ -83,8 +92,9 @@ struct PhysicalPlan {
 };
 
 // Refuses (Invalid) a component with parallelism below 1, a stream naming an unknown component,
-// and direct grouping (not supported yet). What needs the instantiated components (spout or bolt,
-// declared fields) the engine checks.
+// direct grouping (not supported yet), a worker_of of another size than the task count or with a
+// negative worker, and a chained task placed on another worker than its producer. What needs the
+// instantiated components (spout or bolt, declared fields) the engine checks.
 [[nodiscard]] Result<PhysicalPlan> plan_physical(const TopologySpec& spec,
                                                  const PlanOptions& options);
 

@@ -277,6 +277,100 @@ TEST(PhysicalPlan, ChannelListsPerGroupingAndInputOrder) {
     for (bool b : u) EXPECT_TRUE(b) << task_name(spec, p, t);
 }
 
+// Cluster mode placement (PlanOptions::worker_of): each task gets its worker; threads round robin
+// over each worker's own unchained tasks; local_or_shuffle prefers targets on the sender's worker
+// and thread.
+TEST(PhysicalPlan, PlacementWorkersAndThreadsPerWorker) {
+  struct Row {
+    const char* name;
+    int threads;
+    std::vector<int> worker_of;
+    std::vector<int> thread;  // per task in plan order
+  };
+  const std::vector<Row> rows = {
+      // in[0] in[1] split[0] split[1] count[0] count[1] out[0] out[1]
+      {"no placement: the single-process plan", 2, {}, {0, 1, 0, 1, 0, 1, 0, 1}},
+      {"all on worker 0: the same", 2, {0, 0, 0, 0, 0, 0, 0, 0}, {0, 1, 0, 1, 0, 1, 0, 1}},
+      // Unchained: in[0], in[1], count[0], count[1]. Worker 0 has in[0], count[0]; worker 1
+      // in[1], count[1]: each worker counts its own from 0.
+      {"task i on worker i, 1 thread", 1, {0, 1, 0, 1, 0, 1, 0, 1}, {0, 0, 0, 0, 0, 0, 0, 0}},
+      {"task i on worker i, 2 threads", 2, {0, 1, 0, 1, 0, 1, 0, 1}, {0, 0, 0, 0, 1, 1, 1, 1}},
+      {"spouts on 0, counts on 1", 2, {0, 0, 0, 0, 1, 1, 1, 1}, {0, 1, 0, 1, 0, 1, 0, 1}},
+      {"three workers", 2, {2, 0, 2, 0, 1, 1, 1, 1}, {0, 0, 0, 0, 0, 1, 0, 1}},
+  };
+  const TopologySpec spec = wordcount();
+  for (auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    auto p = plan_physical(spec, PlanOptions{true, r.threads, r.worker_of});
+    ASSERT_TRUE(p.ok()) << p.status().to_string();
+    std::vector<int> workers, threads;
+    for (auto& t : p->tasks) {
+      workers.push_back(t.worker);
+      threads.push_back(t.thread);
+    }
+    EXPECT_EQ(workers, r.worker_of.empty() ? std::vector<int>(8, 0) : r.worker_of);
+    EXPECT_EQ(threads, r.thread);
+  }
+}
+
+TEST(PhysicalPlan, LocalOrShufflePrefersSameWorkerAndSameThread) {
+  // s (1 task) -local_or_shuffle-> l (4 tasks), 2 threads per worker.
+  const TopologySpec spec =
+      TopologyBuilder("t").spout("s", "S", 1).bolt("l", "B", 4).stream("s", "l", kLocal).build();
+  struct Row {
+    const char* name;
+    std::vector<int> worker_of;  // s[0] l[0] l[1] l[2] l[3]
+    std::vector<size_t> local;
+  };
+  const std::vector<Row> rows = {
+      // One worker: s[0] t0, l[0] t1, l[1] t0, l[2] t1, l[3] t0.
+      {"one worker: same thread", {}, {1, 3}},
+      // Worker 0: s[0] t0, l[1] t1, l[3] t0. Worker 1: l[0] t0, l[2] t1.
+      {"l[0], l[2] elsewhere: l[0] shares thread 0 but not the worker", {0, 1, 0, 1, 0}, {3}},
+      // Worker 0: s[0] t0, l[2] t1. Worker 1: l[0] t0, l[1] t1, l[3] t0.
+      {"thread 0 of worker 0 has only s: none local (all targets)", {0, 1, 1, 0, 1}, {}},
+      // Worker 1: s[0] t0, l[3] t1; worker 0: l[0] t0, l[1] t1, l[2] t0.
+      {"s on worker 1 with l[3] on another thread", {1, 0, 0, 0, 1}, {}},
+      // Worker 1: s[0] t0, l[2] t1, l[3] t0; worker 0: l[0] t0, l[1] t1.
+      {"s, l[2], l[3] on worker 1: l[3] on s's thread", {1, 0, 0, 1, 1}, {3}},
+  };
+  for (auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    auto p = plan_physical(spec, PlanOptions{true, 2, r.worker_of});
+    ASSERT_TRUE(p.ok()) << p.status().to_string();
+    ASSERT_EQ(p->edges.size(), 1u);
+    EXPECT_EQ(p->edges[0].channels.size(), 4u);
+    EXPECT_EQ(p->edges[0].local, r.local);
+  }
+}
+
+TEST(PhysicalPlan, PlacementRefusals) {
+  const TopologySpec spec = wordcount();
+  struct Row {
+    std::vector<int> worker_of;
+    std::string message;
+  };
+  const std::vector<Row> rows = {
+      {{0, 1, 0, 1, 0, 1, 0}, "placement lists 7 task(s), the topology has 8"},
+      {{0, 1, 0, 1, 0, 1, 0, -1}, "placement puts task out[1] on worker -1"},
+      // split[1] is chained to in[1] (local_or_shuffle, same parallelism).
+      {{0, 1, 0, 0, 0, 1, 0, 1},
+       "placement splits a chain: task split[1] is chained to in[1] (local_or_shuffle, same "
+       "parallelism, only input) but placed on worker 0, not on in[1]'s worker 1"},
+      {{0, 0, 0, 0, 0, 1, 0, 0},
+       "placement splits a chain: task out[1] is chained to count[1] (local_or_shuffle, same "
+       "parallelism, only input) but placed on worker 0, not on count[1]'s worker 1"},
+  };
+  for (auto& r : rows) {
+    auto p = plan_physical(spec, PlanOptions{true, 2, r.worker_of});
+    ASSERT_FALSE(p.ok()) << r.message;
+    EXPECT_EQ(p.status().code(), Code::invalid_argument) << p.status().to_string();
+    EXPECT_NE(p.status().message().find(r.message), std::string::npos) << p.status().to_string();
+  }
+  // Chaining off: nothing is chained, so any placement goes.
+  EXPECT_TRUE(plan_physical(spec, PlanOptions{false, 2, {0, 1, 0, 0, 0, 1, 0, 0}}).ok());
+}
+
 TEST(PhysicalPlan, Refusals) {
   struct Row {
     TopologySpec spec;
