@@ -6,7 +6,10 @@
 namespace sleet {
 
 Inbox::Inbox(size_t inputs, size_t capacity_per_input)
-    : queues_(inputs), blocked_(inputs, false), capacity_(capacity_per_input) {
+    : queues_(inputs),
+      blocked_(inputs, false),
+      listeners_(inputs, nullptr),
+      capacity_(capacity_per_input) {
   assert(capacity_ > 0);
 }
 
@@ -47,6 +50,10 @@ Inbox::PopResult Inbox::pop(size_t& input, Message& out) {
       // Producers of different channels share one condition variable; notify all only when this
       // channel went from full to not full (rare under normal flow, common under back-pressure).
       if (was_full) not_full_.notify_all();
+      if (PopListener* l = listeners_[i]) {
+        lk.unlock();
+        l->on_pop(i);
+      }
       return PopResult::message;
     }
     if (poked_) {
@@ -87,6 +94,12 @@ void Inbox::close() {
   }
   not_empty_.notify_all();
   not_full_.notify_all();
+}
+
+void Inbox::set_pop_listener(size_t input, PopListener* listener) {
+  std::lock_guard lk(mu_);
+  assert(input < listeners_.size());
+  listeners_[input] = listener;
 }
 
 size_t Inbox::queued() {

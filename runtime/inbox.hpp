@@ -67,6 +67,7 @@ class Inbox {
   std::vector<std::deque<Message>> queues_;
   std::vector<std::vector<Tuple>> spare_;  // emptied batch vectors, capacity kept; bounded
   std::vector<bool> blocked_;
+  std::vector<PopListener*> listeners_;  // per input; null: none
   size_t capacity_;
   size_t next_ = 0;
   bool poked_ = false;
