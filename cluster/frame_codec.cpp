@@ -564,6 +564,17 @@ Status decode_message(const FrameView& view, const FieldsResolver* fields, Gener
   return r.finish();
 }
 
+Status peek_channel(const FrameView& view, Generation& gen, uint32_t& channel) {
+  Reader r(view.payload, view.type);
+  if (view.type != FrameType::data && view.type != FrameType::barrier &&
+      view.type != FrameType::end)
+    return Status::Corruption(std::string("a ") + frame_type_name(view.type) +
+                              " frame is not a channel message");
+  r.generation(gen);
+  r.u32v(channel, "channel");
+  return r.status();
+}
+
 Result<Frame> decode_frame(const FrameView& view, const FieldsResolver* fields,
                            std::vector<Tuple>* reuse) {
   Reader r(view.payload, view.type);

@@ -159,6 +159,9 @@ Result<Frame> decode_frame(const FrameView& view, const FieldsResolver* fields =
 Status decode_message(const FrameView& view, const FieldsResolver* fields, Generation& gen,
                       uint32_t& channel, Message& out);
 
+// The generation and channel of a data, barrier or end frame, without decoding its tuples.
+Status peek_channel(const FrameView& view, Generation& gen, uint32_t& channel);
+
 // Splits a byte stream into frames. Feed it whatever arrived (or read straight into prepare());
 // next() returns each complete frame, nullopt when it needs more bytes, or corruption (then
 // every later call returns the same error: the stream cannot be resynchronised).
