@@ -16,11 +16,11 @@
 // GenState::mu (push, io thread) and never held while GenState::mu is taken (the pop listener
 // runs outside it).
 //
-// Lifetime: a GenState stays alive (its sockets closed) from end_generation until the next
-// begin_generation, so an engine of generation g that still pops or sends after end_generation
-// finds `ended`/`closed` and does nothing; the engine of g must be destroyed before
-// begin_generation(g+1) or the Transport's destruction (its inboxes hold pop listeners owned
-// by GenState). Senders may outlive the Transport: they only see `closed`.
+// Lifetime: a GenState stays alive (its sockets closed) for a few generations after it ended, so
+// an engine of generation g that still pops or sends after end_generation finds `ended` /
+// `closed` and does nothing; the engine of g must be destroyed before the Transport (its
+// inboxes hold pop listeners owned by GenState), and in practice before the next generation
+// starts. Senders may outlive the Transport: they only see `closed`.
 #include "cluster/transport.hpp"
 
 #include <boost/asio.hpp>
@@ -53,6 +53,7 @@ namespace {
 constexpr size_t kWriteNowBytes = 64 * 1024;
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr std::chrono::milliseconds kRetryMin{10}, kRetryMax{200};
+constexpr size_t kKeptGenerations = 4;
 
 long long ms_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
@@ -97,6 +98,7 @@ struct Link : std::enable_shared_from_this<Link> {
   bool closed = false;
   bool write_posted = false;
   bool timer_armed = false;
+  int parked = 0;  // senders waiting on credit_cv (the io thread notifies only if any)
   std::unordered_map<uint32_t, SendCredits> credits;  // outgoing: per channel sent on
 };
 
@@ -183,18 +185,24 @@ class Transport::Impl {
     // The io thread is gone: close what is left from here (nothing runs concurrently).
     for (auto& l : pending) close_link(*l);
     pending.clear();
-    for (auto& g : {gen_, previous_}) {
-      if (!g) continue;
-      for (auto& l : g->out)
-        if (l) close_link(*l);
-      std::vector<std::shared_ptr<Link>> in;
+    std::vector<std::shared_ptr<GenState>> all(ended_.begin(), ended_.end());
+    if (gen_) all.push_back(gen_);
+    for (auto& g : all) {
+      std::vector<std::shared_ptr<Link>> links(g->out.begin(), g->out.end());
       {
         std::lock_guard lk(g->mu);
-        in = g->in;
+        links.insert(links.end(), g->in.begin(), g->in.end());
       }
-      for (auto& l : in)
-        if (l) close_link(*l);
+      for (auto& l : links) {
+        if (!l) continue;
+        close_link(*l);
+        // A sender may outlive this Transport: it keeps the Link, never its asio objects.
+        l->socket.reset();
+        l->flush_timer.reset();
+        l->aux_timer.reset();
+      }
       g->release();
+      g->heartbeat_timer.reset();
     }
   }
 
@@ -236,6 +244,10 @@ class Transport::Impl {
         return Status::Invalid("transport: worker " + peers[j].id + " advertises host '" +
                                peers[j].host + "', not a numeric IP address");
     }
+    if (!opt.self_id.empty() && peers[static_cast<size_t>(self)].id != opt.self_id)
+      return Status::Invalid("transport: this worker is " + opt.self_id + ", but peer " +
+                             std::to_string(self) + " of the generation is " +
+                             peers[static_cast<size_t>(self)].id);
     end_generation();
     auto g = std::make_shared<GenState>(*this, gen, self, std::move(peers));
     size_t n = g->peers.size();
@@ -256,10 +268,13 @@ class Transport::Impl {
       std::lock_guard lk(mu_);
       g->on_control = control_handler_;
       g->on_failure = failure_handler_;
-      old = std::move(previous_);
+      if (ended_.size() > kKeptGenerations) {
+        old = std::move(ended_.front());
+        ended_.pop_front();
+      }
       gen_ = g;
     }
-    // The previous generation's engine is gone (see the file comment): drop its state.
+    // Generations long ended (their engines are gone, see the file comment): drop their state.
     run_on_io([&] {
       if (old) old->release();
       for (auto& l : g->out)
@@ -295,7 +310,7 @@ class Transport::Impl {
     {
       std::lock_guard lk(mu_);
       g = std::move(gen_);
-      if (g) previous_ = g;
+      if (g) ended_.push_back(g);
     }
     if (!g) return;
     std::vector<std::shared_ptr<Link>> links;
@@ -558,8 +573,10 @@ class Transport::Impl {
 
   bool on_credit(const std::shared_ptr<Link>& l, const CreditFrame& c) {
     Status st;
+    bool parked = false;
     {
       std::lock_guard lk(l->mu);
+      parked = l->parked > 0;
       auto it = l->credits.find(c.channel);
       if (it == l->credits.end())
         st = Status::Corruption("credit for channel " + std::to_string(c.channel) +
@@ -571,7 +588,7 @@ class Transport::Impl {
       fail(*l, peer_error(*l, st));
       return false;
     }
-    l->credit_cv.notify_all();
+    if (parked) l->credit_cv.notify_all();
     return true;
   }
 
@@ -877,8 +894,10 @@ class Transport::Impl {
       tuples_sent{0}, tuples_received{0}, refused{0};
 
   std::mutex mu_;
-  std::shared_ptr<GenState> gen_;       // current; null between generations
-  std::shared_ptr<GenState> previous_;  // the ended one, kept until the next begin_generation
+  std::shared_ptr<GenState> gen_;  // current; null between generations
+  // Ended generations, sockets closed, kept so that a late pop or send of their engine finds
+  // `ended` instead of freed memory (the engine of g must be gone before g + kKeptGenerations).
+  std::deque<std::shared_ptr<GenState>> ended_;
   std::function<void(int, ControlMessage&&)> control_handler_;
   std::function<void(const Status&)> failure_handler_;
 };
@@ -924,7 +943,11 @@ class RemoteSender final : public ChannelSender {
     {
       std::unique_lock lk(l.mu);
       SendCredits& credits = l.credits.at(channel_);
-      l.credit_cv.wait(lk, [&] { return l.closed || credits.available() > 0; });
+      if (!l.closed && credits.available() == 0) {
+        ++l.parked;
+        l.credit_cv.wait(lk, [&] { return l.closed || credits.available() > 0; });
+        --l.parked;
+      }
       if (l.closed) return false;
       (void)credits.try_consume();
       last_credit = credits.available() == 0;
