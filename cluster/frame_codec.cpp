@@ -195,7 +195,16 @@ class Reader {
                              std::to_string(end_ - begin_) + ")");
     return false;
   }
-  bool varint(uint64_t& v, const char* what) {
+  // The common one-byte case inline (the tuple hot path); the first error still wins, as
+  // fail() keeps only the first.
+  [[gnu::always_inline]] bool varint(uint64_t& v, const char* what) {
+    if (p_ != end_ && static_cast<uint8_t>(*p_) < 0x80) [[likely]] {
+      v = static_cast<uint8_t>(*p_++);
+      return true;
+    }
+    return varint_slow(v, what);
+  }
+  bool varint_slow(uint64_t& v, const char* what) {
     if (!ok()) return false;
     uint64_t r = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -217,7 +226,7 @@ class Reader {
     v = static_cast<uint32_t>(x);
     return true;
   }
-  bool i64(int64_t& v, const char* what) {
+  [[gnu::always_inline]] bool i64(int64_t& v, const char* what) {
     uint64_t x = 0;
     if (!varint(x, what)) return false;
     v = unzigzag(x);
@@ -231,9 +240,9 @@ class Reader {
     v = static_cast<int32_t>(x);
     return true;
   }
-  bool u8(uint8_t& v, const char* what) {
-    if (!ok()) return false;
-    if (p_ == end_) return fail(std::string("truncated ") + what);
+  [[gnu::always_inline]] bool u8(uint8_t& v, const char* what) {
+    if (p_ == end_) [[unlikely]]
+      return fail(std::string("truncated ") + what);
     v = static_cast<uint8_t>(*p_++);
     return true;
   }
@@ -245,10 +254,10 @@ class Reader {
     return true;
   }
   // A varint length + that many bytes, viewed in place.
-  bool view(std::string_view& s, const char* what) {
+  [[gnu::always_inline]] bool view(std::string_view& s, const char* what) {
     uint64_t n = 0;
     if (!varint(n, what)) return false;
-    if (n > remaining())
+    if (n > remaining()) [[unlikely]]
       return fail(std::string(what) + " length " + std::to_string(n) + " exceeds the " +
                   std::to_string(remaining()) + " bytes left");
     s = std::string_view(p_, static_cast<size_t>(n));
@@ -295,7 +304,7 @@ bool read_tuples(Reader& r, const Fields* fields, std::vector<Tuple>& out) {
                     " exceeds the bytes left");
     out.emplace_back(fields, Values{});
     Values& vals = out.back().mutable_values();
-    vals.reserve(static_cast<size_t>(nv));
+    if (nv > kInlineValues) vals.reserve(static_cast<size_t>(nv));
     for (uint64_t k = 0; k < nv; ++k) {
       uint8_t type = 0;
       if (!r.u8(type, "value type")) return false;

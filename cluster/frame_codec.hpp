@@ -15,8 +15,8 @@
 //   credit       generation, channel, n (> 0)
 //   control      generation, ControlMessage in cereal's binary archive (rare: no flat layout)
 //   heartbeat    generation
-// Strings are a varint length + bytes. A (word, count) tuple of a 6-letter word and a small
-// count costs 11 bytes inside a data frame.
+// Strings are a varint length + bytes. A (word, count) tuple of a 6-letter word costs 11 bytes
+// inside a data frame with a count below 64, 12 below 8192.
 //
 // Decoding never trusts the input: every length is checked against what is left, every enum and
 // bool against its range, trailing bytes are refused, and each refusal is a corruption Status

@@ -376,7 +376,9 @@ TEST(Transport, DataBarriersAndEndKeepTheirOrderAcrossManyBatches) {
           Message m = batch(next, 1 + (b * 7 + c) % 37);
           next += static_cast<int>(m.tuples.size());
           ASSERT_TRUE(senders[c]->send(std::move(m), &spare));
-          if (b % 50 == 49) ASSERT_TRUE(senders[c]->send(barrier(b / 50 + 1), nullptr));
+          if (b % 50 == 49) {
+            ASSERT_TRUE(senders[c]->send(barrier(b / 50 + 1), nullptr));
+          }
         }
         ASSERT_TRUE(senders[c]->send(end_of_stream(), nullptr));
       });
