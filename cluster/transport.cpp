@@ -403,6 +403,15 @@ class Transport::Impl {
     GenState& g = *l->gen;
     const Peer& p = g.peers[static_cast<size_t>(l->peer)];
     tcp::endpoint ep(asio::ip::make_address(p.host), p.port);
+    // From this worker's own address, not whatever the route picks (127.0.0.1 on loopback): a
+    // peer, a firewall rule or a test cutting one link tells workers apart by source address.
+    boost::system::error_code bec;
+    auto local = asio::ip::make_address(opt.listen_host, bec);
+    if (!bec && !local.is_unspecified()) {
+      l->socket->open(ep.protocol(), bec);
+      if (!bec) l->socket->bind(tcp::endpoint(local, 0), bec);
+      if (bec) return retry(l, "binding to " + opt.listen_host + ": " + bec.message());
+    }
     l->socket->async_connect(ep, [this, l](const boost::system::error_code& ec) {
       if (l->io_closed) return;
       if (ec) return retry(l, "connect: " + ec.message());
