@@ -109,6 +109,14 @@ class Gate : public Bolt {
   }
 };
 
+// Throws from close(): after abort() that is the aborted run unwinding, not a failure.
+class ThrowOnClose : public Bolt {
+ public:
+  explicit ThrowOnClose(const Args&) {}
+  void execute(const Tuple&, Collector&) override {}
+  void close() override { throw std::runtime_error("close bug"); }
+};
+
 // Counts tuples; stateful, so its count is in every checkpoint.
 class CountAll : public Bolt {
  public:
@@ -140,6 +148,7 @@ Registry test_registry() {
   (void)r.add(describe<Gate>("Gate", ""));
   (void)r.add(describe<ThrowingSpout>("ThrowingSpout", ""));
   (void)r.add(describe<CountAll>("CountAll", ""));
+  (void)r.add(describe<ThrowOnClose>("ThrowOnClose", ""));
   return r;
 }
 
@@ -525,4 +534,26 @@ TEST(Placement, DeadLetterSinksOnlyForLocalTasks) {
   std::vector<std::string> names;
   for (auto& st : e->stats()) names.push_back(st.component + "[" + std::to_string(st.task) + "]");
   EXPECT_EQ(names, (std::vector<std::string>{"s[0]", "p[1]", "p.dead_letter[1]"}));
+}
+
+TEST(Abort, AFailureWhileUnwindingIsNotReported) {
+  auto reg = test_registry();
+  const TopologySpec spec = TopologyBuilder("unwind")
+                                .spout("s", "SequenceSpout", 1, {{"count", int64_t{1} << 40}})
+                                .bolt("c", "ThrowOnClose", 1)
+                                .stream("s", "c")
+                                .build();
+  auto e = make(spec, reg, no_checkpoints());
+  ASSERT_TRUE(e);
+  ASSERT_TRUE(e->start().ok());
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        for (auto& st : e->stats())
+          if (st.component == "c" && st.counters["in"] > 0) return true;
+        return false;
+      },
+      10s));
+  e->abort();
+  Status s = e->wait();
+  EXPECT_TRUE(s.ok()) << s.to_string();
 }

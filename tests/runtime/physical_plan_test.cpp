@@ -45,7 +45,7 @@ std::map<std::string, std::string> chained(const TopologySpec& spec, const Physi
 }
 
 PhysicalPlan plan(const TopologySpec& spec, bool chaining = true, int threads = 2) {
-  auto p = plan_physical(spec, PlanOptions{chaining, threads});
+  auto p = plan_physical(spec, PlanOptions{chaining, threads, {}});
   EXPECT_TRUE(p.ok()) << p.status().to_string();
   return p.ok() ? std::move(p).value() : PhysicalPlan{};
 }
