@@ -203,6 +203,13 @@ std::string worker_states(const std::vector<WorkerView>& workers) {
   return out;
 }
 
+// " | generation 5" from the leader's status ("generation", written by cluster-mode workers);
+// "" when absent.
+std::string generation(const std::string& status) {
+  auto g = static_cast<int64_t>(status_number(status, "generation"));
+  return g > 0 ? " | generation " + std::to_string(g) : "";
+}
+
 // A port on `ip` that was free a moment ago (bind to port 0, read it, close): the transport port
 // a cluster-mode worker advertises. A worker keeps it across its restarts.
 Result<int> free_port_on(const std::string& ip) {
@@ -350,7 +357,8 @@ class ConsoleEvents : public SupervisorEvents {
         l.restarts,
         l.zk_restarts > 0 ? (" | ZooKeeper restarts " + std::to_string(l.zk_restarts)).c_str() : "",
         l.lost_total > 0 ? (" | DROPPED " + std::to_string(l.lost_total) + " records").c_str() : "",
-        l.workers.size() > 1 ? (" | " + worker_states(l.workers)).c_str() : "");
+        l.workers.size() > 1 ? (" | " + worker_states(l.workers) + generation(status)).c_str()
+                             : "");
     if (tty_)
       std::fprintf(stderr, "\r\033[K%s", line);
     else
