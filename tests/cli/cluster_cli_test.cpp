@@ -5,6 +5,8 @@
 // before anything connects.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -172,4 +174,61 @@ TEST_F(ClusterCli, SubmitListRunTheStoredDefinitionAndKill) {
   r = run_sleet({"kill", "nope", "--zookeeper", zk(), "--root", root()});
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_NE(r.err.find("no topology 'nope'"), std::string::npos) << r.err;
+}
+
+// `sleet run --workers N` starts N cluster-mode `sleet worker` processes with the flags the
+// cluster worker reads (--zookeeper, --advertise 127.0.0.(10+i):PORT, --id w<i>, --slots 0,
+// --threads ceil(T/N)), each with its own log and status file, and stops them all on SIGINT.
+// (How the workers share the topology is the cluster worker's business: checkpointing is off
+// here, so they do not claim the topology's generation.)
+TEST(ClusterCliRun, WorkersNStartsNClusterWorkersWithTheirFlags) {
+  TempDir dir("sleet-run-workers");
+  const fs::path state = dir.path() / "state";
+  write_file(dir.path() / "t.yaml", R"(name: run-workers
+config:
+  checkpoint.enabled: false
+spouts:
+  - id: idle
+    class: KafkaSpout
+    args:
+      topic: idle
+bolts:
+  - id: print
+    class: StdoutSink
+streams:
+  - {from: idle, to: print}
+)");
+  const std::string err = (dir.path() / "run.err").string();
+  Child run = Child::spawn({kCli, "run", (dir.path() / "t.yaml").string(), "--workers", "2",
+                            "--threads", "3", "--state-dir", state.string()},
+                           {}, (dir.path() / "run.out").string(), err);
+  auto logs_say = [&](const std::string& id, const std::string& what) {
+    return read_file(state / "workers" / (id + ".log")).find(what) != std::string::npos;
+  };
+  const bool both = wait_until(
+      [&] {
+        return logs_say("w0", "cluster mode: worker w0 advertising 127.0.0.10:") &&
+               logs_say("w1", "cluster mode: worker w1 advertising 127.0.0.11:") &&
+               fs::exists(state / "workers" / "w0.status.json") &&
+               fs::exists(state / "workers" / "w1.status.json");
+      },
+      60s);
+  run.signal(SIGINT);
+  auto st = run.wait(60s);
+  ASSERT_TRUE(both) << read_file(err) << "\nw0:\n"
+                    << read_file(state / "workers" / "w0.log") << "\nw1:\n"
+                    << read_file(state / "workers" / "w1.log");
+  ASSERT_TRUE(st.has_value()) << read_file(err);
+  const std::string out = read_file(err);
+  EXPECT_NE(out.find("2 cluster-mode workers w0..w1 on 127.0.0.10..127.0.0.11, 2 thread(s) each"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("2 workers started (w0 pid "), std::string::npos) << out;
+  EXPECT_NE(out.find("workers: w0 stopped | w1 stopped"), std::string::npos) << out;
+  for (const char* id : {"w0", "w1"})
+    EXPECT_NE(read_file(state / "workers" / (std::string(id) + ".log"))
+                  .find("with unlimited slot(s) on ZooKeeper 127.0.0.1:"),
+              std::string::npos)
+        << id;
+  EXPECT_EQ(*st, 0) << out;
 }
