@@ -25,7 +25,18 @@ struct TopologyArgs {
   std::string file;
   std::vector<std::string> sets;  // key=value config overrides
 };
-void add_topology_args(CLI::App* cmd, TopologyArgs& args);
+// FILE (required unless `file_required` is false) and --set.
+void add_topology_args(CLI::App* cmd, TopologyArgs& args, bool file_required = true);
+
+// Flag checks for the cluster verbs (exit 2 with the message when not ""): a ZooKeeper connect
+// string "host:port[,host:port...][/chroot]" (every port 1..65535), and a transport address
+// "A.B.C.D:PORT" (numeric IPv4, port 0..65535; 0: any free port).
+std::string zookeeper_flag_error(const std::string& connect);
+std::string advertise_flag_error(const std::string& address);
+// A worker id (a znode name): not empty, no '/', not "." or "..", at most 200 bytes.
+std::string worker_id_flag_error(const std::string& id);
+// "<hostname>-<pid>": the default --id of `sleet worker`.
+std::string default_worker_id();
 // Loads, substitutes, loads plugins and validates; on any error prints every diagnostic to stderr
 // and throws CLI::RuntimeError(kExitUsage). print_warnings false: a second load of a file already
 // loaded once keeps its warnings quiet (errors are still printed).

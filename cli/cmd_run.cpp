@@ -5,7 +5,10 @@
 // all input is processed and visible. This file prints the supervisor's events (the live line,
 // restarts, the summary) and maps its outcome to the exit status. Every child it starts is
 // stopped by PID when it exits, for any reason.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -53,6 +56,7 @@ struct RunOptions {
   int threads = 0;
   int top = 0;
   int max_failures = 10;  // consecutive failures before giving up (supervisor_policy.hpp)
+  int workers = 1;        // N > 1: cluster-mode workers (sleet worker --zookeeper ...)
   double input_rate = 0;  // records/s for loading inputs while running; 0: all before starting
 };
 
@@ -174,15 +178,83 @@ void refuse_waits_forever(const TopologySpec& spec, const std::map<std::string, 
     if (!why.empty()) fail(kExitUsage, why);
 }
 
+// "w0 running leader | w1 running | w2 restarting(2)": each worker's state for the live line and
+// the summary (restarting(n): its n-th restart is pending).
+std::string worker_states(const std::vector<WorkerView>& workers) {
+  std::string out;
+  for (auto& w : workers) {
+    std::string st;
+    switch (w.state) {
+      case WorkerChildState::starting:
+        st = "starting";
+        break;
+      case WorkerChildState::up:
+        st = "running";
+        break;
+      case WorkerChildState::backing_off:
+        st = "restarting(" + std::to_string(w.restarts + 1) + ")";
+        break;
+      case WorkerChildState::ended:
+        st = "stopped";
+        break;
+    }
+    out += (out.empty() ? "" : " | ") + w.id + " " + st + (w.leader ? " leader" : "");
+  }
+  return out;
+}
+
+// " | generation 5" from the leader's status ("generation", written by cluster-mode workers);
+// "" when absent.
+std::string generation(const std::string& status) {
+  auto g = static_cast<int64_t>(status_number(status, "generation"));
+  return g > 0 ? " | generation " + std::to_string(g) : "";
+}
+
+// A port on `ip` that was free a moment ago (bind to port 0, read it, close): the transport port
+// a cluster-mode worker advertises. A worker keeps it across its restarts.
+Result<int> free_port_on(const std::string& ip) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return Status::IoError("socket: " + std::string(std::strerror(errno)));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = 0;
+  if (inet_pton(AF_INET, ip.c_str(), &a.sin_addr) != 1) {
+    ::close(fd);
+    return Status::Invalid(ip + " is not an IPv4 address");
+  }
+  socklen_t len = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    std::string e = std::strerror(errno);
+    ::close(fd);
+    return Status::IoError("cannot bind a port on " + ip + ": " + e);
+  }
+  ::close(fd);
+  return static_cast<int>(ntohs(a.sin_port));
+}
+
 // The supervisor's events on the console (cluster/supervisor.hpp), worded as the run's log has
 // always been. On a terminal the live line is redrawn in place, so a message first ends it.
 class ConsoleEvents : public SupervisorEvents {
  public:
   ConsoleEvents(std::string topology, fs::path worker_log, bool tty)
       : topology_(std::move(topology)), worker_log_(std::move(worker_log)), tty_(tty) {}
+  // N > 1: the supervisor names the workers (by pid) and their states.
+  void set_supervisor(Supervisor* s, int workers) {
+    supervisor_ = s;
+    workers_ = workers;
+  }
 
   void worker_started(pid_t pid) override {
-    spdlog::info("worker started (pid {}), log in {}", pid, worker_log_.string());
+    if (workers_ <= 1 || !supervisor_) {
+      spdlog::info("worker started (pid {}), log in {}", pid, worker_log_.string());
+      return;
+    }
+    std::string pids;
+    for (auto& w : supervisor_->workers())
+      pids += (pids.empty() ? "" : ", ") + w.id + " pid " + std::to_string(w.pid);
+    spdlog::info("{} workers started ({}), logs in {}/<id>.log", workers_, pids,
+                 worker_log_.string());
   }
   void stopping_on_signal(int sig) override {
     newline();
@@ -215,12 +287,13 @@ class ConsoleEvents : public SupervisorEvents {
   void worker_ended(const WorkerEndReport& r) override {
     newline();
     if (r.before_drain)
-      spdlog::error("worker (pid {}) stopped on its own before the input was drained", r.pid);
+      spdlog::error("{} stopped on its own before the input was drained", who(r.pid));
     else if (r.exit_status == kExitOk)
-      spdlog::info("worker stopped on its own");
+      spdlog::info("{} stopped on its own", workers_ > 1 ? who(r.pid) : "worker");
     else
-      spdlog::error("worker {} and cannot be restarted: {}\n{}", describe_exit(r.exit_status),
-                    r.failure.empty() ? "last log lines:" : r.failure, r.log_tail);
+      spdlog::error("{} {} and cannot be restarted: {}\n{}", workers_ > 1 ? who(r.pid) : "worker",
+                    describe_exit(r.exit_status), r.failure.empty() ? "last log lines:" : r.failure,
+                    r.log_tail);
   }
   void giving_up(const std::string& reason, const std::string& log_tail) override {
     newline();
@@ -230,17 +303,20 @@ class ConsoleEvents : public SupervisorEvents {
                   int64_t last_cp) override {
     newline();
     spdlog::warn(
-        "worker (pid {}) {}; restarting in {} ms from the latest committed checkpoint "
+        "{} {}; restarting in {} ms from the latest committed checkpoint "
         "(last seen: {})",
-        pid, why, backoff.count(), last_cp);
+        who(pid), why, backoff.count(), last_cp);
   }
   void worker_resumed(pid_t pid, int64_t checkpoint) override {
     newline();
-    spdlog::info("worker (pid {}) resumed from checkpoint {}", pid, checkpoint);
+    spdlog::info("{} resumed from checkpoint {}", who(pid), checkpoint);
   }
   void chaos_kill(pid_t pid) override {
     newline();
-    spdlog::warn("chaos: SIGKILL worker pid {}", pid);
+    if (workers_ > 1)
+      spdlog::warn("chaos: SIGKILL worker {} pid {}", supervisor_->worker_id_of(pid), pid);
+    else
+      spdlog::warn("chaos: SIGKILL worker pid {}", pid);
   }
   // The count and the reason (a timeout naming the tasks that did not ack, a blob write error
   // such as a full checkpoint.dir).
@@ -250,6 +326,15 @@ class ConsoleEvents : public SupervisorEvents {
   }
   void live(const LiveStatus& l) override {
     const std::string& status = l.status;
+    // N workers: rates summed over their own statuses; checkpoint figures are the leader's.
+    double in_rate = status_number(status, "in_rate"), out_rate = status_number(status, "out_rate");
+    if (l.workers.size() > 1) {
+      in_rate = out_rate = 0;
+      for (auto& w : l.workers) {
+        in_rate += status_number(w.status, "in_rate");
+        out_rate += status_number(w.status, "out_rate");
+      }
+    }
     int64_t cp = static_cast<int64_t>(status_number(status, "last_checkpoint"));
     char cp_part[120];
     if (cp > 0)
@@ -259,12 +344,11 @@ class ConsoleEvents : public SupervisorEvents {
                status_number(status, "last_checkpoint_age_s"));
     else
       snprintf(cp_part, sizeof cp_part, "no checkpoint yet");
-    char line[400];
+    char line[1200];
     snprintf(
         line, sizeof line,
-        "%s | %5.1fs | in %s/s out %s/s | lag %lld of %lld | %s%s | restarts %d%s%s",
-        topology_.c_str(), l.elapsed_s, format_rate(status_number(status, "in_rate")).c_str(),
-        format_rate(status_number(status, "out_rate")).c_str(),
+        "%s | %5.1fs | in %s/s out %s/s | lag %lld of %lld | %s%s | restarts %d%s%s%s",
+        topology_.c_str(), l.elapsed_s, format_rate(in_rate).c_str(), format_rate(out_rate).c_str(),
         // Lag: loaded records the last committed checkpoint does not cover yet.
         static_cast<long long>(std::max<double>(
             0, static_cast<double>(l.loaded) - status_number(status, "committed_offsets"))),
@@ -272,8 +356,9 @@ class ConsoleEvents : public SupervisorEvents {
         l.aborts_seen > 0 ? (" | aborted " + std::to_string(l.aborts_seen)).c_str() : "",
         l.restarts,
         l.zk_restarts > 0 ? (" | ZooKeeper restarts " + std::to_string(l.zk_restarts)).c_str() : "",
-        l.lost_total > 0 ? (" | DROPPED " + std::to_string(l.lost_total) + " records").c_str()
-                         : "");
+        l.lost_total > 0 ? (" | DROPPED " + std::to_string(l.lost_total) + " records").c_str() : "",
+        l.workers.size() > 1 ? (" | " + worker_states(l.workers) + generation(status)).c_str()
+                             : "");
     if (tty_)
       std::fprintf(stderr, "\r\033[K%s", line);
     else
@@ -284,9 +369,16 @@ class ConsoleEvents : public SupervisorEvents {
   void newline() {
     if (tty_) std::fputc('\n', stderr);
   }
+  // "worker (pid 7)"; with N workers "worker w1 (pid 7)".
+  std::string who(pid_t pid) const {
+    std::string id = supervisor_ && workers_ > 1 ? supervisor_->worker_id_of(pid) : "";
+    return "worker " + (id.empty() ? "" : id + " ") + "(pid " + std::to_string(pid) + ")";
+  }
   std::string topology_;
   fs::path worker_log_;
   bool tty_;
+  Supervisor* supervisor_ = nullptr;
+  int workers_ = 1;
 };
 
 // The one mapping of how the supervised run ended to `sleet run`'s exit status (cli/README.md).
@@ -337,6 +429,14 @@ int run(const RunOptions& o, SignalWatcher& signals) {
     fail(state_lock.status().code() == Code::io_error ? kExitFailure : kExitUsage,
          state_lock.status().message());
   const fs::path worker_log = state / "worker.log", status_file = state / "status.json";
+  // --workers N > 1: cluster-mode workers, each with its log and status file in workers/.
+  const bool cluster_mode = o.workers > 1;
+  const fs::path workers_dir = state / "workers";
+  if (cluster_mode) {
+    std::error_code ec;
+    fs::create_directories(workers_dir, ec);
+    if (ec) fail(kExitFailure, "cannot create " + workers_dir.string() + ": " + ec.message());
+  }
 
   std::unique_ptr<EmbeddedZooKeeper> zk;
   if (embedded_zk) {
@@ -405,7 +505,8 @@ int run(const RunOptions& o, SignalWatcher& signals) {
     if (!e.inputs.empty())
       plans.push_back({name, load_partitions.at(name), e.inputs,
                        embedded_kafka && checkpointing && e.read_by_spout, e.read_by_spout});
-  InputLoader loader(bootstrap, std::move(plans), o.input_rate, status_file);
+  InputLoader loader(bootstrap, std::move(plans), o.input_rate,
+                     cluster_mode ? workers_dir : status_file);
   loader.start();
   if (o.input_rate <= 0) {
     loader.wait_until_done_or_held_back();
@@ -428,24 +529,55 @@ int run(const RunOptions& o, SignalWatcher& signals) {
 
   std::vector<std::string> argv = {"/proc/self/exe", "worker", o.topology.file};
   for (auto& s : o.topology.sets) argv.insert(argv.end(), {"--set", s});
-  argv.insert(argv.end(),
-              {"--set", "kafka.bootstrap.servers=" + bootstrap, "--set",
-               "zookeeper.connect=" + zk_connect, "--status-file", status_file.string()});
+  argv.insert(argv.end(), {"--set", "kafka.bootstrap.servers=" + bootstrap, "--set",
+                           "zookeeper.connect=" + zk_connect});
+  if (!cluster_mode) argv.insert(argv.end(), {"--status-file", status_file.string()});
   // A checkpoint.dir of the file or a --set is the user's choice; only without one do snapshots go
   // under the state dir (so this asks whether the key is set, not WorkerConfig's default).
   if (spec.config_or("checkpoint.dir", "").empty())
     argv.insert(argv.end(), {"--set", "checkpoint.dir=" + (state / "checkpoints").string()});
-  if (o.threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(o.threads)});
+  if (o.threads > 0 && !cluster_mode)
+    argv.insert(argv.end(), {"--threads", std::to_string(o.threads)});
   char self[4096];
   ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
   if (len > 0) argv[0] = std::string(self, static_cast<size_t>(len));
 
   const bool tty = isatty(2);
-  ProcessWorkerLauncher workers(argv, worker_log);
+  std::vector<std::unique_ptr<ProcessWorkerLauncher>> launchers;
+  std::vector<std::unique_ptr<StatusFile>> statuses;
+  std::vector<WorkerSlot> slots;
+  if (!cluster_mode) {
+    launchers.push_back(std::make_unique<ProcessWorkerLauncher>(argv, worker_log));
+    statuses.push_back(std::make_unique<StatusFile>(status_file));
+  } else {
+    // The threads of one worker, shared out: each of N workers gets ceil(T / N), at least 1.
+    const int total = o.threads > 0 ? o.threads
+                      : config->worker_threads > 0
+                          ? config->worker_threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int per = std::max(1, (total + o.workers - 1) / o.workers);
+    for (int i = 0; i < o.workers; ++i) {
+      const std::string id = "w" + std::to_string(i), ip = "127.0.0." + std::to_string(10 + i);
+      auto port = free_port_on(ip);
+      if (!port.ok())
+        fail(kExitFailure, "worker " + id + ": " + port.status().message(),
+             "--workers N puts worker i on 127.0.0.(10+i); Linux routes all of 127.0.0.0/8 to "
+             "the loopback interface, which must be up");
+      std::vector<std::string> a = argv;
+      a.insert(a.end(), {"--status-file", (workers_dir / (id + ".status.json")).string(),
+                         "--zookeeper", zk_connect, "--advertise", ip + ":" + std::to_string(*port),
+                         "--id", id, "--slots", "0", "--threads", std::to_string(per)});
+      launchers.push_back(std::make_unique<ProcessWorkerLauncher>(a, workers_dir / (id + ".log")));
+      statuses.push_back(std::make_unique<StatusFile>(workers_dir / (id + ".status.json")));
+    }
+    spdlog::info("{} cluster-mode workers w0..w{} on 127.0.0.10..127.0.0.{}, {} thread(s) each",
+                 o.workers, o.workers - 1, 9 + o.workers, per);
+  }
+  for (size_t i = 0; i < launchers.size(); ++i)
+    slots.push_back({launchers[i].get(), statuses[i].get(), "w" + std::to_string(i)});
   std::unique_ptr<EmbeddedZooKeeperChild> zk_child;
   if (zk) zk_child = std::make_unique<EmbeddedZooKeeperChild>(*zk);
   LoaderFeed feed(loader, retention.get());
-  StatusFile status_source(status_file);
   SteadyClock clock;
   SupervisorOptions so;
   so.until_drained = o.until_drained;
@@ -453,15 +585,20 @@ int run(const RunOptions& o, SignalWatcher& signals) {
   so.live_interval = tty ? 250ms : 5s;
   so.spout_topics = spout_topics;
   std::mt19937_64 rng(std::random_device{}());
-  if (o.chaos_every_s > 0)
+  if (o.chaos_every_s > 0) {
     so.chaos_delay = [&rng, every = o.chaos_every_s] {
       std::uniform_real_distribution<double> d(0.5, 1.5);
       return std::chrono::milliseconds(static_cast<int64_t>(every * 1000 * d(rng)));
     };
-  ConsoleEvents console(spec.name, worker_log, tty);
+    so.chaos_pick = [&rng](size_t n) {
+      return std::uniform_int_distribution<size_t>(0, n - 1)(rng);
+    };
+  }
+  ConsoleEvents console(spec.name, cluster_mode ? workers_dir : worker_log, tty);
   Supervisor supervisor(
-      std::move(so), workers, zk_child.get(), feed, status_source, clock,
+      std::move(so), std::move(slots), zk_child.get(), feed, clock,
       [&signals] { return signals.last_signal(); }, console);
+  console.set_supervisor(&supervisor, o.workers);
   SupervisorOutcome out = supervisor.run();
   // A child or the input failed: the error is all there is to say.
   if (!out.status.ok()) fail(exit_code_of(out), out.status.message(), out.hint);
@@ -471,7 +608,18 @@ int run(const RunOptions& o, SignalWatcher& signals) {
     spdlog::warn(
         "interrupted by signal {} before the input was drained: the output is partial (exit {})",
         out.signal, exit_code);
-  std::string status = status_source.read();
+  // N workers: the leader's status carries the checkpoint figures; records and the on_error
+  // counts are summed over every worker's own status.
+  std::vector<WorkerView> views = supervisor.workers();
+  std::string status = cluster_mode ? "" : statuses[0]->read();
+  for (auto& v : views)
+    if (cluster_mode && v.leader && !v.status.empty()) status = v.status;
+  if (cluster_mode && status.empty())
+    for (auto& v : views)
+      if (!v.status.empty()) {
+        status = v.status;
+        break;
+      }
   spdlog::info(
       "{} in {:.1f}s: {} records loaded, last checkpoint {}, {} restarts ({} by chaos){}",
       exit_code == 0 ? "finished" : (interrupted ? "interrupted" : "stopped"),
@@ -483,7 +631,22 @@ int run(const RunOptions& o, SignalWatcher& signals) {
           : "");
   // Counts of the worker that wrote the last status; an earlier worker's are in the same
   // checkpointed run but not added up here.
-  for (auto& l : describe_errors(status_errors(status))) spdlog::warn("{}", l);
+  std::map<std::string, WorkerProgress::ComponentErrors> errors = status_errors(status);
+  if (cluster_mode) {
+    errors.clear();
+    int64_t in = 0, out_records = 0;
+    for (auto& v : views) {
+      in += static_cast<int64_t>(status_number(v.status, "records_in"));
+      out_records += static_cast<int64_t>(status_number(v.status, "records_out"));
+      for (auto& [id, e] : status_errors(v.status)) {
+        errors[id].skipped += e.skipped;
+        errors[id].dead_lettered += e.dead_lettered;
+      }
+    }
+    spdlog::info("workers: {}; records in {} out {} (summed over the workers' last statuses)",
+                 worker_states(views), in, out_records);
+  }
+  for (auto& l : describe_errors(errors)) spdlog::warn("{}", l);
   supervisor.check_drops();
   int code = exit_code;
   if (supervisor.lost_total() > 0) {
@@ -521,8 +684,15 @@ void register_run(CLI::App& app) {
   cmd->add_option("--zookeeper-port", o->zookeeper_port,
                   "Port for the embedded ZooKeeper (default: a free one)")
       ->check(CLI::Range(0, 65535));
-  cmd->add_option("--threads", o->threads, "Worker threads (default: one per core)")
+  cmd->add_option("--threads", o->threads,
+                  "Worker threads (default: one per core); with --workers N, shared out: each "
+                  "worker gets ceil(threads / N)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--workers", o->workers,
+                  "Worker processes (default 1); N > 1 runs cluster-mode workers w0..w(N-1) on "
+                  "127.0.0.10.. that share the topology's tasks, each supervised and restarted "
+                  "on its own")
+      ->check(CLI::Range(1, 240));
   cmd->add_option("--input-rate", o->input_rate,
                   "Load inputs at this many records/s while the topology runs (default: all first)")
       ->check(CLI::NonNegativeNumber);

@@ -15,5 +15,6 @@ void register_kafka(CLI::App& app);     // cmd_kafka.cpp: embedded Kafka as a pr
 void register_validate(CLI::App& app);  // cmd_validate.cpp: validate, graph, list-components
 void register_worker(CLI::App& app);    // cmd_worker.cpp: one worker process running a topology
 void register_run(CLI::App& app);       // cmd_run.cpp: local cluster supervisor
+void register_cluster(CLI::App& app);   // cmd_cluster.cpp: submit, list, kill
 
 }  // namespace sleet::cli

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -196,11 +197,25 @@ std::map<std::string, int64_t> InputLoader::final_ends() const {
 }
 
 void InputLoader::run() {
+  // A directory (`sleet run --workers N`): every worker's status file in it, the highest
+  // position of each partition (committed positions only grow, whoever reports them).
   auto committed = [this] {
-    std::ifstream f(status_file_);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return parse_positions(ss.str());
+    std::vector<fs::path> files;
+    std::error_code ec;
+    if (fs::is_directory(status_file_, ec)) {
+      for (auto& e : fs::directory_iterator(status_file_, ec))
+        if (e.path().extension() == ".json") files.push_back(e.path());
+    } else {
+      files.push_back(status_file_);
+    }
+    std::map<std::string, int64_t> out;
+    for (auto& path : files) {
+      std::ifstream f(path);
+      std::stringstream ss;
+      ss << f.rdbuf();
+      for (auto& [tp, at] : parse_positions(ss.str())) out[tp] = std::max(out[tp], at);
+    }
+    return out;
   };
   Status result;
   std::map<std::string, int64_t> ends;

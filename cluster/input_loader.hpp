@@ -98,7 +98,8 @@ struct LoadPlan {
 
 // All input files of a run, loaded one after the other on a thread of its own. The spouts'
 // committed positions come from the worker's status file (any worker's: committed positions only
-// grow). Threading: all methods from run()'s thread; the destructor cancels and joins.
+// grow), or with N workers from every `*.json` status file in the directory `status_file` names.
+// Threading: all methods from run()'s thread; the destructor cancels and joins.
 class InputLoader {
  public:
   InputLoader(std::string bootstrap, std::vector<LoadPlan> plans, double rate,

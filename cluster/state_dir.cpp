@@ -16,9 +16,9 @@ namespace fs = std::filesystem;
 const std::vector<std::string>& state_dir_own_entries() {
   // Keep in step with run() (cmd_run.cpp) and docs/running.md. The marker and the lock are never
   // removed by a fresh start: they are what makes the directory Sleet's.
-  static const std::vector<std::string> names = {kStateMarker,  kStateLock,       "zookeeper",
-                                                 "checkpoints", "worker.log",     "worker.log.1",
-                                                 "status.json", "status.json.tmp"};
+  static const std::vector<std::string> names = {kStateMarker,  kStateLock,        "zookeeper",
+                                                 "checkpoints", "worker.log",      "worker.log.1",
+                                                 "status.json", "status.json.tmp", "workers"};
   return names;
 }
 

@@ -1,5 +1,7 @@
-// The supervisor behind `sleet run`: runs one worker child process at a time, restarts it when it
-// dies (cluster/supervisor_policy.hpp decides), restarts the embedded ZooKeeper when it dies,
+// The supervisor behind `sleet run`: runs N worker child processes (N = 1: the single-process
+// worker; N > 1: cluster-mode workers of one topology, `sleet run --workers N`), restarts each
+// independently when it dies (cluster/supervisor_policy.hpp decides, with a failure history per
+// worker), restarts the embedded ZooKeeper when it dies,
 // watches the input loader and the embedded Kafka's retention, stops the worker once the input
 // is drained (--until-drained) or on a signal, and reports what happens through
 // SupervisorEvents. It never prints and never exits: cli/cmd_run.cpp prints the events and maps
@@ -14,6 +16,15 @@
 // the table is printed in cluster/README.md):
 //   starting -> running -> (backing_off -> restarting -> running)* -> [draining] -> stopping ->
 //   done | interrupted, or running/draining -> done | failed | gave_up.
+// backing_off means at least one worker waits for its restart; with N > 1 the others keep
+// running and are supervised meanwhile (another death, a drop, ZooKeeper), so backing_off may
+// also end the run (failed, gave_up). Each worker has a small machine of its own
+// (kWorkerChildTransitions: starting -> up -> backing_off -> up ..., up -> ended).
+//
+// N > 1 (cluster mode): the run is drained when the leader's status (the worker whose status
+// says "leader": true) is drained as for one worker and every worker's own status has "visible"
+// at or above the leader's last checkpoint. Status fields read beyond the single worker's:
+// "leader" (bool; absent: not the leader), "worker_id", "generation".
 //
 // Threading: one thread (the command's) constructs it and calls run(); the collaborators are
 // called on that thread only.
@@ -68,13 +79,35 @@ inline constexpr Transition<SupervisorState> kSupervisorTransitions[] = {
     {SupervisorState::draining, SupervisorState::failed,
      "worker ended before drained or cannot be restarted; ZooKeeper failed"},
     {SupervisorState::backing_off, SupervisorState::restarting, "backoff over (or a signal)"},
+    {SupervisorState::backing_off, SupervisorState::gave_up,
+     "another worker ended, policy: give up (N > 1)"},
+    {SupervisorState::backing_off, SupervisorState::failed,
+     "another worker ended, policy: stop; input or ZooKeeper failed (N > 1)"},
     {SupervisorState::restarting, SupervisorState::running, "replacement worker started"},
+    {SupervisorState::restarting, SupervisorState::backing_off,
+     "replacement started, another worker still backing off (N > 1)"},
     {SupervisorState::restarting, SupervisorState::failed, "the worker cannot be started"},
     {SupervisorState::stopping, SupervisorState::done, "worker stopped"},
     {SupervisorState::stopping, SupervisorState::interrupted, "worker stopped, input not drained"},
 };
 
-// The worker child process: at most one at a time.
+// Per worker: what one worker index is doing (debug-logged; one machine per worker).
+enum class WorkerChildState {
+  starting,     // not started yet
+  up,           // its process runs
+  backing_off,  // it ended and the policy restarts it after the backoff
+  ended,        // it ended and is not restarted (exit 0, or the run ends)
+};
+const char* worker_child_state_name(WorkerChildState s);
+
+inline constexpr Transition<WorkerChildState> kWorkerChildTransitions[] = {
+    {WorkerChildState::starting, WorkerChildState::up, "started"},
+    {WorkerChildState::up, WorkerChildState::backing_off, "ended, policy: restart"},
+    {WorkerChildState::backing_off, WorkerChildState::up, "replacement started"},
+    {WorkerChildState::up, WorkerChildState::ended, "ended, not restarted; or stopped"},
+};
+
+// One worker index's child process: at most one process at a time per index.
 class WorkerLauncher {
  public:
   virtual ~WorkerLauncher() = default;
@@ -84,6 +117,8 @@ class WorkerLauncher {
   // Its exit status (exit code, or 128 + signal) once running() returned false.
   virtual int exit_status() = 0;
   virtual void kill() = 0;  // SIGKILL now (--chaos-kill-every)
+  // SIGTERM now, without waiting: N workers are asked first, then stop() waits for each.
+  virtual void terminate() {}
   // SIGTERM, up to `grace`, then SIGKILL; the exit status.
   virtual int stop(std::chrono::milliseconds grace) = 0;
   // The last `lines` lines of the worker's log, for the console.
@@ -130,10 +165,21 @@ class SupervisorClock {
   virtual void sleep_for(std::chrono::milliseconds d) = 0;
 };
 
+// One worker as the live line and the summary show it.
+struct WorkerView {
+  std::string id;  // "w0", ...
+  pid_t pid = 0;
+  WorkerChildState state = WorkerChildState::starting;
+  int restarts = 0;     // of this worker index
+  bool leader = false;  // its own status says "leader": true (N = 1: always)
+  std::string status;   // its status json if its own (same pid), else ""
+};
+
 // What the live line shows, every SupervisorOptions::live_interval.
 struct LiveStatus {
   double elapsed_s = 0;
-  std::string status;  // the worker's status json
+  std::string status;  // the worker's status json (N > 1: the leader's, else the first one's)
+  std::vector<WorkerView> workers;
   int64_t loaded = 0;
   int64_t aborts_seen = 0;  // by the current worker
   int restarts = 0;
@@ -186,6 +232,15 @@ struct SupervisorOptions {
   std::chrono::milliseconds tick{20};
   std::chrono::milliseconds stop_grace{10000};
   std::vector<std::string> spout_topics;  // topics a KafkaSpout reads (for losses())
+  // Which of the `n` running workers a chaos kill hits (N > 1); empty: each in turn.
+  std::function<size_t(size_t n)> chaos_pick;
+};
+
+// One worker index: its launcher, its own status file, its id for the console.
+struct WorkerSlot {
+  WorkerLauncher* launcher = nullptr;
+  StatusSource* status = nullptr;
+  std::string id;
 };
 
 struct SupervisorOutcome {
@@ -207,6 +262,10 @@ class Supervisor {
   Supervisor(SupervisorOptions options, WorkerLauncher& workers, ZooKeeperChild* zookeeper,
              InputFeed& input, StatusSource& status, SupervisorClock& clock,
              std::function<int()> pending_signal, SupervisorEvents& events);
+  // N workers (at least one), each started, restarted and stopped on its own.
+  Supervisor(SupervisorOptions options, std::vector<WorkerSlot> workers, ZooKeeperChild* zookeeper,
+             InputFeed& input, SupervisorClock& clock, std::function<int()> pending_signal,
+             SupervisorEvents& events);
 
   // Starts the first worker and supervises until the run ends.
   SupervisorOutcome run();
@@ -220,35 +279,62 @@ class Supervisor {
   int zookeeper_restarts() const { return zk_restarts_; }
   int64_t lost_total() const { return lost_total_; }
   double elapsed_s() const;
+  // Every worker as now (ids, states, restarts, their own statuses), for the summary.
+  std::vector<WorkerView> workers();
+  // The id of the worker index that runs (or last ran) `pid`; "" if none.
+  std::string worker_id_of(pid_t pid) const;
 
  private:
+  // One worker index. Only run()'s thread touches it.
+  struct Child {
+    Child(WorkerSlot s)
+        : slot(std::move(s)),
+          sm("worker " + slot.id, WorkerChildState::starting, kWorkerChildTransitions,
+             worker_child_state_name) {}
+    WorkerSlot slot;
+    StateMachine<WorkerChildState> sm;
+    pid_t pid = 0;
+    SupervisorClock::time_point started{}, restart_at{};
+    FailureHistory history;
+    int restarts = 0;
+    bool chaos_killed = false;     // its current death is our own SIGKILL
+    int64_t aborts_seen = 0;       // of its current process
+    bool announce_resume = false;  // restarted and not yet said where it resumed
+  };
+
   [[nodiscard]] Status go(SupervisorState to, const std::string& why);
   SupervisorOutcome end(SupervisorState to, const std::string& why, SupervisorOutcome out);
   SupervisorOutcome broke(Status why, std::string hint = "");
-  Status start_worker();
-  void report_aborts(const std::string& status);
+  Status start_worker(Child& c);
+  void report_aborts(Child& c, const std::string& status);
   SupervisorClock::time_point next_chaos();
+  // The child's status if it is its current process's (same pid), else "".
+  std::string own_status(Child& c);
+  // The leader's own status (N = 1: the only worker's), "" if none is known.
+  std::string leader_status();
+  bool all_up() const;
+  bool drained(int64_t* checkpoint);
+  // SIGTERM to every running worker, then waits for each (stop_grace); worker_stopped per
+  // worker.
+  void stop_all(bool drained);
+  // A worker ended: stop / restart / give up. Returns an outcome when the run ends.
+  std::optional<SupervisorOutcome> worker_ended(Child& c);
 
   SupervisorOptions o_;
-  WorkerLauncher& workers_;
+  std::vector<Child> children_;
   ZooKeeperChild* zk_;
   InputFeed& input_;
-  StatusSource& status_;
   SupervisorClock& clock_;
   std::function<int()> pending_signal_;
   SupervisorEvents& events_;
   StateMachine<SupervisorState> sm_;
 
-  SupervisorClock::time_point t0_{}, worker_started_{}, chaos_at_{};
+  SupervisorClock::time_point t0_{}, chaos_at_{};
   SupervisorClock::time_point abort_shown_at_{}, last_abort_check_{}, last_live_{};
-  pid_t pid_ = 0;
-  FailureHistory history_;
   int restarts_ = 0, chaos_kills_ = 0, zk_restarts_ = 0;
+  size_t chaos_next_ = 0;  // without chaos_pick: the next index in turn
   int64_t last_cp_seen_ = 0;
-  bool chaos_killed_ = false;  // the current worker's death is our own SIGKILL
-  int64_t aborts_seen_ = 0;    // of the current worker
   std::string abort_reason_shown_;
-  bool announce_resume_ = false;  // a restarted worker has not yet said where it resumed
   std::map<std::string, int64_t> reported_lost_;  // "topic:partition" -> records lost, reported
   int64_t lost_total_ = 0;
 };

@@ -46,6 +46,11 @@ void ProcessWorkerLauncher::kill() {
   process_.signal(SIGKILL);
 }
 
+// N workers are all asked first, so they stop together instead of one grace after another.
+void ProcessWorkerLauncher::terminate() {
+  if (process_.running()) process_.signal(SIGTERM);
+}
+
 void SteadyClock::sleep_for(std::chrono::milliseconds d) {
   std::this_thread::sleep_for(d);
 }

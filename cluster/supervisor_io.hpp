@@ -30,6 +30,7 @@ class ProcessWorkerLauncher : public WorkerLauncher {
   bool running() override { return process_.running(); }
   int exit_status() override { return process_.exit_status().value_or(-1); }
   void kill() override;
+  void terminate() override;
   int stop(std::chrono::milliseconds grace) override { return process_.stop(grace); }
   std::string log_tail(size_t lines) override { return last_lines(log_, lines); }
 

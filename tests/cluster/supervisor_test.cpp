@@ -23,13 +23,33 @@ const S kAll[] = {S::starting, S::running, S::draining,    S::backing_off, S::re
 
 // Written out again by hand (not derived from kSupervisorTransitions).
 const std::set<std::pair<S, S>> kExpected = {
-    {S::starting, S::running},       {S::starting, S::failed},      {S::running, S::draining},
-    {S::running, S::backing_off},    {S::running, S::stopping},     {S::running, S::done},
-    {S::running, S::gave_up},        {S::running, S::failed},       {S::draining, S::backing_off},
-    {S::draining, S::stopping},      {S::draining, S::gave_up},     {S::draining, S::failed},
-    {S::backing_off, S::restarting}, {S::restarting, S::running},   {S::restarting, S::failed},
-    {S::stopping, S::done},          {S::stopping, S::interrupted},
+    {S::starting, S::running},
+    {S::starting, S::failed},
+    {S::running, S::draining},
+    {S::running, S::backing_off},
+    {S::running, S::stopping},
+    {S::running, S::done},
+    {S::running, S::gave_up},
+    {S::running, S::failed},
+    {S::draining, S::backing_off},
+    {S::draining, S::stopping},
+    {S::draining, S::gave_up},
+    {S::draining, S::failed},
+    {S::backing_off, S::restarting},
+    {S::restarting, S::running},
+    {S::restarting, S::failed},
+    {S::stopping, S::done},
+    {S::stopping, S::interrupted},
+    // N > 1 workers: the others are supervised while one backs off.
+    {S::backing_off, S::gave_up},
+    {S::backing_off, S::failed},
+    {S::restarting, S::backing_off},
 };
+
+using C = WorkerChildState;
+const C kAllChild[] = {C::starting, C::up, C::backing_off, C::ended};
+const std::set<std::pair<C, C>> kExpectedChild = {
+    {C::starting, C::up}, {C::up, C::backing_off}, {C::backing_off, C::up}, {C::up, C::ended}};
 
 struct FakeClock : SupervisorClock {
   time_point t{};
@@ -52,7 +72,7 @@ struct FakeWorkers : WorkerLauncher {
   Result<pid_t> start() override {
     if (next >= script.size()) return Status::IoError("no more scripted workers");
     current = script[next++];
-    pid = static_cast<pid_t>(100 + next);
+    pid = static_cast<pid_t>(pid_base + next);
     started = clock.now();
     forced.reset();
     ++starts;
@@ -84,6 +104,7 @@ struct FakeWorkers : WorkerLauncher {
   FakeClock::time_point started{};
   std::optional<int> forced;
   int starts = 0, stops = 0;
+  int pid_base = 100;  // worker i of N: 100 * (i + 1)
 };
 
 // The status file as the current fake worker would write it.
@@ -102,10 +123,12 @@ struct FakeStatus : StatusSource {
     if (!workers.running() && !workers.current.failure.empty())
       s += ",\"failure\":\"" + workers.current.failure +
            "\",\"failure_transient\":" + (workers.current.transient ? "true" : "false");
+    if (leader) s += ",\"leader\":true";
     s += std::string(",\"positions\":\"in:0=") + (drained ? "10" : "0") + "\"}";
     return s;
   }
   FakeWorkers& workers;
+  bool leader = false;  // cluster mode: this worker's status says "leader": true
   int aborted = 0;
   std::string abort_reason;
 };
@@ -153,6 +176,10 @@ struct Recorder : SupervisorEvents {
     aborts.emplace_back(n, why);
   }
   void dropped(const Drop& d) override { drops.push_back(d.lost); }
+  void live(const LiveStatus& l) override { lives.push_back(l); }
+  void worker_stopped(int st, bool) override { stopped.push_back(st); }
+  std::vector<LiveStatus> lives;
+  std::vector<int> stopped;
   std::vector<S> states;
   std::vector<int64_t> backoffs;
   std::vector<std::string> whys;
@@ -221,7 +248,9 @@ TEST(SupervisorTable, EveryPairIsAllowedExactlyWhenTheTableHasIt) {
       EXPECT_EQ(st.ok(), expected)
           << supervisor_state_name(from) << " -> " << supervisor_state_name(to);
       EXPECT_EQ(sm.state(), expected ? to : from);
-      if (!expected) EXPECT_EQ(st.code(), Code::internal);
+      if (!expected) {
+        EXPECT_EQ(st.code(), Code::internal);
+      }
     }
   EXPECT_EQ(std::size(kSupervisorTransitions), kExpected.size()) << "a duplicate row";
   for (auto& t : kSupervisorTransitions) EXPECT_STRNE(t.on, "") << "every edge names its event";
@@ -356,4 +385,185 @@ TEST(Supervisor, AbortsAndDropsAreReportedOnceEach) {
   ASSERT_EQ(r.events.aborts.size(), 1u);
   EXPECT_EQ(r.events.aborts[0], (std::pair<int64_t, std::string>{2, "no ack from bad[0]"}));
   EXPECT_EQ(r.events.drops, (std::vector<int64_t>{4}));
+}
+
+namespace {
+
+// N supervised workers over the fakes: worker i runs scripts[i] and writes its own status.
+struct FakeCluster {
+  explicit FakeCluster(std::vector<std::vector<Script>> scripts, bool until_drained = true) {
+    for (size_t i = 0; i < scripts.size(); ++i) {
+      workers.push_back(std::make_unique<FakeWorkers>(clock, scripts[i]));
+      workers.back()->pid_base = 100 * static_cast<int>(i + 1);
+      statuses.push_back(std::make_unique<FakeStatus>(*workers.back()));
+    }
+    options.until_drained = until_drained;
+  }
+  SupervisorOutcome go() {
+    std::vector<WorkerSlot> slots;
+    for (size_t i = 0; i < workers.size(); ++i)
+      slots.push_back({workers[i].get(), statuses[i].get(), "w" + std::to_string(i)});
+    Supervisor sup(
+        options, std::move(slots), nullptr, input, clock,
+        [this] { return clock.now() >= signal_at ? signal : 0; }, events);
+    SupervisorOutcome out = sup.run();
+    restarts = sup.restarts();
+    chaos_kills = sup.chaos_kills();
+    views = sup.workers();
+    ended_at = clock.now();
+    return out;
+  }
+  FakeClock clock;
+  std::vector<std::unique_ptr<FakeWorkers>> workers;
+  std::vector<std::unique_ptr<FakeStatus>> statuses;
+  FakeInput input;
+  Recorder events;
+  SupervisorOptions options;
+  int signal = 0;
+  FakeClock::time_point signal_at = FakeClock::time_point::max();
+  int restarts = 0, chaos_kills = 0;
+  std::vector<WorkerView> views;
+  FakeClock::time_point ended_at{};
+};
+
+Script forever() {
+  return Script{};
+}
+
+Script exits(int code, std::chrono::milliseconds after) {
+  Script s;
+  s.exit_code = code;
+  s.runs_for = after;
+  return s;
+}
+
+}  // namespace
+
+TEST(SupervisorChildTable, EveryPairIsAllowedExactlyWhenTheTableHasIt) {
+  for (C from : kAllChild)
+    for (C to : kAllChild) {
+      const bool expected = kExpectedChild.count({from, to}) > 0;
+      StateMachine<C> sm("worker w0", from, kWorkerChildTransitions, worker_child_state_name);
+      EXPECT_EQ(sm.transition(to, "probe").ok(), expected)
+          << worker_child_state_name(from) << " -> " << worker_child_state_name(to);
+    }
+  EXPECT_EQ(std::size(kWorkerChildTransitions), kExpectedChild.size());
+  for (auto& t : kWorkerChildTransitions) EXPECT_NE(t.from, C::ended) << "ended is terminal";
+}
+
+TEST(SupervisorN, DrainedWhenTheLeaderIsAndEveryWorkerHasItsCheckpointVisible) {
+  // w2's sinks make checkpoint 7 visible two seconds after the leader's.
+  FakeCluster r({{drains_after(2s)}, {drains_after(2s)}, {drains_after(4s)}});
+  r.statuses[0]->leader = true;
+  SupervisorOutcome out = r.go();
+  EXPECT_EQ(out.end, S::done);
+  EXPECT_EQ(r.events.drained_at, 7);
+  EXPECT_GE(r.ended_at - FakeClock::time_point{}, 4s) << "not before every worker shows it";
+  EXPECT_LT(r.ended_at - FakeClock::time_point{}, 4100ms);
+  for (auto& w : r.workers) EXPECT_EQ(w->stops, 1) << "every worker is stopped once";
+  EXPECT_EQ(r.events.stopped.size(), 3u);
+  EXPECT_EQ(r.events.states, (std::vector<S>{S::running, S::draining, S::stopping, S::done}));
+}
+
+TEST(SupervisorN, WithoutALeaderInTheStatusTheRunIsNeverDrained) {
+  FakeCluster r({{drains_after(1s)}, {drains_after(1s)}});  // no "leader" field: not the leader
+  r.signal = 15;
+  r.signal_at = FakeClock::time_point{} + 5s;
+  SupervisorOutcome out = r.go();
+  EXPECT_EQ(out.end, S::interrupted);
+  EXPECT_EQ(r.events.drained_at, -1);
+  for (auto& w : r.workers) EXPECT_EQ(w->stops, 1);
+}
+
+TEST(SupervisorN, OneWorkerRestartsWhileTheOthersKeepRunning) {
+  FakeCluster r({{drains_after(3s)},
+                 {fails("ZooKeeper unavailable", 0, true), drains_after(1s)},
+                 {drains_after(3s)}});
+  r.statuses[0]->leader = true;
+  r.options.live_interval = 100ms;
+  SupervisorOutcome out = r.go();
+  EXPECT_EQ(out.end, S::done);
+  EXPECT_EQ(r.restarts, 1);
+  EXPECT_EQ(r.events.backoffs, (std::vector<int64_t>{100}));
+  EXPECT_EQ(r.workers[0]->starts, 1);
+  EXPECT_EQ(r.workers[1]->starts, 2);
+  EXPECT_EQ(r.workers[2]->starts, 1);
+  EXPECT_EQ(r.events.resumed, (std::vector<int64_t>{1}));
+  EXPECT_EQ(r.events.states, (std::vector<S>{S::running, S::draining, S::backing_off, S::restarting,
+                                             S::running, S::draining, S::stopping, S::done}));
+  // The live line saw w1 backing off beside the running leader.
+  bool seen = false;
+  for (auto& l : r.events.lives) {
+    ASSERT_EQ(l.workers.size(), 3u);
+    EXPECT_EQ(l.workers[2].id, "w2");
+    if (l.workers[1].state == C::backing_off) {
+      seen = true;
+      EXPECT_EQ(l.workers[0].state, C::up);
+      EXPECT_TRUE(l.workers[0].leader);
+      EXPECT_FALSE(l.workers[2].leader);
+      EXPECT_NE(l.status.find("\"leader\":true"), std::string::npos) << "the leader's status";
+    }
+  }
+  EXPECT_TRUE(seen);
+  ASSERT_EQ(r.views.size(), 3u);
+  EXPECT_EQ(r.views[1].restarts, 1);
+  EXPECT_EQ(r.views[0].restarts, 0);
+}
+
+TEST(SupervisorN, TwoWorkersBackingOffAtOnceRestartEachAfterItsOwnBackoff) {
+  Script late = fails("x", 0, true);
+  late.runs_for = 1040ms;
+  FakeCluster r(
+      {{drains_after(3s)}, {fails("x", 0, true), drains_after(1s)}, {late, drains_after(1s)}});
+  r.statuses[0]->leader = true;
+  SupervisorOutcome out = r.go();
+  EXPECT_EQ(out.end, S::done);
+  EXPECT_EQ(r.restarts, 2);
+  EXPECT_EQ(r.events.states,
+            (std::vector<S>{S::running, S::draining, S::backing_off, S::restarting, S::backing_off,
+                            S::restarting, S::running, S::draining, S::stopping, S::done}));
+}
+
+TEST(SupervisorN, AWorkerThatCannotBeRestartedStopsTheOthersAndEndsWithItsCode) {
+  FakeCluster r({{forever()}, {exits(3, 1s)}, {forever()}});
+  SupervisorOutcome out = r.go();
+  EXPECT_EQ(out.end, S::failed);
+  EXPECT_EQ(out.policy_exit_code, 3);
+  EXPECT_EQ(r.workers[0]->stops, 1);
+  EXPECT_EQ(r.workers[2]->stops, 1);
+  ASSERT_EQ(r.events.ended.size(), 1u);
+  EXPECT_EQ(r.events.ended[0].pid, 201);
+}
+
+TEST(SupervisorN, GivingUpOnOneWorkerStopsTheOthers) {
+  FakeCluster r({{forever()}, {fails("boom", 5), fails("boom", 5), fails("boom", 5)}});
+  SupervisorOutcome out = r.go();
+  EXPECT_EQ(out.end, S::gave_up);
+  EXPECT_EQ(out.policy_exit_code, 3);
+  EXPECT_EQ(r.workers[0]->stops, 1);
+  EXPECT_EQ(r.workers[0]->starts, 1);
+}
+
+TEST(SupervisorN, WorkersStoppingOnTheirOwnEndTheRunWhenTheLastOneHas) {
+  FakeCluster r({{exits(0, 1s)}, {exits(0, 2s)}}, /*until_drained=*/false);
+  SupervisorOutcome out = r.go();
+  EXPECT_EQ(out.end, S::done);
+  EXPECT_EQ(r.events.ended.size(), 2u);
+  EXPECT_EQ(r.restarts, 0);
+  EXPECT_GE(r.ended_at - FakeClock::time_point{}, 2s) << "the second one is waited for";
+}
+
+TEST(SupervisorN, ChaosKillsTheWorkerItPicks) {
+  FakeCluster r({{forever(), forever()}, {forever()}, {forever(), forever(), forever()}},
+                /*until_drained=*/false);
+  r.options.chaos_delay = [] { return std::chrono::milliseconds(1000); };
+  r.options.chaos_pick = [](size_t n) { return n - 1; };
+  r.signal = 2;
+  r.signal_at = FakeClock::time_point{} + 2500ms;
+  SupervisorOutcome out = r.go();
+  EXPECT_EQ(out.end, S::done);
+  EXPECT_EQ(r.chaos_kills, 2);
+  EXPECT_EQ(r.workers[0]->starts, 1);
+  EXPECT_EQ(r.workers[1]->starts, 1);
+  EXPECT_EQ(r.workers[2]->starts, 3);
 }
