@@ -236,7 +236,7 @@ Status ClusterWorker::run() {
                                                                : m.options.cluster.advertise);
   if (!adv.ok()) return adv.status();
 
-  auto planned = plan_physical(m.spec, PlanOptions{cfg.worker_chaining, 1});
+  auto planned = plan_physical(m.spec, PlanOptions{cfg.worker_chaining, 1, {}});
   if (!planned.ok()) return planned.status();
   m.shape = std::move(planned).value();
   m.placement = placement_topology(m.spec, m.shape);

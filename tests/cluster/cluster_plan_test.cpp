@@ -39,13 +39,13 @@ TEST(ClusterPlan, ChainsFollowThePlan) {
                    {{"spout", "split", GroupingType::local_or_shuffle},
                     {"split", "count", GroupingType::fields},
                     {"count", "sink", GroupingType::local_or_shuffle}});
-  auto plan = plan_physical(s, PlanOptions{true, 1});
+  auto plan = plan_physical(s, PlanOptions{true, 1, {}});
   ASSERT_TRUE(plan.ok());
   auto t = placement_topology(s, *plan);
   ASSERT_EQ(t.components.size(), 4u);
   EXPECT_EQ(t.chains, (std::vector<std::vector<std::string>>{{"spout", "split"},
                                                              {"count", "sink"}}));
-  auto unchained = plan_physical(s, PlanOptions{false, 1});
+  auto unchained = plan_physical(s, PlanOptions{false, 1, {}});
   ASSERT_TRUE(unchained.ok());
   EXPECT_TRUE(placement_topology(s, *unchained).chains.empty());
   auto units = placement_units(t);
@@ -55,7 +55,7 @@ TEST(ClusterPlan, ChainsFollowThePlan) {
 
 TEST(ClusterPlan, WorkerOfTasksAndRefusals) {
   auto s = spec_of({{"spout", 1}, {"count", 2}}, {{"spout", "count", GroupingType::fields}});
-  auto plan = plan_physical(s, PlanOptions{true, 1});
+  auto plan = plan_physical(s, PlanOptions{true, 1, {}});
   ASSERT_TRUE(plan.ok());
   ClusterAssignment a;
   a.generation = 3;
@@ -74,7 +74,7 @@ TEST(ClusterPlan, WorkerOfTasksAndRefusals) {
 TEST(ClusterPlan, TaskNamesIncludeDeadLetterSinks) {
   auto s = spec_of({{"spout", 1}, {"parse", 2}}, {{"spout", "parse", GroupingType::shuffle}});
   s.components[1].on_error = ErrorPolicy::dead_letter;
-  auto plan = plan_physical(s, PlanOptions{true, 1});
+  auto plan = plan_physical(s, PlanOptions{true, 1, {}});
   ASSERT_TRUE(plan.ok());
   auto names = cluster_task_names(s, *plan);
   EXPECT_EQ(names, (std::vector<std::string>{"spout[0]", "parse[0]", "parse[1]",
