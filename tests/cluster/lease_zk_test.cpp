@@ -115,6 +115,11 @@ TEST_F(LeaseZkTest, ClosesWithinTheBoundWhenTheServerStopsAndReopensAfterItsRest
   ASSERT_TRUE(wait_until([&] { return lease.allow(kWhat).ok(); }, 15s))
       << lease.allow(kWhat).to_string();
   EXPECT_EQ(c->session_epoch(), 1u) << "back within the session: the same session";
+  const zk::ConnectionState after = c->connection_state();
+  EXPECT_TRUE(after.connected);
+  EXPECT_FALSE(after.disconnected_since.has_value()) << "the outage is over";
+  ASSERT_TRUE(after.last_contact.has_value());
+  EXPECT_GT(*after.last_contact, *at_close.last_contact);
   EXPECT_EQ(lease.granted_epoch(), 1u);
 }
 
