@@ -18,6 +18,10 @@
 // marker refuses to start, since it cannot tell whose they are (with checkpointing off, neither:
 // earlier output is kept). Other files are never touched.
 //
+// Side effects: every rename that makes an epoch visible (after a commit, and in recovery) first
+// asks Context::side_effects (the worker's lease, cluster/lease.hpp); a refusal is returned as the
+// call's error, the epoch stays pending, and recovery renames it later.
+//
 // All methods run on the task's fiber (on_recover and open: the engine's starting thread). File
 // I/O is blocking but short (buffered writes, one fsync per checkpoint interval).
 #include <fcntl.h>
@@ -315,6 +319,7 @@ class FileSink : public Bolt {
     component_ = ctx.component;
     task_ = ctx.task;
     generation_ = ctx.generation;
+    gate_ = ctx.side_effects;
     component_prefix_ = "part-" + ctx.component + "-";
     prefix_ = "part-" + ctx.component + "-" + std::to_string(ctx.task.value) + "-";
     std::error_code ec;
@@ -395,6 +400,12 @@ class FileSink : public Bolt {
   Status publish_up_to(CheckpointId n) {
     bool renamed = false;
     while (!pending_.empty() && pending_.front().epoch <= n) {
+      // The worker's lease (Context::side_effects): a worker that may be a zombie makes nothing
+      // visible. The refusal fails this call; the epoch stays pending for recovery to rename.
+      if (gate_)
+        SLEET_RETURN_IF_ERROR(gate_->allow("FileSink " + name() + " renaming epoch " +
+                                           std::to_string(pending_.front().epoch.value) +
+                                           " visible"));
       fs::path from = pending_dir() / pending_.front().name,
                to = fs::path(dir_) / epoch_name(pending_.front().epoch);
       if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT)
@@ -417,6 +428,8 @@ class FileSink : public Bolt {
   std::string prefix_;                // "part-<component>-<task>-"
   CheckpointId epoch_{1};             // the epoch being written (barrier epoch_ closes it)
   std::vector<PendingFile> pending_;  // pre-committed epochs awaiting their checkpoint's commit
+  // Context::side_effects (the worker's lease): asked before every rename. Null: all allowed.
+  const SideEffectGate* gate_ = nullptr;
   WriteBuffer buf_;
   std::string line_;  // jsonl: one record
   int fd_ = -1;

@@ -20,6 +20,8 @@ namespace sleet::kafka {
 namespace {
 
 constexpr const char* kMidPublish = "kafka_sink.mid_publish";
+// How many records of an epoch are produced between two questions to the side-effect gate.
+constexpr size_t kGateEvery = 4096;
 // How long open() waits for the topic to show up in the metadata.
 constexpr std::chrono::milliseconds kMetadataTimeout{15'000};
 
@@ -162,6 +164,7 @@ Status KafkaSink::init(Context& ctx) {
                            "topology config");
   cursors_ = ctx.cursors;
   generation_ = ctx.generation;
+  gate_ = ctx.side_effects;
   publish_.emplace("KafkaSink " + name_ + " publish", PublishState::idle, kPublishTransitions,
                    publish_state_name);
   if (exactly_once_ && !cursors_)
@@ -348,10 +351,18 @@ Status KafkaSink::load_cursor() {
   return Status::Ok();
 }
 
+Status KafkaSink::allowed(const std::string& what) const {
+  return allow_side_effect(gate_, what);
+}
+
 Status KafkaSink::store_cursor(PublishCursor c) {
   // Read before every write: a successor's cursor must never be overwritten by this one. (Not a
   // compare-and-set: a successor storing its first cursor in between is caught by the next read.)
   SLEET_RETURN_IF_ERROR(load_cursor());
+  if (gate_)
+    SLEET_RETURN_IF_ERROR(allowed("KafkaSink " + name_ + " storing its publish cursor for epoch " +
+                                  std::to_string(c.epoch) +
+                                  (c.published ? " (published)" : " (write-ahead)")));
   c.generation = generation_.value;
   SLEET_RETURN_IF_ERROR(cursors_->store(name_, c.encode())
                             .with_context("KafkaSink " + name_ + ": storing publish cursor"));
@@ -415,6 +426,15 @@ Status KafkaSink::publish_epoch(const Epoch& e) {
   size_t produced = 0;
   for (size_t i = 0; i < e.records.size(); ++i) {
     if (done[i]) continue;
+    if (gate_ && produced % kGateEvery == 0) {
+      // Also mid-epoch: a long publish must not outlive the lease by more than a few thousand
+      // records. What went out already is found by the scan of the retry.
+      if (Status s = allowed("KafkaSink " + name_ + " publishing epoch " +
+                             std::to_string(e.id.value) + " (from record " +
+                             std::to_string(produced) + " of " + std::to_string(todo) + ")");
+          !s.ok())
+        return step_failed(s, why);
+    }
     if (produced == half && mid_publish_armed()) {
       if (Status s = wait_for_deliveries(producer_.get(), tracker_, timeout_); !s.ok())
         return step_failed(s, why);
@@ -423,7 +443,7 @@ Status KafkaSink::publish_epoch(const Epoch& e) {
     if (Status s = produce(e.records[i], &e, i); !s.ok()) return step_failed(s, why);
     ++produced;
     // Long epochs: let the other fibers on this thread run now and then.
-    if (produced % 4096 == 0) this_task::yield();
+    if (produced % kGateEvery == 0) this_task::yield();
   }
   if (Status s = wait_for_deliveries(producer_.get(), tracker_, timeout_)
                      .with_context("KafkaSink " + name_ + " publishing epoch " +

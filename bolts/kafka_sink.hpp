@@ -12,6 +12,10 @@
 // fenced worker would otherwise publish its copy of a committed epoch a second time). These steps
 // are the PublishState machine below; publish_epoch() changes state only through it.
 // at_least_once: records are produced at once; a barrier waits for their deliveries.
+// Side effects (exactly_once): every cursor store and every epoch's produce first ask
+// Context::side_effects (the worker's lease, cluster/lease.hpp); a refusal is a failed step (the
+// call returns it, the epoch stays pending) that a recovery or the next commit retries.
+// at_least_once output is not gated (duplicates are within its contract).
 // format: record takes the record from the tuple as is: field `key` (when present and not empty)
 // is the key, field `value` the value bytes, and every other field a header of the same name
 // (its text). The engine's dead-letter sinks use it (runtime/engine.cpp).
@@ -153,6 +157,8 @@ class KafkaSink : public Bolt {
   Status store_cursor(PublishCursor c);
   // Reads the stored cursor into cursor_; fenced if a newer generation stored it.
   Status load_cursor();
+  // The lease's answer for a side effect of this sink: Ok, or its refusal (unavailable).
+  Status allowed(const std::string& what) const;
   Record make_record(const Tuple& t);
 
   // configuration
@@ -169,6 +175,9 @@ class KafkaSink : public Bolt {
   std::string name_;  // "<component>-<task>": cursor key and sleet.task header
   CursorStore* cursors_ = nullptr;
   Generation generation_;
+  // Context::side_effects (the worker's lease): asked before every cursor store and before
+  // producing an epoch's records (again every kGateEvery records). Null: always allowed.
+  const SideEffectGate* gate_ = nullptr;
   Counter* published_counter_ = nullptr;
   DeliveryTracker tracker_;  // declared before producer_: the producer's callbacks point at it
   Handle producer_;

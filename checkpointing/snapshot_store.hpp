@@ -87,18 +87,28 @@ class SnapshotStore {
 std::string attempt_name(CheckpointId id, Generation gen);
 
 // The SnapshotWriter tasks write through: a SnapshotStore bound to the worker's generation.
-// Threading as SnapshotStore (any fiber or thread, concurrently).
+// `gate` (optional, must outlive the writer: the worker's lease, cluster/lease.hpp) is asked
+// before every blob write; a refusal is the write's error (nothing written), so the task's ack
+// carries it and the checkpoint aborts. Threading as SnapshotStore (any fiber or thread,
+// concurrently).
 class GenerationSnapshotWriter : public SnapshotWriter {
  public:
-  GenerationSnapshotWriter(SnapshotStore& store, Generation gen) : store_(store), gen_(gen) {}
+  GenerationSnapshotWriter(SnapshotStore& store, Generation gen,
+                           const SideEffectGate* gate = nullptr)
+      : store_(store), gen_(gen), gate_(gate) {}
   Result<BlobHandle> write(CheckpointId id, const std::string& task_key,
                            std::string_view bytes) override {
+    if (gate_)
+      SLEET_RETURN_IF_ERROR(gate_->allow("snapshot blob " + task_key + " of checkpoint " +
+                                         std::to_string(id.value) + " (generation " +
+                                         std::to_string(gen_.value) + ")"));
     return store_.put(id, gen_, task_key, bytes);
   }
 
  private:
   SnapshotStore& store_;
   Generation gen_;
+  const SideEffectGate* gate_;
 };
 
 }  // namespace sleet

@@ -6,6 +6,7 @@
 #include <boost/fiber/future.hpp>
 #include <boost/fiber/operations.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <type_traits>
@@ -139,6 +140,9 @@ struct KeeperSignal {
   std::condition_variable cv;
   bool wake = false;
   bool stop = false;
+  // How often the keeper sends a heartbeat: a sixth of the granted session timeout (set by the
+  // session's watcher once connected), so a lease (ConnectionState::last_contact) stays fresh.
+  std::atomic<int64_t> heartbeat_ms{1000};
   void notify() {
     {
       std::lock_guard lk(m);
@@ -251,6 +255,29 @@ class Session : public std::enable_shared_from_this<Session> {
   }
   int64_t id() const { return id_.load(); }
 
+  // Connection facts for Client::connection_state (steady-clock ticks; 0 = none).
+  std::optional<Clock::time_point> disconnected_since() const { return at(disconnected_since_); }
+  std::optional<Clock::time_point> last_contact() const { return at(last_contact_); }
+  milliseconds granted_timeout() const { return milliseconds(granted_ms_.load()); }
+
+  // A heartbeat: exists("/") whose reply records its send time as last contact. Fire and forget;
+  // the keeper thread calls it. A reply after the session closed finds no Session (weak_ptr).
+  void heartbeat() {
+    struct Beat {
+      std::weak_ptr<Session> session;
+      Clock::time_point sent;
+      static void complete(int rc, const Stat*, const void* data) {
+        std::unique_ptr<Beat> b(static_cast<Beat*>(const_cast<void*>(data)));
+        if (rc != ZOK) return;
+        if (auto s = b->session.lock()) s->note_contact(b->sent);
+      }
+    };
+    auto b = std::make_unique<Beat>(Beat{weak_from_this(), Clock::now()});
+    int rc = zoo_aexists(zh_, "/", 0, &Beat::complete, b.get());
+    // As in Client::run: only these two codes leave the completion unregistered.
+    if (rc == ZOK || (rc != ZBADARGUMENTS && rc != ZINVALIDSTATE)) (void)b.release();
+  }
+
   // Registers a watch state; the returned key is the C watcher's context. Any thread.
   // A watch registered on a session already marked expired fails at once (fail_watches may have
   // run already and would never see it).
@@ -315,8 +342,33 @@ class Session : public std::enable_shared_from_this<Session> {
     self->state_.store(state);
     if (state == ZOO_CONNECTED_STATE) {
       if (const clientid_t* id = zoo_client_id(zh)) self->id_.store(id->client_id);
-    } else if (state == ZOO_EXPIRED_SESSION_STATE || state == ZOO_AUTH_FAILED_STATE) {
-      self->mark_expired();
+      // The handshake was just answered: contact now (later than the request's send time by at
+      // most one round trip, far below the third of a session timeout a lease keeps in hand).
+      self->note_contact(Clock::now());
+      self->disconnected_since_.store(0);
+      const int granted = zoo_recv_timeout(zh);
+      if (granted > 0) {
+        self->granted_ms_.store(granted);
+        self->signal_->heartbeat_ms.store(std::max(granted / 6, 10));
+      }
+    } else {
+      int64_t none = 0;  // the first moment of this outage only
+      self->disconnected_since_.compare_exchange_strong(none, ticks(Clock::now()));
+      if (state == ZOO_EXPIRED_SESSION_STATE || state == ZOO_AUTH_FAILED_STATE)
+        self->mark_expired();
+    }
+  }
+
+  static int64_t ticks(Clock::time_point t) { return t.time_since_epoch().count(); }
+  static std::optional<Clock::time_point> at(const std::atomic<int64_t>& v) {
+    int64_t t = v.load();
+    if (t == 0) return std::nullopt;
+    return Clock::time_point(Clock::duration(t));
+  }
+  // Any thread: keeps the newest.
+  void note_contact(Clock::time_point t) {
+    int64_t want = ticks(t), cur = last_contact_.load();
+    while (cur < want && !last_contact_.compare_exchange_weak(cur, want)) {
     }
   }
 
@@ -339,6 +391,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::atomic<int> state_{0};
   std::atomic<bool> expired_{false};
   std::atomic<int64_t> id_{0};
+  std::atomic<int64_t> disconnected_since_{0};  // steady-clock ticks; 0: connected or never was
+  std::atomic<int64_t> last_contact_{0};        // steady-clock ticks; 0: no answer yet
+  std::atomic<int> granted_ms_{0};              // zoo_recv_timeout once connected
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -458,6 +513,7 @@ Result<std::unique_ptr<Client>> Client::connect(const Options& options, millisec
   if (!s.ok()) return s.status();
   c->session_ = std::move(s).value();
   c->epoch_ = 1;
+  c->signal_->heartbeat_ms.store(std::max<int64_t>(options.session_timeout.count() / 6, 10));
   c->keeper_ = std::thread([cp = c.get()] { cp->renew_loop(); });
   auto until = Clock::now() + deadline;
   while (!c->session_->connected()) {
@@ -489,19 +545,30 @@ Client::~Client() {
 void Client::renew_loop() {
   std::unique_lock lk(signal_->m);
   while (true) {
-    signal_->cv.wait(lk, [&] { return signal_->stop || signal_->wake; });
+    // Between wake-ups, a heartbeat every heartbeat_ms (see ConnectionState::last_contact).
+    const bool woken = signal_->cv.wait_for(lk, milliseconds(signal_->heartbeat_ms.load()),
+                                            [&] { return signal_->stop || signal_->wake; });
     if (signal_->stop) return;
+    if (!woken) {
+      lk.unlock();
+      if (auto s = current(); s && s->connected() && !s->expired()) s->heartbeat();
+      lk.lock();
+      continue;
+    }
     signal_->wake = false;
     lk.unlock();
     std::shared_ptr<Session> old = current();
     if (old && old->expired()) {
       auto fresh = Session::open(options_, signal_);
       if (fresh.ok()) {
+        uint64_t e;
         {
+          // The epoch changes with the session under mu_, so connection_state() never pairs
+          // the new session with the old epoch.
           std::lock_guard g(mu_);
           session_ = std::move(fresh).value();
+          e = ++epoch_;
         }
-        uint64_t e = ++epoch_;
         spdlog::warn("ZooKeeper session 0x{:x} expired; opened session epoch {}", old->id(), e);
         old.reset();  // closes the expired handle unless a submitting caller still holds it
       } else {
@@ -539,6 +606,24 @@ bool Client::session_expired() const {
 int64_t Client::session_id() const {
   auto s = current();
   return s ? s->id() : 0;
+}
+
+ConnectionState Client::connection_state() const {
+  std::shared_ptr<Session> s;
+  ConnectionState st;
+  {
+    std::lock_guard lk(mu_);
+    s = session_;
+    st.session_epoch = epoch_.load();
+  }
+  st.session_timeout = options_.session_timeout;
+  if (!s) return st;
+  st.connected = s->connected();
+  st.expired = s->expired();
+  st.disconnected_since = s->disconnected_since();
+  st.last_contact = s->last_contact();
+  if (s->granted_timeout().count() > 0) st.session_timeout = s->granted_timeout();
+  return st;
 }
 
 Result<std::shared_ptr<Session>> Client::connected_session(Clock::time_point until,

@@ -17,7 +17,9 @@
 // Sessions: when the server reports the session expired (ephemeral nodes are gone), the client
 // opens a new session on its own (a background thread closes the old handle and calls
 // zookeeper_init again) and bumps session_epoch(); callers that own ephemeral nodes watch the epoch
-// and re-create them.
+// and re-create them. The keeper thread also sends a heartbeat (exists "/", fire and forget) every
+// sixth of the granted session timeout; connection_state().last_contact is the send time of the
+// newest answered one, what a side-effect lease (cluster/lease.hpp) measures its bound from.
 //
 // Watches (exists/get/children with a Watch&): ZooKeeper's one-shot watches. The event is kept in
 // the Watch until a fiber or thread waits for it with a deadline. A watch survives a connection
@@ -126,6 +128,25 @@ class Watch {
   std::shared_ptr<WatchState> state_;
 };
 
+// What a side-effect lease (cluster/lease.hpp) needs to know about the connection, read at once
+// from one session (Client::connection_state). Times are steady_clock.
+struct ConnectionState {
+  uint64_t session_epoch = 0;  // Client::session_epoch() of the session these facts are about
+  bool connected = false;      // the C client reports the session connected right now
+  bool expired = false;        // the server said the session expired (a new one is being opened)
+  // Since when the connection is down (the C client's first non-connected state after being
+  // connected); nullopt while connected, and before the first connect.
+  std::optional<std::chrono::steady_clock::time_point> disconnected_since;
+  // The send time of the newest request the server answered (a heartbeat the client sends every
+  // sixth of the session timeout, or the session handshake): the server had heard from this
+  // session by then, so it cannot expire the session before last_contact + session_timeout.
+  // nullopt before the first answer.
+  std::optional<std::chrono::steady_clock::time_point> last_contact;
+  // The session timeout the server granted (zoo_recv_timeout) once connected; the requested
+  // Options::session_timeout before.
+  std::chrono::milliseconds session_timeout{0};
+};
+
 class Session;
 struct KeeperSignal;
 
@@ -150,6 +171,9 @@ class Client {
   // true from the expiry until the replacement bumps session_epoch().
   bool session_expired() const;
   int64_t session_id() const;  // ZooKeeper's id of the current session (0 if none yet)
+  // The current session's connection facts, consistent with each other (one session, its epoch).
+  // Cheap (atomics, one short lock), any thread or fiber.
+  ConnectionState connection_state() const;
   const Options& options() const { return options_; }
 
   // Data of `path`; its version in *version if given.

@@ -534,6 +534,7 @@ Status Engine::wire(const Registry& registry) {
     t->ctx.config = spec_.config;
     t->ctx.checkpointing = options_.checkpointing;
     t->ctx.cursors = options_.cursors;
+    t->ctx.side_effects = options_.side_effects;
     t->ctx.generation = options_.generation;
     t->ctx.restored_generation = options_.restored_generation;
     t->ctx.counter = [raw](const std::string& n) { return raw->counter(n); };

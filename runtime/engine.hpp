@@ -86,6 +86,8 @@ struct EngineOptions {
   SnapshotListener* listener = nullptr;  // required when checkpointing
   SnapshotWriter* snapshots = nullptr;   // required when checkpointing: tasks write state blobs
   CursorStore* cursors = nullptr;        // for sinks that keep publish cursors
+  // Context::side_effects of every task: the worker's lease (cluster/lease.hpp); null: allowed.
+  const SideEffectGate* side_effects = nullptr;
   // Context::generation / restored_generation of every task (the worker fills them).
   Generation generation{0};
   Generation restored_generation{0};

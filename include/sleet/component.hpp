@@ -87,6 +87,25 @@ class CursorStore {
   [[nodiscard]] virtual Status store(const std::string& key, const std::string& value) = 0;
 };
 
+// Asked before every side effect ZooKeeper cannot fence (a sink's rename or publish, a snapshot
+// blob write): a worker whose ZooKeeper session may have expired behind its back (a long pause, a
+// partition) must not act, since its tasks may already run elsewhere. Implemented by the worker's
+// lease (cluster/lease.hpp). allow() returns Ok, or the refusal (Code::unavailable, naming the
+// lease and why) that the caller returns as its own error: a refused side effect is never
+// silently skipped, the task fails and recovery finishes the step later. `what` names the side
+// effect for the message ("FileSink out[2]: renaming epoch 7 visible"). Any thread or fiber,
+// concurrently; cheap (no I/O).
+class SideEffectGate {
+ public:
+  virtual ~SideEffectGate() = default;
+  [[nodiscard]] virtual Status allow(std::string_view what) const = 0;
+};
+
+// A null gate allows everything (a single process, or checkpointing off).
+[[nodiscard]] inline Status allow_side_effect(const SideEffectGate* gate, std::string_view what) {
+  return gate ? gate->allow(what) : Status::Ok();
+}
+
 class Counter;
 
 // What a task knows about itself. Owned by the runtime; valid for the task's lifetime.
@@ -105,6 +124,9 @@ struct Context {
   // the only one whose pre-committed epochs <= that checkpoint are committed history. 0: no
   // checkpoint, or one written before manifests recorded it (unknown).
   Generation restored_generation{0};
+  // Asked before every side effect that makes output visible (see SideEffectGate); null: all
+  // allowed. Outlives the task.
+  const SideEffectGate* side_effects = nullptr;
   // Named counter, visible in status output; stable pointer for the task's lifetime.
   std::function<Counter*(const std::string&)> counter;
   std::string config_or(const std::string& key, const std::string& def) const {

@@ -25,14 +25,17 @@
 namespace sleet {
 
 // Hand-bumped for what no layout shows: vtable order (a virtual added, removed or reordered in
-// Component/Spout/Bolt/Collector/CursorStore), changed meaning of a field, the plugin entry points.
-// It is one input of kPluginAbiTag, which also covers every layout automatically.
+// Component/Spout/Bolt/Collector/CursorStore/SideEffectGate), changed meaning of a field, the
+// plugin entry points. It is one input of kPluginAbiTag, which also covers every layout
+// automatically.
 // 2: Values became an inline small vector (tuple layout changed).
 // 3: SourcePosition gained `cluster` (the Kafka cluster id a position belongs to); Context carries
 //    generation and restored_generation (sinks tell fenced writers apart).
 // 4: plugins export sleet_plugin_abi_tag() (the derived tag) and sleet_plugin_abi_build(); the
 //    Registry's members moved behind a pointer.
-inline constexpr uint32_t kPluginAbiVersion = 4;
+// 5: Context carries side_effects, a SideEffectGate (a new interface with a virtual allow()) that
+//    sinks ask before a side effect ZooKeeper cannot fence.
+inline constexpr uint32_t kPluginAbiVersion = 5;
 inline constexpr const char* kVersion = "0.1.0";
 
 enum class ComponentKind { spout, bolt };
@@ -161,7 +164,7 @@ constexpr uint64_t layout_hash() {
   SLEET_ABI_FIELD(SourcePosition, next);
   SLEET_ABI_FIELD(SourcePosition, cluster);
   SLEET_ABI_TYPE(Context);
-  SLEET_ABI_MEMBERS(Context, 10);
+  SLEET_ABI_MEMBERS(Context, 11);
   SLEET_ABI_FIELD(Context, topology);
   SLEET_ABI_FIELD(Context, component);
   SLEET_ABI_FIELD(Context, task);
@@ -171,10 +174,12 @@ constexpr uint64_t layout_hash() {
   SLEET_ABI_FIELD(Context, cursors);
   SLEET_ABI_FIELD(Context, generation);
   SLEET_ABI_FIELD(Context, restored_generation);
+  SLEET_ABI_FIELD(Context, side_effects);
   SLEET_ABI_FIELD(Context, counter);
   SLEET_ABI_TYPE(Counter);
   SLEET_ABI_TYPE(Collector);
   SLEET_ABI_TYPE(CursorStore);
+  SLEET_ABI_TYPE(SideEffectGate);
   SLEET_ABI_TYPE(Component);
   SLEET_ABI_TYPE(Spout);
   SLEET_ABI_TYPE(Bolt);

@@ -8,6 +8,7 @@
 #include <sleet/registry.hpp>
 
 #include "tests/support/support.hpp"
+#include "tests/support/switch_gate.hpp"
 
 using namespace sleet;
 namespace fs = std::filesystem;
@@ -333,4 +334,82 @@ TEST(FileSink, WithoutCheckpointingAStartKeepsEarlierOutput) {
   ASSERT_TRUE(sink->on_recover(CheckpointId{0}, c).ok());
   ASSERT_TRUE(sink->open(c).ok());
   EXPECT_EQ(test::read_file(dir.path() / "part-out-0-run5"), "earlier\n");
+}
+
+// Issue 12 (leases): every rename that makes an epoch visible asks Context::side_effects first. A
+// refusal (the worker's lease closed: it may be a zombie) fails the commit with the gate's status
+// instead of skipping the epoch, leaves the pending file in place, and a later recovery from the
+// same checkpoint (gate open again) renames it: nothing lost, nothing twice.
+TEST(FileSink, ARefusedRenameFailsTheCommitAndRecoveryFinishesTheEpoch) {
+  test::TempDir dir;
+  Fields f{"word"};
+  NullCollector null;
+  test::SwitchGate gate;
+  {
+    auto sink = make_sink(dir.path());
+    Context ctx = ctx_for(2, /*generation=*/3, /*restored=*/0, /*parallelism=*/3);
+    ctx.side_effects = &gate;
+    ASSERT_TRUE(sink->on_recover(CheckpointId{0}, ctx).ok());
+    ASSERT_TRUE(sink->open(ctx).ok());
+    sink->execute(Tuple(&f, {std::string("one")}), null);
+    ASSERT_TRUE(sink->on_barrier(CheckpointId{1}, null).ok());
+    ASSERT_TRUE(sink->on_checkpoint_committed(CheckpointId{1}).ok());
+    EXPECT_EQ(visible(dir.path()), std::vector<std::string>{"part-out-2-1"});
+    sink->execute(Tuple(&f, {std::string("two")}), null);
+    ASSERT_TRUE(sink->on_barrier(CheckpointId{2}, null).ok());
+    sink->execute(Tuple(&f, {std::string("three")}), null);
+    ASSERT_TRUE(sink->on_barrier(CheckpointId{3}, null).ok());
+
+    gate.close("ZooKeeper connection suspended");
+    Status s = sink->on_checkpoint_committed(CheckpointId{3});
+    EXPECT_EQ(s.code(), Code::unavailable) << s.to_string();
+    EXPECT_NE(s.message().find("ZooKeeper connection suspended"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("FileSink out[2]"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("epoch 2"), std::string::npos) << s.message();
+    EXPECT_EQ(visible(dir.path()), std::vector<std::string>{"part-out-2-1"})
+        << "a refused rename happened anyway";
+    EXPECT_EQ(pending(dir.path()),
+              (std::vector<std::string>{"part-out-2-2.g3", "part-out-2-3.g3"}));
+    EXPECT_EQ(gate.refused(), 1) << "the sink went on asking after a refusal";
+    // The worker fails the task and rolls back: this sink is gone without another call.
+  }
+  // The next generation recovers from checkpoint 3 (committed by generation 3). While its lease is
+  // still closed, recovery refuses too and renames nothing.
+  {
+    auto sink = make_sink(dir.path());
+    Context ctx = ctx_for(2, /*generation=*/4, /*restored=*/3, /*parallelism=*/3);
+    ctx.side_effects = &gate;
+    Status s = sink->on_recover(CheckpointId{3}, ctx);
+    EXPECT_EQ(s.code(), Code::unavailable) << s.to_string();
+    EXPECT_EQ(visible(dir.path()), std::vector<std::string>{"part-out-2-1"});
+  }
+  gate.open();
+  auto sink = make_sink(dir.path());
+  Context ctx = ctx_for(2, /*generation=*/5, /*restored=*/3, /*parallelism=*/3);
+  ctx.side_effects = &gate;
+  ASSERT_TRUE(sink->on_recover(CheckpointId{3}, ctx).ok());
+  EXPECT_EQ(visible(dir.path()),
+            (std::vector<std::string>{"part-out-2-1", "part-out-2-2", "part-out-2-3"}));
+  EXPECT_EQ(test::read_file(dir.path() / "part-out-2-2"), "two\n");
+  EXPECT_EQ(test::read_file(dir.path() / "part-out-2-3"), "three\n");
+  EXPECT_TRUE(pending(dir.path()).empty());
+  const auto asked = gate.asked();
+  ASSERT_FALSE(asked.empty());
+  EXPECT_NE(asked.back().find("epoch 3"), std::string::npos) << asked.back();
+}
+
+// A null gate (a single process, checkpointing off, tests) allows every rename: today's behaviour.
+TEST(FileSink, WithoutAGateEveryRenameIsAllowed) {
+  test::TempDir dir;
+  Fields f{"word"};
+  NullCollector null;
+  auto sink = make_sink(dir.path());
+  Context ctx = ctx_for(0);
+  ASSERT_EQ(ctx.side_effects, nullptr);
+  ASSERT_TRUE(sink->on_recover(CheckpointId{0}, ctx).ok());
+  ASSERT_TRUE(sink->open(ctx).ok());
+  sink->execute(Tuple(&f, {std::string("x")}), null);
+  ASSERT_TRUE(sink->on_barrier(CheckpointId{1}, null).ok());
+  ASSERT_TRUE(sink->on_checkpoint_committed(CheckpointId{1}).ok());
+  EXPECT_EQ(visible(dir.path()), std::vector<std::string>{"part-out-0-1"});
 }

@@ -16,6 +16,7 @@
 #include "bolts/kafka_sink.hpp"
 #include "tests/support/kafka_fixture.hpp"
 #include "tests/support/support.hpp"
+#include "tests/support/switch_gate.hpp"
 
 using namespace sleet;
 using namespace sleet::test;
@@ -542,4 +543,102 @@ TEST_F(KafkaSinkTest, ThePublishStateSaysWhereTheProtocolStopped) {
   EXPECT_EQ(consume_all(boot_, topic_).size(), 25u);
   first->close();
   second->close();
+}
+
+// Issue 12 (leases): an epoch is published only while Context::side_effects allows it, asked
+// before every cursor write and before producing (and again every 4096 records). A refusal fails
+// the commit with the gate's status (publish state failed, the epoch kept pending and in the
+// snapshot): no cursor, no record; a recovery with the gate open publishes it exactly once.
+TEST_F(KafkaSinkTest, ARefusedPublishWritesNoCursorNoRecordAndRecoveryPublishesIt) {
+  using sleet::kafka::PublishState;
+  MemoryCursorStore cursors;
+  test::SwitchGate gate;
+  std::string bytes;
+  {
+    auto sink = make_sink(args());
+    Context c = ctx(&cursors);
+    c.generation = Generation{3};
+    c.side_effects = &gate;
+    ASSERT_TRUE(sink->on_recover(CheckpointId{0}, c).ok());
+    ASSERT_TRUE(sink->open(c).ok());
+    NullCollector null;
+    feed(*sink, 0, 30);
+    ASSERT_TRUE(sink->on_barrier(CheckpointId{1}, null).ok());
+    bytes = snapshot(*sink);
+    gate.close("ZooKeeper connection suspended");
+    Status s = sink->on_checkpoint_committed(CheckpointId{1});
+    EXPECT_EQ(s.code(), Code::unavailable) << s.to_string();
+    EXPECT_NE(s.message().find("ZooKeeper connection suspended"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("KafkaSink sink-0"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("epoch 1"), std::string::npos) << s.message();
+    EXPECT_EQ(static_cast<KafkaSink&>(*sink).publish_state(), PublishState::failed);
+    EXPECT_EQ(static_cast<KafkaSink&>(*sink).pending_epochs(), 1u);
+    EXPECT_TRUE(cursors.cells.empty()) << "a cursor was stored past a closed gate";
+    EXPECT_EQ(gate.refused(), 1);
+    sink->close();
+  }
+  EXPECT_TRUE(consume_all(boot_, topic_).empty()) << "records produced past a closed gate";
+
+  gate.open();
+  auto sink = make_sink(args());
+  ASSERT_TRUE(restore(*sink, bytes).ok());
+  Context c = ctx(&cursors);
+  c.generation = Generation{4};
+  c.side_effects = &gate;
+  ASSERT_TRUE(sink->on_recover(CheckpointId{1}, c).ok());
+  auto got = consume_all(boot_, topic_);
+  ASSERT_EQ(got.size(), 30u);
+  auto e1 = copies(got, "sink-0", 1);
+  ASSERT_EQ(e1.size(), 30u);
+  for (auto [seq, n] : e1) EXPECT_EQ(n, 1) << "seq " << seq;
+  sink->close();
+}
+
+// The gate closes after the write-ahead cursor was stored (before producing), and in another run
+// in the middle of a long epoch (after 4096 of 5000 records): recovery scans from the cursor and
+// publishes the rest, every record exactly once.
+TEST_F(KafkaSinkTest, AGateClosingMidPublishLeavesAnEpochRecoveryCompletes) {
+  const int n = 5000;
+  for (const std::string step : {"(from record 0 of", "(from record 4096 of"}) {
+    SCOPED_TRACE(step);
+    const std::string task =
+        "sink-" + std::to_string(step.find("4096") == std::string::npos ? 0 : 1);
+    const int index = task == "sink-0" ? 0 : 1;
+    MemoryCursorStore cursors;
+    test::SwitchGate gate;
+    std::string bytes;
+    {
+      auto sink = make_sink(args());
+      Context c = ctx(&cursors, index);
+      c.generation = Generation{1};
+      c.side_effects = &gate;
+      ASSERT_TRUE(sink->on_recover(CheckpointId{0}, c).ok());
+      ASSERT_TRUE(sink->open(c).ok());
+      NullCollector null;
+      feed(*sink, 0, n);
+      ASSERT_TRUE(sink->on_barrier(CheckpointId{1}, null).ok());
+      bytes = snapshot(*sink);
+      gate.close_when(step);
+      Status s = sink->on_checkpoint_committed(CheckpointId{1});
+      EXPECT_EQ(s.code(), Code::unavailable) << s.to_string();
+      EXPECT_EQ(gate.refused(), 1);
+      auto cur = PublishCursor::decode(cursors.cells.at(task));
+      ASSERT_TRUE(cur.ok()) << cur.status().to_string();
+      EXPECT_EQ(cur->epoch, 1);
+      EXPECT_FALSE(cur->published);
+      sink->close();
+    }
+    gate.open();
+    auto sink = make_sink(args());
+    ASSERT_TRUE(restore(*sink, bytes).ok());
+    Context c = ctx(&cursors, index);
+    c.generation = Generation{2};
+    c.side_effects = &gate;
+    ASSERT_TRUE(sink->on_recover(CheckpointId{1}, c).ok());
+    auto e1 = copies(consume_all(boot_, topic_), task, 1);
+    ASSERT_EQ(e1.size(), static_cast<size_t>(n));
+    for (auto [seq, k] : e1) ASSERT_EQ(k, 1) << "seq " << seq;
+    EXPECT_TRUE(PublishCursor::decode(cursors.cells.at(task))->published);
+    sink->close();
+  }
 }

@@ -15,6 +15,7 @@
 #include "checkpointing/manifest.hpp"
 #include "checkpointing/snapshot_store.hpp"
 #include "core/crc32c.hpp"
+#include "tests/support/switch_gate.hpp"
 #include "tests/support/zk_fixture.hpp"
 
 using namespace sleet;
@@ -843,3 +844,35 @@ TEST_F(CheckpointStoreTest, MeasureCommitOf4KbManifest) {
 }
 
 }  // namespace
+
+// Issue 12 (leases): a task's blob write asks the worker's SideEffectGate first. Refused (the
+// lease closed: this worker may be a zombie), nothing is written, file or znode, and the write
+// fails with the gate's status, so the task's ack carries the error and the checkpoint aborts.
+TEST_F(CheckpointStoreTest, ABlobWriteRefusedByTheGateWritesNothing) {
+  test::SwitchGate gate;
+  GenerationSnapshotWriter writer(snaps(), kGen, &gate);
+  gate.close("ZooKeeper connection suspended");
+  for (size_t size : {size_t{20'000}, size_t{100}}) {  // file, inline
+    SCOPED_TRACE(size);
+    const CheckpointId id{static_cast<int64_t>(size)};
+    auto h = writer.write(id, "count-0", pattern(size, 3));
+    ASSERT_FALSE(h.ok());
+    EXPECT_EQ(h.status().code(), Code::unavailable) << h.status().to_string();
+    EXPECT_NE(h.status().message().find("ZooKeeper connection suspended"), std::string::npos)
+        << h.status().message();
+    EXPECT_NE(h.status().message().find("count-0"), std::string::npos) << h.status().message();
+    EXPECT_NE(h.status().message().find("checkpoint " + std::to_string(id.value)),
+              std::string::npos)
+        << h.status().message();
+    auto ids = snaps().list_checkpoints();
+    ASSERT_TRUE(ids.ok()) << ids.status().to_string();
+    EXPECT_EQ(std::count(ids->begin(), ids->end(), id), 0) << "a blob was written anyway";
+  }
+  gate.open();
+  auto h = writer.write(CheckpointId{3}, "count-0", pattern(100, 1));
+  ASSERT_TRUE(h.ok()) << h.status().to_string();
+  EXPECT_TRUE(snaps().get(*h).ok());
+  // No gate: allowed, as before.
+  GenerationSnapshotWriter ungated(snaps(), kGen);
+  EXPECT_TRUE(ungated.write(CheckpointId{4}, "count-0", pattern(100, 2)).ok());
+}
