@@ -16,6 +16,7 @@
 #include "checkpointing/snapshot_store.hpp"
 #include "cluster/cluster_plan.hpp"
 #include "cluster/dead_letter_sink.hpp"
+#include "cluster/lease.hpp"
 #include "cluster/progress.hpp"
 #include "cluster/transport.hpp"
 #include "coordination/election.hpp"
@@ -148,6 +149,7 @@ struct ClusterWorker::Impl {
   std::unique_ptr<CheckpointStore> store;
   std::unique_ptr<SnapshotStore> snapshots;
   std::unique_ptr<CursorStore> cursors;
+  std::unique_ptr<Lease> lease;  // the gate of every side effect ZooKeeper cannot fence
   std::unique_ptr<Transport> transport;
   std::unique_ptr<zk::Membership> membership;  // controlling thread: this worker's node
   std::unique_ptr<zk::Membership> watcher;     // leader thread: reads the live workers
@@ -162,6 +164,11 @@ struct ClusterWorker::Impl {
   std::unique_ptr<GenerationRun> run;
   std::atomic<bool> link_failed{false};
   std::string link_failure;  // guarded by run_mu
+
+  // A rollback asked for and not yet written (ZooKeeper unreachable): retried until written or a
+  // newer generation arrives. Controlling thread only.
+  std::optional<std::pair<int32_t, std::string>> rollback_pending;
+  Clock::time_point rollback_next_try{};
 
   std::thread leader_thread;
   std::atomic<bool> leader_stop{false};
@@ -181,6 +188,7 @@ struct ClusterWorker::Impl {
   Status try_start();
   void teardown(const std::string& why);
   void request_rollback(const std::string& reason);
+  void write_rollback();
   WorkerProgress progress(Clock::time_point now, ProgressMeter& meter);
   CheckpointId cluster_visible();
   CheckpointId local_visible();  // run must be started
@@ -257,6 +265,7 @@ Status ClusterWorker::run() {
   m.snapshots = std::make_unique<SnapshotStore>(*m.zk, m.store->blob_root(), dir,
                                                 cfg.checkpoint_inline_bytes);
   m.cursors = m.store->cursor_store();
+  m.lease = std::make_unique<Lease>(*m.zk);
 
   TransportOptions to;
   to.topology = m.spec.name;
@@ -342,12 +351,21 @@ Status ClusterWorker::run() {
     }
     // A new session (the old one expired): our ephemeral nodes are gone and the leader may have
     // given our tasks away: stop them, rejoin, and wait for the next assignment.
-    if (m.zk->session_epoch() != session) {
-      session = m.zk->session_epoch();
-      m.teardown("ZooKeeper session replaced");
-      assignment_watch = zk::Watch();
-      seen_generation = -1;
+    // An expired lease (the session expired or was replaced): this worker may have been given up
+    // by the others already, so it stops its tasks, renews the lease for the new session and
+    // rejoins; the assignment is read afresh (watches died with the session).
+    if (m.zk->session_epoch() != session ||
+        m.lease->verdict().state == LeaseState::expired) {
+      m.teardown("ZooKeeper session expired or replaced");
+      if (m.lease->renew().ok()) {
+        session = m.lease->granted_epoch();
+        assignment_watch = zk::Watch();
+        kill_watch = zk::Watch();
+        seen_generation = -1;
+        spdlog::warn("{}: new ZooKeeper session: rejoining", m.spec.name);
+      }
     }
+    if (m.rollback_pending && now >= m.rollback_next_try) m.write_rollback();
     if (!m.membership->joined() && now >= next_join_try) {
       if (Status j = m.join(); !j.ok()) spdlog::warn("{}: rejoining: {}", m.spec.name, j.to_string());
       next_join_try = now + 500ms;
@@ -360,6 +378,7 @@ Status ClusterWorker::run() {
         auto a = decode_assignment(*text);
         if (a.ok() && a->generation > seen_generation) {
           seen_generation = a->generation;
+          m.rollback_pending.reset();
           m.teardown("generation " + std::to_string(a->generation) + " assigned");
           if (Status b = m.begin(*a); !b.ok()) {
             result = b;
@@ -524,9 +543,10 @@ Status ClusterWorker::Impl::try_start() {
   eo.chaining = cfg.worker_chaining;
   eo.dead_letter_sink = kafka_dead_letter_sink;
   eo.cursors = cursors.get();
+  eo.side_effects = lease.get();
   eo.generation = gen;
   if (latest->has_value()) eo.restored_generation = Generation{(**latest).generation};
-  r.writer = std::make_unique<GenerationSnapshotWriter>(*snapshots, gen);
+  r.writer = std::make_unique<GenerationSnapshotWriter>(*snapshots, gen, lease.get());
   eo.snapshots = r.writer.get();
   auto where = worker_of_tasks(spec, shape, r.assignment);
   if (!where.ok()) return where.status();
@@ -600,10 +620,19 @@ void ClusterWorker::Impl::teardown(const std::string& why) {
 // Asks the coordinator for a new generation (any worker; the leader thread watches the cell).
 void ClusterWorker::Impl::request_rollback(const std::string& reason) {
   if (!run) return;
-  std::string text = "generation=" + std::to_string(run->assignment.generation) +
-                     "\nworker=" + self_id + "\nreason=" + reason.substr(0, 2000) + "\n";
-  if (Status s = zk->set(store->rollback_path(), text).status(); !s.ok())
-    spdlog::warn("{}: asking for a rollback: {}", spec.name, s.to_string());
+  rollback_pending.emplace(run->assignment.generation, reason.substr(0, 2000));
+  write_rollback();
+}
+
+void ClusterWorker::Impl::write_rollback() {
+  std::string text = "generation=" + std::to_string(rollback_pending->first) +
+                     "\nworker=" + self_id + "\nreason=" + rollback_pending->second + "\n";
+  if (Status s = zk->set(store->rollback_path(), text).status(); !s.ok()) {
+    spdlog::warn("{}: asking for a rollback (again in 1 s): {}", spec.name, s.to_string());
+    rollback_next_try = Clock::now() + 1s;
+    return;
+  }
+  rollback_pending.reset();
 }
 
 // The leader thread: waits for leadership, then claims a generation whenever the live workers
