@@ -750,6 +750,11 @@ WorkerProgress ClusterWorker::Impl::progress(Clock::time_point now, ProgressMete
     p.local_tasks = static_cast<int64_t>(run->engine->task_count());
     p.restored_from = run->plan.id.value;
     p.visible = local_visible().value;
+    {
+      // The last commit this worker heard of (the leader's figures below are the full ones).
+      std::lock_guard lk(run_mu);
+      p.last_checkpoint = std::max(run->committed_seen, run->plan.id).value;
+    }
     if (run->coord) {
       add_coordinator_figures(*run->coord, *run->engine, now, p);
       p.visible = local_visible().value;
