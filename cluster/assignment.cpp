@@ -154,6 +154,25 @@ Assignment rebalanced(const PlacementTopology& t, const std::vector<WorkerSlots>
       for (size_t k = fair; k < mine.size(); ++k)  // the highest indexes of an overloaded worker
         for (const auto& task : *mine[k]) out.erase(task);
   }
+  // Then the total (a joiner gets work even when every component is spread thin): a worker
+  // holding more than its share gives up its last units in placement order.
+  // Of n workers and u units, u % n may hold floor(u / n) + 1 and the rest floor(u / n): the
+  // most loaded keep the larger share (ties: the lower id), so as little as possible moves.
+  std::map<std::string, std::vector<const std::vector<TaskRef>*>> held;
+  for (const auto& u : *ur)
+    if (auto p = out.find(u.front()); p != out.end() && live.count(p->second))
+      held[p->second].push_back(&u);
+  std::vector<std::pair<size_t, std::string>> by_load;  // (load, id)
+  for (const auto& w : workers) by_load.emplace_back(held[w.id].size(), w.id);
+  std::sort(by_load.begin(), by_load.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  const size_t floor_share = ur->size() / workers.size(), extra = ur->size() % workers.size();
+  for (size_t i = 0; i < by_load.size(); ++i) {
+    auto& mine = held[by_load[i].second];
+    for (size_t k = floor_share + (i < extra ? 1 : 0); k < mine.size(); ++k)
+      for (const auto& task : *mine[k]) out.erase(task);
+  }
   return out;
 }
 

@@ -71,8 +71,11 @@ Result<Assignment> assign(const PlacementTopology& topology,
                           const std::vector<WorkerSlots>& workers, const Assignment& previous);
 
 // Rebalance on a join: `previous` without the units that make a live worker hold more than its
-// fair share (ceil(units / live workers), per unit's first component) of a component's units, so
-// assign() hands exactly those to the workers with the fewest (a new worker takes over tasks).
+// fair share (ceil(units / live workers), per unit's first component) of a component's units,
+// then of all units (floor or ceil of all units / live workers, the most loaded keeping the
+// larger shares), so assign() hands exactly those to the
+// workers with the fewest (a new worker takes over tasks even when each component is spread
+// thin).
 // Only units of LIVE workers move this way, and only in a new generation, which no worker starts
 // before every worker of it has torn down the previous one (the transport's mesh handshake), so a
 // task never runs twice. The highest task indexes move first. Pure.

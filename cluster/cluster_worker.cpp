@@ -172,6 +172,8 @@ struct ClusterWorker::Impl {
 
   std::thread leader_thread;
   std::atomic<bool> leader_stop{false};
+  std::atomic<bool> leader_done{false};  // lead() returned
+  bool abandoned = false;                // the leader thread was left in a ZooKeeper call
   std::atomic<bool> leading{false};
   std::atomic<int64_t> claims{0};
   std::function<void()> on_joined;
@@ -202,8 +204,18 @@ ClusterWorker::ClusterWorker(const TopologySpec& spec, const Registry& registry,
 }
 
 ClusterWorker::~ClusterWorker() {
+  if (impl_->abandoned) {
+    // The detached leader thread may still use it; the process ends at once (Worker::
+    // abandoned_tasks), so it is left, not destroyed.
+    (void)impl_.release();
+    return;
+  }
   impl_->leader_stop = true;
   if (impl_->leader_thread.joinable()) impl_->leader_thread.join();
+}
+
+bool ClusterWorker::abandoned() const {
+  return impl_->abandoned;
 }
 
 // Membership, with one takeover: a node of our own id whose process, on this host, is dead (a
@@ -443,10 +455,23 @@ Status ClusterWorker::run() {
     if (!result.ok()) p.failure = result.to_string();
     m.options.on_progress(p);
   }
+  // The leader thread may sit in a ZooKeeper call that gives up only after the request timeout
+  // (ZooKeeper unreachable): a stop does not wait that long for it.
   m.leader_stop = true;
-  if (m.leader_thread.joinable()) m.leader_thread.join();
-  (void)m.election->resign();
-  (void)m.membership->leave();
+  auto leader_deadline = Clock::now() + 3s;
+  while (!m.leader_done.load() && Clock::now() < leader_deadline) std::this_thread::sleep_for(5ms);
+  if (m.leader_done.load()) {
+    m.leader_thread.join();
+  } else {
+    spdlog::warn("{}: the leader thread is stuck in a ZooKeeper call; leaving it", m.spec.name);
+    m.leader_thread.detach();
+    m.abandoned = true;
+  }
+  // Ephemeral nodes go with the session anyway; removing them now only speeds up the others.
+  if (m.zk->connected() && !m.abandoned) {
+    (void)m.election->resign();
+    (void)m.membership->leave();
+  }
   return result;
 }
 
@@ -638,6 +663,10 @@ void ClusterWorker::Impl::write_rollback() {
 // The leader thread: waits for leadership, then claims a generation whenever the live workers
 // change or a worker asks for a rollback of the current one.
 void ClusterWorker::Impl::lead() {
+  struct Done {
+    std::atomic<bool>& done;
+    ~Done() { done = true; }
+  } mark{leader_done};
   while (!leader_stop.load()) {
     auto r = election->check();
     if (!r.ok() || !*r) {

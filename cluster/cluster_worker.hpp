@@ -36,6 +36,9 @@ class ClusterWorker {
   // Blocks until stopped (Ok), the topology is killed (Ok), or a failure a new generation cannot
   // cure (the topology does not fit the checkpoint, a bad config).
   [[nodiscard]] Status run();
+  // After run(): its leader thread was left inside a ZooKeeper call (ZooKeeper unreachable at
+  // the stop), so the process must end without running destructors (std::_Exit).
+  bool abandoned() const;
 
   struct Impl;
 

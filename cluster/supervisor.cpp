@@ -195,7 +195,7 @@ void Supervisor::report_aborts(Child& c, const std::string& status) {
 
 // One worker: its status drained as always. N workers: the leader's (it runs the coordinator)
 // drained as one worker's, and every worker's own status shows that checkpoint visible in its
-// sinks. Only while every worker is up: a restarting one has said nothing yet.
+// sinks (and the leader's cluster_visible says so of every worker of the generation). Only while every worker is up: a restarting one has said nothing yet.
 bool Supervisor::drained(int64_t* checkpoint) {
   if (!all_up()) return false;
   if (children_.size() == 1) {
@@ -216,6 +216,9 @@ bool Supervisor::drained(int64_t* checkpoint) {
   }
   if (!leader || !is_drained({leader->pid, leader_st, true, input_.final_ends()})) return false;
   const auto cp = static_cast<int64_t>(status_number(leader_st, "last_checkpoint"));
+  // The coordinator's view covers every worker of the generation, also one this supervisor did
+  // not start (`sleet worker` joined by hand): all of them must show the checkpoint visible.
+  if (static_cast<int64_t>(status_number(leader_st, "cluster_visible", -1)) < cp) return false;
   for (auto& st : statuses)
     if (st.empty() || static_cast<int64_t>(status_number(st, "visible")) < cp) return false;
   *checkpoint = cp;

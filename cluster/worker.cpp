@@ -177,6 +177,7 @@ Status Worker::run_cluster() {
     (void)lifecycle_.transition(WorkerState::running, "generations run as assigned");
   });
   Status s = cw.run();
+  abandoned_ = cw.abandoned();
   if (lifecycle_.state() != WorkerState::running) return s;  // run() moves it to failed
   if (s.ok()) {
     (void)lifecycle_.transition(WorkerState::stopping, "stop requested");

@@ -375,3 +375,23 @@ TEST(AssignmentCodec, RefusesMalformed) {
         << c.text << " -> " << r.status().message();
   }
 }
+
+// Three workers hold one task of each 3-task component: no component is over its fair share on
+// any worker, but a fourth worker must still get work (the total rule).
+TEST(AssignmentRebalance, JoinerGetsWorkWhenComponentsAreSpreadThin) {
+  PlacementTopology t{"wc", {{"spout", 3}, {"count", 3}, {"sink", 3}}, {}};
+  std::vector<WorkerSlots> three{{"a", 9}, {"b", 9}, {"c", 9}};
+  auto before = assign(t, three, {});
+  ASSERT_TRUE(before.ok());
+  std::vector<WorkerSlots> four{{"a", 9}, {"b", 9}, {"c", 9}, {"d", 9}};
+  auto r = assign(t, four, rebalanced(t, four, *before));
+  ASSERT_TRUE(r.ok());
+  std::map<std::string, int> load;
+  for (const auto& [task, w] : *r) ++load[w];
+  EXPECT_GE(load["d"], 1) << "the joiner got nothing";
+  for (const auto& [w, n] : load) EXPECT_LE(n, 3) << w;  // ceil(9 / 4)
+  // Each moved unit left a worker over its share (a, b, c held 3 each: at most 2 moves).
+  int moved = 0;
+  for (const auto& [task, w] : *r) moved += before->at(task) != w;
+  EXPECT_LE(moved, 2);
+}
