@@ -284,7 +284,11 @@ Status ClusterWorker::run() {
   to.self_id = m.self_id;
   to.listen_host = adv->first;
   to.listen_port = adv->second;
-  to.credits = cfg.worker_channel_capacity;
+  to.credits = cfg.worker_channel_capacity;  // = the engine's FIFO capacity (the transport's rule)
+  to.flush = cfg.transport_flush;
+  to.heartbeat_timeout = cfg.transport_heartbeat_timeout;
+  to.heartbeat = std::max<std::chrono::milliseconds>(std::chrono::milliseconds(20),
+                                                     cfg.transport_heartbeat_timeout / 12);
   auto t = Transport::start(to);
   if (!t.ok()) return t.status().with_context("starting the transport on " + adv->first);
   m.transport = std::move(t).value();

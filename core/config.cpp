@@ -33,6 +33,10 @@ constexpr ConfigKeySpec kKeys[] = {
     {"worker.batch.size", K::integer, "512", 1, "tuples per channel message"},
     {"worker.channel.capacity", K::integer, "16", 1,
      "messages per input channel (back-pressure bound)"},
+    {"transport.flush.ms", K::integer, "1", 0,
+     "cluster mode: longest a batch waits in a connection's buffer before it is written"},
+    {"transport.heartbeat.timeout.ms", K::integer, "3000", 100,
+     "cluster mode: a connection silent this long is lost (a rollback)"},
     // Empty default: 3 x checkpoint.timeout.ms, so a slow checkpoint is never mistaken for a
     // stuck task.
     {"worker.stall.timeout.ms", K::integer, "", 1,
@@ -173,6 +177,8 @@ Result<WorkerConfig> WorkerConfig::from(const std::map<std::string, std::string>
   c.worker_threads = static_cast<int>(integer("worker.threads"));
   c.worker_batch_size = static_cast<size_t>(integer("worker.batch.size"));
   c.worker_channel_capacity = static_cast<size_t>(integer("worker.channel.capacity"));
+  c.transport_flush = ms("transport.flush.ms");
+  c.transport_heartbeat_timeout = ms("transport.heartbeat.timeout.ms");
   c.worker_chaining = boolean("worker.chaining");
   c.worker_stall_timeout = config.count("worker.stall.timeout.ms") ? ms("worker.stall.timeout.ms")
                                                                    : 3 * c.checkpoint_timeout;

@@ -72,6 +72,8 @@ struct WorkerConfig {
   int worker_threads = 0;  // 0: one per core
   size_t worker_batch_size = 0;
   size_t worker_channel_capacity = 0;
+  std::chrono::milliseconds transport_flush{1};
+  std::chrono::milliseconds transport_heartbeat_timeout{3000};
   bool worker_chaining = true;
   std::chrono::milliseconds worker_stall_timeout{0};  // absent: 3 x checkpoint_timeout
 

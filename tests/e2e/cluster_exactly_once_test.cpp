@@ -15,11 +15,9 @@
 // where c(w) is counted by the test from the input text (and cross-checked with awk); every output
 // record of both sinks is compared with that.
 //
-// The cluster variants (kWorkers = 3) are DISABLED_ until the cluster Worker and `sleet run
-// --workers` are merged: configure with -DSLEET_CLUSTER_E2E=ON (tests/e2e/CMakeLists.txt) to try
-// them, or set the default of SLEET_CLUSTER_E2E below to 1 to switch them on for good. The
-// single-worker variants (`...OneWorker`) run today and keep the harness honest (the paused one
-// really sees its session expire: its first ZooKeeper call fails, `sleet run` restarts it).
+// The cluster variants run kWorkers = 3 workers (`sleet run --workers 3`). The single-worker
+// variants (`...OneWorker`) run the same harness on the local-mode worker (the paused one really
+// sees its session expire: its first ZooKeeper call fails, `sleet run` restarts it).
 // SLEET_CLUSTER_KEEP=DIR keeps each test's directory (topology, logs, state, output).
 //
 // Status files: status.json (one worker) and workers/w<i>.status.json (--workers N) under the
@@ -41,14 +39,7 @@
 #include "tests/support/netns.hpp"
 #include "tests/support/support.hpp"
 
-#ifndef SLEET_CLUSTER_E2E
-#define SLEET_CLUSTER_E2E 0  // 1 once `sleet run --workers N` runs the cluster Worker
-#endif
-#if SLEET_CLUSTER_E2E
 #define CLUSTER_TEST(name) name
-#else
-#define CLUSTER_TEST(name) DISABLED_##name
-#endif
 
 using namespace sleet;
 using namespace std::chrono_literals;
@@ -569,7 +560,7 @@ class ClusterExactlyOnce : public ::testing::Test {
 
 }  // namespace
 
-// Three workers: the scenarios. See SLEET_CLUSTER_E2E above.
+// Three workers: the scenarios.
 TEST_F(ClusterExactlyOnce, CLUSTER_TEST(KillRandomWorkers)) {
   kill_scenario(kWorkers);
 }
