@@ -1,8 +1,9 @@
 // The leader election recipe of cluster mode (issue 12), as ZooKeeper's recipes describe it:
 // every candidate creates an EPHEMERAL_SEQUENTIAL znode `<dir>/c_<token>-n_<seq>` whose data is
 // its owner (the worker id); the lowest sequence number leads; every other candidate watches only
-// the candidate just before it (no herd effect: a loss wakes one candidate). NOT wired in yet:
-// cluster mode will run the coordinator on the elected worker.
+// the candidate just before it (no herd effect: a loss wakes one candidate). The cluster worker's
+// leader thread (cluster/cluster_worker.cpp) runs it; the elected worker claims generations and
+// runs the coordinator.
 //
 // Connection loss: a create whose reply was lost may or may not have made the node, so a
 // candidate finds its node by the token in its name (unique per Election object), never by

@@ -1,6 +1,6 @@
 // The membership recipe of cluster mode (issue 12): each live worker owns an EPHEMERAL znode
 // `<dir>/<id>` (dir is the topology's `workers` znode) holding its address, slots, pid and host;
-// the sorted children are the live workers. NOT wired in yet: cluster mode will create one per
+// the sorted children are the live workers. cluster/cluster_worker.cpp creates one per
 // `sleet worker --zookeeper` process.
 //
 // Sessions: the node lives as long as the ZooKeeper session that created it. After an expiry the
