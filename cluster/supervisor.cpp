@@ -218,7 +218,9 @@ bool Supervisor::drained(int64_t* checkpoint) {
   const auto cp = static_cast<int64_t>(status_number(leader_st, "last_checkpoint"));
   // The coordinator's view covers every worker of the generation, also one this supervisor did
   // not start (`sleet worker` joined by hand): all of them must show the checkpoint visible.
-  if (static_cast<int64_t>(status_number(leader_st, "cluster_visible", -1)) < cp) return false;
+  // (Absent in a status without it: only the supervisor's own workers are checked then.)
+  if (const double cv = status_number(leader_st, "cluster_visible", -2); cv != -2 && cv < cp)
+    return false;
   for (auto& st : statuses)
     if (st.empty() || static_cast<int64_t>(status_number(st, "visible")) < cp) return false;
   *checkpoint = cp;

@@ -46,7 +46,8 @@ constexpr ConfigKeySpec kKeys[] = {
      "chain local_or_shuffle streams between equal parallelisms; false: a fiber per task"},
 };
 
-constexpr std::string_view kOwnPrefixes[] = {"checkpoint.", "worker.", "zookeeper.", "kafka."};
+constexpr std::string_view kOwnPrefixes[] = {"checkpoint.", "worker.", "zookeeper.", "kafka.",
+                                             "transport."};
 
 // The value of `name` in `config`, else its default (config_keys() has every name used here).
 std::string value_of(const std::map<std::string, std::string>& config, std::string_view name) {
