@@ -167,9 +167,10 @@ int main(int argc, char** argv) {
     double local = run_local(s, in, r);
     double cluster = run_cluster(s, in, r, &bpt);
     ratios.push_back(local / cluster);
-    std::printf("run %d: 1 worker x 2 threads %.2f M words/s, 2 workers x 1 thread %.2f M words/s"
-                " -> %.2fx; %.1f bytes on the wire per tuple\n",
-                r + 1, in.words / local / 1e6, in.words / cluster / 1e6, local / cluster, bpt);
+    std::printf(
+        "run %d: 1 worker x 2 threads %.2f M words/s, 2 workers x 1 thread %.2f M words/s"
+        " -> %.2fx; %.1f bytes on the wire per tuple\n",
+        r + 1, in.words / local / 1e6, in.words / cluster / 1e6, local / cluster, bpt);
     std::fflush(stdout);
   }
   std::printf("throughput: 2x1 / 1x2 median %.2fx (goal >= 0.75x, stretch 0.85x)\n",

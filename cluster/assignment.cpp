@@ -183,8 +183,8 @@ int ClusterAssignment::index_of(const std::string& id) const {
 }
 
 std::string encode_assignment(const ClusterAssignment& a) {
-  std::string out = "generation=" + std::to_string(a.generation) + "\ncoordinator=" + a.coordinator +
-                    "\n";
+  std::string out =
+      "generation=" + std::to_string(a.generation) + "\ncoordinator=" + a.coordinator + "\n";
   for (const auto& w : a.workers)
     out += "worker=" + w.id + " " + w.address + " " + std::to_string(w.slots) + "\n";
   for (const auto& [task, worker] : a.tasks)

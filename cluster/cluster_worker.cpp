@@ -246,8 +246,9 @@ Status ClusterWorker::run() {
   Impl& m = *impl_;
   const WorkerConfig& cfg = m.cfg;
   if (!cfg.checkpoint_enabled)
-    return Status::Invalid("cluster mode needs checkpointing (checkpoint.enabled: true): a "
-                           "rollback restores every task from the last committed checkpoint");
+    return Status::Invalid(
+        "cluster mode needs checkpointing (checkpoint.enabled: true): a "
+        "rollback restores every task from the last committed checkpoint");
   if (cfg.zookeeper_connect.empty())
     return Status::Invalid("cluster mode needs zookeeper.connect (or --zookeeper)");
   m.self_id = m.options.cluster.id.empty() ? hostname() + "-" + std::to_string(getpid())
@@ -262,8 +263,7 @@ Status ClusterWorker::run() {
   m.placement = placement_topology(m.spec, m.shape);
   auto units = placement_units(m.placement);
   if (!units.ok()) return units.status();
-  m.slots = m.options.cluster.slots > 0 ? m.options.cluster.slots
-                                        : static_cast<int>(units->size());
+  m.slots = m.options.cluster.slots > 0 ? m.options.cluster.slots : static_cast<int>(units->size());
 
   zk::Options zo;
   zo.connect = cfg.zookeeper_connect;
@@ -292,7 +292,8 @@ Status ClusterWorker::run() {
   auto t = Transport::start(to);
   if (!t.ok()) return t.status().with_context("starting the transport on " + adv->first);
   m.transport = std::move(t).value();
-  m.transport->on_control([&m](int from, ControlMessage&& msg) { m.on_control(from, std::move(msg)); });
+  m.transport->on_control(
+      [&m](int from, ControlMessage&& msg) { m.on_control(from, std::move(msg)); });
   m.transport->on_failure([&m](const Status& s) {
     std::lock_guard lk(m.run_mu);
     if (m.link_failure.empty()) m.link_failure = s.to_string();
@@ -324,7 +325,7 @@ Status ClusterWorker::run() {
   Clock::time_point next_join_try{};
   const std::string kill_path = m.store->topology_path() + "/kill";
   zk::Watch kill_watch;
-  std::optional<std::string> kill;  // the kill cell's text once `sleet kill` asked
+  std::optional<std::string> kill;     // the kill cell's text once `sleet kill` asked
   int64_t kill_committed_before = -1;  // leader: commits counted when the kill was seen
   while (!m.stop.load()) {
     auto now = Clock::now();
@@ -341,14 +342,30 @@ Status ClusterWorker::run() {
         }
       }
     }
+    // --until-drained (a worker started by hand): once the coordinator's committed checkpoint has
+    // every spout at its end and is visible on every worker, the topology is done: it ends as a
+    // `sleet kill` does (every worker stops, exit 0).
+    if (m.options.until_drained && !kill && m.run && m.run->started && m.run->coord) {
+      auto cs = m.run->coord->stats();
+      if (cs.drained && cs.last_committed.value > 0 && m.cluster_visible() >= cs.last_committed) {
+        std::string text = "final=" + std::to_string(cs.last_committed.value) + "\n";
+        Status w = m.zk->create(kill_path, text);
+        if (w.code() == Code::already_exists) w = m.zk->set(kill_path, text).status();
+        if (w.ok()) {
+          spdlog::info("{}: drained; checkpoint {} committed and visible on every worker",
+                       m.spec.name, cs.last_committed.value);
+          kill = text;
+        }
+      }
+    }
     if (kill && m.run && m.run->started) {
       CheckpointId final_id{0};
       if (auto p = kill->find("final="); p != std::string::npos)
         final_id = CheckpointId{std::atoll(kill->c_str() + p + 6)};
       if (final_id.value > 0) {
         if (m.local_visible() >= final_id) {
-          spdlog::info("{}: killed: final checkpoint {} is visible here; stopping",
-                       m.spec.name, final_id.value);
+          spdlog::info("{}: killed: final checkpoint {} is visible here; stopping", m.spec.name,
+                       final_id.value);
           break;
         }
       } else if (m.run->coord) {
@@ -370,8 +387,7 @@ Status ClusterWorker::run() {
     // An expired lease (the session expired or was replaced): this worker may have been given up
     // by the others already, so it stops its tasks, renews the lease for the new session and
     // rejoins; the assignment is read afresh (watches died with the session).
-    if (m.zk->session_epoch() != session ||
-        m.lease->verdict().state == LeaseState::expired) {
+    if (m.zk->session_epoch() != session || m.lease->verdict().state == LeaseState::expired) {
       m.teardown("ZooKeeper session expired or replaced");
       if (m.lease->renew().ok()) {
         session = m.lease->granted_epoch();
@@ -383,7 +399,8 @@ Status ClusterWorker::run() {
     }
     if (m.rollback_pending && now >= m.rollback_next_try) m.write_rollback();
     if (!m.membership->joined() && now >= next_join_try) {
-      if (Status j = m.join(); !j.ok()) spdlog::warn("{}: rejoining: {}", m.spec.name, j.to_string());
+      if (Status j = m.join(); !j.ok())
+        spdlog::warn("{}: rejoining: {}", m.spec.name, j.to_string());
       next_join_try = now + 500ms;
     }
     if (!assignment_watch.armed() || assignment_watch.fired()) {
@@ -591,8 +608,8 @@ Status ClusterWorker::Impl::try_start() {
     eo.listener = r.coord.get();
   } else {
     if (coordinator_index < 0)
-      return Status::Corruption("the assignment of generation " +
-                                std::to_string(gen.value) + " names no coordinator");
+      return Status::Corruption("the assignment of generation " + std::to_string(gen.value) +
+                                " names no coordinator");
     r.forwarder = std::make_unique<AckForwarder>(*transport, coordinator_index);
     eo.listener = r.forwarder.get();
   }
@@ -618,10 +635,9 @@ Status ClusterWorker::Impl::try_start() {
     if (r.early_trigger.value > 0) r.engine->trigger_checkpoint(r.early_trigger);
     if (r.early_committed.value > 0) r.engine->checkpoint_committed(r.early_committed);
   }
-  spdlog::info("{}: generation {} running: {} local tasks{}", spec.name, gen.value,
-               r.engine->task_count(),
-               r.plan.id.value > 0 ? ", from checkpoint " + std::to_string(r.plan.id.value)
-                                   : ", fresh");
+  spdlog::info(
+      "{}: generation {} running: {} local tasks{}", spec.name, gen.value, r.engine->task_count(),
+      r.plan.id.value > 0 ? ", from checkpoint " + std::to_string(r.plan.id.value) : ", fresh");
   return Status::Ok();
 }
 
@@ -640,7 +656,9 @@ void ClusterWorker::Impl::teardown(const std::string& why) {
   transport->end_generation();
   if (run->engine) {
     Status s = run->engine->wait();
-    if (!s.ok()) spdlog::info("{}: generation {} ended: {}", spec.name, run->assignment.generation, s.to_string());
+    if (!s.ok())
+      spdlog::info("{}: generation {} ended: {}", spec.name, run->assignment.generation,
+                   s.to_string());
   }
   spdlog::info("{}: generation {} torn down ({})", spec.name, run->assignment.generation, why);
   run.reset();

@@ -195,7 +195,8 @@ void Supervisor::report_aborts(Child& c, const std::string& status) {
 
 // One worker: its status drained as always. N workers: the leader's (it runs the coordinator)
 // drained as one worker's, and every worker's own status shows that checkpoint visible in its
-// sinks (and the leader's cluster_visible says so of every worker of the generation). Only while every worker is up: a restarting one has said nothing yet.
+// sinks (and the leader's cluster_visible says so of every worker of the generation). Only while
+// every worker is up: a restarting one has said nothing yet.
 bool Supervisor::drained(int64_t* checkpoint) {
   if (!all_up()) return false;
   if (children_.size() == 1) {

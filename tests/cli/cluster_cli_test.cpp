@@ -179,14 +179,11 @@ TEST_F(ClusterCli, SubmitListRunTheStoredDefinitionAndKill) {
 // `sleet run --workers N` starts N cluster-mode `sleet worker` processes with the flags the
 // cluster worker reads (--zookeeper, --advertise 127.0.0.(10+i):PORT, --id w<i>, --slots 0,
 // --threads ceil(T/N)), each with its own log and status file, and stops them all on SIGINT.
-// (How the workers share the topology is the cluster worker's business: checkpointing is off
-// here, so they do not claim the topology's generation.)
+// (Cluster mode needs checkpointing: the workers join, elect and share the topology.)
 TEST(ClusterCliRun, WorkersNStartsNClusterWorkersWithTheirFlags) {
   TempDir dir("sleet-run-workers");
   const fs::path state = dir.path() / "state";
   write_file(dir.path() / "t.yaml", R"(name: run-workers
-config:
-  checkpoint.enabled: false
 spouts:
   - id: idle
     class: KafkaSpout

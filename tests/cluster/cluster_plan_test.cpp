@@ -43,8 +43,8 @@ TEST(ClusterPlan, ChainsFollowThePlan) {
   ASSERT_TRUE(plan.ok());
   auto t = placement_topology(s, *plan);
   ASSERT_EQ(t.components.size(), 4u);
-  EXPECT_EQ(t.chains, (std::vector<std::vector<std::string>>{{"spout", "split"},
-                                                             {"count", "sink"}}));
+  EXPECT_EQ(t.chains,
+            (std::vector<std::vector<std::string>>{{"spout", "split"}, {"count", "sink"}}));
   auto unchained = plan_physical(s, PlanOptions{false, 1, {}});
   ASSERT_TRUE(unchained.ok());
   EXPECT_TRUE(placement_topology(s, *unchained).chains.empty());

@@ -198,8 +198,8 @@ TEST_F(ClusterWorkerTest, AWorkerThatLeavesHandsItsTasksOver) {
   auto s = spec(count);
   start(s, "a");
   Running& b = start(s, "b");
-  ASSERT_TRUE(wait_for([&] { return b.progress().local_tasks > 0 && b.progress().visible > 0; },
-                       60s));
+  ASSERT_TRUE(
+      wait_for([&] { return b.progress().local_tasks > 0 && b.progress().visible > 0; }, 60s));
   stop(b);  // leaves: its membership node goes, the leader reassigns
   wait_drained(120s);
   EXPECT_EQ(workers_[0]->progress().local_tasks, 2 + 3 + 2) << "a runs every task now";
