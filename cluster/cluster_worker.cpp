@@ -175,7 +175,6 @@ struct ClusterWorker::Impl {
   std::atomic<bool> leader_done{false};  // lead() returned
   bool abandoned = false;                // the leader thread was left in a ZooKeeper call
   std::atomic<bool> leading{false};
-  std::atomic<int64_t> claims{0};
   std::function<void()> on_joined;
 
   Impl(const TopologySpec& s, const Registry& r, const WorkerOptions& o, const WorkerConfig& c,
@@ -582,12 +581,7 @@ Status ClusterWorker::Impl::try_start() {
   }
   const Generation gen{r.assignment.generation};
   EngineOptions eo;
-  eo.threads = options.threads > 0 ? options.threads : cfg.worker_threads;
-  eo.batch_size = cfg.worker_batch_size;
-  eo.channel_capacity = cfg.worker_channel_capacity;
-  eo.checkpointing = true;
-  eo.chaining = cfg.worker_chaining;
-  eo.dead_letter_sink = kafka_dead_letter_sink;
+  apply_worker_config(cfg, options.threads, eo);  // checkpointing is on (run() checked)
   eo.cursors = cursors.get();
   eo.side_effects = lease.get();
   eo.generation = gen;
@@ -764,7 +758,6 @@ Status ClusterWorker::Impl::claim(Generation& gen, ClusterAssignment& previous) 
   if (!claimed.ok()) return claimed.status();
   gen = *claimed;
   previous = std::move(next);
-  ++claims;
   spdlog::info("{}: claimed generation {} for {} workers", spec.name, gen.value,
                previous.workers.size());
   return Status::Ok();

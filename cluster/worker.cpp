@@ -169,6 +169,15 @@ Status Worker::run() {
   return s;
 }
 
+void apply_worker_config(const WorkerConfig& cfg, int threads, EngineOptions& eo) {
+  eo.threads = threads > 0 ? threads : cfg.worker_threads;
+  eo.batch_size = cfg.worker_batch_size;
+  eo.channel_capacity = cfg.worker_channel_capacity;
+  eo.checkpointing = cfg.checkpoint_enabled;
+  eo.chaining = cfg.worker_chaining;
+  eo.dead_letter_sink = kafka_dead_letter_sink;
+}
+
 // Cluster mode: the ClusterWorker runs generation after generation inside `running`.
 Status Worker::run_cluster() {
   SLEET_RETURN_IF_ERROR(lifecycle_.transition(WorkerState::joining, "cluster mode"));
@@ -197,12 +206,8 @@ Status Worker::run_phases() {
   if (options_.cluster.enabled) return run_cluster();
   const bool checkpointing = cfg.checkpoint_enabled;
   EngineOptions eo;
-  eo.threads = options_.threads > 0 ? options_.threads : cfg.worker_threads;
-  eo.batch_size = cfg.worker_batch_size;
-  eo.channel_capacity = cfg.worker_channel_capacity;
+  apply_worker_config(cfg, options_.threads, eo);
   eo.checkpointing = checkpointing;
-  eo.chaining = cfg.worker_chaining;
-  eo.dead_letter_sink = kafka_dead_letter_sink;
 
   std::unique_ptr<zk::Client> zk;
   std::unique_ptr<CheckpointStore> store;

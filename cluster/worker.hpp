@@ -88,6 +88,11 @@ struct ClusterOptions {
   int slots = 0;          // placement units this worker takes (0: as many as it is given)
 };
 
+struct EngineOptions;
+// The engine options every worker takes from its config (threads: the --threads flag, 0: the
+// worker.threads config); each caller adds its own checkpointing collaborators.
+void apply_worker_config(const WorkerConfig& cfg, int threads, EngineOptions& eo);
+
 struct WorkerOptions {
   int threads = 0;  // 0: worker.threads config, else one per core
   ClusterOptions cluster;
