@@ -844,7 +844,6 @@ class Transport::Impl {
   }
 
   void heartbeat_tick(const std::shared_ptr<GenState>& g) {
-    if (g->ended) return;
     std::vector<std::shared_ptr<Link>> links;
     {
       std::lock_guard lk(g->mu);

@@ -1,6 +1,7 @@
 // The transport (cluster/transport.hpp) between Transports in this process over loopback TCP
 // (127.0.0.1, ports chosen by the kernel), with real Inboxes popped by other threads. Raw
-// sockets stand in for misbehaving peers. Every wait is bounded.
+// sockets stand in for misbehaving peers. Every wait is bounded. Inboxes are declared before
+// the Transports, so they outlive them, as an engine's inboxes outlive its generation.
 #include "cluster/transport.hpp"
 
 #include <gtest/gtest.h>
@@ -128,12 +129,12 @@ TEST(Transport, PeersOfAnotherGenerationOrTopologyAreRefusedAndDeliverNothing) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);
+    Inbox inbox(1, 4);
     auto a = start(options("w0"));
     TransportOptions ob = options("w1");
     ob.topology = c.b_topology;
     auto b = start(ob);
     auto peers = peers_of({a.get(), b.get()});
-    Inbox inbox(1, 4);
     ASSERT_TRUE(a->begin_generation(Generation{5}, 0, peers).ok());
     ASSERT_TRUE(a->receiver(0, PlannedChannel{0, 1, 0, 0}, 1, inbox, &kFields).ok());
     ASSERT_TRUE(b->begin_generation(c.b_gen, 1, peers).ok());
@@ -188,6 +189,7 @@ TEST(Transport, RawHellosOfTheWrongGenerationAreRefusedAndTheirFramesNeverDelive
     Hello hello;
     HelloResult expect;
   };
+  Inbox inbox(1, 4);
   auto a = start(options("w0"));
   std::vector<Peer> peers = {{0, "w0", "127.0.0.1", a->port()}, {1, "w1", "127.0.0.1", 1}};
   {
@@ -200,7 +202,6 @@ TEST(Transport, RawHellosOfTheWrongGenerationAreRefusedAndTheirFramesNeverDelive
     ASSERT_TRUE(f.ok()) << f.status().to_string();
     EXPECT_EQ(std::get<HelloReply>(*f).result, HelloResult::no_generation);
   }
-  Inbox inbox(1, 4);
   ASSERT_TRUE(a->begin_generation(Generation{5}, 0, peers).ok());
   ASSERT_TRUE(a->receiver(0, PlannedChannel{0, 1, 0, 0}, 1, inbox, &kFields).ok());
   const std::vector<Case> cases = {
@@ -294,6 +295,7 @@ TEST(Transport, BadOptionsAndPeerListsAreRefused) {
 }
 
 TEST(Transport, APeerSendingWithoutCreditIsAProtocolViolation) {
+  Inbox inbox(1, 2);
   auto a = start(options("w0", 2));
   std::promise<Status> failed;
   std::atomic<int> calls{0};
@@ -302,7 +304,6 @@ TEST(Transport, APeerSendingWithoutCreditIsAProtocolViolation) {
   });
   std::vector<Peer> peers = {{0, "w0", "127.0.0.1", a->port()}, {1, "w1", "127.0.0.1", 1}};
   ASSERT_TRUE(a->begin_generation(Generation{5}, 0, peers).ok());
-  Inbox inbox(1, 2);
   ASSERT_TRUE(a->receiver(0, PlannedChannel{0, 1, 0, 0}, 1, inbox, &kFields).ok());
   RawPeer raw(a->port());
   std::string bytes;
@@ -320,8 +321,8 @@ TEST(Transport, APeerSendingWithoutCreditIsAProtocolViolation) {
 }
 
 TEST(Transport, SenderParksWithoutCreditAndResumesWhenTheReceiverPops) {
-  Pair p(2);
   Inbox inbox(1, 2);
+  Pair p(2);
   ASSERT_TRUE(p.b->receiver(3, PlannedChannel{0, 0, 1, 0}, 0, inbox, &kFields).ok());
   auto s = p.a->sender(3, PlannedChannel{0, 0, 1, 0}, 1);
   ASSERT_TRUE(s.ok());
@@ -352,9 +353,9 @@ TEST(Transport, SenderParksWithoutCreditAndResumesWhenTheReceiverPops) {
 }
 
 TEST(Transport, DataBarriersAndEndKeepTheirOrderAcrossManyBatches) {
-  Pair p(4);
   constexpr int kChannels = 2, kBatches = 600;
   Inbox inbox(kChannels, 4);
+  Pair p(4);
   std::vector<std::unique_ptr<ChannelSender>> senders;
   for (int c = 0; c < kChannels; ++c) {
     ASSERT_TRUE(
@@ -425,8 +426,8 @@ TEST(Transport, DataBarriersAndEndKeepTheirOrderAcrossManyBatches) {
 }
 
 TEST(Transport, EndGenerationWakesAParkedSender) {
-  Pair p(1);
   Inbox inbox(1, 1);
+  Pair p(1);
   ASSERT_TRUE(p.b->receiver(0, PlannedChannel{0, 0, 1, 0}, 0, inbox, &kFields).ok());
   auto s = p.a->sender(0, PlannedChannel{0, 0, 1, 0}, 1);
   ASSERT_TRUE(s.ok());
@@ -558,6 +559,7 @@ TEST(Transport, ControlMessagesTravelBothWays) {
 }
 
 TEST(Transport, DataSentBeforeTheReceiverIsRegisteredIsKeptInOrder) {
+  Inbox inbox(2, 3);
   Pair p(3);
   // A control message behind the data on the same connection marks when w1 has read it all.
   std::atomic<bool> marker{false};
@@ -573,7 +575,6 @@ TEST(Transport, DataSentBeforeTheReceiverIsRegisteredIsKeptInOrder) {
   ASSERT_TRUE((*s)->send(batch(2, 2), nullptr));
   p.a->send_control(1, ControlMessage{});
   ASSERT_TRUE(test::wait_until([&] { return marker.load(); }, 2000ms, 1ms));
-  Inbox inbox(2, 3);
   ASSERT_TRUE(p.b->receiver(4, PlannedChannel{0, 0, 1, 1}, 0, inbox, &kFields).ok());
   EXPECT_EQ(inbox.queued(), 3u);
   size_t input = 0;
@@ -593,8 +594,8 @@ TEST(Transport, DataSentBeforeTheReceiverIsRegisteredIsKeptInOrder) {
 
 TEST(Transport, ThroughputSmoke) {
   // No timing assertion: prints tuples/s over one connection for bench/RESULTS.md.
-  Pair p(16);
   Inbox inbox(1, 16);
+  Pair p(16);
   ASSERT_TRUE(p.b->receiver(0, PlannedChannel{0, 0, 1, 0}, 0, inbox, &kFields).ok());
   auto s = p.a->sender(0, PlannedChannel{0, 0, 1, 0}, 1);
   ASSERT_TRUE(s.ok());
