@@ -77,9 +77,11 @@ Message end_of_stream() {
 
 // Two meshed Transports, w0 and w1, of generation 5.
 struct Pair {
-  explicit Pair(size_t credits = 4) {
-    a = start(options("w0", credits));
-    b = start(options("w1", credits));
+  explicit Pair(size_t credits = 4, std::function<void(TransportOptions&)> tweak = nullptr) {
+    TransportOptions oa = options("w0", credits), ob = options("w1", credits);
+    if (tweak) tweak(oa), tweak(ob);
+    a = start(oa);
+    b = start(ob);
     a->on_failure([this](const Status& s) { on_fail(0, s); });
     b->on_failure([this](const Status& s) { on_fail(1, s); });
     auto peers = peers_of({a.get(), b.get()});
@@ -423,6 +425,37 @@ TEST(Transport, DataBarriersAndEndKeepTheirOrderAcrossManyBatches) {
   EXPECT_EQ(p.a->stats().tuples_sent, p.b->stats().tuples_received);
   EXPECT_TRUE(p.failures_of(0).empty());
   EXPECT_TRUE(p.failures_of(1).empty());
+}
+
+TEST(Transport, DataWaitsForTheFlushTimerButBarriersAndTheLastCreditGoAtOnce) {
+  // A flush interval far beyond the test's waits: whatever arrives was written without it.
+  Inbox inbox(2, 4);
+  Pair p(4, [](TransportOptions& o) {
+    o.flush = 60s;
+    o.heartbeat = 30s;  // a heartbeat writes whatever is buffered, too
+    o.heartbeat_timeout = 60s;
+  });
+  for (size_t c = 0; c < 2; ++c)
+    ASSERT_TRUE(p.b->receiver(c, PlannedChannel{0, 0, 1, c}, 0, inbox, &kFields).ok());
+  auto s0 = p.a->sender(0, PlannedChannel{0, 0, 1, 0}, 1);
+  auto s1 = p.a->sender(1, PlannedChannel{0, 0, 1, 1}, 1);
+  ASSERT_TRUE(s0.ok() && s1.ok());
+  ASSERT_TRUE((*s0)->send(batch(0, 5), nullptr));
+  // A small batch with credit left waits in the buffer (for the timer, or a later write).
+  EXPECT_FALSE(test::wait_until([&] { return inbox.queued() > 0; }, 100ms, 5ms));
+  // A barrier is written at once, with the batch before it, in order.
+  ASSERT_TRUE((*s0)->send(barrier(3), nullptr));
+  ASSERT_TRUE(test::wait_until([&] { return inbox.queued() == 2; }, 2000ms, 1ms));
+  size_t input = 9;
+  Message m;
+  ASSERT_EQ(inbox.pop(input, m), Inbox::PopResult::message);
+  EXPECT_EQ(m.kind, Message::Kind::data);
+  ASSERT_EQ(inbox.pop(input, m), Inbox::PopResult::message);
+  EXPECT_EQ(m.kind, Message::Kind::barrier);
+  // Spending a channel's last credit writes at once: nothing else can follow on it until the
+  // receiver has it.
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE((*s1)->send(batch(i, 1), nullptr));
+  ASSERT_TRUE(test::wait_until([&] { return inbox.queued() == 4; }, 2000ms, 1ms));
 }
 
 TEST(Transport, EndGenerationWakesAParkedSender) {
