@@ -632,7 +632,7 @@ TEST(Transport, ThroughputSmoke) {
   ASSERT_TRUE(p.b->receiver(0, PlannedChannel{0, 0, 1, 0}, 0, inbox, &kFields).ok());
   auto s = p.a->sender(0, PlannedChannel{0, 0, 1, 0}, 1);
   ASSERT_TRUE(s.ok());
-  constexpr int kBatches = 2000, kBatch = 512;
+  constexpr int kBatches = 1000, kBatch = 512;
   const char* words[] = {"stream", "kafkas", "sleety", "tuples", "bolted", "barrie"};
   auto t0 = std::chrono::steady_clock::now();
   std::thread producer([&] {
