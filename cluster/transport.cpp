@@ -87,6 +87,9 @@ struct Link : std::enable_shared_from_this<Link> {
   bool write_in_flight = false;
   bool io_closed = false;
   bool established_io = false;  // io thread's copy of `established`
+  // Outgoing: bumped by each reconnect, so completions of a closed socket's operations (which
+  // still arrive, as operation_aborted) are recognised and ignored.
+  uint64_t attempt = 0;
   Clock::time_point last_heard = Clock::now(), last_write = Clock::now();
   std::chrono::milliseconds retry_delay = kRetryMin;
 
@@ -412,8 +415,8 @@ class Transport::Impl {
       if (!bec) l->socket->bind(tcp::endpoint(local, 0), bec);
       if (bec) return retry(l, "binding to " + opt.listen_host + ": " + bec.message());
     }
-    l->socket->async_connect(ep, [this, l](const boost::system::error_code& ec) {
-      if (l->io_closed) return;
+    l->socket->async_connect(ep, [this, l, a = l->attempt](const boost::system::error_code& ec) {
+      if (l->io_closed || a != l->attempt) return;
       if (ec) return retry(l, "connect: " + ec.message());
       boost::system::error_code ignored;
       l->socket->set_option(tcp::no_delay(true), ignored);
@@ -427,9 +430,7 @@ class Transport::Impl {
       encode_hello(l->writing, h);
       l->write_in_flight = true;
       l->last_heard = Clock::now();
-      asio::async_write(
-          *l->socket, asio::buffer(l->writing),
-          [this, l](const boost::system::error_code& ec, size_t n) { on_written(l, ec, n); });
+      write(l);
       read(l);
     });
   }
@@ -441,6 +442,7 @@ class Transport::Impl {
       std::lock_guard lk(l->gen->mu);
       l->gen->out_error[static_cast<size_t>(l->peer)] = why;
     }
+    ++l->attempt;
     boost::system::error_code ec;
     l->socket->close(ec);
     l->socket = std::make_unique<tcp::socket>(io);
@@ -481,7 +483,17 @@ class Transport::Impl {
     auto buf = l->decoder.prepare(kReadChunk);
     l->socket->async_read_some(
         asio::buffer(buf.data(), buf.size()),
-        [this, l](const boost::system::error_code& ec, size_t n) { on_read(l, ec, n); });
+        [this, l, a = l->attempt](const boost::system::error_code& ec, size_t n) {
+          if (a == l->attempt) on_read(l, ec, n);
+        });
+  }
+
+  // Writes l->writing (write_in_flight set by the caller).
+  void write(const std::shared_ptr<Link>& l) {
+    asio::async_write(*l->socket, asio::buffer(l->writing),
+                      [this, l, a = l->attempt](const boost::system::error_code& ec, size_t n) {
+                        if (a == l->attempt) on_written(l, ec, n);
+                      });
   }
 
   void on_read(const std::shared_ptr<Link>& l, const boost::system::error_code& ec, size_t n) {
@@ -814,9 +826,7 @@ class Transport::Impl {
     l->writing.append(credits);
     l->write_in_flight = true;
     l->last_write = Clock::now();
-    asio::async_write(
-        *l->socket, asio::buffer(l->writing),
-        [this, l](const boost::system::error_code& ec, size_t n) { on_written(l, ec, n); });
+    write(l);
   }
 
   void on_written(const std::shared_ptr<Link>& l, const boost::system::error_code& ec, size_t n) {
@@ -853,7 +863,6 @@ class Transport::Impl {
   }
 
   void heartbeat_tick(const std::shared_ptr<GenState>& g) {
-    if (g->ended) return;
     std::vector<std::shared_ptr<Link>> links;
     {
       std::lock_guard lk(g->mu);
