@@ -117,9 +117,79 @@ class Feeder {
   std::map<std::pair<int, int>, FILE*> pipes_;
 };
 
+// The kill loop of a cluster run: `workers` cluster workers run while the input streams in; at
+// each kill a random one is SIGKILLed and restarted at once. Returns "" or what went wrong.
+template <class StartOne, class LastCheckpoint>
+std::string run_cluster_kills(int workers, int kills, std::mt19937_64& rng, Feeder& feeder,
+                              size_t total, StartOne& start_one, LastCheckpoint& last_checkpoint,
+                              std::string& at_kills) {
+  std::vector<test::Child> ws;
+  for (int i = 0; i < workers; ++i) ws.push_back(start_one(i, false));
+  for (int k = 0; k < kills; ++k) {
+    const auto from = std::chrono::steady_clock::now();
+    const auto span = std::chrono::milliseconds(300 + rng() % 2700);
+    const size_t base = feeder.fed(), target = total / 20 + total * 17 / 20 * (k + 1) / kills;
+    while (std::chrono::steady_clock::now() < from + span) {
+      double f = std::chrono::duration<double>(std::chrono::steady_clock::now() - from) / span;
+      feeder.feed(base +
+                  static_cast<size_t>(static_cast<double>(target - base) * std::min(f, 1.0)));
+      for (int i = 0; i < workers; ++i)
+        if (!ws[static_cast<size_t>(i)].running())
+          return "worker w" + std::to_string(i) + " exited on its own (status " +
+                 std::to_string(ws[static_cast<size_t>(i)].wait(1s).value_or(-1)) +
+                 ") before kill " + std::to_string(k + 1);
+      std::this_thread::sleep_for(20ms);
+    }
+    const int victim = static_cast<int>(rng() % static_cast<uint64_t>(workers));
+    test::Child& w = ws[static_cast<size_t>(victim)];
+    w.signal(SIGKILL);
+    at_kills +=
+        (k ? "," : "") + ("w" + std::to_string(victim) + "@") + std::to_string(last_checkpoint());
+    if (w.wait(10s).value_or(-1) != 128 + SIGKILL)
+      return "SIGKILLed worker w" + std::to_string(victim) + " did not die";
+    w = start_one(victim, false);
+  }
+  // The running workers were started without --until-drained: stop them (SIGKILL, the harshest
+  // way) so the drain below starts every worker with it.
+  for (auto& w : ws) {
+    w.signal(SIGKILL);
+    (void)w.wait(10s);
+  }
+  return "";
+}
+
+// Starts every worker with --until-drained and waits until all exit 0 (the leader ends the
+// topology once its drained checkpoint is visible on every worker); a worker that exits 1 ("worth
+// a restart") is restarted, within the deadline.
+template <class StartOne>
+std::string drain_cluster(int workers, std::chrono::steady_clock::time_point deadline,
+                          StartOne& start_one) {
+  std::vector<test::Child> ws;
+  std::vector<bool> done(static_cast<size_t>(workers), false);
+  for (int i = 0; i < workers; ++i) ws.push_back(start_one(i, true));
+  while (std::count(done.begin(), done.end(), true) < workers) {
+    if (std::chrono::steady_clock::now() > deadline) return "cluster did not drain within 120 s";
+    for (int i = 0; i < workers; ++i) {
+      if (done[static_cast<size_t>(i)]) continue;
+      auto st = ws[static_cast<size_t>(i)].wait(20ms);
+      if (!st) continue;
+      if (*st == 0)
+        done[static_cast<size_t>(i)] = true;
+      else if (*st == 1)
+        ws[static_cast<size_t>(i)] = start_one(i, true);
+      else
+        return "draining worker w" + std::to_string(i) + " exited " + std::to_string(*st);
+    }
+  }
+  return "";
+}
+
 // Runs one seed end to end; returns "" when every sink is exact, else what went wrong, with the
 // seed, the shape and the YAML. Never asserts, so a list of seeds runs to its end.
-std::string run_seed(uint64_t seed, int kills) {
+// workers == 0: one `sleet worker` process (local mode), killed and restarted. workers >= 1: that
+// many cluster-mode workers (`sleet worker --zookeeper`, each on its own loopback address), a
+// random one SIGKILLed at each kill and restarted at once, as `sleet run --workers N` does.
+std::string run_seed(uint64_t seed, int kills, int workers = 0) {
   gen::Options options;
   options.shared_topics = !getenv("SLEET_GEN_NO_SHARED_TOPICS");
   const auto started = std::chrono::steady_clock::now();
@@ -146,7 +216,8 @@ std::string run_seed(uint64_t seed, int kills) {
   auto fail = [&](const std::string& what) {
     std::ostringstream o;
     o << "seed " << seed << " FAILED (rerun: SLEET_GEN_SEED=" << seed
-      << " SLEET_GEN_KILLS=" << kills
+      << " SLEET_GEN_KILLS=" << kills << (workers ? " SLEET_GEN_WORKERS=" : "")
+      << (workers ? std::to_string(workers) : "")
       << " build/tests/generative_exactly_once_test --gtest_filter='*RandomSeeds'"
       << (options.shared_topics ? "" : ", with SLEET_GEN_NO_SHARED_TOPICS=1") << ")\n"
       << what << "\nshape: " << gen::describe(shape) << "topology:\n"
@@ -166,27 +237,53 @@ std::string run_seed(uint64_t seed, int kills) {
   // One kcat per partition, fed through a pipe; closing the pipes waits for every delivery.
   Feeder feeder(
       input, [&](int t) { return gen::kafka_topic(shape, p, t); }, g_env->kafka->bootstrap());
-  auto start = [&](bool until_drained) {
+  // Worker i of a cluster (i >= 0), or the one local-mode worker (i < 0).
+  auto status_of = [&](int i) {
+    return work / (i < 0 ? std::string("status.json") : "w" + std::to_string(i) + ".status.json");
+  };
+  auto log_of = [&](int i) {
+    return i < 0 ? log : work / ("worker-w" + std::to_string(i) + ".log");
+  };
+  auto start_one = [&](int i, bool until_drained) {
     std::vector<std::string> argv = {
         getenv("SLEET_GEN_CLI") ? getenv("SLEET_GEN_CLI") : SLEET_CLI_PATH, "worker", file.string(),
-        "--status-file", (work / "status.json").string()};
+        "--status-file", status_of(i).string()};
+    if (i >= 0) {
+      for (const std::string& a :
+           {std::string("--zookeeper"), g_env->zk->connect_string(), std::string("--advertise"),
+            "127.0.0." + std::to_string(10 + i) + ":0", std::string("--id"),
+            "w" + std::to_string(i), std::string("--threads"), std::string("1")})
+        argv.push_back(a);
+    }
     if (until_drained) argv.push_back("--until-drained");
-    fs::remove(work / "status.json");  // so a status read is this worker's
-    return test::Child::spawn(argv, {}, log.string(), log.string());
+    fs::remove(status_of(i));  // so a status read is this worker's
+    return test::Child::spawn(argv, {}, log_of(i).string(), log_of(i).string());
   };
+  auto start = [&](bool until_drained) { return start_one(-1, until_drained); };
 
-  // The last committed checkpoint as the worker's status file says (-1 before the first).
+  // The last committed checkpoint as the worker's status file says (-1 before the first); in a
+  // cluster, the highest any worker reports.
   auto last_checkpoint = [&]() -> int64_t {
-    std::string s = test::read_file(work / "status.json");
-    auto at = s.find("\"last_checkpoint\":");
-    return at == std::string::npos ? -1 : std::strtoll(s.c_str() + at + 18, nullptr, 10);
+    int64_t best = -1;
+    for (int i = workers ? 0 : -1; i < std::max(workers, 0); ++i) {
+      std::string s = test::read_file(status_of(i));
+      auto at = s.find("\"last_checkpoint\":");
+      if (at != std::string::npos)
+        best = std::max<int64_t>(best, std::strtoll(s.c_str() + at + 18, nullptr, 10));
+    }
+    return best;
   };
   std::string at_kills;  // for the summary: how far each killed worker had got
 
   const size_t total = input.size();
   feeder.feed(total / 20);
   std::mt19937_64 rng(seed * 31 + 7);
-  for (int k = 0; k < kills; ++k) {
+  if (workers > 0) {
+    std::string e =
+        run_cluster_kills(workers, kills, rng, feeder, total, start_one, last_checkpoint, at_kills);
+    if (!e.empty()) return fail(e);
+  }
+  for (int k = 0; k < (workers > 0 ? 0 : kills); ++k) {
     auto w = start(false);
     // A random while: sometimes before the first checkpoint, mostly after a few. Meanwhile the
     // next share of the input (85% of it over all kills) arrives at an even pace, faster than a
@@ -212,6 +309,11 @@ std::string run_seed(uint64_t seed, int kills) {
   // Drain: restart after a crash of its own (exit 1 is "worth a restart"), within a budget.
   auto deadline = std::chrono::steady_clock::now() + 120s;
   bool drained = false;
+  if (workers > 0) {
+    std::string e = drain_cluster(workers, deadline, start_one);
+    if (!e.empty()) return fail(e);
+    drained = true;
+  }
   while (!drained && std::chrono::steady_clock::now() < deadline) {
     auto w = start(true);
     auto st = w.wait(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -264,10 +366,12 @@ class GenerativeExactlyOnce : public ::testing::Test {
     delete g_env;
     g_env = nullptr;
   }
-  static void expect_exact(uint64_t seed) {
-    std::string r = run_seed(seed, kills());
+  static void expect_exact(uint64_t seed, int workers = 0) {
+    std::string r = run_seed(seed, kills(), workers);
     if (!r.empty()) ADD_FAILURE() << r;
   }
+  // SLEET_GEN_WORKERS=N runs RandomSeeds in cluster mode with N workers.
+  static int workers() { return env_int("SLEET_GEN_WORKERS", 0); }
   static int kills() { return env_int("SLEET_GEN_KILLS", getenv("SLEET_SOAK") ? 8 : 4); }
 };
 
@@ -291,6 +395,15 @@ TEST_F(GenerativeExactlyOnce, Seed14) {
   expect_exact(14);
 }
 
+// The same shapes in cluster mode: three workers, a random one SIGKILLed and restarted at each
+// kill, so tuples of every grouping cross the transport and tasks move between workers.
+TEST_F(GenerativeExactlyOnce, ClusterSeed45) {
+  expect_exact(45, 3);
+}
+TEST_F(GenerativeExactlyOnce, ClusterSeed14) {
+  expect_exact(14, 2);
+}
+
 // Many seeds: random ones under SLEET_SOAK=1 or SLEET_GEN_SEEDS=N, or a list in SLEET_GEN_SEEDS,
 // or the one in SLEET_GEN_SEED. Runs every seed, then reports all that failed.
 TEST_F(GenerativeExactlyOnce, RandomSeeds) {
@@ -310,7 +423,7 @@ TEST_F(GenerativeExactlyOnce, RandomSeeds) {
   std::vector<uint64_t> failed;
   for (uint64_t s : seeds) {
     std::cout << "[ seed     ] " << s << std::endl;
-    std::string r = run_seed(s, kills());
+    std::string r = run_seed(s, kills(), workers());
     if (!r.empty()) {
       failed.push_back(s);
       ADD_FAILURE() << r;
