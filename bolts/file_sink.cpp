@@ -16,7 +16,9 @@
 // naming topology and component). A fresh start (no checkpoint) of a marked directory deletes this
 // task's part files of earlier runs; a fresh start that finds part-<component>-* files and no
 // marker refuses to start, since it cannot tell whose they are (with checkpointing off, neither:
-// earlier output is kept). Other files are never touched.
+// earlier output is kept). Other files are never touched. With checkpointing on, the directory also
+// gets an identity, .sleet-dir-id, recorded in ZooKeeper: recovery refuses a `path` that is not the
+// directory the sink's tasks wrote before (cluster mode needs one shared directory).
 //
 // Side effects: every rename that makes an epoch visible (after a commit, and in recovery) first
 // asks Context::side_effects (the worker's lease, cluster/lease.hpp); a refusal is returned as the
@@ -37,6 +39,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <random>
 #include <sstream>
 
 #include <sleet/ids.hpp>
@@ -295,6 +298,7 @@ class FileSink : public Bolt {
         if (::unlink(p.c_str()) != 0 && errno != ENOENT)
           return errno_status("deleting earlier output " + p.string());
     }
+    SLEET_RETURN_IF_ERROR(check_shared_dir(n, ctx));
     if (!marked) {
       // Written whole or not at all; every task writes the same bytes.
       fs::path tmp = marker;
@@ -311,6 +315,68 @@ class FileSink : public Bolt {
   }
 
   std::string name() const { return component_ + "[" + std::to_string(task_.value) + "]"; }
+
+  // The directory's identity: a random token in <path>/.sleet-dir-id, created by the first task
+  // that needs it (link(2) of a complete temp file, so a concurrent reader never sees half).
+  Result<std::string> dir_id(const Context& ctx) {
+    const fs::path file = fs::path(dir_) / ".sleet-dir-id";
+    std::ifstream in(file);
+    if (in) {
+      std::string id;
+      std::getline(in, id);
+      if (!id.empty()) return id;
+    }
+    std::random_device rd;
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
+    fs::path tmp = file;
+    tmp += ".tmp" + std::to_string(ctx.task.value) + "-" + std::to_string(::getpid());
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << buf << "\n";
+      if (!out.flush()) return errno_status("writing " + tmp.string());
+    }
+    const int rc = ::link(tmp.c_str(), file.c_str());
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    if (rc != 0 && err != EEXIST) {
+      errno = err;
+      return errno_status("creating " + file.string());
+    }
+    if (rc == 0) return std::string(buf);
+    std::ifstream again(file);  // another task created it first: its token is the directory's
+    std::string id;
+    std::getline(again, id);
+    if (id.empty()) return Status::IoError(file.string() + " is empty");
+    return id;
+  }
+
+  // A task that moves to another worker finishes the committed epochs whose pending files its
+  // previous worker wrote, so every task of this sink must write ONE directory (cluster mode
+  // across hosts: a shared filesystem). The first start records the directory's identity in
+  // ZooKeeper (Context::cursors); a recovery that finds another directory under `path` (a host
+  // that does not share it, or a directory replaced since) refuses instead of silently missing
+  // those files. A fresh start (no checkpoint yet) has nothing committed to miss and records its
+  // own. Without cursors (checkpointing off, or a test) there is nothing to compare with.
+  Status check_shared_dir(CheckpointId n, const Context& ctx) {
+    if (!ctx.cursors || !exactly_once_) return Status::Ok();
+    auto id = dir_id(ctx);
+    if (!id.ok()) return id.status().with_context("FileSink " + name());
+    const std::string key = "filesink." + component_ + ".dir";
+    auto stored = ctx.cursors->load(key);
+    if (stored.ok() && *stored == *id) return Status::Ok();
+    if (!stored.ok() && stored.status().code() != Code::not_found)
+      return stored.status().with_context("FileSink " + name() + ": reading its directory's id");
+    if (stored.ok() && n.value > 0)
+      return Status::Incompatible(
+          "FileSink " + name() + ": output directory " + dir_ + " (id " + *id + " in " + dir_ +
+          "/.sleet-dir-id) is not the directory this sink's tasks wrote before (id " + *stored +
+          ", recorded in ZooKeeper), so the pending files of committed epochs that another "
+          "worker wrote are not here. In cluster mode `path` must be one directory every worker "
+          "reaches (a shared filesystem mounted at the same path). The way out: mount it here; "
+          "or, if the output was moved on purpose, put .sleet-dir-id back with its contents");
+    return ctx.cursors->store(key, *id);
+  }
 
   Status init(Context& ctx) {
     if (!prefix_.empty()) return Status::Ok();

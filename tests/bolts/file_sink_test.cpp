@@ -7,6 +7,7 @@
 
 #include <sleet/registry.hpp>
 
+#include "tests/support/kafka_fixture.hpp"
 #include "tests/support/support.hpp"
 #include "tests/support/switch_gate.hpp"
 
@@ -412,4 +413,53 @@ TEST(FileSink, WithoutAGateEveryRenameIsAllowed) {
   ASSERT_TRUE(sink->on_barrier(CheckpointId{1}, null).ok());
   ASSERT_TRUE(sink->on_checkpoint_committed(CheckpointId{1}).ok());
   EXPECT_EQ(visible(dir.path()), std::vector<std::string>{"part-out-0-1"});
+}
+
+// Cluster mode needs one directory every worker shares: a task recovering on a host whose `path`
+// is another directory would miss the committed epochs' pending files the previous worker wrote
+// (silently, before this check). The directory's identity is kept in the cursor store.
+TEST(FileSink, RecoveryRefusesADirectoryOtherThanTheOneItsTasksWrote) {
+  test::TempDir host_a, host_b;
+  test::MemoryCursorStore cursors;  // ZooKeeper, shared by every worker
+  Fields f{"word"};
+  NullCollector null;
+  auto start = [&](const fs::path& dir, int task, int n) {
+    auto sink = make_sink(dir);
+    Context ctx = ctx_for(task, 1, 1, 2);
+    ctx.cursors = &cursors;
+    Status st = sink->on_recover(CheckpointId{n}, ctx);
+    return std::make_pair(std::move(sink), st);
+  };
+  {
+    auto [sink, st] = start(host_a.path(), 0, 0);  // fresh start on host A records A's dir
+    ASSERT_TRUE(st.ok()) << st.to_string();
+    Context ctx = ctx_for(0, 1, 1, 2);
+    ASSERT_TRUE(sink->open(ctx).ok());
+    sink->execute(Tuple(&f, {std::string("a")}), null);
+    ASSERT_TRUE(sink->on_barrier(CheckpointId{1}, null).ok());
+  }
+  ASSERT_TRUE(fs::exists(host_a.path() / ".sleet-dir-id"));
+  // Task 1 recovers from checkpoint 1 on host B, whose `path` is another directory: refused.
+  {
+    auto [sink, st] = start(host_b.path(), 1, 1);
+    EXPECT_EQ(st.code(), Code::incompatible) << st.to_string();
+    EXPECT_NE(st.message().find("out[1]"), std::string::npos) << st.to_string();
+    EXPECT_NE(st.message().find(host_b.path().string()), std::string::npos) << st.to_string();
+    EXPECT_NE(st.message().find("shared"), std::string::npos) << st.to_string();
+  }
+  // On host A (the same directory) recovery goes on, and finishes epoch 1.
+  {
+    auto [sink, st] = start(host_a.path(), 0, 1);
+    EXPECT_TRUE(st.ok()) << st.to_string();
+    EXPECT_EQ(visible(host_a.path()), std::vector<std::string>{"part-out-0-1"});
+  }
+  // A fresh start (nothing committed to miss) may use a new directory, which becomes the one.
+  {
+    auto [sink, st] = start(host_b.path(), 0, 0);
+    EXPECT_TRUE(st.ok()) << st.to_string();
+    auto [sink2, st2] = start(host_b.path(), 1, 1);
+    EXPECT_TRUE(st2.ok()) << st2.to_string();
+    auto [sink3, st3] = start(host_a.path(), 0, 1);
+    EXPECT_EQ(st3.code(), Code::incompatible) << st3.to_string();
+  }
 }
