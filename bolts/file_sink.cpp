@@ -353,29 +353,39 @@ class FileSink : public Bolt {
 
   // A task that moves to another worker finishes the committed epochs whose pending files its
   // previous worker wrote, so every task of this sink must write ONE directory (cluster mode
-  // across hosts: a shared filesystem). The first start records the directory's identity in
-  // ZooKeeper (Context::cursors); a recovery that finds another directory under `path` (a host
-  // that does not share it, or a directory replaced since) refuses instead of silently missing
-  // those files. A fresh start (no checkpoint yet) has nothing committed to miss and records its
-  // own. Without cursors (checkpointing off, or a test) there is nothing to compare with.
+  // across hosts: a shared filesystem). Each start records `path` and the identity of the
+  // directory found there in ZooKeeper (Context::cursors); a recovery that finds ANOTHER directory
+  // under the SAME `path` (a host that does not share it, or a directory replaced since) refuses
+  // instead of silently missing those files. A changed `path` is a changed topology (a rerun
+  // writing elsewhere: what it had pre-committed was finished by the earlier run or is finished
+  // under the old path), and a fresh start has nothing committed to miss: both record anew.
+  // Without cursors (checkpointing off, or a test) there is nothing to compare with.
   Status check_shared_dir(CheckpointId n, const Context& ctx) {
     if (!ctx.cursors || !exactly_once_) return Status::Ok();
     auto id = dir_id(ctx);
     if (!id.ok()) return id.status().with_context("FileSink " + name());
     const std::string key = "filesink." + component_ + ".dir";
+    const std::string record = "path=" + dir_ + "\nid=" + *id + "\n";
     auto stored = ctx.cursors->load(key);
-    if (stored.ok() && *stored == *id) return Status::Ok();
+    if (stored.ok() && *stored == record) return Status::Ok();
     if (!stored.ok() && stored.status().code() != Code::not_found)
       return stored.status().with_context("FileSink " + name() + ": reading its directory's id");
-    if (stored.ok() && n.value > 0)
+    const std::string same_path = "path=" + dir_ + "\n";
+    if (stored.ok() && n.value > 0 && stored->rfind(same_path, 0) == 0) {
+      std::string was = stored->substr(same_path.size());
+      if (was.rfind("id=", 0) == 0) was = was.substr(3);
+      while (!was.empty() && was.back() == '\n') was.pop_back();
       return Status::Incompatible(
           "FileSink " + name() + ": output directory " + dir_ + " (id " + *id + " in " + dir_ +
-          "/.sleet-dir-id) is not the directory this sink's tasks wrote before (id " + *stored +
+          "/.sleet-dir-id) is not the directory this sink's tasks wrote before under that path "
+          "(id " +
+          was +
           ", recorded in ZooKeeper), so the pending files of committed epochs that another "
           "worker wrote are not here. In cluster mode `path` must be one directory every worker "
           "reaches (a shared filesystem mounted at the same path). The way out: mount it here; "
-          "or, if the output was moved on purpose, put .sleet-dir-id back with its contents");
-    return ctx.cursors->store(key, *id);
+          "or, if the directory was replaced on purpose, put .sleet-dir-id back with its contents");
+    }
+    return ctx.cursors->store(key, record);
   }
 
   Status init(Context& ctx) {

@@ -419,7 +419,15 @@ TEST(FileSink, WithoutAGateEveryRenameIsAllowed) {
 // is another directory would miss the committed epochs' pending files the previous worker wrote
 // (silently, before this check). The directory's identity is kept in the cursor store.
 TEST(FileSink, RecoveryRefusesADirectoryOtherThanTheOneItsTasksWrote) {
-  test::TempDir host_a, host_b;
+  // One `path`, two hosts' local disks: host A's directory is swapped out while host B's (another
+  // directory at the same path) is in place, and back.
+  test::TempDir root;
+  const fs::path path = root.path() / "out", disk_a = root.path() / "disk-a",
+                 disk_b = root.path() / "disk-b";
+  auto mount = [&](const fs::path& disk, const fs::path& unmount_to) {
+    if (fs::exists(path)) fs::rename(path, unmount_to);
+    if (fs::exists(disk)) fs::rename(disk, path);
+  };
   test::MemoryCursorStore cursors;  // ZooKeeper, shared by every worker
   Fields f{"word"};
   NullCollector null;
@@ -431,35 +439,42 @@ TEST(FileSink, RecoveryRefusesADirectoryOtherThanTheOneItsTasksWrote) {
     return std::make_pair(std::move(sink), st);
   };
   {
-    auto [sink, st] = start(host_a.path(), 0, 0);  // fresh start on host A records A's dir
+    auto [sink, st] = start(path, 0, 0);  // fresh start on host A records A's directory
     ASSERT_TRUE(st.ok()) << st.to_string();
     Context ctx = ctx_for(0, 1, 1, 2);
     ASSERT_TRUE(sink->open(ctx).ok());
     sink->execute(Tuple(&f, {std::string("a")}), null);
     ASSERT_TRUE(sink->on_barrier(CheckpointId{1}, null).ok());
   }
-  ASSERT_TRUE(fs::exists(host_a.path() / ".sleet-dir-id"));
-  // Task 1 recovers from checkpoint 1 on host B, whose `path` is another directory: refused.
+  ASSERT_TRUE(fs::exists(path / ".sleet-dir-id"));
+  // Checkpoint 1 committed; task 0 moves to host B, whose disk holds another directory at `path`:
+  // recovery there would miss epoch 1's pending file. Refused.
+  mount(disk_b, disk_a);
   {
-    auto [sink, st] = start(host_b.path(), 1, 1);
+    auto [sink, st] = start(path, 0, 1);
     EXPECT_EQ(st.code(), Code::incompatible) << st.to_string();
-    EXPECT_NE(st.message().find("out[1]"), std::string::npos) << st.to_string();
-    EXPECT_NE(st.message().find(host_b.path().string()), std::string::npos) << st.to_string();
-    EXPECT_NE(st.message().find("shared"), std::string::npos) << st.to_string();
+    EXPECT_NE(st.message().find("out[0]"), std::string::npos) << st.to_string();
+    EXPECT_NE(st.message().find(path.string()), std::string::npos) << st.to_string();
+    EXPECT_NE(st.message().find("shared filesystem"), std::string::npos) << st.to_string();
   }
-  // On host A (the same directory) recovery goes on, and finishes epoch 1.
+  // Back on host A (the directory it wrote), recovery goes on and finishes epoch 1.
+  mount(disk_a, disk_b);
   {
-    auto [sink, st] = start(host_a.path(), 0, 1);
+    auto [sink, st] = start(path, 0, 1);
     EXPECT_TRUE(st.ok()) << st.to_string();
-    EXPECT_EQ(visible(host_a.path()), std::vector<std::string>{"part-out-0-1"});
+    EXPECT_EQ(visible(path), std::vector<std::string>{"part-out-0-1"});
   }
-  // A fresh start (nothing committed to miss) may use a new directory, which becomes the one.
+  // A fresh start (nothing committed to miss) may find another directory, which becomes the one.
+  mount(disk_b, disk_a);
   {
-    auto [sink, st] = start(host_b.path(), 0, 0);
+    auto [sink, st] = start(path, 0, 0);
     EXPECT_TRUE(st.ok()) << st.to_string();
-    auto [sink2, st2] = start(host_b.path(), 1, 1);
+    auto [sink2, st2] = start(path, 1, 1);
     EXPECT_TRUE(st2.ok()) << st2.to_string();
-    auto [sink3, st3] = start(host_a.path(), 0, 1);
-    EXPECT_EQ(st3.code(), Code::incompatible) << st3.to_string();
+  }
+  // Another `path` is another topology (a rerun writing elsewhere), not a missing share.
+  {
+    auto [sink, st] = start(root.path() / "elsewhere", 0, 3);
+    EXPECT_TRUE(st.ok()) << st.to_string();
   }
 }
