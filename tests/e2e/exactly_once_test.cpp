@@ -335,10 +335,17 @@ TEST_F(ExactlyOnce, ZooKeeperRestartPausesAndResumes) {
   ASSERT_TRUE(test::wait_until([&] { return status_number("last_checkpoint") >= 2; }, 30s))
       << log_tail();
   ASSERT_TRUE(g_env->zk->stop().ok());
-  int64_t during = status_number("last_checkpoint");
   int64_t in_before = status_number("records_in");
   produce(sentences(2000, 6));
-  // The worker keeps processing without ZooKeeper; it must not commit anything meanwhile.
+  // The worker keeps processing without ZooKeeper; it must not commit anything meanwhile. The
+  // status file is rewritten periodically, so a commit that completed just before the stop may
+  // show only in a later write: `during` is read from a status written after records produced
+  // after the stop were counted (CI flake: a commit answered right before the stop showed up
+  // after `during` had been read).
+  ASSERT_TRUE(
+      test::wait_until([&] { return status_number("records_in") >= in_before + 1000; }, 30s))
+      << log_tail();
+  int64_t during = status_number("last_checkpoint");
   ASSERT_TRUE(
       test::wait_until([&] { return status_number("records_in") >= in_before + 2000; }, 30s))
       << log_tail();
