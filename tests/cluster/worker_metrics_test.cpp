@@ -4,6 +4,7 @@
 #include "cluster/metrics.hpp"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include "core/metrics.hpp"
 #include "runtime/engine.hpp"
@@ -118,6 +119,28 @@ TEST(WorkerMetrics, ExpositionHasTheSeriesAndPromtoolAcceptsIt) {
   if (have.status != 0) GTEST_SKIP() << "promtool is not installed (Debian package prometheus)";
   auto r = test::run_command({"promtool", "check", "metrics"}, 30s, {}, t);
   EXPECT_EQ(r.status, 0) << r.out << r.err << t;
+}
+
+}  // namespace
+
+namespace {
+
+// The supervisor's launcher hands a restarted worker its restart history in SLEET_RESTARTS.
+TEST(WorkerMetrics, RestartsComeFromTheEnvironment) {
+  ::unsetenv("SLEET_RESTARTS");
+  EXPECT_TRUE(restarts_from_env().empty());
+  ::setenv("SLEET_RESTARTS",
+           "2026-12-01T22:00:00Z\tkilled by signal 9\n2026-12-01T22:00:05Z\texit 1: lost\n"
+           "garbage line\n",
+           1);
+  auto r = restarts_from_env();
+  ::unsetenv("SLEET_RESTARTS");
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].at, "2026-12-01T22:00:00Z");
+  EXPECT_EQ(r[0].reason, "killed by signal 9");
+  EXPECT_EQ(r[1].reason, "exit 1: lost");
+  EXPECT_EQ(iso8601_utc(std::chrono::system_clock::time_point(std::chrono::seconds(0))),
+            "1970-01-01T00:00:00Z");
 }
 
 }  // namespace
