@@ -229,8 +229,10 @@ void Coordinator::collect(std::unique_lock<std::mutex>& lk) {
     add_positions(pending_, d);
     if (d.source) all_drained_ = all_drained_ && d.drained;
     acked_names_.insert(d.component + "[" + std::to_string(d.task.value) + "]");
-    if (++acked_ == target_->task_count())
+    if (++acked_ == target_->task_count()) {
+      aligned_at_ = options_.now();
       go(State::committing, "checkpoint " + std::to_string(current_.value) + ": every task acked");
+    }
   }
   lk.lock();
 }
@@ -289,6 +291,7 @@ void Coordinator::finish_commit() {
     stats_.committed_offsets = 0;
     for (auto& p : pending_.positions) stats_.committed_offsets += p.position.next.value;
     stats_.committed_positions = lowest_positions(pending_.positions);
+    record_locked("completed", "");
     go_locked(State::idle, "checkpoint " + std::to_string(current_.value) + " committed");
   }
   spdlog::debug("checkpoint {} committed in {} ms, {} bytes of state", current_.value, took.count(),
@@ -323,8 +326,26 @@ void Coordinator::abort_current(const std::string& why, std::vector<std::string>
   stats_.aborted++;
   stats_.last_abort_reason = why;
   stats_.last_abort_missing = std::move(missing);
+  const bool failed = why.rfind("commit failed", 0) == 0;
+  if (failed) stats_.failed++;
+  record_locked(failed ? "failed" : "aborted", why);
   go_locked(State::idle, "checkpoint " + std::to_string(current_.value) + " aborted");
   next_trigger_ = trigger_requested_ ? options_.now() : options_.now() + options_.interval;
+}
+
+void Coordinator::record_locked(const std::string& outcome, const std::string& reason) {
+  CheckpointRecord r;
+  r.id = current_;
+  r.outcome = outcome;
+  r.reason = reason;
+  r.at = options_.now();
+  r.duration_s = std::chrono::duration<double>(r.at - started_at_).count();
+  if (aligned_at_ >= started_at_)
+    r.alignment_s = std::chrono::duration<double>(aligned_at_ - started_at_).count();
+  if (outcome == "completed") r.bytes = pending_.total_bytes;
+  auto& h = stats_.history;
+  h.insert(h.begin(), std::move(r));
+  if (h.size() > 10) h.pop_back();
 }
 
 void add_positions(Manifest& m, const TaskSnapshotData& d) {

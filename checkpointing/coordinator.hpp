@@ -71,6 +71,17 @@ struct CoordinatorOptions {
   };
 };
 
+// One finished checkpoint attempt, for the worker's metrics and status page.
+struct CheckpointRecord {
+  CheckpointId id{0};
+  std::string outcome;      // "completed", "aborted" (timeout, a task's write error) or "failed"
+  std::string reason;       // why it was aborted or failed ("" when completed)
+  double duration_s = 0;    // trigger to commit (or to the abort)
+  double alignment_s = -1;  // trigger to the last task's ack; -1: not every task acked
+  int64_t bytes = 0;        // state bytes (completed only)
+  std::chrono::steady_clock::time_point at{};  // when it finished
+};
+
 struct CheckpointStats {
   CheckpointId last_committed{0};
   int64_t last_duration_ms = 0;  // trigger to commit
@@ -88,6 +99,8 @@ struct CheckpointStats {
   // commit), and for a timeout the tasks that had not acked ("component[task]").
   std::string last_abort_reason;
   std::vector<std::string> last_abort_missing;
+  int64_t failed = 0;                     // commits that failed (not a timeout): outcome "failed"
+  std::vector<CheckpointRecord> history;  // the last 10 attempts, newest first
 };
 
 class Coordinator : public SnapshotListener {
@@ -152,6 +165,9 @@ class Coordinator : public SnapshotListener {
   std::set<std::string> acked_names_;  // "component[task]" acked for current_
   bool all_drained_ = true;
   std::chrono::steady_clock::time_point started_at_{}, next_trigger_{};
+  std::chrono::steady_clock::time_point aligned_at_{};  // every task acked current_
+  // Adds current_'s outcome to stats_.history; mu_ held.
+  void record_locked(const std::string& outcome, const std::string& reason);
   bool trigger_requested_ = false;  // trigger_now() since the last begin(); guarded by mu_
   std::thread thread_;
 };

@@ -326,6 +326,7 @@ class ConsoleEvents : public SupervisorEvents {
   }
   void live(const LiveStatus& l) override {
     const std::string& status = l.status;
+    announce_metrics_url(status);
     // N workers: rates summed over their own statuses; checkpoint figures are the leader's.
     double in_rate = status_number(status, "in_rate"), out_rate = status_number(status, "out_rate");
     if (l.workers.size() > 1) {
@@ -369,6 +370,16 @@ class ConsoleEvents : public SupervisorEvents {
   void newline() {
     if (tty_) std::fputc('\n', stderr);
   }
+  // Once per run: where the live page and /metrics are (the worker's status carries the URL).
+  void announce_metrics_url(const std::string& status) {
+    if (url_announced_) return;
+    std::string url = status_string(status, "metrics_url");
+    if (url.empty()) return;
+    url_announced_ = true;
+    newline();
+    spdlog::info("watch it: {}/ (Prometheus: {}/metrics)", url, url);
+  }
+  bool url_announced_ = false;
   // "worker (pid 7)"; with N workers "worker w1 (pid 7)".
   std::string who(pid_t pid) const {
     std::string id = supervisor_ && workers_ > 1 ? supervisor_->worker_id_of(pid) : "";

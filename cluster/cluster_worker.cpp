@@ -17,6 +17,8 @@
 #include "cluster/cluster_plan.hpp"
 #include "cluster/dead_letter_sink.hpp"
 #include "cluster/lease.hpp"
+#include "cluster/metrics.hpp"
+#include "cluster/metrics_server.hpp"
 #include "cluster/progress.hpp"
 #include "cluster/transport.hpp"
 #include "coordination/election.hpp"
@@ -176,6 +178,10 @@ struct ClusterWorker::Impl {
   bool abandoned = false;                // the leader thread was left in a ZooKeeper call
   std::atomic<bool> leading{false};
   std::function<void()> on_joined;
+  // metrics.enabled: this worker's figures and their server (declared after `run`, so the server
+  // stops before the engine goes; it only reads strings). Controlling thread.
+  std::unique_ptr<WorkerMetrics> metrics;
+  std::unique_ptr<MetricsServer> metrics_server;
 
   Impl(const TopologySpec& s, const Registry& r, const WorkerOptions& o, const WorkerConfig& c,
        const std::atomic<bool>& st)
@@ -305,6 +311,10 @@ Status ClusterWorker::run() {
   self.slots = m.slots;
   self.pid = getpid();
   self.host = hostname();
+  if (m.cfg.metrics_enabled) {
+    SLEET_RETURN_IF_ERROR(start_metrics(m.spec, m.cfg, m.self_id, m.metrics, m.metrics_server));
+    self.metrics = m.metrics_server->host_port();
+  }
   m.membership =
       std::make_unique<zk::Membership>(*m.zk, m.store->topology_path() + "/workers", self);
   m.watcher = std::make_unique<zk::Membership>(*m.zk, m.store->topology_path() + "/workers", self);
@@ -466,6 +476,8 @@ Status ClusterWorker::run() {
         }
       }
     }
+    if (m.metrics && m.metrics->due(now) && m.run && m.run->started)
+      m.metrics->refresh(*m.run->engine, m.run->coord.get(), now);
     if (meter.due(now) && m.options.on_progress) m.options.on_progress(m.progress(now, meter));
     std::this_thread::sleep_for(m.run && !m.run->started ? 5ms : 20ms);
   }
@@ -811,6 +823,10 @@ WorkerProgress ClusterWorker::Impl::progress(Clock::time_point now, ProgressMete
   p.transport_tuples_sent = static_cast<int64_t>(ts.tuples_sent);
   p.cluster_state = !run ? "waiting" : run->started ? "running" : "connecting";
   meter.finish(p, now);
+  if (metrics) {
+    p.metrics_json = metrics->json_fields();
+    metrics->set_status(p.to_json());
+  }
   return p;
 }
 

@@ -302,6 +302,7 @@ std::optional<SupervisorOutcome> Supervisor::worker_ended(Child& c) {
   // The checkpoint it resumes from is ZooKeeper's latest, which can be newer than the last one
   // the dead worker's status file showed: the new worker's status says which.
   events_.restarting(c.pid, why, d.backoff, last_cp_seen_);
+  c.slot.launcher->restarted(why);
   c.restart_at = clock_.now() + d.backoff;
   return std::nullopt;
 }

@@ -123,6 +123,9 @@ class WorkerLauncher {
   virtual int stop(std::chrono::milliseconds grace) = 0;
   // The last `lines` lines of the worker's log, for the console.
   virtual std::string log_tail(size_t lines) = 0;
+  // A restart of this worker index happened for `reason`: the next start() tells the worker
+  // (SLEET_RESTARTS, read by cluster/metrics.hpp restarts_from_env) so its status shows it.
+  virtual void restarted(const std::string& /*reason*/) {}
 };
 
 // The embedded ZooKeeper server, a child like the worker; absent with an external ensemble.

@@ -1,7 +1,10 @@
 #include "cluster/supervisor_io.hpp"
 
+#include "cluster/metrics.hpp"
+
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -36,10 +39,21 @@ Result<pid_t> ProcessWorkerLauncher::start() {
   Process::Options po;
   po.stderr_path = log_.string();
   po.stdout_path = log_.string();
+  if (!restarts_.empty()) po.env["SLEET_RESTARTS"] = restarts_;
   auto p = Process::spawn(argv_, po);
   if (!p.ok()) return p.status();
   process_ = std::move(p).value();
   return process_.pid();
+}
+
+void ProcessWorkerLauncher::restarted(const std::string& reason) {
+  std::string r = reason.substr(0, 300);
+  for (char& ch : r)
+    if (ch == '\n' || ch == '\t') ch = ' ';
+  restarts_ += iso8601_utc(std::chrono::system_clock::now()) + "\t" + r + "\n";
+  // The last 20 restarts are plenty for the page, and keep the environment small.
+  while (std::count(restarts_.begin(), restarts_.end(), '\n') > 20)
+    restarts_.erase(0, restarts_.find('\n') + 1);
 }
 
 void ProcessWorkerLauncher::kill() {

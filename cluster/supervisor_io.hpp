@@ -33,9 +33,11 @@ class ProcessWorkerLauncher : public WorkerLauncher {
   void terminate() override;
   int stop(std::chrono::milliseconds grace) override { return process_.stop(grace); }
   std::string log_tail(size_t lines) override { return last_lines(log_, lines); }
+  void restarted(const std::string& reason) override;
 
  private:
   std::vector<std::string> argv_;
+  std::string restarts_;  // SLEET_RESTARTS for the next start: "<ISO-8601>\t<reason>\n" each
   std::filesystem::path log_;
   Process process_;
 };

@@ -15,6 +15,8 @@
 #include "checkpointing/snapshot_store.hpp"
 #include "cluster/cluster_worker.hpp"
 #include "cluster/dead_letter_sink.hpp"
+#include "cluster/metrics.hpp"
+#include "cluster/metrics_server.hpp"
 #include "cluster/progress.hpp"
 #include "cluster/stall_watchdog.hpp"
 #include "coordination/zk_client.hpp"
@@ -120,7 +122,7 @@ std::string WorkerProgress::to_json() const {
     out += (first ? "" : ",") + tp + "=" + std::to_string(next);
     first = false;
   }
-  out += "\"}";
+  out += "\"" + metrics_json + "}";
   return out;
 }
 
@@ -175,6 +177,7 @@ void apply_worker_config(const WorkerConfig& cfg, int threads, EngineOptions& eo
   eo.channel_capacity = cfg.worker_channel_capacity;
   eo.checkpointing = cfg.checkpoint_enabled;
   eo.chaining = cfg.worker_chaining;
+  eo.metrics = cfg.metrics_enabled;
   eo.dead_letter_sink = kafka_dead_letter_sink;
 }
 
@@ -284,14 +287,31 @@ Status Worker::run_phases() {
       WorkerState::running,
       plan.id.value > 0 ? "from checkpoint " + std::to_string(plan.id.value) : "fresh"));
 
+  // Declared before the engine goes out of scope below; the server only reads strings.
+  std::unique_ptr<WorkerMetrics> metrics;
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (cfg.metrics_enabled)
+    SLEET_RETURN_IF_ERROR(start_metrics(spec_, cfg, "local", metrics, metrics_server));
   ProgressMeter meter(options_.progress_interval, std::chrono::steady_clock::now());
   Status result;
+  double last_in_rate = 0, last_out_rate = 0, last_elapsed = 0;
   auto progress = [&](bool force) {
     auto now = std::chrono::steady_clock::now();
-    if (!force && !meter.due(now)) return;
+    const bool report = force || meter.due(now);
+    const bool refresh = metrics && (force || metrics->due(now));
+    if (!report && !refresh) return;
     WorkerProgress p;
     add_engine_figures(spec_, *engine, p);
-    meter.finish(p, now);
+    if (report) {
+      meter.finish(p, now);
+      last_in_rate = p.in_rate;
+      last_out_rate = p.out_rate;
+      last_elapsed = p.elapsed_s;
+    } else {
+      p.elapsed_s = last_elapsed;
+      p.in_rate = last_in_rate;
+      p.out_rate = last_out_rate;
+    }
     p.restored_from = plan.id.value;
     if (coordinator)
       add_coordinator_figures(*coordinator, *engine, now, p);
@@ -301,7 +321,12 @@ Status Worker::run_phases() {
       p.failure = result.to_string();
       p.failure_transient = result.error_class() == ErrorClass::retriable;
     }
-    if (options_.on_progress) options_.on_progress(p);
+    if (metrics) {
+      if (refresh) metrics->refresh(*engine, coordinator.get(), now);
+      p.metrics_json = metrics->json_fields();
+      metrics->set_status(p.to_json());
+    }
+    if (report && options_.on_progress) options_.on_progress(p);
   };
 
   // Default (WorkerConfig): a few checkpoint timeouts, so a slow checkpoint is never mistaken for

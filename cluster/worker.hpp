@@ -62,6 +62,9 @@ struct WorkerProgress {
   int64_t local_tasks = 0;
   int64_t cluster_visible = -1;
   int64_t transport_bytes_sent = 0, transport_tuples_sent = 0;  // since the worker started
+  // WorkerMetrics::json_fields() (",\"metrics_url\":...,\"components\":[...],..."), appended
+  // last by to_json(); empty with metrics.enabled: false.
+  std::string metrics_json;
   // The status fields above that the snprintf in to_json() does not write: `,"key":value...`.
   std::string extra_json() const;
   std::string to_line() const;  // one human line

@@ -13,7 +13,8 @@ using Clock = std::chrono::steady_clock;
 
 std::string encode_worker_info(const WorkerInfo& w) {
   return "address=" + w.address + "\nslots=" + std::to_string(w.slots) +
-         "\npid=" + std::to_string(w.pid) + "\nhost=" + w.host + "\n";
+         "\npid=" + std::to_string(w.pid) + "\nhost=" + w.host + "\n" +
+         (w.metrics.empty() ? std::string() : "metrics=" + w.metrics + "\n");
 }
 
 Result<WorkerInfo> decode_worker_info(const std::string& id, const std::string& data) {
@@ -52,6 +53,7 @@ Result<WorkerInfo> decode_worker_info(const std::string& id, const std::string& 
   auto h = field("host");
   if (!h.ok()) return h.status();
   w.host = *h;
+  if (auto m = kv.find("metrics"); m != kv.end()) w.metrics = m->second;
   int64_t slots = 0;
   SLEET_RETURN_IF_ERROR(number("slots", slots));
   SLEET_RETURN_IF_ERROR(number("pid", w.pid));

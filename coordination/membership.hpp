@@ -28,10 +28,12 @@ struct WorkerInfo {
   int slots = 1;
   int64_t pid = 0;
   std::string host;
+  std::string metrics;  // host:port of its metrics server ("" if none; absent in older entries)
   bool operator==(const WorkerInfo&) const = default;
 };
 
-// The znode's data: "address=...\nslots=...\npid=...\nhost=...\n" (readable with zkCli).
+// The znode's data: "address=...\nslots=...\npid=...\nhost=...\n[metrics=...\n]" (readable with
+// zkCli). metrics is optional, so entries of workers from before it decode.
 std::string encode_worker_info(const WorkerInfo& w);
 // corruption if a field is missing or malformed.
 Result<WorkerInfo> decode_worker_info(const std::string& id, const std::string& data);

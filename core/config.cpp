@@ -44,10 +44,16 @@ constexpr ConfigKeySpec kKeys[] = {
      "topology naming the task (default: 3 x checkpoint.timeout.ms)"},
     {"worker.chaining", K::boolean, "true", 0,
      "chain local_or_shuffle streams between equal parallelisms; false: a fiber per task"},
+    {"metrics.enabled", K::boolean, "true", 0,
+     "execute latency, back-pressure and idle time per task, and the metrics server"},
+    {"metrics.port", K::integer, "0", 0,
+     "port of the worker's metrics server (/metrics, /api/status, the page); 0: a free port",
+     65535},
+    {"metrics.address", K::text, "127.0.0.1", 0, "address the metrics server binds"},
 };
 
-constexpr std::string_view kOwnPrefixes[] = {"checkpoint.", "worker.", "zookeeper.", "kafka.",
-                                             "transport."};
+constexpr std::string_view kOwnPrefixes[] = {"checkpoint.", "worker.",    "zookeeper.",
+                                             "kafka.",      "transport.", "metrics."};
 
 // The value of `name` in `config`, else its default (config_keys() has every name used here).
 std::string value_of(const std::map<std::string, std::string>& config, std::string_view name) {
@@ -181,6 +187,9 @@ Result<WorkerConfig> WorkerConfig::from(const std::map<std::string, std::string>
   c.transport_flush = ms("transport.flush.ms");
   c.transport_heartbeat_timeout = ms("transport.heartbeat.timeout.ms");
   c.worker_chaining = boolean("worker.chaining");
+  c.metrics_enabled = boolean("metrics.enabled");
+  c.metrics_port = static_cast<int>(integer("metrics.port"));
+  c.metrics_address = value_of(config, "metrics.address");
   c.worker_stall_timeout = config.count("worker.stall.timeout.ms") ? ms("worker.stall.timeout.ms")
                                                                    : 3 * c.checkpoint_timeout;
   return c;

@@ -75,6 +75,9 @@ struct WorkerConfig {
   std::chrono::milliseconds transport_flush{1};
   std::chrono::milliseconds transport_heartbeat_timeout{3000};
   bool worker_chaining = true;
+  bool metrics_enabled = true;
+  int metrics_port = 0;  // 0: a free port
+  std::string metrics_address = "127.0.0.1";
   std::chrono::milliseconds worker_stall_timeout{0};  // absent: 3 x checkpoint_timeout
 
   // Parses every known key (absent ones take their default); refuses the first bad value with

@@ -10,6 +10,7 @@
 #include "runtime/barrier_aligner.hpp"
 #include "runtime/channel.hpp"
 #include "runtime/inbox.hpp"
+#include "runtime/task_metrics.hpp"
 
 namespace sleet {
 
@@ -83,6 +84,7 @@ class Task : public Collector {
   int64_t unreported_in = 0;
   // EngineOptions::batch_size, kept here: append() reads it for every tuple.
   size_t batch_size = 512;
+  TaskMetrics metrics;  // runtime/task_metrics.hpp
 
   Counter* counter(const std::string& name) {
     std::lock_guard lk(counters_mu);
@@ -154,7 +156,9 @@ class Task : public Collector {
     Message m;
     m.kind = Message::Kind::data;
     m.tuples.swap(e.pending[target]);
+    const int64_t t0 = metrics.start();
     (void)e.targets[target]->send(std::move(m), &e.pending[target]);
+    TaskMetrics::add(metrics.backpressure_ns, t0);
     if (e.pending[target].capacity() == 0) e.pending[target].reserve(batch_size);
   }
 
@@ -179,11 +183,18 @@ class Task : public Collector {
   // feeding this task.
   bool execute_one(const Tuple& t) {
     try {
-      bolt->execute(t, *this);
+      if (metrics.sample()) [[unlikely]] {
+        const int64_t t0 = TaskMetrics::now_ns();
+        bolt->execute(t, *this);
+        metrics.execute.observe_ns(TaskMetrics::now_ns() - t0);
+      } else {
+        bolt->execute(t, *this);
+      }
     } catch (const FatalError& e) {
       engine->fail(Status::Internal(name() + ": " + e.what()));
       return false;
     } catch (const std::exception& e) {
+      counter("failed")->add(1);  // rare: the lock is fine here
       if (spec->on_error == ErrorPolicy::fail) {
         engine->fail(poison_record(t, e.what()));
         return false;
@@ -384,7 +395,9 @@ class Task : public Collector {
       flush();
       drained.store(spout->drained(), std::memory_order_relaxed);
       if (*r == 0) {
+        const int64_t t0 = metrics.start();
         boost::this_fiber::sleep_for(idle);
+        TaskMetrics::add(metrics.idle_ns, t0);
       } else {
         boost::this_fiber::yield();
       }
@@ -416,7 +429,9 @@ class Task : public Collector {
     size_t input = 0;
     while (aligner.live() > 0) {
       if (Status s = check_committed(); !s.ok()) return engine->fail(s);
+      const int64_t t0 = metrics.start();
       auto r = inbox->pop(input, m);
+      TaskMetrics::add(metrics.idle_ns, t0);
       if (r == Inbox::PopResult::closed) return;
       if (r == Inbox::PopResult::poked) continue;
       switch (m.kind) {
@@ -518,6 +533,7 @@ Status Engine::wire(const Registry& registry) {
     t->thread = pt.thread;
     t->local = options_.placement.local(tasks_.size());
     t->batch_size = options_.batch_size;
+    t->metrics.enabled = options_.metrics;
     auto c = registry.create(cs.class_name, cs.args);
     if (!c.ok()) return c.status().with_context("component '" + cs.id + "'");
     t->comp = std::move(c).value();
@@ -787,6 +803,12 @@ std::vector<TaskStats> Engine::stats() const {
     s.task = t->index.value;
     std::lock_guard lk(t->counters_mu);
     for (auto& [k, c] : t->counters) s.counters[k] = c->get();
+    s.execute = t->metrics.execute.snapshot();
+    s.backpressure_ns = t->metrics.backpressure_ns.load(std::memory_order_relaxed);
+    s.idle_ns = t->metrics.idle_ns.load(std::memory_order_relaxed);
+    if (t->inbox) s.queue_depth = static_cast<int64_t>(t->inbox->queued());
+    s.spout = t->spout != nullptr;
+    s.dead_letter_sink = t->is_dead_letter;
     out.push_back(std::move(s));
   }
   return out;

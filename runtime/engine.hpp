@@ -23,6 +23,7 @@
 #include <sleet/topology.hpp>
 
 #include "core/checkpoint_contract.hpp"
+#include "core/metrics.hpp"
 #include "runtime/channel.hpp"
 #include "runtime/physical_plan.hpp"
 
@@ -99,12 +100,21 @@ struct EngineOptions {
   // when some task is placed elsewhere).
   Placement placement;
   RemoteChannels* remote = nullptr;
+  // Execute latency, back-pressure and idle time per task (runtime/task_metrics.hpp); false:
+  // counters only (metrics.enabled: false, or the benchmark's metrics-off run).
+  bool metrics = true;
 };
 
 struct TaskStats {
   std::string component;
   int task = 0;
   std::map<std::string, int64_t> counters;  // "in", "out", "skipped", ... plus component counters
+  HistogramSnapshot execute;                // sampled execute latency (bolts)
+  int64_t backpressure_ns = 0;              // blocked handing batches to full output channels
+  int64_t idle_ns = 0;                      // waiting for input (spouts: idle sleeps)
+  int64_t queue_depth = -1;                 // messages in the input channels; -1: no inbox
+  bool spout = false;
+  bool dead_letter_sink = false;  // a task the engine chained for on_error: dead_letter
 };
 
 class Task;

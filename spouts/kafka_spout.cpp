@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "core/builtin.hpp"
+#include "core/metrics.hpp"
 
 namespace sleet::kafka {
 
@@ -205,7 +206,13 @@ Status KafkaSpout::open(Context& ctx) {
     return error_status(err, "KafkaSpout " + name_ + ": assigning partitions");
   queue_.reset(rd_kafka_queue_get_consumer(rk_.get()));
   if (!queue_) return Status::Internal("KafkaSpout " + name_ + ": consumer has no queue");
-  if (ctx.counter) wakes_ = ctx.counter("fetch_wakes");
+  if (ctx.counter) {
+    wakes_ = ctx.counter("fetch_wakes");
+    for (auto& part : parts_) {
+      part.next_gauge = ctx.counter(partition_gauge_name("next_offset", topic_, part.id));
+      part.hw_gauge = ctx.counter(partition_gauge_name("high_watermark", topic_, part.id));
+    }
+  }
   if (!mine.empty())
     waker_ = std::make_unique<FetchWaker>(rk_.get(), queue_.get(), topic_, mine, conf);
   batch_.resize(max_batch_);
@@ -326,7 +333,19 @@ Result<size_t> KafkaSpout::next_batch(Collector& out) {
     ++emitted;
   }
   if (!failure.ok()) return failure;
+  if (emitted == 0 || (++gauge_tick_ & 63) == 0) update_gauges();
   return emitted;
+}
+
+void KafkaSpout::update_gauges() {
+  for (auto& p : parts_) {
+    if (!p.next_gauge) continue;
+    int64_t lo = -1, hi = -1;
+    rd_kafka_get_watermark_offsets(rk_.get(), topic_.c_str(), p.id, &lo, &hi);
+    if (hi < 0) hi = p.hi_open;
+    p.next_gauge->add(p.next - p.next_gauge->get());  // this task is the only writer
+    if (hi >= 0) p.hw_gauge->add(hi - p.hw_gauge->get());
+  }
 }
 
 SourcePositions KafkaSpout::positions() const {

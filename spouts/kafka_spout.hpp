@@ -66,7 +66,15 @@ class KafkaSpout : public Spout {
     int32_t id = 0;
     int64_t next = 0;      // offset of the next record to emit
     int64_t hi_open = -1;  // high watermark queried at open
+    // Gauges for the worker's metrics (core/metrics.hpp partition_gauge_name): set by adding the
+    // change to a task counter, so they travel with every other counter.
+    Counter* next_gauge = nullptr;
+    Counter* hw_gauge = nullptr;
   };
+  // Updates the partition gauges: every idle turn, else every 64th batch (one cached watermark
+  // look-up per partition, no broker round trip).
+  void update_gauges();
+  uint32_t gauge_tick_ = 0;
   Part* part(int32_t id) {
     return id >= 0 && static_cast<size_t>(id) < slot_.size() && slot_[id] >= 0 ? &parts_[slot_[id]]
                                                                                : nullptr;

@@ -10,6 +10,8 @@ sleet_packages=(
   libboost-fiber-dev libboost-context-dev libcereal-dev libyaml-cpp-dev
   libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   kcat clang libclang-rt-14-dev
+  libcpp-httplib-dev  # the workers' metrics server (cluster/metrics_server.cpp)
+  prometheus chromium  # real observers in tests: promtool, a Prometheus server, headless Chromium
   iptables iproute2  # the e2e tests' network namespaces and cut links (tests/support/netns)
 )
 

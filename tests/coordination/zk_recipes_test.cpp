@@ -167,6 +167,19 @@ TEST(WorkerInfo, EncodesAndDecodes) {
   EXPECT_EQ(zk::decode_worker_info("w1", "garbage").status().code(), Code::corruption);
 }
 
+// The metrics server's host:port travels in the entry; an entry written before the field existed
+// still decodes (metrics empty).
+TEST(WorkerInfo, CarriesTheMetricsAddressAndDecodesOldEntries) {
+  zk::WorkerInfo w{"w1", "127.0.0.10:7100", 3, 4242, "host-a", "127.0.0.1:9464"};
+  auto back = zk::decode_worker_info("w1", zk::encode_worker_info(w));
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(back->metrics, "127.0.0.1:9464");
+  EXPECT_NE(zk::encode_worker_info(w).find("metrics=127.0.0.1:9464\n"), std::string::npos);
+  auto old = zk::decode_worker_info("w1", "address=a:1\nslots=1\npid=1\nhost=h\n");
+  ASSERT_TRUE(old.ok()) << old.status().to_string();
+  EXPECT_EQ(old->metrics, "");
+}
+
 std::vector<std::string> ids(const std::vector<zk::WorkerInfo>& ws) {
   std::vector<std::string> out;
   for (const auto& w : ws) out.push_back(w.id);
