@@ -194,6 +194,85 @@ std::vector<ComponentRow> merge_components(const StatusReport& r) {
   return rows;
 }
 
+void CheckpointTally::observe(const std::string& status_json) {
+  if (status_json.empty()) return;
+  auto doc = parse_json(status_json);
+  if (!doc.ok()) return;
+  if (const JsonValue* a = array_at(*doc, "checkpoints")) {
+    for (auto& c : a->array) {
+      auto id = c.number_at("id");
+      if (!id || c.string_at("outcome").value_or("completed") != "completed") continue;
+      by_id_[static_cast<int64_t>(*id)] = {c.number_at("duration_seconds"), c.number_at("bytes")};
+    }
+    return;
+  }
+  auto id = doc->number_at("last_checkpoint");
+  if (!id || *id <= 0) return;
+  Seen s;
+  if (auto ms = doc->number_at("last_checkpoint_ms")) s.seconds = *ms / 1000;
+  s.bytes = doc->number_at("last_checkpoint_bytes");
+  by_id_[static_cast<int64_t>(*id)] = s;
+}
+
+namespace {
+
+// The q-quantile (nearest rank) of `v`, sorted here.
+std::optional<double> quantile(std::vector<double> v, double q) {
+  if (v.empty()) return std::nullopt;
+  std::sort(v.begin(), v.end());
+  size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
+  return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+}  // namespace
+
+std::string CheckpointTally::summary() const {
+  if (by_id_.empty()) return "checkpoints: none completed";
+  std::vector<double> secs, sizes;
+  double total = 0;
+  for (auto& [id, s] : by_id_) {
+    if (s.seconds) secs.push_back(*s.seconds);
+    if (s.bytes) {
+      sizes.push_back(*s.bytes);
+      total += *s.bytes;
+    }
+  }
+  std::string out = "checkpoints: " + std::to_string(by_id_.size()) + " seen (ids " +
+                    std::to_string(by_id_.begin()->first) + ".." +
+                    std::to_string(by_id_.rbegin()->first) + "); duration p50 " +
+                    seconds(quantile(secs, 0.5)) + ", p99 " + seconds(quantile(secs, 0.99)) +
+                    "; size p50 " + bytes(quantile(sizes, 0.5)) + ", max " +
+                    bytes(quantile(sizes, 1.0)) + ", " + bytes(sizes.empty() ? Opt{} : total) +
+                    " in all";
+  return out;
+}
+
+std::vector<std::string> component_summary(const StatusReport& r) {
+  std::vector<std::string> out;
+  for (auto& c : merge_components(r)) {
+    std::string line = "component " + c.id + " (" + c.kind + ", " + count(c.tasks) +
+                       " task(s)): in " + count(c.tuples_in) + ", out " + count(c.tuples_out) +
+                       ", p99 execute " + seconds(c.p99_s) + ", back-pressure " +
+                       dash_or(c.backpressure, "%.0f%%", 100);
+    if (c.skipped.value_or(0) > 0 || c.dead_lettered.value_or(0) > 0 || c.failed.value_or(0) > 0)
+      line += ", skipped " + count(c.skipped) + ", dead-lettered " + count(c.dead_lettered) +
+              ", failed " + count(c.failed);
+    out.push_back(std::move(line));
+  }
+  if (!out.empty()) return out;
+  Opt in, outs, skipped;
+  for (auto& w : r.workers)
+    if (w.doc) {
+      add(in, w.doc->number_at("records_in"));
+      add(outs, w.doc->number_at("records_out"));
+      add(skipped, w.doc->number_at("skipped"));
+    }
+  if (in || outs)
+    out.push_back("totals: spouts emitted " + count(in) + ", sinks received " + count(outs) +
+                  ", skipped " + count(skipped) + " (no per-component figures in the status)");
+  return out;
+}
+
 StateDirRun decide_state_dir_run(bool lock_held, std::time_t lock_mtime,
                                  const std::vector<StatusFileSeen>& files) {
   StateDirRun run;

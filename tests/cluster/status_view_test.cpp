@@ -214,3 +214,38 @@ TEST(StateDirRun, OnlyTheFilesOfTheRunThatHoldsOrHeldTheLock) {
     EXPECT_EQ(run.stopped_at, c.stopped_at) << c.name;
   }
 }
+
+TEST(CheckpointTally, CountsQuantilesAndSizes) {
+  CheckpointTally t;
+  EXPECT_EQ(t.summary(), "checkpoints: none completed");
+  // Today's status: the last checkpoint of each observation; the same id twice counts once.
+  for (int id = 1; id <= 4; ++id)
+    for (int again = 0; again < 2; ++again)
+      t.observe(R"({"last_checkpoint":)" + std::to_string(id) + R"(,"last_checkpoint_ms":)" +
+                std::to_string(id * 10) + R"(,"last_checkpoint_bytes":1024})");
+  t.observe(R"({"last_checkpoint":0})");
+  t.observe("not json");
+  EXPECT_EQ(t.seen(), 4u);
+  EXPECT_EQ(t.summary(),
+            "checkpoints: 4 seen (ids 1..4); duration p50 20.0 ms, p99 40.0 ms; size p50 1.0 KiB, "
+            "max 1.0 KiB, 4.0 KiB in all");
+  // With the list: completed entries only.
+  t.observe(R"({"checkpoints":[{"id":6,"duration_seconds":2.5,"bytes":10,"outcome":"completed"},)"
+            R"({"id":5,"duration_seconds":9,"bytes":10,"outcome":"aborted"}]})");
+  EXPECT_EQ(t.seen(), 5u);
+  EXPECT_TRUE(has(t.summary(), "ids 1..6")) << t.summary();
+  EXPECT_TRUE(has(t.summary(), "p99 2.50 s")) << t.summary();
+}
+
+TEST(ComponentSummary, PerComponentOrTheTotalsThereAre) {
+  auto lines = component_summary(report_of({with_components("w0", true, 0, 0.002, 0.5)}));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0],
+            "component count (bolt, 1 task(s)): in 10, out 5, p99 execute 2.0 ms, back-pressure "
+            "50%");
+  lines = component_summary(report_of({kToday}));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0],
+            "totals: spouts emitted 1000, sinks received 990, skipped 2 (no per-component "
+            "figures in the status)");
+}
