@@ -626,7 +626,8 @@ int run(const RunOptions& o, SignalWatcher& signals) {
     StatusReport final_report;
     for (auto& v : views) {
       std::string st = cluster_mode ? v.status : status;
-      if (auto doc = parse_json(st); doc.ok()) final_report.workers.push_back({v.id, "", *doc, "", ""});
+      if (auto doc = parse_json(st); doc.ok())
+        final_report.workers.push_back({v.id, "", *doc, "", ""});
     }
     for (auto& l : component_summary(final_report)) spdlog::info("{}", l);
     console.checkpoints.observe(status);

@@ -74,10 +74,9 @@ void register_status(CLI::App& app) {
     if (!o->zookeeper.empty()) {
       if (std::string e = zookeeper_flag_error(o->zookeeper); !e.empty()) fail(kExitUsage, e);
       if (o->name.empty())
-        fail(kExitUsage,
-             "with --zookeeper, name the topology: `sleet status NAME --zookeeper " +
-                 o->zookeeper + "` (`sleet list --zookeeper " + o->zookeeper +
-                 "` shows the names)");
+        fail(kExitUsage, "with --zookeeper, name the topology: `sleet status NAME --zookeeper " +
+                             o->zookeeper + "` (`sleet list --zookeeper " + o->zookeeper +
+                             "` shows the names)");
       setup_logging("status");
       // The ZooKeeper C client logs to stderr; only errors are of interest here.
       if (!getenv("SLEET_LOG_LEVEL")) spdlog::set_level(spdlog::level::warn);

@@ -41,7 +41,7 @@ class LiveConsole {
   int fd_;
   bool tty_;
   std::mutex mu_;
-  std::string line_;     // what is shown ("" none)
+  std::string line_;  // what is shown ("" none)
   bool ended_ = false;
   // Held from before_log() to after_log() (the sink's own mutex orders those pairs).
   std::unique_lock<std::mutex> log_lock_;

@@ -359,7 +359,9 @@ void write(const JsonValue& v, std::string& out) {
 
 }  // namespace
 
-Result<JsonValue> parse_json(std::string_view text) { return Parser(text).document(); }
+Result<JsonValue> parse_json(std::string_view text) {
+  return Parser(text).document();
+}
 
 std::string write_json(const JsonValue& v) {
   std::string out;

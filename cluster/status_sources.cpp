@@ -32,7 +32,7 @@ std::string read_text(const fs::path& p) {
 }
 
 std::time_t mtime_of(const fs::path& p) {
-  struct stat st{};
+  struct stat st {};
   return ::stat(p.c_str(), &st) == 0 ? st.st_mtime : 0;
 }
 
@@ -50,7 +50,9 @@ bool is_state_dir(const fs::path& dir) {
   return fs::exists(dir / kStateMarker, ec);
 }
 
-bool pid_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+bool pid_alive(pid_t pid) {
+  return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
 
 // A status line's number `key` (the status files are JSON; an unreadable one is skipped).
 std::optional<JsonValue> read_doc(const fs::path& p, std::string* error) {
@@ -146,8 +148,7 @@ bool process_holds(pid_t pid, const fs::path& lock_path) {
 
 Result<StatusReport> state_dir_report(const fs::path& dir, const std::string& name) {
   if (!is_state_dir(dir))
-    return Status::NotFound(dir.string() +
-                            " is not a state dir of `sleet run` (it has no " +
+    return Status::NotFound(dir.string() + " is not a state dir of `sleet run` (it has no " +
                             std::string(kStateMarker) +
                             "); pass the directory `sleet run --state-dir` used");
   const std::string topology = marker_topology(dir);
@@ -174,11 +175,9 @@ Result<StatusReport> state_dir_report(const fs::path& dir, const std::string& na
   };
   look(dir / "status.json");
   for (auto& e : fs::directory_iterator(dir / "workers", ec))
-    if (e.path().filename().string().size() > 12 &&
-        e.path().string().ends_with(".status.json"))
+    if (e.path().filename().string().size() > 12 && e.path().string().ends_with(".status.json"))
       look(e.path());
-  std::sort(seen.begin(), seen.end(),
-            [](auto& a, auto& b) { return a.path < b.path; });
+  std::sort(seen.begin(), seen.end(), [](auto& a, auto& b) { return a.path < b.path; });
   StateDirRun run = decide_state_dir_run(live, mtime_of(lock), seen);
   StatusReport r;
   r.topology = topology;
@@ -277,8 +276,8 @@ Result<std::string> http_get(const std::string& host_port, const std::string& pa
   std::string head = reply.substr(0, head_end);
   std::string code = head.substr(head.find(' ') + 1, 3);
   if (code != "200")
-    return Status::Unavailable(what + ": HTTP " + head.substr(head.find(' ') + 1,
-                                                               head.find("\r\n") - head.find(' ') - 1));
+    return Status::Unavailable(
+        what + ": HTTP " + head.substr(head.find(' ') + 1, head.find("\r\n") - head.find(' ') - 1));
   std::string body = reply.substr(head_end + 4);
   std::string lower = head;
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -294,8 +293,7 @@ Result<StatusReport> zookeeper_report(zk::Client& zk, const std::string& connect
   if (!there->has_value())
     return Status::NotFound("no topology '" + name + "' under " + root + " on " + connect +
                             " (`sleet list --zookeeper " + connect +
-                            (root == "/sleet" ? "" : " --root " + root) +
-                            "` shows what there is)");
+                            (root == "/sleet" ? "" : " --root " + root) + "` shows what there is)");
   StatusReport r;
   r.topology = name;
   r.source = "zookeeper";

@@ -24,8 +24,12 @@ std::string dash_or(const Opt& v, const char* fmt, double scale = 1) {
   std::snprintf(buf, sizeof buf, fmt, *v * scale);
   return buf;
 }
-std::string count(const Opt& v) { return dash_or(v, "%.0f"); }
-std::string rate(const Opt& v) { return v ? format_rate(*v) + "/s" : "-"; }
+std::string count(const Opt& v) {
+  return dash_or(v, "%.0f");
+}
+std::string rate(const Opt& v) {
+  return v ? format_rate(*v) + "/s" : "-";
+}
 
 std::string bytes(const Opt& v) {
   if (!v) return "-";
@@ -140,7 +144,9 @@ std::string str(const JsonValue& o, const char* key) {
   return "-";
 }
 
-JsonValue opt_json(const Opt& v) { return v ? JsonValue::of(*v) : JsonValue{}; }
+JsonValue opt_json(const Opt& v) {
+  return v ? JsonValue::of(*v) : JsonValue{};
+}
 
 }  // namespace
 
@@ -237,13 +243,12 @@ std::string CheckpointTally::summary() const {
       total += *s.bytes;
     }
   }
-  std::string out = "checkpoints: " + std::to_string(by_id_.size()) + " seen (ids " +
-                    std::to_string(by_id_.begin()->first) + ".." +
-                    std::to_string(by_id_.rbegin()->first) + "); duration p50 " +
-                    seconds(quantile(secs, 0.5)) + ", p99 " + seconds(quantile(secs, 0.99)) +
-                    "; size p50 " + bytes(quantile(sizes, 0.5)) + ", max " +
-                    bytes(quantile(sizes, 1.0)) + ", " + bytes(sizes.empty() ? Opt{} : total) +
-                    " in all";
+  std::string out =
+      "checkpoints: " + std::to_string(by_id_.size()) + " seen (ids " +
+      std::to_string(by_id_.begin()->first) + ".." + std::to_string(by_id_.rbegin()->first) +
+      "); duration p50 " + seconds(quantile(secs, 0.5)) + ", p99 " + seconds(quantile(secs, 0.99)) +
+      "; size p50 " + bytes(quantile(sizes, 0.5)) + ", max " + bytes(quantile(sizes, 1.0)) + ", " +
+      bytes(sizes.empty() ? Opt{} : total) + " in all";
   return out;
 }
 
@@ -384,13 +389,17 @@ std::string render_status(const StatusReport& r, std::time_t now) {
     }
     out += " (" + where + "); the figures below are FINAL, as the run last wrote them\n";
   }
+  if (r.source == "zookeeper" && r.workers.empty())
+    out +=
+        "no live worker is registered in ZooKeeper (a `sleet run` without --workers registers "
+        "none: ask it with --state-dir)\n";
   const JsonValue j = status_json(r);
 
   const JsonValue& totals = *j.get("totals");
   out += "\ntotals: records in " + count(totals.number_at("records_in")) + ", out " +
-         count(totals.number_at("records_out")) + "; rate in " +
-         rate(totals.number_at("in_rate")) + ", out " + rate(totals.number_at("out_rate")) +
-         "; skipped " + count(totals.number_at("skipped")) + "\n";
+         count(totals.number_at("records_out")) + "; rate in " + rate(totals.number_at("in_rate")) +
+         ", out " + rate(totals.number_at("out_rate")) + "; skipped " +
+         count(totals.number_at("skipped")) + "\n";
 
   out += "\ncomponents\n";
   const JsonValue& comps = *j.get("components");
@@ -408,8 +417,8 @@ std::string render_status(const StatusReport& r, std::time_t now) {
                       count(c.number_at("dead_lettered")), count(c.number_at("failed"))});
     out += table({"COMPONENT", "KIND", "TASKS", "RATE IN", "RATE OUT", "P99 EXEC", "BACKPR", "LAG",
                   "IN", "OUT", "SKIPPED", "DEAD-LET", "FAILED"},
-                 rows, {false, false, true, true, true, true, true, true, true, true, true, true,
-                        true});
+                 rows,
+                 {false, false, true, true, true, true, true, true, true, true, true, true, true});
   }
 
   out += "\ncheckpoints (newest first)";

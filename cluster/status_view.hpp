@@ -22,8 +22,8 @@ namespace sleet::cluster {
 
 // One worker as `sleet status` found it.
 struct StatusWorker {
-  std::string id;      // "w0", a cluster worker id, or "worker" (one `sleet run` worker)
-  std::string source;  // the status file's path or the URL it was fetched from
+  std::string id;                // "w0", a cluster worker id, or "worker" (one `sleet run` worker)
+  std::string source;            // the status file's path or the URL it was fetched from
   std::optional<JsonValue> doc;  // its status document; nullopt: none could be read
   std::string error;             // why there is no document ("" when there is one)
   std::string metrics;           // host:port of its metrics endpoint ("" unknown)
@@ -90,10 +90,10 @@ struct StatusFileSeen {
   bool pid_alive = false;  // the process named by its "pid" runs now
 };
 struct StateDirRun {
-  bool live = false;                // a `sleet run` holds the lock
-  std::time_t started = 0;          // the lock file's mtime (0: no lock file: no run ever)
-  std::vector<std::string> files;   // the status files of this run
-  std::time_t stopped_at = 0;       // stopped: the newest of its files' mtimes
+  bool live = false;               // a `sleet run` holds the lock
+  std::time_t started = 0;         // the lock file's mtime (0: no lock file: no run ever)
+  std::vector<std::string> files;  // the status files of this run
+  std::time_t stopped_at = 0;      // stopped: the newest of its files' mtimes
 };
 StateDirRun decide_state_dir_run(bool lock_held, std::time_t lock_mtime,
                                  const std::vector<StatusFileSeen>& files);

@@ -32,8 +32,9 @@ struct PtyRun {
 
 // Runs `argv` with stdin, stdout and stderr on a pty of `cols` columns; reads until the child
 // ends or `timeout` passes (then SIGKILL, by pid).
-PtyRun run_on_pty(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                  unsigned short cols, std::chrono::seconds timeout) {
+PtyRun run_on_pty(const std::vector<std::string>& argv,
+                  const std::map<std::string, std::string>& env, unsigned short cols,
+                  std::chrono::seconds timeout) {
   PtyRun r;
   int master = -1, slave = -1;
   winsize ws{};
@@ -135,8 +136,8 @@ void check_terminal_output(const std::string& raw, size_t cols) {
       if (is_log) ++log_lines;
       if (seg.rfind("wordcount | ", 0) == 0) {
         ++live_draws;
-        EXPECT_LE(cluster::display_width(seg), cols) << "live line wider than the terminal: "
-                                                     << seg;
+        EXPECT_LE(cluster::display_width(seg), cols)
+            << "live line wider than the terminal: " << seg;
       }
       // A log line that does not start its segment is glued to something before it.
       EXPECT_TRUE(run_tag == std::string::npos || (is_log && run_tag == 12))
@@ -166,5 +167,9 @@ void run_at(unsigned short cols) {
 
 }  // namespace
 
-TEST(LiveLinePty, FitsEightyColumns) { run_at(80); }
-TEST(LiveLinePty, FitsOneHundredSixtyColumns) { run_at(160); }
+TEST(LiveLinePty, FitsEightyColumns) {
+  run_at(80);
+}
+TEST(LiveLinePty, FitsOneHundredSixtyColumns) {
+  run_at(160);
+}

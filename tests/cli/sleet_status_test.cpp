@@ -118,8 +118,8 @@ TEST(SleetStatus, NothingToShowIsExitThree) {
   EXPECT_EQ(r.status, 3) << r.err;
   EXPECT_NE(r.err.find("no run ever used"), std::string::npos) << r.err;
   // Of another topology: the name is wrong (2).
-  r = test::run_command(
-      {SLEET_CLI_PATH, "status", "other", "--state-dir", dir.path().string()}, 30s);
+  r = test::run_command({SLEET_CLI_PATH, "status", "other", "--state-dir", dir.path().string()},
+                        30s);
   EXPECT_EQ(r.status, 2) << r.err;
   // Bad flags.
   r = test::run_command({SLEET_CLI_PATH, "status", "--zookeeper", "127.0.0.1:1"}, 30s);

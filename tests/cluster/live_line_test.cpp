@@ -12,10 +12,9 @@ namespace {
 LiveStatus busy() {
   LiveStatus l;
   l.elapsed_s = 123.4;
-  l.status =
-      R"({"pid":1,"in_rate":125000.0,"out_rate":98000.0,"last_checkpoint":42,)"
-      R"("last_checkpoint_ms":37,"last_checkpoint_age_s":1.25,"committed_offsets":9000,)"
-      R"("leader":true,"generation":5})";
+  l.status = R"({"pid":1,"in_rate":125000.0,"out_rate":98000.0,"last_checkpoint":42,)"
+             R"("last_checkpoint_ms":37,"last_checkpoint_age_s":1.25,"committed_offsets":9000,)"
+             R"("leader":true,"generation":5})";
   l.loaded = 12000;
   l.aborts_seen = 2;
   l.restarts = 3;
@@ -47,8 +46,9 @@ bool has(const std::string& s, const std::string& part) {
 TEST(LiveLine, UnlimitedWidthIsTheFullLine) {
   // Off a terminal (width 0) the line is what `sleet run` always logged.
   std::string line = fit_live_line(live_fields("wordcount", quiet(), "", 1), 0);
-  EXPECT_EQ(line, "wordcount |   5.0s | in 10/s out 10/s | lag 50 of 50 | no checkpoint yet | "
-                  "restarts 0");
+  EXPECT_EQ(line,
+            "wordcount |   5.0s | in 10/s out 10/s | lag 50 of 50 | no checkpoint yet | "
+            "restarts 0");
 }
 
 struct WidthCase {
@@ -63,9 +63,8 @@ class LiveLineWidth : public ::testing::TestWithParam<WidthCase> {};
 TEST_P(LiveLineWidth, FitsAndKeepsTheImportantFields) {
   const WidthCase& c = GetParam();
   LiveStatus l = c.busy ? busy() : quiet();
-  std::string line = fit_live_line(live_fields("wordcount", l, c.busy ? kWorkers : "",
-                                               c.busy ? 3 : 1),
-                                   c.width);
+  std::string line =
+      fit_live_line(live_fields("wordcount", l, c.busy ? kWorkers : "", c.busy ? 3 : 1), c.width);
   EXPECT_LE(display_width(line), c.width) << line;
   for (auto& k : c.kept) EXPECT_TRUE(has(line, k)) << "missing '" << k << "' in: " << line;
   for (auto& d : c.dropped) EXPECT_FALSE(has(line, d)) << "unexpected '" << d << "' in: " << line;
@@ -84,24 +83,22 @@ INSTANTIATE_TEST_SUITE_P(
                   {}},
         // 160 columns, busy: the worker states give way to "3 workers", lag and the restart
         // counts shorten; every field stays.
-        WidthCase{160,
-                  true,
-                  {"wordcount", "123.4s", "in 125.0k/s out 98.0k/s", "checkpoint 42 (37 ms",
-                   "aborted 2", "rst 3", "zk rst 1", "DROPPED 17 records", "lag 3000",
-                   "3 workers gen 5"},
-                  {"w1 running"}},
+        WidthCase{
+            160,
+            true,
+            {"wordcount", "123.4s", "in 125.0k/s out 98.0k/s", "checkpoint 42 (37 ms", "aborted 2",
+             "rst 3", "zk rst 1", "DROPPED 17 records", "lag 3000", "3 workers gen 5"},
+            {"w1 running"}},
         // 80 columns, quiet (87 in full): "restarts 0" shortens first.
-        WidthCase{80,
-                  false,
-                  {"wordcount", "5.0s", "in 10/s out 10/s", "lag 50 of 50", "no checkpoint yet",
-                   "rst 0"},
-                  {}},
+        WidthCase{
+            80,
+            false,
+            {"wordcount", "5.0s", "in 10/s out 10/s", "lag 50 of 50", "no checkpoint yet", "rst 0"},
+            {}},
         // 80 columns, busy: shortened, the worker list and the long forms go first; rates,
         // checkpoint id, restarts and the drop warning stay.
-        WidthCase{80,
-                  true,
-                  {"in 125.0k", "out 98.0k", "cp 42", "DROPPED 17"},
-                  {"w1 running", "(37 ms"}},
+        WidthCase{
+            80, true, {"in 125.0k", "out 98.0k", "cp 42", "DROPPED 17"}, {"w1 running", "(37 ms"}},
         // 40 columns: rates and the drop warning (priority 0) survive.
         WidthCase{40, true, {"in 125.0k", "DROPPED 17"}, {"w0", "wordcount"}},
         WidthCase{40, false, {"in 10", "out 10"}, {}}));

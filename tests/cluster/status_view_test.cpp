@@ -74,7 +74,9 @@ TEST(StatusJson, ParsesAndWritesBack) {
            {"{}", "{}"},
            {" [1, 2.5, -3e2, true, false, null] ", "[1,2.5,-300,true,false,null]"},
            {R"({"a":{"b":["x\"y\\z\n"]}})", R"({"a":{"b":["x\"y\\z\n"]}})"},
-           {R"("\u00e9\u0041")", "\"\xc3\xa9" "A\""},
+           {R"("\u00e9\u0041")",
+            "\"\xc3\xa9"
+            "A\""},
            {R"({"k":1,"k2":"v"})", R"({"k":1,"k2":"v"})"},
        }) {
     auto v = parse_json(c.in);
@@ -127,8 +129,8 @@ TEST(StatusView, TodaysStatusShowsDashesForWhatIsUnknown) {
 }
 
 TEST(StatusView, ComponentsMergeOverWorkers) {
-  StatusReport r = report_of({with_components("w0", false, 0, 0.002, 0.5),
-                              with_components("w1", true, 1, 0.010, 0.0)});
+  StatusReport r = report_of(
+      {with_components("w0", false, 0, 0.002, 0.5), with_components("w1", true, 1, 0.010, 0.0)});
   auto rows = merge_components(r);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].id, "count");
@@ -177,8 +179,7 @@ TEST(StatusView, WorkerWithoutDocumentSaysWhy) {
   w.error = "GET http://127.0.0.1:1/api/status: connection refused";
   r.workers.push_back(w);
   std::string t = render_status(r, 0);
-  EXPECT_TRUE(has(t, "w3: no status (GET http://127.0.0.1:1/api/status: connection refused)"))
-      << t;
+  EXPECT_TRUE(has(t, "w3: no status (GET http://127.0.0.1:1/api/status: connection refused)")) << t;
   EXPECT_TRUE(has(t, "records in -, out -")) << t;
   JsonValue j = status_json(r);
   EXPECT_TRUE(j.get("totals")->get("records_in")->is_null());
@@ -197,15 +198,28 @@ TEST(StateDirRun, OnlyTheFilesOfTheRunThatHoldsOrHeldTheLock) {
   };
   const std::vector<Case> cases = {
       {"no run ever", false, 0, {{"status.json", 100, false}}, false, {}, 0},
-      {"running, file of this run", true, 100, {{"status.json", 150, true}}, true,
-       {"status.json"}, 0},
+      {"running, file of this run",
+       true,
+       100,
+       {{"status.json", 150, true}},
+       true,
+       {"status.json"},
+       0},
       {"running, file of an earlier run", true, 100, {{"status.json", 90, false}}, true, {}, 0},
-      {"stopped, cluster files newer than the old single file", false, 100,
-       {{"status.json", 50, false}, {"w0.status.json", 170, false},
-        {"w1.status.json", 180, false}},
-       false, {"w0.status.json", "w1.status.json"}, 180},
-      {"stopped, written in the second it started", false, 100, {{"status.json", 100, false}},
-       false, {"status.json"}, 100},
+      {"stopped, cluster files newer than the old single file",
+       false,
+       100,
+       {{"status.json", 50, false}, {"w0.status.json", 170, false}, {"w1.status.json", 180, false}},
+       false,
+       {"w0.status.json", "w1.status.json"},
+       180},
+      {"stopped, written in the second it started",
+       false,
+       100,
+       {{"status.json", 100, false}},
+       false,
+       {"status.json"},
+       100},
   };
   for (auto& c : cases) {
     StateDirRun run = decide_state_dir_run(c.lock_held, c.lock_mtime, c.files);
