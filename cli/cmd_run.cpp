@@ -22,11 +22,14 @@
 
 #include "cli/cli_util.hpp"
 #include "cli/commands.hpp"
+#include "cli/live_console.hpp"
 #include "cluster/drain_check.hpp"
 #include "cluster/input_loader.hpp"
+#include "cluster/live_line.hpp"
 #include "cluster/process.hpp"
 #include "cluster/run_checks.hpp"
 #include "cluster/state_dir.hpp"
+#include "cluster/status_view.hpp"
 #include "cluster/supervisor.hpp"
 #include "cluster/supervisor_io.hpp"
 #include "cluster/supervisor_policy.hpp"
@@ -203,13 +206,6 @@ std::string worker_states(const std::vector<WorkerView>& workers) {
   return out;
 }
 
-// " | generation 5" from the leader's status ("generation", written by cluster-mode workers);
-// "" when absent.
-std::string generation(const std::string& status) {
-  auto g = static_cast<int64_t>(status_number(status, "generation"));
-  return g > 0 ? " | generation " + std::to_string(g) : "";
-}
-
 // A port on `ip` that was free a moment ago (bind to port 0, read it, close): the transport port
 // a cluster-mode worker advertises. A worker keeps it across its restarts.
 Result<int> free_port_on(const std::string& ip) {
@@ -234,11 +230,13 @@ Result<int> free_port_on(const std::string& ip) {
 }
 
 // The supervisor's events on the console (cluster/supervisor.hpp), worded as the run's log has
-// always been. On a terminal the live line is redrawn in place, so a message first ends it.
+// always been. On a terminal the live line is redrawn in place (cli/live_console.hpp, whose log
+// sink keeps log lines off it); off one, the line is logged every kPlainLiveEvery.
 class ConsoleEvents : public SupervisorEvents {
  public:
-  ConsoleEvents(std::string topology, fs::path worker_log, bool tty)
-      : topology_(std::move(topology)), worker_log_(std::move(worker_log)), tty_(tty) {}
+  static constexpr double kPlainLiveEvery = 5.0;  // seconds
+  ConsoleEvents(std::string topology, fs::path worker_log, LiveConsole& console)
+      : topology_(std::move(topology)), worker_log_(std::move(worker_log)), console_(console) {}
   // N > 1: the supervisor names the workers (by pid) and their states.
   void set_supervisor(Supervisor* s, int workers) {
     supervisor_ = s;
@@ -325,51 +323,24 @@ class ConsoleEvents : public SupervisorEvents {
     spdlog::warn("checkpoint aborted ({} so far by this worker): {}", n, why);
   }
   void live(const LiveStatus& l) override {
-    const std::string& status = l.status;
-    announce_metrics_url(status);
-    // N workers: rates summed over their own statuses; checkpoint figures are the leader's.
-    double in_rate = status_number(status, "in_rate"), out_rate = status_number(status, "out_rate");
-    if (l.workers.size() > 1) {
-      in_rate = out_rate = 0;
-      for (auto& w : l.workers) {
-        in_rate += status_number(w.status, "in_rate");
-        out_rate += status_number(w.status, "out_rate");
-      }
+    announce_metrics_url(l.status);
+    checkpoints.observe(l.status);
+    auto fields = live_fields(topology_, l, worker_states(l.workers), l.workers.size());
+    if (console_.tty()) {
+      // One column spare: a line ending in the last column would wrap on some terminals.
+      console_.draw(fit_live_line(fields, std::max<size_t>(20, console_.columns()) - 1));
+    } else if (last_plain_ < 0 || l.elapsed_s - last_plain_ >= kPlainLiveEvery) {
+      last_plain_ = l.elapsed_s;
+      spdlog::info("{}", fit_live_line(fields, 0));
     }
-    int64_t cp = static_cast<int64_t>(status_number(status, "last_checkpoint"));
-    char cp_part[120];
-    if (cp > 0)
-      snprintf(cp_part, sizeof cp_part, "checkpoint %lld (%lld ms, age %.1fs)",
-               static_cast<long long>(cp),
-               static_cast<long long>(status_number(status, "last_checkpoint_ms")),
-               status_number(status, "last_checkpoint_age_s"));
-    else
-      snprintf(cp_part, sizeof cp_part, "no checkpoint yet");
-    char line[1200];
-    snprintf(
-        line, sizeof line,
-        "%s | %5.1fs | in %s/s out %s/s | lag %lld of %lld | %s%s | restarts %d%s%s%s",
-        topology_.c_str(), l.elapsed_s, format_rate(in_rate).c_str(), format_rate(out_rate).c_str(),
-        // Lag: loaded records the last committed checkpoint does not cover yet.
-        static_cast<long long>(std::max<double>(
-            0, static_cast<double>(l.loaded) - status_number(status, "committed_offsets"))),
-        static_cast<long long>(l.loaded), cp_part,
-        l.aborts_seen > 0 ? (" | aborted " + std::to_string(l.aborts_seen)).c_str() : "",
-        l.restarts,
-        l.zk_restarts > 0 ? (" | ZooKeeper restarts " + std::to_string(l.zk_restarts)).c_str() : "",
-        l.lost_total > 0 ? (" | DROPPED " + std::to_string(l.lost_total) + " records").c_str() : "",
-        l.workers.size() > 1 ? (" | " + worker_states(l.workers) + generation(status)).c_str()
-                             : "");
-    if (tty_)
-      std::fprintf(stderr, "\r\033[K%s", line);
-    else
-      spdlog::info("{}", line);
   }
+  // The checkpoints the leader's status showed, for the final summary.
+  CheckpointTally checkpoints;
 
  private:
-  void newline() {
-    if (tty_) std::fputc('\n', stderr);
-  }
+  // The log sink of the live console erases the live line before each log line and draws it
+  // again below it, so nothing is left to do before a message.
+  void newline() {}
   // Once per run: where the live page and /metrics are (the worker's status carries the URL).
   void announce_metrics_url(const std::string& status) {
     if (url_announced_) return;
@@ -387,7 +358,8 @@ class ConsoleEvents : public SupervisorEvents {
   }
   std::string topology_;
   fs::path worker_log_;
-  bool tty_;
+  LiveConsole& console_;
+  double last_plain_ = -1;
   Supervisor* supervisor_ = nullptr;
   int workers_ = 1;
 };
@@ -553,7 +525,7 @@ int run(const RunOptions& o, SignalWatcher& signals) {
   ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
   if (len > 0) argv[0] = std::string(self, static_cast<size_t>(len));
 
-  const bool tty = isatty(2);
+  LiveConsole live_console(2);
   std::vector<std::unique_ptr<ProcessWorkerLauncher>> launchers;
   std::vector<std::unique_ptr<StatusFile>> statuses;
   std::vector<WorkerSlot> slots;
@@ -593,7 +565,9 @@ int run(const RunOptions& o, SignalWatcher& signals) {
   SupervisorOptions so;
   so.until_drained = o.until_drained;
   so.policy.max_failures = o.max_failures;
-  so.live_interval = tty ? 250ms : 5s;
+  // Off a terminal the console logs the line only every kPlainLiveEvery; the reports in between
+  // feed the checkpoint statistics of the summary.
+  so.live_interval = 250ms;
   so.spout_topics = spout_topics;
   std::mt19937_64 rng(std::random_device{}());
   if (o.chaos_every_s > 0) {
@@ -605,12 +579,13 @@ int run(const RunOptions& o, SignalWatcher& signals) {
       return std::uniform_int_distribution<size_t>(0, n - 1)(rng);
     };
   }
-  ConsoleEvents console(spec.name, cluster_mode ? workers_dir : worker_log, tty);
+  ConsoleEvents console(spec.name, cluster_mode ? workers_dir : worker_log, live_console);
   Supervisor supervisor(
       std::move(so), std::move(slots), zk_child.get(), feed, clock,
       [&signals] { return signals.last_signal(); }, console);
   console.set_supervisor(&supervisor, o.workers);
   SupervisorOutcome out = supervisor.run();
+  live_console.end();
   // A child or the input failed: the error is all there is to say.
   if (!out.status.ok()) fail(exit_code_of(out), out.status.message(), out.hint);
   const int exit_code = exit_code_of(out);
@@ -656,6 +631,18 @@ int run(const RunOptions& o, SignalWatcher& signals) {
     }
     spdlog::info("workers: {}; records in {} out {} (summed over the workers' last statuses)",
                  worker_states(views), in, out_records);
+  }
+  // Per-component totals (the workers' last statuses) and the checkpoints of the run.
+  {
+    StatusReport final_report;
+    for (auto& v : views) {
+      std::string st = cluster_mode ? v.status : status;
+      if (auto doc = parse_json(st); doc.ok())
+        final_report.workers.push_back({v.id, "", *doc, "", ""});
+    }
+    for (auto& l : component_summary(final_report)) spdlog::info("{}", l);
+    console.checkpoints.observe(status);
+    spdlog::info("{}", console.checkpoints.summary());
   }
   for (auto& l : describe_errors(errors)) spdlog::warn("{}", l);
   supervisor.check_drops();

@@ -16,5 +16,6 @@ void register_validate(CLI::App& app);  // cmd_validate.cpp: validate, graph, li
 void register_worker(CLI::App& app);    // cmd_worker.cpp: one worker process running a topology
 void register_run(CLI::App& app);       // cmd_run.cpp: local cluster supervisor
 void register_cluster(CLI::App& app);   // cmd_cluster.cpp: submit, list, kill
+void register_status(CLI::App& app);    // cmd_status.cpp: what a topology is doing
 
 }  // namespace sleet::cli

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   sleet::cli::register_validate(app);
   sleet::cli::register_kafka(app);
   sleet::cli::register_cluster(app);
+  sleet::cli::register_status(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {
