@@ -53,7 +53,8 @@ void collect(const std::vector<Values>& tuples, std::map<Key, std::string>& seen
   for (const auto& v : tuples) {
     ASSERT_EQ(v.size(), 8u) << "key value partition offset timestamp headers key_null value_null";
     EXPECT_EQ(std::get<Bytes>(v[5]).data, "") << "these records have no headers";
-    EXPECT_FALSE(std::get<bool>(v[6])) << "these records have keys";
+    EXPECT_EQ(std::get<bool>(v[6]), std::get<std::string>(v[0]).empty())
+        << "these records have a non-empty key or none (null)";
     EXPECT_FALSE(std::get<bool>(v[7])) << "and values";
     Key k{std::get<int64_t>(v[2]), std::get<int64_t>(v[3])};
     ASSERT_TRUE(seen.emplace(k, std::get<std::string>(v[1])).second)
