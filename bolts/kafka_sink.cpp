@@ -10,6 +10,8 @@
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
+
+#include <sleet/kafka_headers.hpp>
 #include <string_view>
 
 #include "core/builtin.hpp"
@@ -135,6 +137,7 @@ KafkaSink::KafkaSink(const Args& a)
     : topic_(a.string_or("topic", "")),
       bootstrap_(a.string_or("bootstrap.servers", "")),
       key_field_(a.string_or("key.field", "")),
+      headers_field_(a.string_or("headers_field", "")),
       timeout_(a.int_or("publish.timeout.ms", 60'000)),
       extra_conf_(conf_from_arg(a, "config")) {
   if (topic_.empty()) throw std::invalid_argument("topic must not be empty");
@@ -256,11 +259,33 @@ Status KafkaSink::open(Context& ctx) {
   return init(ctx);
 }
 
+void KafkaSink::add_headers(const Value& v, const std::string& field, const Tuple& t,
+                            Record& r) const {
+  const Bytes* b = std::get_if<Bytes>(&v);
+  if (!b)
+    throw std::invalid_argument("KafkaSink " + name_ + ": headers field '" + field + "' has type " +
+                                value_type_name(type_of(v)) +
+                                ", not bytes in the <sleet/kafka_headers.hpp> encoding [" +
+                                t.debug_string() + "]");
+  auto h = KafkaHeaders::decode(*b);
+  if (!h.ok())
+    throw std::invalid_argument("KafkaSink " + name_ + ": headers field '" + field +
+                                "': " + h.status().message());
+  for (const auto& x : h->all()) {
+    // Sleet's own bookkeeping headers are written by this sink (exactly_once), not forwarded.
+    if (exactly_once_ && (x.name == kTaskHeader || x.name == kEpochHeader || x.name == kSeqHeader))
+      continue;
+    r.headers.emplace_back(x.name, x.value.value_or(std::string()));
+  }
+}
+
 KafkaSink::Record KafkaSink::make_record(const Tuple& t) {
   Record r;
   if (record_format_) {
     const auto& names = t.fields() ? t.fields()->names() : std::vector<std::string>{};
+    const std::string& hfield = headers_field_.empty() ? std::string("headers") : headers_field_;
     bool has_value = false;
+    int key_null = -1;  // -1: no key_null field (an empty key is no key, as before issue 14)
     for (size_t i = 0; i < names.size() && i < t.size(); ++i) {
       if (names[i] == "key") {
         append_text(t.at(i), r.key);
@@ -268,10 +293,18 @@ KafkaSink::Record KafkaSink::make_record(const Tuple& t) {
       } else if (names[i] == "value") {
         append_text(t.at(i), r.value);
         has_value = true;
+      } else if (names[i] == "key_null" && type_of(t.at(i)) == ValueType::boolean) {
+        key_null = std::get<bool>(t.at(i)) ? 1 : 0;
+      } else if (names[i] == "value_null" && type_of(t.at(i)) == ValueType::boolean) {
+        // Not a header. A null value is written as an empty one (the state has no null value).
+      } else if (names[i] == hfield && type_of(t.at(i)) == ValueType::bytes) {
+        add_headers(t.at(i), hfield, t, r);
       } else {
         r.headers.emplace_back(names[i], to_text(t.at(i)));
       }
     }
+    if (key_null >= 0) r.has_key = key_null == 0;
+    if (!r.has_key) r.key.clear();
     if (!has_value)
       throw std::invalid_argument("KafkaSink " + name_ +
                                   ": format record needs a 'value' field in the input tuple [" +
@@ -279,14 +312,20 @@ KafkaSink::Record KafkaSink::make_record(const Tuple& t) {
     return r;
   }
   encode_record(format_, t, r.value);
+  if (key_field_.empty() && headers_field_.empty()) return r;
+  if (t.fields() != key_fields_) {
+    key_fields_ = t.fields();
+    key_index_ = key_fields_ && !key_field_.empty() ? key_fields_->index_of(key_field_) : -1;
+    key_null_index_ =
+        key_fields_ && !key_field_.empty() ? key_fields_->index_of(key_field_ + "_null") : -1;
+    headers_index_ =
+        key_fields_ && !headers_field_.empty() ? key_fields_->index_of(headers_field_) : -1;
+  }
   if (!key_field_.empty()) {
-    if (t.fields() != key_fields_ || key_index_ < 0) {
-      key_fields_ = t.fields();
-      key_index_ = key_fields_ ? key_fields_->index_of(key_field_) : -1;
-      if (key_index_ < 0)
-        throw std::invalid_argument("KafkaSink " + name_ + ": key.field '" + key_field_ +
-                                    "' is not a field of the input tuple [" + t.debug_string() +
-                                    "]");
+    if (key_index_ < 0) {
+      key_fields_ = nullptr;  // look again at the next tuple
+      throw std::invalid_argument("KafkaSink " + name_ + ": key.field '" + key_field_ +
+                                  "' is not a field of the input tuple [" + t.debug_string() + "]");
     }
     r.has_key = true;
     const Value& v = t.at(static_cast<size_t>(key_index_));
@@ -294,6 +333,21 @@ KafkaSink::Record KafkaSink::make_record(const Tuple& t) {
       r.key = *s;
     else
       r.key = to_text(v);
+    if (key_null_index_ >= 0) {
+      const Value& n = t.at(static_cast<size_t>(key_null_index_));
+      if (auto* b = std::get_if<bool>(&n); b && *b) {
+        r.has_key = false;
+        r.key.clear();
+      }
+    }
+  }
+  if (!headers_field_.empty()) {
+    if (headers_index_ < 0) {
+      key_fields_ = nullptr;
+      throw std::invalid_argument("KafkaSink " + name_ + ": headers_field '" + headers_field_ +
+                                  "' is not a field of the input tuple [" + t.debug_string() + "]");
+    }
+    add_headers(t.at(static_cast<size_t>(headers_index_)), headers_field_, t, r);
   }
   return r;
 }
@@ -604,9 +658,21 @@ SLEET_BUILTIN(sleet::describe<sleet::kafka::KafkaSink>(
      {"delivery", sleet::ArgKind::string, false, "exactly_once (default) or at_least_once",
       sleet::Arg("exactly_once")},
      {"format", sleet::ArgKind::string, false,
-      "tsv (default), jsonl, or record (fields key and value as is, other fields as headers)",
+      "tsv (default), jsonl, or record (fields key and value as is, key_null, headers decoded, "
+      "other fields as headers)",
       sleet::Arg("tsv")},
-     {"key.field", sleet::ArgKind::string, false, "input field whose text is the record key", {}},
+     {"key.field",
+      sleet::ArgKind::string,
+      false,
+      "input field whose text is the record key; a true bool field <key.field>_null (KafkaSpout's "
+      "key_null) makes it a null key",
+      {}},
+     {"headers_field",
+      sleet::ArgKind::string,
+      false,
+      "input bytes field whose headers (the <sleet/kafka_headers.hpp> encoding, KafkaSpout's "
+      "headers) every record gets; format record: default headers",
+      {}},
      {"publish.timeout.ms", sleet::ArgKind::integer, false,
       "deadline for delivering one epoch (and for scans and offset queries)",
       sleet::Arg(int64_t{60'000})},

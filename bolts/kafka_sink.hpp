@@ -18,7 +18,14 @@
 // at_least_once output is not gated (duplicates are within its contract).
 // format: record takes the record from the tuple as is: field `key` (when present and not empty)
 // is the key, field `value` the value bytes, and every other field a header of the same name
-// (its text). The engine's dead-letter sinks use it (runtime/engine.cpp).
+// (its text). The engine's dead-letter sinks use it (runtime/engine.cpp). With issue 14: a bool
+// field `key_null` decides the key's null-ness (true: no key, false: the key even when empty),
+// a Bytes field `headers` is decoded (<sleet/kafka_headers.hpp>) into the record's headers, so a
+// KafkaSpout tuple goes out as the record it came from.
+// headers_field (any format): that Bytes field's headers go on every record. key.field: when the
+// tuple also has a bool field "<key.field>_null" that is true, the record gets no key (a null key
+// stays null, not ""). In exactly_once mode the sink's own sleet.task/epoch/seq headers replace
+// forwarded ones of those names.
 //
 // Threading: all methods run on the task's fiber (or, for on_recover, the thread starting the
 // engine). Waiting for deliveries polls the producer and suspends only the fiber.
@@ -128,7 +135,9 @@ class KafkaSink : public Bolt {
     bool has_key = false;
     std::string key;
     std::string value;
-    std::vector<std::pair<std::string, std::string>> headers;  // format: record only
+    // format: record's other fields, and the headers of headers_field (a null header value is
+    // kept as an empty one: the state's encoding has no null).
+    std::vector<std::pair<std::string, std::string>> headers;
     template <class A>
     void serialize(A& ar) {
       ar(has_key, key, value, headers);
@@ -160,6 +169,9 @@ class KafkaSink : public Bolt {
   // The lease's answer for a side effect of this sink: Ok, or its refusal (unavailable).
   Status allowed(const std::string& what) const;
   Record make_record(const Tuple& t);
+  // Appends the headers of a Bytes field in the <sleet/kafka_headers.hpp> encoding to r.headers
+  // (headers_field, or format record's `headers`); throws invalid_argument naming the field.
+  void add_headers(const Value& v, const std::string& field, const Tuple& t, Record& r) const;
 
   // configuration
   std::string topic_;
@@ -168,6 +180,8 @@ class KafkaSink : public Bolt {
   RecordFormat format_ = RecordFormat::tsv;
   bool record_format_ = false;  // format: record
   std::string key_field_;
+  // `headers_field`: a Bytes field whose headers (KafkaHeaders encoding) each record gets; "" none.
+  std::string headers_field_;
   std::chrono::milliseconds timeout_{60'000};
   std::map<std::string, std::string> extra_conf_;
 
@@ -186,6 +200,8 @@ class KafkaSink : public Bolt {
   // key field lookup cache
   const Fields* key_fields_ = nullptr;
   int key_index_ = -1;
+  int key_null_index_ = -1;  // the bool field "<key.field>_null" (KafkaSpout's key_null), or -1
+  int headers_index_ = -1;   // headers_field_, or -1
 
   // exactly_once state
   std::vector<Record> current_;          // records since the last barrier

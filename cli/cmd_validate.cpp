@@ -121,12 +121,43 @@ void print_summary(const LoadedTopology& file, size_t warnings) {
   o << "\n";
 }
 
+// The output fields of class `d`, from an instance made with its defaults and a placeholder for
+// each required argument (output fields that depend on arguments show those of the placeholder
+// values). Constructors only check their arguments (docs/writing-bolts.md), so this does no I/O.
+std::string output_fields_line(const Registry& registry, const ComponentDescriptor& d) {
+  Args args;
+  for (auto& a : d.args) {
+    if (!a.required) continue;
+    switch (a.kind) {
+      case ArgKind::integer:
+        args.set(a.name, Arg(int64_t{1}));
+        break;
+      case ArgKind::number:
+        args.set(a.name, Arg(1.0));
+        break;
+      case ArgKind::boolean:
+        args.set(a.name, Arg(true));
+        break;
+      default:
+        args.set(a.name, Arg(std::string("x")));
+    }
+  }
+  auto c = registry.create(d.name, args);
+  if (!c.ok()) return "(depend on its arguments)";
+  const Fields f = (*c)->output_fields();
+  if (f.empty()) return "(none)";
+  std::string out;
+  for (auto& n : f.names()) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
 void print_components(const Registry& registry) {
   std::string origin;
   for (auto* d : registry.list()) {
     std::cout << d->name << " (" << (d->kind == ComponentKind::spout ? "spout" : "bolt") << ", "
               << d->origin << ")\n";
     if (!d->help.empty()) std::cout << "    " << d->help << "\n";
+    std::cout << "    output fields: " << output_fields_line(registry, *d) << "\n";
     size_t w = 0;
     for (auto& a : d->args) w = std::max(w, a.name.size());
     for (auto& a : d->args) {

@@ -9,12 +9,19 @@
 #include <thread>
 
 #include "cluster/drain_check.hpp"
+#include "core/format.hpp"
 #include "kafka/kafka.hpp"
 
 namespace sleet::cluster {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+
+InputLine split_input_line(std::string_view line) {
+  const auto tab = line.find('\t');
+  if (tab == std::string_view::npos) return {"", tsv_unescape(line)};
+  return {tsv_unescape(line.substr(0, tab)), tsv_unescape(line.substr(tab + 1))};
+}
 
 void PartitionLedger::produced(int64_t bytes) {
   sizes_.push_back(bytes);
@@ -86,12 +93,8 @@ Result<int64_t> load_file(const LoadOptions& o, LoadProgress& progress,
   int64_t n = 0, line_no = 0;
   while (!cancel.load() && std::getline(in, line)) {
     ++line_no;
-    std::string key;
-    auto tab = line.find('\t');
-    if (tab != std::string::npos) {
-      key = line.substr(0, tab);
-      line = line.substr(tab + 1);
-    }
+    auto [key, value] = split_input_line(line);
+    line = std::move(value);
     const int64_t bytes = static_cast<int64_t>(key.size() + line.size());
     if (bytes > kMaxRecordBytes)
       return Status::Invalid(o.file.string() + ":" + std::to_string(line_no) + ": a record of " +

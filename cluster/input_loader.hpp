@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -80,10 +81,20 @@ struct LoadProgress {
   std::atomic<bool> held_back{false};  // waiting for a checkpoint to make room
 };
 
-// Produces every line of `file` into `topic` (key before a tab, optional). Keyed lines go to the
-// partition librdkafka's default partitioner would choose (consistent hash); keyless ones round
-// robin over `partitions`. Every delivery report is checked, so a record the broker refused is an
-// error, not a silent gap. Returns the number of records once all are acknowledged.
+// One line of an input file: an optional key before the first tab, then the value. Both are
+// tsv-unescaped (core/format.hpp: \t \n \r \\), the escapes every tsv sink writes, so a
+// FileSink's tsv output of (key, value) tuples loads back as the same records. Pure.
+struct InputLine {
+  std::string key;  // "" when the line has no tab (the record gets no key)
+  std::string value;
+};
+InputLine split_input_line(std::string_view line);
+
+// Produces every line of `file` into `topic` (key before a tab, optional; split_input_line). Keyed
+// lines go to the partition librdkafka's default partitioner would choose (consistent hash);
+// keyless ones round robin over `partitions`. Every delivery report is checked, so a record the
+// broker refused is an error, not a silent gap. Returns the number of records once all are
+// acknowledged.
 Result<int64_t> load_file(const LoadOptions& o, LoadProgress& progress,
                           const std::atomic<bool>& cancel);
 

@@ -5,7 +5,11 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <optional>
 #include <stdexcept>
+#include <string_view>
+
+#include <sleet/kafka_headers.hpp>
 
 #include "core/builtin.hpp"
 #include "core/metrics.hpp"
@@ -320,7 +324,7 @@ Result<size_t> KafkaSpout::next_batch(Collector& out) {
     if (!p || !failure.ok()) continue;  // not ours (cannot happen with assign), or failing
     int64_t ts = rd_kafka_message_timestamp(m.get(), nullptr);
     Values v;
-    v.reserve(5);
+    v.reserve(8);
     v.emplace_back(m->key ? std::string(static_cast<const char*>(m->key), m->key_len)
                           : std::string());
     v.emplace_back(m->payload ? std::string(static_cast<const char*>(m->payload), m->len)
@@ -328,6 +332,22 @@ Result<size_t> KafkaSpout::next_batch(Collector& out) {
     v.emplace_back(int64_t{m->partition});
     v.emplace_back(int64_t{m->offset});
     v.emplace_back(ts);
+    Bytes headers;
+    rd_kafka_headers_t* hdrs = nullptr;  // owned by the message
+    if (rd_kafka_message_headers(m.get(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
+      const char* name;
+      const void* val;
+      size_t size;
+      for (size_t h = 0;
+           rd_kafka_header_get_all(hdrs, h, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++h)
+        KafkaHeaders::append_encoded(headers, name,
+                                     val ? std::optional<std::string_view>(std::string_view(
+                                               static_cast<const char*>(val), size))
+                                         : std::nullopt);
+    }
+    v.emplace_back(std::move(headers));
+    v.emplace_back(m->key == nullptr);
+    v.emplace_back(m->payload == nullptr);
     out.emit(std::move(v));
     p->next = m->offset + 1;
     ++emitted;
@@ -372,7 +392,7 @@ bool KafkaSpout::drained() const {
 SLEET_BUILTIN(sleet::describe<sleet::kafka::KafkaSpout>(
     "KafkaSpout",
     "Reads a Kafka topic (partitions split among tasks, positions checkpointed); emits key, value, "
-    "partition, offset, timestamp",
+    "partition, offset, timestamp, headers, key_null, value_null",
     {{"topic", sleet::ArgKind::string, true, "topic to read", {}},
      {"bootstrap.servers",
       sleet::ArgKind::string,

@@ -1,7 +1,10 @@
 // KafkaSpout: reads one topic with explicitly assigned partitions (no consumer group, no commits;
 // the checkpoint's positions are the only source of truth) and emits one tuple per record:
-// key (string, "" for a null key), value (string), partition (int64), offset (int64),
-// timestamp (int64 ms since the epoch, -1 if the record has none).
+// key (string, "" for a null key), value (string, "" for a null value), partition (int64),
+// offset (int64), timestamp (int64 ms since the epoch, -1 if the record has none), headers
+// (bytes: the record's headers in the <sleet/kafka_headers.hpp> encoding, empty if none),
+// key_null and value_null (bool: the record's key / value is null, not merely empty). The first
+// five are in the order they always had; the other three came with issue 14.
 //
 // Threading: every method runs on the task's fiber (Component contract). next_batch never blocks:
 // it takes what the consumer has prefetched (rd_kafka_consume_batch_queue with timeout 0) and
@@ -42,7 +45,8 @@ class KafkaSpout : public Spout {
   ~KafkaSpout() override;
 
   Fields output_fields() const override {
-    return {"key", "value", "partition", "offset", "timestamp"};
+    return {"key",       "value",   "partition", "offset",
+            "timestamp", "headers", "key_null",  "value_null"};
   }
   Status open(Context& ctx) override;
   void close() override;

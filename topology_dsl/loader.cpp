@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "topology_dsl/internal.hpp"
+#include "topology_dsl/storm_compat.hpp"
 #include "topology_dsl/text_util.hpp"
 #include "topology_dsl/yaml_reader.hpp"
 
@@ -36,11 +37,28 @@ using dsl::Reader;
 constexpr size_t kMaxFileBytes = size_t{16} << 20;
 constexpr size_t kMaxIncludeDepth = 32;
 
-const std::vector<std::string> kTopLevel = {"name",   "includes", "config",  "plugins",   "topics",
-                                            "spouts", "bolts",    "streams", "components"};
-const std::vector<std::string> kComponentKeys = {
-    "id",         "class",           "className",     "parallelism", "parallelismHint",  "args",
-    "properties", "constructorArgs", "configMethods", "on_error",    "dead_letter_topic"};
+std::vector<std::string> plus(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+// With the Flux keys Sleet reads and warns about (storm_compat.hpp) instead of refusing them.
+const std::vector<std::string> kTopLevel = plus(
+    {"name", "includes", "config", "plugins", "topics", "spouts", "bolts", "streams", "components"},
+    dsl::flux_ignored_top_level_keys());
+const std::vector<std::string> kComponentKeys =
+    plus({"id", "class", "className", "parallelism", "parallelismHint", "args", "properties",
+          "constructorArgs", "configMethods", "on_error", "dead_letter_topic"},
+         dsl::flux_ignored_component_keys());
+
+// Warns at each key of map `e` that storm_compat lists as read-but-ignored.
+void warn_ignored_flux_keys(Reader& r, const YAML::Node& e, bool top_level) {
+  for (auto it = e.begin(); it != e.end(); ++it) {
+    if (!it->first.IsScalar()) continue;
+    auto note = top_level ? dsl::flux_ignored_top_level_key(it->first.Scalar())
+                          : dsl::flux_ignored_component_key(it->first.Scalar());
+    if (note) r.warn(it->first, *note);
+  }
+}
 const std::vector<std::string> kStreamKeys = {"from", "to", "grouping", "name"};
 const std::vector<std::string> kGroupingKeys = {"type", "fields", "args", "streamId",
                                                 "customClass"};
@@ -325,6 +343,7 @@ void parse_component(Reader& r, const YAML::Node& e, ComponentKind kind, LoadSta
     return;
   }
   r.check_keys(e, kComponentKeys, what);
+  warn_ignored_flux_keys(r, e, false);
   ComponentSpec c;
   ComponentLocations cl;
   c.kind = kind;
@@ -509,6 +528,7 @@ void parse_root(Reader& r, const YAML::Node& root, const fs::path& dir, LoadStat
   if (auto t = Reader::get(root, "topics")) parse_topics(r, *t, dir, st);
   if (auto c = Reader::get(root, "components"))
     r.warn(*c, "Flux 'components' (Java beans) are ignored by Sleet");
+  warn_ignored_flux_keys(r, root, true);
   for (auto [key, kind] :
        {std::pair{"spouts", ComponentKind::spout}, std::pair{"bolts", ComponentKind::bolt}}) {
     auto list = Reader::get(root, key);
@@ -638,6 +658,26 @@ Status check_plugin_file(const std::string& path) {
   return Status::Ok();
 }
 
+// Storm classes with a Sleet equivalent (storm_compat.hpp) become that built-in, with a warning
+// naming the alias; only when the name is not a registered class itself (a plugin may register
+// it). Runs after plugins load and before constructorArgs map onto the class's arguments.
+void apply_storm_aliases(LoadState& st, const Registry& reg) {
+  for (size_t i = 0; i < st.spec.components.size(); ++i) {
+    ComponentSpec& c = st.spec.components[i];
+    if (c.class_name.empty() || reg.find(c.class_name)) continue;
+    const dsl::StormAlias* a = dsl::find_storm_alias(c.class_name);
+    if (!a || !reg.find(a->sleet)) continue;
+    const SourceLocation at =
+        st.locs.map.components[i].class_name.line ? st.locs.map.components[i].class_name : c.loc;
+    st.diags.push_back({at,
+                        "Storm class '" + c.class_name + "' runs as Sleet's " +
+                            std::string(a->sleet) + " (Storm alias: " + std::string(a->note) +
+                            "); write class: " + std::string(a->sleet) + " to silence this",
+                        false});
+    c.class_name = std::string(a->sleet);
+  }
+}
+
 // Flux constructorArgs are positional: the i-th value is the component's i-th declared argument.
 void map_constructor_args(LoadState& st, const Registry& reg) {
   for (auto& ca : st.ctor_args) {
@@ -691,6 +731,7 @@ Result<LoadedTopology> load(const std::string& path, const std::string* text,
       }
     }
   }
+  apply_storm_aliases(st, reg);
   map_constructor_args(st, reg);
   // A file cut short by the node budget or the error limit would only add follow-up errors.
   if (opts.validate && st.main_is_map && !st.too_large_reported && !st.too_many_errors_reported) {

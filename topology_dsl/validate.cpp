@@ -14,6 +14,7 @@
 #include "core/config.hpp"
 #include "topology_dsl/internal.hpp"
 #include "topology_dsl/loader.hpp"
+#include "topology_dsl/storm_compat.hpp"
 #include "topology_dsl/text_util.hpp"
 #include "topology_dsl/yaml_reader.hpp"
 
@@ -143,6 +144,9 @@ class Validator {
     const ComponentDescriptor* d = registry_.find(c.class_name);
     if (!d) {
       std::string hint = did_you_mean(c.class_name, classes);
+      // A Java class name whose last part is a Sleet class: Storm users' habit.
+      if (auto simple = java_simple_name(c.class_name); simple && registry_.find(*simple))
+        hint = " (did you mean " + *simple + "? Sleet classes have plain names, not Java packages)";
       error(class_loc, "unknown class '" + c.class_name + "'" + hint +
                            "; registered: " + (classes.empty() ? "(none)" : join_some(classes)) +
                            (!hint.empty()          ? ""

@@ -201,6 +201,12 @@ TEST_F(DslCli, ListComponentsShowsBuiltInsPluginsAndTheirArgs) {
   EXPECT_NE(r.out.find("SequenceSpout (spout, built-in)"), std::string::npos) << r.out;
   EXPECT_TRUE(std::regex_search(r.out, std::regex("\n    count: +integer, default 1000"))) << r.out;
   EXPECT_EQ(r.out.find("SplitSentence"), std::string::npos) << r.out;
+  // Each class's output fields (issue 14), spouts and bolts alike.
+  EXPECT_NE(r.out.find("    output fields: key, value, partition, offset, timestamp, headers, "
+                       "key_null, value_null\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("    output fields: n, text\n"), std::string::npos) << r.out;
 
   ASSERT_TRUE(fs::exists(kWordcountPlugin)) << "build the wordcount_plugin target";
   auto p = sleet({"list-components", "--plugin", kWordcountPlugin});
@@ -211,6 +217,9 @@ TEST_F(DslCli, ListComponentsShowsBuiltInsPluginsAndTheirArgs) {
                                                   "field holding text")))
       << p.out;
   EXPECT_NE(p.out.find("SequenceSpout (spout, built-in)"), std::string::npos) << p.out;
+  EXPECT_TRUE(std::regex_search(p.out, std::regex("SplitSentence [^\n]*\n[^\n]*\n    output "
+                                                  "fields: [a-z]")))
+      << "a plugin's bolt shows its fields too: " << p.out;
 
   // The plugins named in a topology file.
   auto f = write("with-plugin.yaml", "name: x\nplugins: [" + kWordcountPlugin + "]\n");

@@ -51,7 +51,11 @@ struct Key {
 // (partition, offset) -> value of every emitted tuple; fails on a duplicate.
 void collect(const std::vector<Values>& tuples, std::map<Key, std::string>& seen) {
   for (const auto& v : tuples) {
-    ASSERT_EQ(v.size(), 5u);
+    ASSERT_EQ(v.size(), 8u) << "key value partition offset timestamp headers key_null value_null";
+    EXPECT_EQ(std::get<Bytes>(v[5]).data, "") << "these records have no headers";
+    EXPECT_EQ(std::get<bool>(v[6]), std::get<std::string>(v[0]).empty())
+        << "these records have a non-empty key or none (null)";
+    EXPECT_FALSE(std::get<bool>(v[7])) << "and values";
     Key k{std::get<int64_t>(v[2]), std::get<int64_t>(v[3])};
     ASSERT_TRUE(seen.emplace(k, std::get<std::string>(v[1])).second)
         << "record emitted twice: partition " << k.partition << " offset " << k.offset;
@@ -105,7 +109,8 @@ TEST_F(KafkaSpoutTest, TwoTasksEmitEveryRecordExactlyOnce) {
   std::map<int32_t, int64_t> positions;
   for (int task = 0; task < 2; ++task) {
     auto spout = make_spout({{"topic", topic_}, {"max.batch", int64_t{100}}});
-    EXPECT_EQ(spout->output_fields(), (Fields{"key", "value", "partition", "offset", "timestamp"}));
+    EXPECT_EQ(spout->output_fields(), (Fields{"key", "value", "partition", "offset", "timestamp",
+                                              "headers", "key_null", "value_null"}));
     // bootstrap.servers comes from the topology config when the arg is absent.
     Context ctx = make_context("reader", task, 2, {{"kafka.bootstrap.servers", boot_}});
     ASSERT_TRUE(spout->open(ctx).ok());
