@@ -88,6 +88,10 @@ const char* frame_type_name(FrameType t) {
       return "control";
     case FrameType::heartbeat:
       return "heartbeat";
+    case FrameType::watermark:
+      return "watermark";
+    case FrameType::data_ts:
+      return "data_ts";
   }
   return "unknown";
 }
@@ -116,8 +120,11 @@ const char* hello_result_name(HelloResult r) {
 
 FrameType frame_type_of(const Frame& f) {
   static constexpr FrameType kTypes[] = {
-      FrameType::hello, FrameType::hello_reply, FrameType::data,    FrameType::barrier,
-      FrameType::end,   FrameType::credit,      FrameType::control, FrameType::heartbeat};
+      FrameType::hello,   FrameType::hello_reply, FrameType::data,
+      FrameType::barrier, FrameType::end,         FrameType::credit,
+      FrameType::control, FrameType::heartbeat,   FrameType::watermark};
+  if (auto* d = std::get_if<DataFrame>(&f); d && has_timestamps(d->tuples))
+    return FrameType::data_ts;
   return kTypes[f.index()];
 }
 
@@ -287,7 +294,8 @@ class Reader {
   Status error_;
 };
 
-bool read_tuples(Reader& r, const Fields* fields, std::vector<Tuple>& out) {
+bool read_tuples(Reader& r, const Fields* fields, std::vector<Tuple>& out,
+                 bool timestamps = false) {
   uint64_t count = 0;
   if (!r.varint(count, "tuple count")) return false;
   // Every tuple takes at least its value count byte.
@@ -296,13 +304,15 @@ bool read_tuples(Reader& r, const Fields* fields, std::vector<Tuple>& out) {
                   std::to_string(r.remaining()) + " bytes left");
   out.reserve(out.size() + static_cast<size_t>(count));
   for (uint64_t i = 0; i < count; ++i) {
+    int64_t ts = kNoTimestamp;
+    if (timestamps && !r.i64(ts, "timestamp")) return false;
     uint64_t nv = 0;
     if (!r.varint(nv, "value count")) return false;
     // Every value takes at least two bytes (type and payload).
     if (nv > r.remaining() / 2)
       return r.fail("value count " + std::to_string(nv) + " of tuple " + std::to_string(i) +
                     " exceeds the bytes left");
-    out.emplace_back(fields, Values{});
+    out.emplace_back(fields, Values{}).set_timestamp(ts);
     Values& vals = out.back().mutable_values();
     if (nv > kInlineValues) vals.reserve(static_cast<size_t>(nv));
     for (uint64_t k = 0; k < nv; ++k) {
@@ -420,16 +430,23 @@ void encode_hello_reply(std::string& out, const HelloReply& r) {
   end_frame(out, start);
 }
 
+bool has_timestamps(std::span<const Tuple> tuples) {
+  for (const Tuple& t : tuples)
+    if (t.timestamp() != kNoTimestamp) return true;
+  return false;
+}
+
 void encode_data(std::string& out, Generation gen, uint32_t channel,
                  std::span<const Tuple> tuples) {
-  size_t start = begin_frame(out, FrameType::data);
+  const bool ts = has_timestamps(tuples);
+  size_t start = begin_frame(out, ts ? FrameType::data_ts : FrameType::data);
   put_varint(out, zigzag(gen.value));
   put_varint(out, channel);
   put_varint(out, tuples.size());
   // One resize for the batch (an upper bound), then raw writes: the per-tuple hot path.
   size_t bound = 0;
   for (const Tuple& t : tuples) {
-    bound += 10;
+    bound += ts ? 20 : 10;
     for (const Value& v : t.values()) {
       bound += 11;
       if (auto* s = std::get_if<std::string>(&v))
@@ -442,6 +459,7 @@ void encode_data(std::string& out, Generation gen, uint32_t channel,
   out.resize(at + bound);
   char* p = out.data() + at;
   for (const Tuple& t : tuples) {
+    if (ts) p = put_varint(p, zigzag(t.timestamp()));
     p = put_varint(p, t.size());
     for (const Value& v : t.values()) {
       *p++ = static_cast<char>(v.index());
@@ -481,6 +499,14 @@ void encode_barrier(std::string& out, Generation gen, uint32_t channel, Checkpoi
   put_varint(out, zigzag(gen.value));
   put_varint(out, channel);
   put_varint(out, zigzag(id.value));
+  end_frame(out, start);
+}
+
+void encode_watermark(std::string& out, Generation gen, uint32_t channel, int64_t watermark) {
+  size_t start = begin_frame(out, FrameType::watermark);
+  put_varint(out, zigzag(gen.value));
+  put_varint(out, channel);
+  put_varint(out, zigzag(watermark));
   end_frame(out, start);
 }
 
@@ -528,6 +554,9 @@ void encode_message(std::string& out, Generation gen, uint32_t channel, const Me
     case Message::Kind::end:
       encode_end(out, gen, channel);
       break;
+    case Message::Kind::watermark:
+      encode_watermark(out, gen, channel, m.watermark);
+      break;
   }
 }
 
@@ -542,6 +571,9 @@ void encode_frame(std::string& out, const Frame& f) {
     void operator()(const CreditFrame& c) { encode_credit(out, c.generation, c.channel, c.n); }
     void operator()(const ControlFrame& c) { encode_control(out, c.generation, c.message); }
     void operator()(const HeartbeatFrame& h) { encode_heartbeat(out, h.generation); }
+    void operator()(const WatermarkFrame& w) {
+      encode_watermark(out, w.generation, w.channel, w.watermark);
+    }
   };
   std::visit(V{out}, f);
 }
@@ -549,19 +581,25 @@ void encode_frame(std::string& out, const Frame& f) {
 Status decode_message(const FrameView& view, const FieldsResolver* fields, Generation& gen,
                       uint32_t& channel, Message& out) {
   Reader r(view.payload, view.type);
-  if (view.type != FrameType::data && view.type != FrameType::barrier &&
-      view.type != FrameType::end)
+  if (!is_channel_message(view.type))
     return Status::Corruption(std::string("a ") + frame_type_name(view.type) +
                               " frame is not a channel message");
   r.generation(gen);
   r.u32v(channel, "channel");
   if (!r.ok()) return r.status();
   out.barrier = CheckpointId{0};
+  out.watermark = 0;
   out.tuples.clear();
   switch (view.type) {
     case FrameType::data:
+    case FrameType::data_ts:
       out.kind = Message::Kind::data;
-      read_tuples(r, fields && *fields ? (*fields)(channel) : nullptr, out.tuples);
+      read_tuples(r, fields && *fields ? (*fields)(channel) : nullptr, out.tuples,
+                  view.type == FrameType::data_ts);
+      break;
+    case FrameType::watermark:
+      out.kind = Message::Kind::watermark;
+      r.i64(out.watermark, "watermark");
       break;
     case FrameType::barrier:
       out.kind = Message::Kind::barrier;
@@ -575,8 +613,7 @@ Status decode_message(const FrameView& view, const FieldsResolver* fields, Gener
 
 Status peek_channel(const FrameView& view, Generation& gen, uint32_t& channel) {
   Reader r(view.payload, view.type);
-  if (view.type != FrameType::data && view.type != FrameType::barrier &&
-      view.type != FrameType::end)
+  if (!is_channel_message(view.type))
     return Status::Corruption(std::string("a ") + frame_type_name(view.type) +
                               " frame is not a channel message");
   r.generation(gen);
@@ -617,7 +654,8 @@ Result<Frame> decode_frame(const FrameView& view, const FieldsResolver* fields,
       if (Status st = r.finish(); !st.ok()) return st;
       return Frame{std::move(h)};
     }
-    case FrameType::data: {
+    case FrameType::data:
+    case FrameType::data_ts: {
       DataFrame d;
       if (reuse) {
         reuse->clear();
@@ -625,7 +663,9 @@ Result<Frame> decode_frame(const FrameView& view, const FieldsResolver* fields,
       }
       r.generation(d.generation);
       r.u32v(d.channel, "channel");
-      if (r.ok()) read_tuples(r, fields && *fields ? (*fields)(d.channel) : nullptr, d.tuples);
+      if (r.ok())
+        read_tuples(r, fields && *fields ? (*fields)(d.channel) : nullptr, d.tuples,
+                    view.type == FrameType::data_ts);
       if (Status st = r.finish(); !st.ok()) return st;
       return Frame{std::move(d)};
     }
@@ -658,6 +698,14 @@ Result<Frame> decode_frame(const FrameView& view, const FieldsResolver* fields,
       if (!r.generation(c.generation)) return r.status();
       SLEET_RETURN_IF_ERROR(load_control(r.rest(), c.message));
       return Frame{std::move(c)};
+    }
+    case FrameType::watermark: {
+      WatermarkFrame w;
+      r.generation(w.generation);
+      r.u32v(w.channel, "channel");
+      r.i64(w.watermark, "watermark");
+      if (Status st = r.finish(); !st.ok()) return st;
+      return Frame{w};
     }
     case FrameType::heartbeat: {
       HeartbeatFrame h;
@@ -714,7 +762,7 @@ Result<std::optional<FrameView>> FrameDecoder::next() {
   if (avail >= 5) {
     uint8_t type = static_cast<uint8_t>(buf_[pos_ + 4]);
     if (type < static_cast<uint8_t>(FrameType::hello) ||
-        type > static_cast<uint8_t>(FrameType::heartbeat)) {
+        type > static_cast<uint8_t>(FrameType::data_ts)) {
       error_ = Status::Corruption("corrupt stream: unknown frame type " + std::to_string(type));
       return error_;
     }

@@ -15,6 +15,10 @@
 //   credit       generation, channel, n (> 0)
 //   control      generation, ControlMessage in cereal's binary archive (rare: no flat layout)
 //   heartbeat    generation
+//   watermark    generation, channel, watermark (zigzag; kIdleWatermark: the sender is idle)
+//   data_ts      a data frame whose tuples carry event time: per tuple, its timestamp (zigzag
+//                varint) before its value count. encode_data picks it when any tuple of the
+//                batch has a timestamp, so batches without event time cost what they did.
 // Strings are a varint length + bytes. A (word, count) tuple of a 6-letter word costs 11 bytes
 // inside a data frame with a count below 64, 12 below 8192.
 //
@@ -57,7 +61,14 @@ enum class FrameType : uint8_t {
   credit = 6,
   control = 7,
   heartbeat = 8,
+  watermark = 9,
+  data_ts = 10,
 };
+// data, data_ts, barrier, end and watermark: what a channel carries (decode_message).
+constexpr bool is_channel_message(FrameType t) {
+  return t == FrameType::data || t == FrameType::data_ts || t == FrameType::barrier ||
+         t == FrameType::end || t == FrameType::watermark;
+}
 const char* frame_type_name(FrameType t);
 
 // Why the accepting worker refused a hello (ok: accepted).
@@ -120,9 +131,16 @@ struct HeartbeatFrame {
   Generation generation{0};
   bool operator==(const HeartbeatFrame&) const = default;
 };
+struct WatermarkFrame {
+  Generation generation{0};
+  uint32_t channel = 0;
+  int64_t watermark = 0;
+  bool operator==(const WatermarkFrame&) const = default;
+};
 
+// A data frame encodes as data_ts when a tuple has a timestamp (frame_type_of says which).
 using Frame = std::variant<Hello, HelloReply, DataFrame, BarrierFrame, EndFrame, CreditFrame,
-                           ControlFrame, HeartbeatFrame>;
+                           ControlFrame, HeartbeatFrame, WatermarkFrame>;
 FrameType frame_type_of(const Frame& f);
 // The generation a frame carries (hello: the one it asks for).
 Generation frame_generation(const Frame& f);
@@ -133,6 +151,9 @@ void encode_hello_reply(std::string& out, const HelloReply& r);
 void encode_data(std::string& out, Generation gen, uint32_t channel, std::span<const Tuple> tuples);
 void encode_barrier(std::string& out, Generation gen, uint32_t channel, CheckpointId id);
 void encode_end(std::string& out, Generation gen, uint32_t channel);
+void encode_watermark(std::string& out, Generation gen, uint32_t channel, int64_t watermark);
+// Any tuple of the batch has event time (encode_data then writes a data_ts frame).
+bool has_timestamps(std::span<const Tuple> tuples);
 void encode_credit(std::string& out, Generation gen, uint32_t channel, uint32_t n);
 void encode_control(std::string& out, Generation gen, const ControlMessage& m);
 void encode_heartbeat(std::string& out, Generation gen);
@@ -154,8 +175,8 @@ using FieldsResolver = std::function<const Fields*(uint32_t channel)>;
 // capacity the data frame's tuples take over. Corruption names the frame type and the field.
 Result<Frame> decode_frame(const FrameView& view, const FieldsResolver* fields = nullptr,
                            std::vector<Tuple>* reuse = nullptr);
-// Payload -> Message (data, barrier, end frames only): the receive path's shortcut, which skips
-// the Frame variant. Fills `channel` and `gen`.
+// Payload -> Message (channel message frames only, is_channel_message): the receive path's
+// shortcut, which skips the Frame variant. Fills `channel` and `gen`.
 Status decode_message(const FrameView& view, const FieldsResolver* fields, Generation& gen,
                       uint32_t& channel, Message& out);
 

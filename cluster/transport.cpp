@@ -553,8 +553,10 @@ class Transport::Impl {
     if (l->outgoing && !l->established_io) return on_hello_reply(l, v);
     switch (v.type) {
       case FrameType::data:
+      case FrameType::data_ts:
       case FrameType::barrier:
       case FrameType::end:
+      case FrameType::watermark:
         if (l->outgoing) break;
         return on_channel_frame(l, v);
       case FrameType::credit:

@@ -21,9 +21,12 @@
 namespace sleet {
 
 struct Message {
-  enum class Kind : uint8_t { data, barrier, end };
+  // watermark: the sender's event-time watermark rose to `watermark` (ms since the epoch), or it
+  // went idle (kIdleWatermark); in-band like a barrier (docs/time-and-windows.md).
+  enum class Kind : uint8_t { data, barrier, end, watermark };
   Kind kind = Kind::data;
   CheckpointId barrier{0};
+  int64_t watermark = 0;
   std::vector<Tuple> tuples;
 };
 

@@ -11,6 +11,7 @@
 #include "runtime/channel.hpp"
 #include "runtime/inbox.hpp"
 #include "runtime/task_metrics.hpp"
+#include "runtime/watermark_aligner.hpp"
 
 namespace sleet {
 
@@ -76,6 +77,8 @@ class Task : public Collector {
   Counter* dead_letters = nullptr;  // tuples sent to the dead-letter sink
   std::atomic<CheckpointId> last_commit_done{CheckpointId{0}};
   std::atomic<bool> drained{false};  // spouts: mirrors Spout::drained() after each batch
+  // This fiber runs timers (this task's or a chained one's): set by schedule().
+  bool has_timers = false;
 
   CheckpointId last_barrier{0};
   CheckpointId last_commit_seen{0};
@@ -85,6 +88,16 @@ class Task : public Collector {
   // EngineOptions::batch_size, kept here: append() reads it for every tuple.
   size_t batch_size = 512;
   TaskMetrics metrics;  // runtime/task_metrics.hpp
+
+  // --- time (docs/time-and-windows.md) ---
+  // The event time given to emitted tuples: the input being executed, or emit_at()'s.
+  int64_t stamp = kNoTimestamp;
+  // The watermark this task last forwarded (kNoTimestamp: none) and whether it is idle now.
+  int64_t out_wm = kNoTimestamp;
+  bool out_idle = false;
+  // Context::schedule_every: 0 = no timer. Due times are steady-clock (processing time).
+  std::chrono::milliseconds timer_interval{0};
+  std::chrono::steady_clock::time_point timer_due{};
 
   Counter* counter(const std::string& name) {
     std::lock_guard lk(counters_mu);
@@ -106,7 +119,7 @@ class Task : public Collector {
   }
 
   void route(OutEdge& e, Values&& t) {
-    if (e.chain) return e.chain->deliver(&out_fields, std::move(t));
+    if (e.chain) return e.chain->deliver(&out_fields, std::move(t), stamp);
     const size_t n = e.targets.size();
     switch (e.type) {
       case GroupingType::shuffle:
@@ -144,9 +157,16 @@ class Task : public Collector {
     return r;
   }
 
+  void emit_at(int64_t timestamp, Values&& values) override {
+    const int64_t saved = stamp;
+    stamp = timestamp;
+    emit(std::move(values));
+    stamp = saved;
+  }
+
   void append(OutEdge& e, size_t target, Values&& v) {
     auto& p = e.pending[target];
-    p.emplace_back(&out_fields, std::move(v));
+    p.emplace_back(&out_fields, std::move(v)).set_timestamp(stamp);
     if (p.size() >= batch_size) [[unlikely]]
       send(e, target);
   }
@@ -182,6 +202,11 @@ class Task : public Collector {
   // One tuple into the bolt, under its error policy. False: the topology failed (reported), stop
   // feeding this task.
   bool execute_one(const Tuple& t) {
+    struct Restamp {  // emits inherit the input's event time, also when execute() throws
+      int64_t& s;
+      ~Restamp() { s = kNoTimestamp; }
+    } restamp{stamp};
+    stamp = t.timestamp();
     try {
       if (metrics.sample()) [[unlikely]] {
         const int64_t t0 = TaskMetrics::now_ns();
@@ -234,21 +259,23 @@ class Task : public Collector {
   }
 
   // Chained: a tuple emitted by chained_from, executed at once on its fiber.
-  void deliver(const Fields* fields, Values&& v) {
+  void deliver(const Fields* fields, Values&& v, int64_t timestamp = kNoTimestamp) {
     if (halted) return;
     ++unreported_in;
     Tuple t(fields, std::move(v));
+    t.set_timestamp(timestamp);
     if (!execute_one(t)) halted = true;
   }
 
   // Control messages go to every target task of every edge, after all data before them.
-  void broadcast(Message::Kind kind, CheckpointId id = CheckpointId{0}) {
+  void broadcast(Message::Kind kind, CheckpointId id = CheckpointId{0}, int64_t watermark = 0) {
     flush();
     for (auto& e : out)
       for (ChannelSender* t : e.targets) {
         Message m;
         m.kind = kind;
         m.barrier = id;
+        m.watermark = watermark;
         (void)t->send(std::move(m), nullptr);
       }
   }
@@ -379,6 +406,66 @@ class Task : public Collector {
     dead_letter->deliver(&kTupleFields, std::move(v));
   }
 
+  // --- processing-time timers: on this task's fiber (a chained task's: its head's) ---
+  Status schedule(std::chrono::milliseconds interval) {
+    if (interval.count() <= 0)
+      return Status::Invalid(name() + ": schedule_every needs an interval > 0 ms, got " +
+                             std::to_string(interval.count()) + " ms");
+    timer_interval = interval;
+    timer_due = std::chrono::steady_clock::now() + interval;
+    Task* head = this;  // a chained task's timers run on its head's fiber
+    while (head->chained_from) head = head->chained_from;
+    head->has_timers = true;
+    return Status::Ok();
+  }
+
+  // Runs on_timer of this task and of its chained tasks whose tick is due. Ticks missed while
+  // the fiber was busy are coalesced (the next one is due an interval after now).
+  Status fire_timers(std::chrono::steady_clock::time_point now) {
+    if (timer_interval.count() > 0 && now >= timer_due && !halted) {
+      timer_due += timer_interval;
+      if (timer_due <= now) timer_due = now + timer_interval;
+      SLEET_RETURN_IF_ERROR(comp->on_timer(*this).with_context(name() + " in on_timer"));
+      flush();
+    }
+    for (Task* c : chained) SLEET_RETURN_IF_ERROR(c->fire_timers(now));
+    return Status::Ok();
+  }
+
+  // The earliest tick due on this fiber (this task and its chain); nullopt: no timer.
+  std::optional<std::chrono::steady_clock::time_point> next_timer() const {
+    std::optional<std::chrono::steady_clock::time_point> t;
+    if (timer_interval.count() > 0) t = timer_due;
+    for (const Task* c : chained)
+      if (auto ct = c->next_timer(); ct && (!t || *ct < *t)) t = ct;
+    return t;
+  }
+
+  // --- event time: this task's input watermark became `w` (kIdleWatermark: idle) ---
+  // Bolts hear of a rise (on_watermark) and emit before it goes on; then it is forwarded to
+  // every channel and chained task, once per change.
+  Status take_watermark(int64_t w) {
+    if (w == kNoTimestamp || halted) return Status::Ok();
+    if (w == kIdleWatermark) {
+      if (out_idle) return Status::Ok();
+      out_idle = true;
+    } else {
+      const bool rose = w > out_wm;
+      if (!rose && !out_idle) return Status::Ok();
+      out_idle = false;
+      if (rose) {
+        out_wm = w;
+        if (bolt)
+          SLEET_RETURN_IF_ERROR(bolt->on_watermark(w, *this).with_context(
+              name() + " at watermark " + std::to_string(w)));
+      }
+      w = out_wm;
+    }
+    broadcast(Message::Kind::watermark, CheckpointId{0}, w);
+    for (Task* c : chained) SLEET_RETURN_IF_ERROR(c->take_watermark(w));
+    return Status::Ok();
+  }
+
   void run_spout() {
     const bool cp = engine->options().checkpointing;
     const auto idle = engine->options().spout_idle_wait;
@@ -393,6 +480,10 @@ class Task : public Collector {
       auto r = spout->next_batch(*this);
       if (!r.ok()) return engine->fail(r.status().with_context("spout " + name()));
       flush();
+      if (Status s = take_watermark(spout->watermark()); !s.ok()) return engine->fail(s);
+      if (has_timers)
+        if (Status s = fire_timers(std::chrono::steady_clock::now()); !s.ok())
+          return engine->fail(s);
       drained.store(spout->drained(), std::memory_order_relaxed);
       if (*r == 0) {
         const int64_t t0 = metrics.start();
@@ -425,15 +516,23 @@ class Task : public Collector {
 
   void run_bolt() {
     BarrierAligner aligner(inbox->inputs(), last_barrier, name());
+    WatermarkAligner watermarks(inbox->inputs());
     Message m;
     size_t input = 0;
     while (aligner.live() > 0) {
       if (Status s = check_committed(); !s.ok()) return engine->fail(s);
+      Inbox::PopResult r;
       const int64_t t0 = metrics.start();
-      auto r = inbox->pop(input, m);
+      if (!has_timers) {
+        r = inbox->pop(input, m);
+      } else {
+        if (Status s = fire_timers(std::chrono::steady_clock::now()); !s.ok())
+          return engine->fail(s);
+        r = inbox->pop_until(input, m, *next_timer());
+      }
       TaskMetrics::add(metrics.idle_ns, t0);
       if (r == Inbox::PopResult::closed) return;
-      if (r == Inbox::PopResult::poked) continue;
+      if (r != Inbox::PopResult::message) continue;
       switch (m.kind) {
         case Message::Kind::data:
           in_count->add(static_cast<int64_t>(m.tuples.size()));
@@ -449,6 +548,12 @@ class Task : public Collector {
           break;
         case Message::Kind::end:
           if (Status s = apply(aligner.on_end(input), input); !s.ok()) return engine->fail(s);
+          if (auto d = watermarks.on_end(input); d.forward && aligner.live() > 0)
+            if (Status s = take_watermark(d.watermark); !s.ok()) return engine->fail(s);
+          break;
+        case Message::Kind::watermark:
+          if (auto d = watermarks.on_watermark(input, m.watermark); d.forward)
+            if (Status s = take_watermark(d.watermark); !s.ok()) return engine->fail(s);
           break;
       }
     }
@@ -554,6 +659,7 @@ Status Engine::wire(const Registry& registry) {
     t->ctx.generation = options_.generation;
     t->ctx.restored_generation = options_.restored_generation;
     t->ctx.counter = [raw](const std::string& n) { return raw->counter(n); };
+    t->ctx.timers = [raw](std::chrono::milliseconds iv) { return raw->schedule(iv); };
     t->in_count = raw->counter("in");
     t->out_count = raw->counter("out");
     t->skipped = raw->counter("skipped");
@@ -678,6 +784,7 @@ Status Engine::wire_dead_letters(const Registry& registry) {
     t->ctx = parent->ctx;
     t->ctx.component = dspec->id;
     t->ctx.counter = [raw](const std::string& name) { return raw->counter(name); };
+    t->ctx.timers = [raw](std::chrono::milliseconds iv) { return raw->schedule(iv); };
     t->in_count = raw->counter("in");
     t->out_count = raw->counter("out");
     t->skipped = raw->counter("skipped");

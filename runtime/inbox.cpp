@@ -30,6 +30,16 @@ bool Inbox::push(size_t input, Message&& m, std::vector<Tuple>* spare) {
 }
 
 Inbox::PopResult Inbox::pop(size_t& input, Message& out) {
+  return pop_impl(input, out, nullptr);
+}
+
+Inbox::PopResult Inbox::pop_until(size_t& input, Message& out,
+                                  std::chrono::steady_clock::time_point deadline) {
+  return pop_impl(input, out, &deadline);
+}
+
+Inbox::PopResult Inbox::pop_impl(size_t& input, Message& out,
+                                 const std::chrono::steady_clock::time_point* deadline) {
   out.tuples.clear();  // the tuples' destructors run outside the lock
   std::unique_lock lk(mu_);
   const size_t n = queues_.size();
@@ -62,7 +72,10 @@ Inbox::PopResult Inbox::pop(size_t& input, Message& out) {
       poked_ = false;
       return PopResult::poked;
     }
-    not_empty_.wait(lk);
+    if (!deadline)
+      not_empty_.wait(lk);
+    else if (not_empty_.wait_until(lk, *deadline) == boost::fibers::cv_status::timeout)
+      return PopResult::timeout;
   }
 }
 

@@ -12,6 +12,7 @@
 #include <boost/fiber/condition_variable.hpp>
 #include <boost/fiber/mutex.hpp>
 
+#include <chrono>
 #include <deque>
 #include <span>
 #include <vector>
@@ -42,11 +43,13 @@ class Inbox {
   // *spare (under the same lock), so producers refill recycled vectors instead of allocating.
   bool push(size_t input, Message&& m, std::vector<Tuple>* spare = nullptr);
 
-  enum class PopResult { message, poked, closed };
+  enum class PopResult { message, poked, closed, timeout };
   // Waits for a message on any unblocked channel (round robin across channels for fairness), or a
   // poke. `input` receives the channel index. Whatever batch `out` still holds (the previous
   // message, already processed) is destroyed and its vector kept for push() to hand out.
   PopResult pop(size_t& input, Message& out);
+  // The same, but gives up at `deadline` (timeout): the owner's next processing-time tick.
+  PopResult pop_until(size_t& input, Message& out, std::chrono::steady_clock::time_point deadline);
 
   // Barrier alignment (BarrierAligner's decisions): stop and resume reading channels.
   void block(size_t input);
@@ -65,6 +68,8 @@ class Inbox {
   boost::fibers::condition_variable not_empty_;
   boost::fibers::condition_variable not_full_;
   std::vector<std::deque<Message>> queues_;
+  PopResult pop_impl(size_t& input, Message& out,
+                     const std::chrono::steady_clock::time_point* deadline);
   std::vector<std::vector<Tuple>> spare_;  // emptied batch vectors, capacity kept; bounded
   std::vector<bool> blocked_;
   std::vector<PopListener*> listeners_;  // per input; null: none (set_pop_listener)

@@ -76,6 +76,49 @@ KafkaSpout::KafkaSpout(const Args& a)
   if (on_out_of_range_ != "fail" && on_out_of_range_ != "earliest" && on_out_of_range_ != "latest")
     throw std::invalid_argument("on_offset_out_of_range must be fail, earliest or latest, got '" +
                                 on_out_of_range_ + "'");
+  const std::string tf = a.string_or("timestamp_field", "timestamp");
+  if (tf == "none") {
+    ts_field_ = -1;
+  } else {
+    ts_field_ = output_fields().index_of(tf);
+    if (ts_field_ < 0 || tf == "value" || tf == "partition")
+      throw std::invalid_argument(
+          "timestamp_field must be timestamp (the Kafka record timestamp, "
+          "default), key or offset (an integer), or none, got '" +
+          tf + "'");
+  }
+  out_of_order_ms_ = a.int_or("max_out_of_orderness_ms", 0);
+  if (out_of_order_ms_ < 0)
+    throw std::invalid_argument("max_out_of_orderness_ms must be >= 0, got " +
+                                std::to_string(out_of_order_ms_));
+  const int64_t idle = a.int_or("idle_timeout_ms", 0);
+  if (idle < 0)
+    throw std::invalid_argument("idle_timeout_ms must be >= 0 (0: never idle), got " +
+                                std::to_string(idle));
+  idle_timeout_ = std::chrono::milliseconds(idle);
+}
+
+int64_t KafkaSpout::event_time(const Values& v) const {
+  if (ts_field_ < 0) return kNoTimestamp;
+  const Value& f = v[static_cast<size_t>(ts_field_)];
+  if (auto* i = std::get_if<int64_t>(&f)) return *i < 0 ? kNoTimestamp : *i;  // -1: none
+  const std::string& s = std::get<std::string>(f);  // the key, as a decimal integer
+  int64_t x = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
+  return ec == std::errc() && end == s.data() + s.size() ? x : kNoTimestamp;
+}
+
+int64_t KafkaSpout::watermark() const {
+  if (ts_field_ < 0) return kNoTimestamp;
+  if (!opened_) return kNoTimestamp;
+  const auto now = std::chrono::steady_clock::now();
+  int64_t w = kIdleWatermark;
+  for (const Part& p : parts_) {
+    if (idle_timeout_.count() > 0 && now - p.last_record >= idle_timeout_) continue;  // idle
+    if (p.max_ts == kNoTimestamp) return kNoTimestamp;  // an active partition not read yet
+    w = std::min(w, p.max_ts - out_of_order_ms_ - 1);
+  }
+  return w;
 }
 
 KafkaSpout::~KafkaSpout() {
@@ -217,6 +260,9 @@ Status KafkaSpout::open(Context& ctx) {
       part.hw_gauge = ctx.counter(partition_gauge_name("high_watermark", topic_, part.id));
     }
   }
+  if (ctx.counter && ts_field_ >= 0) no_timestamp_ = ctx.counter("no_timestamp");
+  // The idle timeout of a partition that never sends counts from open.
+  for (Part& p : parts_) p.last_record = std::chrono::steady_clock::now();
   if (!mine.empty())
     waker_ = std::make_unique<FetchWaker>(rk_.get(), queue_.get(), topic_, mine, conf);
   batch_.resize(max_batch_);
@@ -348,7 +394,16 @@ Result<size_t> KafkaSpout::next_batch(Collector& out) {
     v.emplace_back(std::move(headers));
     v.emplace_back(m->key == nullptr);
     v.emplace_back(m->payload == nullptr);
-    out.emit(std::move(v));
+    const int64_t et = event_time(v);
+    if (ts_field_ >= 0) {
+      p->last_record = std::chrono::steady_clock::now();
+      if (et == kNoTimestamp) {
+        if (no_timestamp_) no_timestamp_->add(1);
+      } else {
+        p->max_ts = std::max(p->max_ts, et);
+      }
+    }
+    out.emit_at(et, std::move(v));
     p->next = m->offset + 1;
     ++emitted;
   }
@@ -416,4 +471,16 @@ SLEET_BUILTIN(sleet::describe<sleet::kafka::KafkaSpout>(
       sleet::Arg("fail")},
      {"max.batch", sleet::ArgKind::integer, false, "most records emitted per turn",
       sleet::Arg(int64_t{1024})},
-     {"config", sleet::ArgKind::map, false, "extra librdkafka consumer properties", {}}}))
+     {"config", sleet::ArgKind::map, false, "extra librdkafka consumer properties", {}},
+     {"timestamp_field", sleet::ArgKind::string, false,
+      "event time of each tuple: timestamp (the Kafka record timestamp, default), key or offset "
+      "(an integer), or none",
+      sleet::Arg("timestamp")},
+     {"max_out_of_orderness_ms", sleet::ArgKind::integer, false,
+      "event time: how far behind the largest timestamp read a record of the same partition may "
+      "be without being late (the watermark lags by this much)",
+      sleet::Arg(int64_t{0})},
+     {"idle_timeout_ms", sleet::ArgKind::integer, false,
+      "event time: a partition with no record for this long no longer holds the watermark back "
+      "(0: never)",
+      sleet::Arg(int64_t{0})}}))

@@ -6,6 +6,12 @@
 // key_null and value_null (bool: the record's key / value is null, not merely empty). The first
 // five are in the order they always had; the other three came with issue 14.
 //
+// Event time (docs/time-and-windows.md): each tuple's Tuple::timestamp() is the record's Kafka
+// timestamp, or the integer in the field `timestamp_field` names ("none": no event time). The
+// task's watermark is the minimum over its active partitions of (largest timestamp read - the
+// `max_out_of_orderness_ms` bound - 1); a partition with no record for `idle_timeout_ms` (0:
+// never) is left out, and a task with no active partition reports kIdleWatermark.
+//
 // Threading: every method runs on the task's fiber (Component contract). next_batch never blocks:
 // it takes what the consumer has prefetched (rd_kafka_consume_batch_queue with timeout 0) and
 // returns 0 when there is nothing, so the runtime parks the fiber. open() waits for metadata and
@@ -13,6 +19,7 @@
 // A FetchWaker thread per task with partitions keeps the bounded prefetch fed (kafka/kafka.hpp).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -64,17 +71,22 @@ class KafkaSpout : public Spout {
   // Every owned partition's next offset has reached its high watermark (as last seen by the
   // consumer); a task without partitions is drained once opened.
   bool drained() const override;
+  int64_t watermark() const override;
 
  private:
   struct Part {
     int32_t id = 0;
-    int64_t next = 0;      // offset of the next record to emit
-    int64_t hi_open = -1;  // high watermark queried at open
+    int64_t next = 0;                                     // offset of the next record to emit
+    int64_t hi_open = -1;                                 // high watermark queried at open
+    int64_t max_ts = kNoTimestamp;                        // largest event time read (event time on)
+    std::chrono::steady_clock::time_point last_record{};  // for idle_timeout_ms
     // Gauges for the worker's metrics (core/metrics.hpp partition_gauge_name): set by adding the
     // change to a task counter, so they travel with every other counter.
     Counter* next_gauge = nullptr;
     Counter* hw_gauge = nullptr;
   };
+  // The event time of a record, per timestamp_field; kNoTimestamp: none.
+  int64_t event_time(const Values& v) const;
   // Updates the partition gauges: every idle turn, else every 64th batch (one cached watermark
   // look-up per partition, no broker round trip).
   void update_gauges();
@@ -118,6 +130,12 @@ class KafkaSpout : public Spout {
   Counter* wakes_ = nullptr;  // "fetch_wakes": wake-ups asked for (task counter)
   std::vector<rd_kafka_message_t*> batch_;
   int64_t errors_logged_ = 0;
+  // Event time: -1 none, else the index of the output field that holds it (4: the Kafka
+  // timestamp). Watermark parameters as the arguments say.
+  int ts_field_ = 4;
+  int64_t out_of_order_ms_ = 0;
+  std::chrono::milliseconds idle_timeout_{0};
+  Counter* no_timestamp_ = nullptr;  // "no_timestamp": records without event time
 };
 
 // The optional `offsets` map argument (keys: partition numbers as text, values: non-negative

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cereal/archives/portable_binary.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -61,6 +62,14 @@ class Collector {
   virtual ~Collector() = default;
   virtual void emit(Values&& values) = 0;
   void emit(const Values& values) { emit(Values(values)); }
+  // Emits with event time `timestamp` (ms since the epoch; Tuple::timestamp()) instead of the
+  // default, which is the timestamp of the input being executed (none in timers and barriers).
+  // Spouts assign event time this way; a windowed bolt stamps its results with the window's end.
+  // A collector that does not carry event time (a test double) may ignore it.
+  virtual void emit_at(int64_t timestamp, Values&& values) {
+    (void)timestamp;
+    emit(std::move(values));
+  }
   template <class... A>
   void emit_values(A&&... values) {
     Values v;
@@ -129,6 +138,20 @@ struct Context {
   const SideEffectGate* side_effects = nullptr;
   // Named counter, visible in status output; stable pointer for the task's lifetime.
   std::function<Counter*(const std::string&)> counter;
+  // Processing-time ticks (Storm's tick tuples as an API): from now on, Component::on_timer runs
+  // every `interval` (> 0) on the task's fiber, never concurrently with execute() or next_batch().
+  // Call it from open() (or later, from the task's fiber); a second call replaces the interval.
+  // Ticks missed while the task was busy are coalesced into one. Replay semantics: see
+  // docs/time-and-windows.md (ticks are not replayed at the same points of the input).
+  [[nodiscard]] Status schedule_every(std::chrono::milliseconds interval) const {
+    if (!timers)
+      return Status::Invalid(
+          "schedule_every: this context has no runtime behind it (a test context?): set "
+          "Context::timers, or run the component in an engine");
+    return timers(interval);
+  }
+  // Set by the runtime; what schedule_every calls.
+  std::function<Status(std::chrono::milliseconds)> timers;
   std::string config_or(const std::string& key, const std::string& def) const {
     auto it = config.find(key);
     return it == config.end() ? def : it->second;
@@ -174,6 +197,13 @@ class Component {
     (void)out;
     return Status::Ok();
   }
+  // A processing-time tick (Context::schedule_every), on the task's fiber between two calls of
+  // execute() (or next_batch()). What it emits belongs to the epoch in progress, like any emit,
+  // so it is checkpointed and made visible exactly once; an error fails the topology.
+  virtual Status on_timer(Collector& out) {
+    (void)out;
+    return Status::Ok();
+  }
   // Checkpoint n is committed: make epoch n (and any earlier pending epochs) visible.
   virtual Status on_checkpoint_committed(CheckpointId n) {
     (void)n;
@@ -205,6 +235,11 @@ class Spout : public Component {
   }
   // True once a bounded input is read to its end (the end as of now); for --until-drained.
   virtual bool drained() const { return false; }
+  // Event time: the watermark of this task's output as of the tuples emitted so far (no later
+  // tuple will carry a smaller timestamp, except late ones), asked after every next_batch. The
+  // runtime sends it in-band whenever it rises, and kIdleWatermark while the spout has nothing
+  // active (so it does not hold downstream back). kNoTimestamp: no event time (never sent).
+  virtual int64_t watermark() const { return kNoTimestamp; }
 };
 
 // Thrown from execute() for a failure that is not the input's fault (disk full, broker gone):
@@ -219,6 +254,16 @@ class Bolt : public Component {
   // Exceptions thrown here follow the component's error policy (fail / skip / dead_letter),
   // except FatalError, which always fails the topology.
   virtual void execute(const Tuple& input, Collector& out) = 0;
+  // The task's watermark rose to `watermark` (the minimum over its active input channels, in
+  // ms since the epoch): no tuple of a later call carries a smaller timestamp, except late ones.
+  // On the task's fiber, in order with execute(). Whatever it emits goes out before the runtime
+  // forwards the watermark downstream (the default forwards only), so results stamped up to the
+  // watermark are not late for the next bolt.
+  virtual Status on_watermark(int64_t watermark, Collector& out) {
+    (void)watermark;
+    (void)out;
+    return Status::Ok();
+  }
 };
 
 }  // namespace sleet

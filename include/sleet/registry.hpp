@@ -35,7 +35,9 @@ namespace sleet {
 //    Registry's members moved behind a pointer.
 // 5: Context carries side_effects, a SideEffectGate (a new interface with a virtual allow()) that
 //    sinks ask before a side effect ZooKeeper cannot fence.
-inline constexpr uint32_t kPluginAbiVersion = 5;
+// 6: time (s6-time): Tuple carries a timestamp; Context::timers (schedule_every); virtuals
+//    Collector::emit_at, Component::on_timer, Spout::watermark, Bolt::on_watermark.
+inline constexpr uint32_t kPluginAbiVersion = 6;
 inline constexpr const char* kVersion = "0.1.0";
 
 enum class ComponentKind { spout, bolt };
@@ -164,7 +166,7 @@ constexpr uint64_t layout_hash() {
   SLEET_ABI_FIELD(SourcePosition, next);
   SLEET_ABI_FIELD(SourcePosition, cluster);
   SLEET_ABI_TYPE(Context);
-  SLEET_ABI_MEMBERS(Context, 11);
+  SLEET_ABI_MEMBERS(Context, 12);
   SLEET_ABI_FIELD(Context, topology);
   SLEET_ABI_FIELD(Context, component);
   SLEET_ABI_FIELD(Context, task);
@@ -176,6 +178,7 @@ constexpr uint64_t layout_hash() {
   SLEET_ABI_FIELD(Context, restored_generation);
   SLEET_ABI_FIELD(Context, side_effects);
   SLEET_ABI_FIELD(Context, counter);
+  SLEET_ABI_FIELD(Context, timers);
   SLEET_ABI_TYPE(Counter);
   SLEET_ABI_TYPE(Collector);
   SLEET_ABI_TYPE(CursorStore);

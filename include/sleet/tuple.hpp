@@ -16,6 +16,13 @@
 
 namespace sleet {
 
+// Event time (docs/time-and-windows.md): milliseconds since the epoch. A tuple without one (its
+// spout assigns none, or it was emitted from a timer) has kNoTimestamp. kIdleWatermark is what a
+// spout reports while none of its partitions is active (the idle timeout): downstream leaves that
+// input out of its minimum instead of waiting for it.
+inline constexpr int64_t kNoTimestamp = INT64_MIN;
+inline constexpr int64_t kIdleWatermark = INT64_MAX;
+
 // Raw bytes, distinct from text so sinks can encode them differently (jsonl: base64).
 struct Bytes {
   std::string data;
@@ -91,6 +98,10 @@ class Tuple {
   const Values& values() const { return values_; }
   Values& mutable_values() { return values_; }
   const Fields* fields() const { return fields_; }
+  // Event time in ms since the epoch (kNoTimestamp: none). Set by the runtime: a spout's
+  // emit_at(), else the timestamp of the input being executed when the tuple was emitted.
+  int64_t timestamp() const { return timestamp_; }
+  void set_timestamp(int64_t ts) { timestamp_ = ts; }
 
   // Typed access; throws std::invalid_argument with the field name on a type mismatch so the
   // component's error policy can name the field.
@@ -151,6 +162,7 @@ class Tuple {
   }
   const Fields* fields_ = nullptr;
   Values values_;
+  int64_t timestamp_ = kNoTimestamp;
 };
 
 }  // namespace sleet

@@ -166,6 +166,20 @@ std::vector<Frame> sample_frames() {
   failure.reason = "count[2] failed: boom";
   out.push_back(ControlFrame{Generation{7}, failure});
   out.push_back(HeartbeatFrame{Generation{std::numeric_limits<int32_t>::max()}});
+  // Event time: a batch with timestamps is a data_ts frame (one tuple without a timestamp among
+  // them keeps kNoTimestamp); watermarks, idle and negative ones included.
+  DataFrame ts;
+  ts.generation = Generation{7};
+  ts.channel = 2;
+  ts.tuples.emplace_back(&kFields, Values{Value(std::string("a")), Value(int64_t{1})});
+  ts.tuples.back().set_timestamp(1700000000123);
+  ts.tuples.emplace_back(&kFields, Values{Value(std::string("b")), Value(int64_t{2})});
+  ts.tuples.emplace_back(&kFields, Values{Value(std::string("c")), Value(int64_t{3})});
+  ts.tuples.back().set_timestamp(-5);
+  out.push_back(std::move(ts));
+  out.push_back(WatermarkFrame{Generation{7}, 3, 1700000000000});
+  out.push_back(WatermarkFrame{Generation{7}, 0, kIdleWatermark});
+  out.push_back(WatermarkFrame{Generation{1}, UINT32_MAX, -1});
   return out;
 }
 
@@ -182,8 +196,13 @@ void expect_same(const Frame& a, const Frame& b) {
     EXPECT_EQ(x->generation, y.generation);
     EXPECT_EQ(x->channel, y.channel);
     ASSERT_EQ(x->tuples.size(), y.tuples.size());
-    for (size_t i = 0; i < x->tuples.size(); ++i)
+    for (size_t i = 0; i < x->tuples.size(); ++i) {
       EXPECT_EQ(x->tuples[i].values(), y.tuples[i].values());
+      EXPECT_EQ(x->tuples[i].timestamp(), y.tuples[i].timestamp());
+    }
+  }
+  if (auto* x = std::get_if<WatermarkFrame>(&a)) {
+    EXPECT_EQ(*x, std::get<WatermarkFrame>(b));
   }
   if (auto* x = std::get_if<BarrierFrame>(&a)) {
     EXPECT_EQ(*x, std::get<BarrierFrame>(b));
@@ -418,6 +437,74 @@ TEST(FrameCodec, MalformedInputIsRefused) {
     EXPECT_EQ(r.status().code(), Code::corruption);
     EXPECT_NE(r.status().message().find(b.expect), std::string::npos) << r.status().message();
   }
+}
+
+// The frame types a channel carries, with what each becomes; a batch without timestamps stays a
+// plain data frame (the event-time layout costs nothing when unused).
+TEST(FrameCodec, EventTimeFramesAsChannelMessages) {
+  struct Row {
+    const char* what;
+    Message in;
+    FrameType type;
+  };
+  auto data = [](std::vector<int64_t> stamps) {
+    Message m;
+    for (int64_t s : stamps) {
+      m.tuples.emplace_back(&kFields, Values{Value(std::string("w")), Value(int64_t{1})});
+      m.tuples.back().set_timestamp(s);
+    }
+    return m;
+  };
+  auto wm = [](int64_t w) {
+    Message m;
+    m.kind = Message::Kind::watermark;
+    m.watermark = w;
+    return m;
+  };
+  std::vector<Row> rows;
+  rows.push_back({"no timestamps", data({kNoTimestamp, kNoTimestamp}), FrameType::data});
+  rows.push_back({"one timestamp", data({kNoTimestamp, 42}), FrameType::data_ts});
+  rows.push_back(
+      {"extreme timestamps", data({INT64_MAX - 1, kNoTimestamp + 1, 0}), FrameType::data_ts});
+  rows.push_back({"watermark", wm(1700000000000), FrameType::watermark});
+  rows.push_back({"idle watermark", wm(kIdleWatermark), FrameType::watermark});
+  rows.push_back({"no watermark yet", wm(kNoTimestamp), FrameType::watermark});
+  FieldsResolver resolve = [](uint32_t) { return &kFields; };
+  for (const Row& r : rows) {
+    SCOPED_TRACE(r.what);
+    std::string bytes;
+    encode_message(bytes, Generation{3}, 9, r.in);
+    FrameDecoder d;
+    d.feed(bytes);
+    auto views = decode_all(d);
+    ASSERT_EQ(views.size(), 1u);
+    EXPECT_EQ(views[0].type, r.type);
+    EXPECT_TRUE(is_channel_message(views[0].type));
+    Message m;
+    Generation g;
+    uint32_t ch = 0;
+    ASSERT_TRUE(decode_message(views[0], &resolve, g, ch, m).ok());
+    EXPECT_EQ(ch, 9u);
+    EXPECT_EQ(m.kind, r.in.kind);
+    EXPECT_EQ(m.watermark, r.in.kind == Message::Kind::watermark ? r.in.watermark : 0);
+    ASSERT_EQ(m.tuples.size(), r.in.tuples.size());
+    for (size_t i = 0; i < m.tuples.size(); ++i)
+      EXPECT_EQ(m.tuples[i].timestamp(), r.in.tuples[i].timestamp());
+    Generation pg;
+    uint32_t pch = 0;
+    EXPECT_TRUE(peek_channel(views[0], pg, pch).ok());
+    EXPECT_EQ(pch, 9u);
+  }
+  // A data_ts frame whose timestamp is cut off (a varint without its end) names the field.
+  std::string bad = frame_of(FrameType::data_ts, std::string("\x02\x00\x01\x80", 4));
+  FrameDecoder d;
+  d.feed(bad);
+  auto views = decode_all(d);
+  ASSERT_EQ(views.size(), 1u);
+  auto r = decode_frame(views[0], nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("timestamp"), std::string::npos) << r.status().message();
+  EXPECT_FALSE(is_channel_message(FrameType::credit));
 }
 
 TEST(FrameCodec, RandomGarbageNeverCrashes) {

@@ -370,7 +370,8 @@ TEST(Transport, DataBarriersAndEndKeepTheirOrderAcrossManyBatches) {
     senders.push_back(std::move(s).value());
   }
   // Each channel: batches of 1..37 tuples numbered consecutively, a barrier every 50 batches,
-  // then end; sent from fibers of two threads.
+  // then end; sent from fibers of two threads. Channel 1's tuples carry event time (3 * number:
+  // data_ts frames) and a watermark (3 * the next number) follows every 10th batch.
   std::vector<std::thread> producers;
   for (int c = 0; c < kChannels; ++c)
     producers.emplace_back([&, c] {
@@ -379,8 +380,16 @@ TEST(Transport, DataBarriersAndEndKeepTheirOrderAcrossManyBatches) {
         std::vector<Tuple> spare;
         for (int b = 0; b < kBatches; ++b) {
           Message m = batch(next, 1 + (b * 7 + c) % 37);
+          if (c == 1)
+            for (Tuple& t : m.tuples) t.set_timestamp(3 * t.get_int("count"));
           next += static_cast<int>(m.tuples.size());
           ASSERT_TRUE(senders[c]->send(std::move(m), &spare));
+          if (c == 1 && b % 10 == 9) {
+            Message w;
+            w.kind = Message::Kind::watermark;
+            w.watermark = 3 * next;
+            ASSERT_TRUE(senders[c]->send(std::move(w), nullptr));
+          }
           if (b % 50 == 49) {
             ASSERT_TRUE(senders[c]->send(barrier(b / 50 + 1), nullptr));
           }
@@ -390,6 +399,7 @@ TEST(Transport, DataBarriersAndEndKeepTheirOrderAcrossManyBatches) {
       f.join();
     });
   std::vector<int> next(kChannels, 0), barriers(kChannels, 0), ended(kChannels, 0);
+  int watermarks = 0;
   int open = kChannels;
   while (open > 0) {
     size_t input = 0;
@@ -402,12 +412,18 @@ TEST(Transport, DataBarriersAndEndKeepTheirOrderAcrossManyBatches) {
         for (const Tuple& t : m.tuples) {
           ASSERT_EQ(t.get_int("count"), next[input]);
           ASSERT_EQ(t.get_string("word"), "w" + std::to_string(next[input]));
+          ASSERT_EQ(t.timestamp(), input == 1 ? 3 * next[input] : kNoTimestamp);
           ++next[input];
         }
         break;
       case Message::Kind::barrier:
         ASSERT_EQ(m.barrier, CheckpointId{barriers[input] + 1});
         ++barriers[input];
+        break;
+      case Message::Kind::watermark:
+        ASSERT_EQ(input, 1u);
+        ASSERT_EQ(m.watermark, 3 * next[input]) << "a watermark overtook or lagged its data";
+        ++watermarks;
         break;
       case Message::Kind::end:
         ended[input] = 1;
@@ -416,6 +432,7 @@ TEST(Transport, DataBarriersAndEndKeepTheirOrderAcrossManyBatches) {
     }
   }
   for (auto& t : producers) t.join();
+  EXPECT_EQ(watermarks, kBatches / 10);
   for (int c = 0; c < kChannels; ++c) {
     EXPECT_EQ(barriers[c], kBatches / 50);
     EXPECT_EQ(next[c], [&] {

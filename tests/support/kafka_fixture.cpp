@@ -49,7 +49,8 @@ void produce(const std::string& bootstrap, const std::string& topic,
           rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
           RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
-          RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+          RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_TIMESTAMP(r.timestamp),
+          RD_KAFKA_V_END);
       if (!err) break;
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         rd_kafka_headers_destroy(hdrs);

@@ -29,6 +29,7 @@ struct ProduceRecord {
   std::string value;
   int32_t partition = -1;  // -1: let the partitioner choose
   std::map<std::string, std::string> headers;
+  int64_t timestamp = 0;  // the record's CreateTime in ms; 0: now (the producer's clock)
 };
 
 // Produces all records (idempotent producer) and waits for every delivery report.
