@@ -54,6 +54,8 @@ std::string TopologySpec::fingerprint() const {
   s += "|";
   for (auto& e : streams) {
     s += e.from + ">" + e.to + ":" + grouping_name(e.grouping.type);
+    // Named streams only: a default-stream graph keeps the fingerprint it had before streams.
+    if (e.stream != kDefaultStream) s += "@" + e.stream;
     for (auto& f : e.grouping.fields) s += "," + f;
     s += ";";
   }
@@ -90,6 +92,12 @@ TopologyBuilder& TopologyBuilder::on_error(ErrorPolicy p, std::string dead_lette
 TopologyBuilder& TopologyBuilder::stream(const std::string& from, const std::string& to,
                                          Grouping g) {
   spec_.streams.push_back(StreamSpec{from, to, std::move(g), {}});
+  return *this;
+}
+
+TopologyBuilder& TopologyBuilder::named_stream(const std::string& from, const std::string& stream,
+                                               const std::string& to, Grouping g) {
+  spec_.streams.push_back(StreamSpec{from, to, std::move(g), {}, stream});
   return *this;
 }
 

@@ -35,7 +35,9 @@ namespace sleet {
 //    Registry's members moved behind a pointer.
 // 5: Context carries side_effects, a SideEffectGate (a new interface with a virtual allow()) that
 //    sinks ask before a side effect ZooKeeper cannot fence.
-inline constexpr uint32_t kPluginAbiVersion = 5;
+// 6: named streams: Collector gained a virtual emit(stream, values), Component a virtual
+//    output_streams(); Tuple carries a pointer to its TupleSource (component, task, stream).
+inline constexpr uint32_t kPluginAbiVersion = 6;
 inline constexpr const char* kVersion = "0.1.0";
 
 enum class ComponentKind { spout, bolt };
@@ -139,6 +141,11 @@ constexpr uint64_t layout_hash() {
   h = mix(h, kInlineValues);
   SLEET_ABI_TYPE(Fields);
   SLEET_ABI_TYPE(Tuple);
+  SLEET_ABI_TYPE(TupleSource);
+  SLEET_ABI_MEMBERS(TupleSource, 3);
+  SLEET_ABI_FIELD(TupleSource, component);
+  SLEET_ABI_FIELD(TupleSource, task);
+  SLEET_ABI_FIELD(TupleSource, stream);
   // args.hpp
   SLEET_ABI_TYPE(Arg);
   SLEET_ABI_TYPE(Args);
@@ -176,6 +183,10 @@ constexpr uint64_t layout_hash() {
   SLEET_ABI_FIELD(Context, restored_generation);
   SLEET_ABI_FIELD(Context, side_effects);
   SLEET_ABI_FIELD(Context, counter);
+  SLEET_ABI_TYPE(StreamDecl);
+  SLEET_ABI_MEMBERS(StreamDecl, 2);
+  SLEET_ABI_FIELD(StreamDecl, name);
+  SLEET_ABI_FIELD(StreamDecl, fields);
   SLEET_ABI_TYPE(Counter);
   SLEET_ABI_TYPE(Collector);
   SLEET_ABI_TYPE(CursorStore);

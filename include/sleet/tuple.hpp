@@ -14,7 +14,13 @@
 #include <variant>
 #include <vector>
 
+#include <sleet/ids.hpp>
+
 namespace sleet {
+
+// The stream a component emits on with emit(values), and the one a subscription without
+// `stream:` reads.
+inline constexpr std::string_view kDefaultStream = "default";
 
 // Raw bytes, distinct from text so sinks can encode them differently (jsonl: base64).
 struct Bytes {
@@ -69,6 +75,18 @@ class Fields {
   std::vector<std::string> names_;
 };
 
+// Where a received tuple comes from. One immutable record per (producing task, output stream),
+// owned by the runtime and shared by every tuple that task emits on that stream: a tuple carries a
+// pointer, never strings. Outlives every tuple that points at it.
+struct TupleSource {
+  std::string component;
+  TaskIndex task{0};
+  std::string stream{kDefaultStream};
+};
+// What a tuple built without a source (tests, a sink's own tuples) reports: no component, task 0,
+// the default stream.
+inline const TupleSource kUnknownTupleSource{};
+
 // Up to four values live inside the tuple itself: emitting a (word, count) pair allocates nothing.
 // More spill to the heap. Construct with braces (`out.emit({w, c})`), like a std::vector.
 inline constexpr size_t kInlineValues = 4;
@@ -77,8 +95,12 @@ using Values = boost::container::small_vector<Value, kInlineValues>;
 class Tuple {
  public:
   Tuple() = default;
-  Tuple(const Fields* fields, Values&& values) : fields_(fields) { adopt(values); }
-  Tuple(const Fields* fields, const Values& values) : fields_(fields), values_(values) {}
+  Tuple(const Fields* fields, Values&& values, const TupleSource* source = nullptr)
+      : fields_(fields), source_(source) {
+    adopt(values);
+  }
+  Tuple(const Fields* fields, const Values& values, const TupleSource* source = nullptr)
+      : fields_(fields), source_(source), values_(values) {}
 
   size_t size() const { return values_.size(); }
   const Value& at(size_t i) const { return values_.at(i); }
@@ -91,6 +113,13 @@ class Tuple {
   const Values& values() const { return values_; }
   Values& mutable_values() { return values_; }
   const Fields* fields() const { return fields_; }
+
+  // Origin: the component, task and output stream that emitted this tuple (for a bolt with
+  // several inputs, a join). Valid as long as the tuple.
+  std::string_view source_component() const { return source().component; }
+  TaskIndex source_task() const { return source().task; }
+  std::string_view source_stream() const { return source().stream; }
+  const TupleSource& source() const { return source_ ? *source_ : kUnknownTupleSource; }
 
   // Typed access; throws std::invalid_argument with the field name on a type mismatch so the
   // component's error policy can name the field.
@@ -150,6 +179,7 @@ class Tuple {
     }
   }
   const Fields* fields_ = nullptr;
+  const TupleSource* source_ = nullptr;
   Values values_;
 };
 
