@@ -91,13 +91,17 @@ TopologyBuilder& TopologyBuilder::on_error(ErrorPolicy p, std::string dead_lette
 
 TopologyBuilder& TopologyBuilder::stream(const std::string& from, const std::string& to,
                                          Grouping g) {
-  spec_.streams.push_back(StreamSpec{from, to, std::move(g), {}});
-  return *this;
+  return named_stream(from, std::string(kDefaultStream), to, std::move(g));
 }
 
 TopologyBuilder& TopologyBuilder::named_stream(const std::string& from, const std::string& stream,
                                                const std::string& to, Grouping g) {
-  spec_.streams.push_back(StreamSpec{from, to, std::move(g), {}, stream});
+  StreamSpec s;
+  s.from = from;
+  s.to = to;
+  s.grouping = std::move(g);
+  s.stream = stream;
+  spec_.streams.push_back(std::move(s));
   return *this;
 }
 

@@ -404,9 +404,9 @@ void parse_component(Reader& r, const YAML::Node& e, ComponentKind kind, LoadSta
   st.locs.map.components.push_back(std::move(cl));
 }
 
-// `stream` receives Flux's grouping streamId (and `stream_loc` where it was), if given.
+// `stream` receives Flux's grouping streamId (and `stream_node` its node), if given.
 void parse_grouping(Reader& r, const YAML::Node& g, Grouping& out, std::string& stream,
-                    SourceLocation& stream_loc) {
+                    std::optional<YAML::Node>& stream_node) {
   auto set_type = [&](const YAML::Node& at, const std::string& word) {
     std::string t = lower(word);
     if (t == "shuffle" || t == "none")  // Flux NONE: "don't care", which Storm runs as shuffle
@@ -448,7 +448,7 @@ void parse_grouping(Reader& r, const YAML::Node& g, Grouping& out, std::string& 
   if (auto sid = Reader::get(g, "streamId")) {
     if (auto s = r.text(*sid, "streamId")) {
       stream = *s;
-      stream_loc = r.loc(*sid);
+      stream_node = *sid;
     }
   }
   if (auto cc = Reader::get(g, "customClass"))
@@ -487,20 +487,20 @@ void parse_stream(Reader& r, const YAML::Node& e, LoadState& st) {
   }
   sl.grouping = s.loc;
   std::string stream_id;  // Flux: grouping: {streamId: NAME}
-  SourceLocation stream_id_loc;
+  std::optional<YAML::Node> stream_id_node;
   if (auto g = Reader::get(e, "grouping")) {
     sl.grouping = r.loc(*g);
-    parse_grouping(r, *g, s.grouping, stream_id, stream_id_loc);
+    parse_grouping(r, *g, s.grouping, stream_id, stream_id_node);
   }
   if (auto n = Reader::get(e, "stream")) {
     if (auto v = r.text(*n, "stream")) s.stream = *v;
     sl.stream = r.loc(*n);
-    if (!stream_id.empty() && stream_id != s.stream)
-      r.error(stream_id_loc, "streamId '" + stream_id + "' contradicts stream: '" + s.stream +
-                                 "' of the same stream; give one of them");
-  } else if (stream_id_loc.line > 0) {
+    if (stream_id_node && stream_id != s.stream)
+      r.error(*stream_id_node, "streamId '" + stream_id + "' contradicts stream: '" + s.stream +
+                                   "' of the same stream; give one of them");
+  } else if (stream_id_node) {
     s.stream = stream_id;
-    sl.stream = stream_id_loc;
+    sl.stream = r.loc(*stream_id_node);
   }
   st.spec.streams.push_back(std::move(s));
   st.locs.map.streams.push_back(std::move(sl));
