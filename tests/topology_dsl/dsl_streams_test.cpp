@@ -50,10 +50,10 @@ TEST_F(DslStreams, Table) {
        {},
        0},
       {"unknown stream, did you mean",
-       "  - {from: split, stream: eror, to: err_sink}\n"
+       "  - {from: split, stream: erors, to: err_sink}\n"
        "  - {from: split, stream: ok, to: ok_sink}\n",
        {{10, 27,
-         "'split' has no output stream 'eror' (did you mean 'errors'?); it declares [ok, "
+         "'split' has no output stream 'erors' (did you mean 'errors'?); it declares [ok, "
          "errors]"}},
        1},
       {"the default stream of a component without one",
