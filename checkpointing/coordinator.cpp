@@ -377,7 +377,10 @@ StatefulShape stateful_shape(const TopologySpec& spec, const std::string& id) {
   if (const ComponentSpec* c = spec.find(id)) shape.class_name = c->class_name;
   for (auto& st : spec.streams) {
     if (st.to != id) continue;
-    InputStream in{st.from, grouping_name(st.grouping.type), {}};
+    // A named stream counts as another input ("from@stream"); the default stream as before.
+    InputStream in{st.stream == kDefaultStream ? st.from : st.from + "@" + st.stream,
+                   grouping_name(st.grouping.type),
+                   {}};
     if (st.grouping.type == GroupingType::fields) in.fields = st.grouping.fields;
     shape.inputs.push_back(std::move(in));
   }

@@ -93,7 +93,13 @@ void print_summary(const LoadedTopology& file, size_t warnings) {
     auto inst = Registry::global().create(c.class_name, c.args);
     if (inst.ok()) {
       Fields f = (*inst)->output_fields();
-      o << (f.empty() ? std::string("(emits nothing)") : "emits " + join(f.names()));
+      auto streams = (*inst)->output_streams();
+      if (streams.size() == 1 && streams[0].name == kDefaultStream)
+        o << (f.empty() ? std::string("(emits nothing)") : "emits " + join(f.names()));
+      else
+        for (size_t i = 0; i < streams.size(); ++i)  // named streams: "emits ok [a, b]; errors [c]"
+          o << (i ? "; " : "emits ") << streams[i].name << " [" << join(streams[i].fields.names())
+            << "]";
       if ((*inst)->stateful()) o << ", stateful";
     }
     if (c.on_error != ErrorPolicy::fail) {
@@ -104,7 +110,8 @@ void print_summary(const LoadedTopology& file, size_t warnings) {
   }
   o << "streams: " << spec.streams.size() << "\n";
   for (auto& s : spec.streams) {
-    o << "  " << s.from << " -> " << s.to << " [" << grouping_name(s.grouping.type);
+    o << "  " << s.from << (s.stream == kDefaultStream ? "" : "." + s.stream) << " -> " << s.to
+      << " [" << grouping_name(s.grouping.type);
     if (!s.grouping.fields.empty()) o << " " << join(s.grouping.fields, ",");
     o << "]\n";
   }
@@ -151,6 +158,23 @@ std::string output_fields_line(const Registry& registry, const ComponentDescript
   return out;
 }
 
+// A component with named output streams: one line per stream with its fields. Shown only when
+// the class builds without arguments (its streams may depend on them otherwise) and declares more
+// than the default stream.
+void print_output_streams(const Registry& registry, const ComponentDescriptor& d) {
+  auto c = registry.create(d.name, {});
+  if (!c.ok()) return;
+  const auto streams = (*c)->output_streams();
+  if (streams.size() == 1 && streams[0].name == kDefaultStream) return;
+  std::cout << "    output streams:\n";
+  for (auto& st : streams) {
+    std::cout << "      " << st.name << " [";
+    for (size_t i = 0; i < st.fields.size(); ++i)
+      std::cout << (i ? ", " : "") << st.fields.names()[i];
+    std::cout << "]\n";
+  }
+}
+
 void print_components(const Registry& registry) {
   std::string origin;
   for (auto* d : registry.list()) {
@@ -167,6 +191,7 @@ void print_components(const Registry& registry) {
       if (!a.help.empty()) std::cout << " - " << a.help;
       std::cout << "\n";
     }
+    print_output_streams(registry, *d);
   }
 }
 

@@ -294,8 +294,21 @@ class Reader {
   Status error_;
 };
 
-bool read_tuples(Reader& r, const Fields* fields, std::vector<Tuple>& out,
+// The source task and stream a data frame names, checked against the channel's binding.
+bool read_source(Reader& r, const ChannelBinding& b, TaskIndex& task, std::string& stream) {
+  if (!r.i32(task.value, "source task") || !r.string(stream, "source stream")) return false;
+  if (b.source && (b.source->task != task || b.source->stream != stream))
+    return r.fail("source: the batch comes from task " + std::to_string(task.value) + " stream '" +
+                  stream + "', but this worker's plan has task " +
+                  std::to_string(b.source->task.value) + " of '" + b.source->component +
+                  "' stream '" + b.source->stream +
+                  "' on that channel (do the workers run the same topology?)");
+  return true;
+}
+
+bool read_tuples(Reader& r, const ChannelBinding& b, std::vector<Tuple>& out,
                  bool timestamps = false) {
+  const Fields* fields = b.fields;
   uint64_t count = 0;
   if (!r.varint(count, "tuple count")) return false;
   // Every tuple takes at least its value count byte.
@@ -312,7 +325,7 @@ bool read_tuples(Reader& r, const Fields* fields, std::vector<Tuple>& out,
     if (nv > r.remaining() / 2)
       return r.fail("value count " + std::to_string(nv) + " of tuple " + std::to_string(i) +
                     " exceeds the bytes left");
-    out.emplace_back(fields, Values{}).set_timestamp(ts);
+    out.emplace_back(fields, Values{}, b.source).set_timestamp(ts);
     Values& vals = out.back().mutable_values();
     if (nv > kInlineValues) vals.reserve(static_cast<size_t>(nv));
     for (uint64_t k = 0; k < nv; ++k) {
@@ -438,10 +451,18 @@ bool has_timestamps(std::span<const Tuple> tuples) {
 
 void encode_data(std::string& out, Generation gen, uint32_t channel,
                  std::span<const Tuple> tuples) {
+  encode_data(out, gen, channel, tuples,
+              tuples.empty() ? kUnknownTupleSource : tuples.front().source());
+}
+
+void encode_data(std::string& out, Generation gen, uint32_t channel, std::span<const Tuple> tuples,
+                 const TupleSource& source) {
   const bool ts = has_timestamps(tuples);
   size_t start = begin_frame(out, ts ? FrameType::data_ts : FrameType::data);
   put_varint(out, zigzag(gen.value));
   put_varint(out, channel);
+  put_varint(out, zigzag(source.task.value));
+  put_string(out, source.stream);
   put_varint(out, tuples.size());
   // One resize for the batch (an upper bound), then raw writes: the per-tuple hot path.
   size_t bound = 0;
@@ -565,7 +586,9 @@ void encode_frame(std::string& out, const Frame& f) {
     std::string& out;
     void operator()(const Hello& h) { encode_hello(out, h); }
     void operator()(const HelloReply& r) { encode_hello_reply(out, r); }
-    void operator()(const DataFrame& d) { encode_data(out, d.generation, d.channel, d.tuples); }
+    void operator()(const DataFrame& d) {
+      encode_data(out, d.generation, d.channel, d.tuples, TupleSource{{}, d.source_task, d.stream});
+    }
     void operator()(const BarrierFrame& b) { encode_barrier(out, b.generation, b.channel, b.id); }
     void operator()(const EndFrame& e) { encode_end(out, e.generation, e.channel); }
     void operator()(const CreditFrame& c) { encode_credit(out, c.generation, c.channel, c.n); }
@@ -592,15 +615,20 @@ Status decode_message(const FrameView& view, const FieldsResolver* fields, Gener
   out.tuples.clear();
   switch (view.type) {
     case FrameType::data:
-    case FrameType::data_ts:
+    case FrameType::data_ts: {
       out.kind = Message::Kind::data;
-      read_tuples(r, fields && *fields ? (*fields)(channel) : nullptr, out.tuples,
-                  view.type == FrameType::data_ts);
+      const ChannelBinding b = fields && *fields ? (*fields)(channel) : ChannelBinding{};
+      TaskIndex task;
+      std::string stream;
+      if (read_source(r, b, task, stream))
+        read_tuples(r, b, out.tuples, view.type == FrameType::data_ts);
       break;
-    case FrameType::watermark:
+    }
+    case FrameType::watermark: {
       out.kind = Message::Kind::watermark;
       r.i64(out.watermark, "watermark");
       break;
+    }
     case FrameType::barrier:
       out.kind = Message::Kind::barrier;
       r.i64(out.barrier.value, "checkpoint id");
@@ -663,9 +691,11 @@ Result<Frame> decode_frame(const FrameView& view, const FieldsResolver* fields,
       }
       r.generation(d.generation);
       r.u32v(d.channel, "channel");
-      if (r.ok())
-        read_tuples(r, fields && *fields ? (*fields)(d.channel) : nullptr, d.tuples,
-                    view.type == FrameType::data_ts);
+      if (r.ok()) {
+        const ChannelBinding b = fields && *fields ? (*fields)(d.channel) : ChannelBinding{};
+        if (read_source(r, b, d.source_task, d.stream))
+          read_tuples(r, b, d.tuples, view.type == FrameType::data_ts);
+      }
       if (Status st = r.finish(); !st.ok()) return st;
       return Frame{std::move(d)};
     }

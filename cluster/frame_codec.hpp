@@ -7,7 +7,10 @@
 //
 //   hello        u32 magic "SLET", u32 version, topology, generation, worker id, worker index
 //   hello_reply  u8 HelloResult, reason, generation and worker id of the replying worker
-//   data         generation, channel, tuple count, per tuple: value count, per value: a
+//   data         generation, channel, source task, source stream (the upstream task and the
+//                output stream the channel carries: a receiver refuses a batch whose origin is
+//                not its channel's, i.e. two workers planned different graphs), tuple count,
+//                per tuple: value count, per value: a
 //                ValueType byte and its payload (int64: zigzag varint; double: 8 bytes LE;
 //                string/bytes: varint length + bytes; bool: 1 byte 0/1)
 //   barrier      generation, channel, checkpoint id
@@ -47,7 +50,8 @@
 namespace sleet::cluster {
 
 inline constexpr uint32_t kHelloMagic = 0x54454c53;  // "SLET" little-endian
-inline constexpr uint32_t kProtocolVersion = 1;
+// 2: data frames carry their source task and stream (named streams).
+inline constexpr uint32_t kProtocolVersion = 2;
 // A frame longer than this is corruption (a batch of 512 tuples of a few KiB each still fits).
 inline constexpr uint32_t kMaxFrameBytes = 64u << 20;
 inline constexpr size_t kFrameHeaderBytes = 5;  // u32 length + u8 type
@@ -104,6 +108,8 @@ struct HelloReply {
 struct DataFrame {
   Generation generation{0};
   uint32_t channel = 0;
+  TaskIndex source_task{0};
+  std::string stream{kDefaultStream};
   std::vector<Tuple> tuples;  // bound to the channel's fields (FieldsResolver), else null
 };
 struct BarrierFrame {
@@ -148,7 +154,11 @@ Generation frame_generation(const Frame& f);
 // Encoders append exactly one whole frame to `out`.
 void encode_hello(std::string& out, const Hello& h);
 void encode_hello_reply(std::string& out, const HelloReply& r);
+// The batch's origin is its first tuple's source() (a channel carries one upstream task's one
+// stream), or `source` given explicitly.
 void encode_data(std::string& out, Generation gen, uint32_t channel, std::span<const Tuple> tuples);
+void encode_data(std::string& out, Generation gen, uint32_t channel, std::span<const Tuple> tuples,
+                 const TupleSource& source);
 void encode_barrier(std::string& out, Generation gen, uint32_t channel, CheckpointId id);
 void encode_end(std::string& out, Generation gen, uint32_t channel);
 void encode_watermark(std::string& out, Generation gen, uint32_t channel, int64_t watermark);
@@ -168,8 +178,16 @@ struct FrameView {
   std::string_view payload;
 };
 
-// Data frames: the fields tuples of `channel` are bound to (null: none, or an unknown channel).
-using FieldsResolver = std::function<const Fields*(uint32_t channel)>;
+// What the tuples of a data frame on one channel are bound to: the fields of the stream it
+// carries and its source record (null: none, or an unknown channel). With a source, a frame whose
+// source task or stream differs from it is refused as corruption.
+struct ChannelBinding {
+  ChannelBinding() = default;
+  ChannelBinding(const Fields* f, const TupleSource* s = nullptr) : fields(f), source(s) {}
+  const Fields* fields = nullptr;
+  const TupleSource* source = nullptr;
+};
+using FieldsResolver = std::function<ChannelBinding(uint32_t channel)>;
 
 // Decodes one frame. `fields` binds data tuples; `reuse`, if given, is an emptied vector whose
 // capacity the data frame's tuples take over. Corruption names the frame type and the field.

@@ -194,8 +194,9 @@ std::string definition_yaml(const LoadedTopology& t) {
   if (!s.streams.empty()) {
     out += "streams:\n";
     for (auto& st : s.streams) {
-      out += "  - from: " + value_string(st.from) + "\n    to: " + value_string(st.to) +
-             "\n    grouping: {type: " + grouping_name(st.grouping.type);
+      out += "  - from: " + value_string(st.from) + "\n    to: " + value_string(st.to);
+      if (st.stream != kDefaultStream) out += "\n    stream: " + value_string(st.stream);
+      out += std::string("\n    grouping: {type: ") + grouping_name(st.grouping.type);
       if (!st.grouping.fields.empty()) {
         out += ", fields: [";
         for (size_t i = 0; i < st.grouping.fields.size(); ++i)

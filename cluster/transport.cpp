@@ -113,6 +113,7 @@ struct RecvChannel {
   Inbox* inbox = nullptr;
   size_t input = 0;
   const Fields* fields = nullptr;
+  const TupleSource* source = nullptr;  // the upstream task and stream of this channel
   ReceiveCredits credits;
   bool dirty = false;  // credits pending, listed in GenState::dirty[from]
   std::unique_ptr<PopListener> listener;
@@ -625,7 +626,7 @@ class Transport::Impl {
       return false;
     }
     if (fg != g.gen) return refuse_frame(l, fg);
-    const Fields* fields = nullptr;
+    ChannelBinding binding;
     {
       std::lock_guard lk(g.mu);
       if (g.ended) return false;
@@ -641,7 +642,7 @@ class Transport::Impl {
         ch.backlog.emplace_back(v.type, std::string(v.payload));
         return true;
       }
-      fields = ch.fields;
+      binding = ChannelBinding{ch.fields, ch.source};
     }
     if (!st.ok()) {
       fail(*l, peer_error(*l, st));
@@ -649,7 +650,7 @@ class Transport::Impl {
     }
     Message m;
     m.tuples = std::move(rx_spare);
-    FieldsResolver resolve = [fields](uint32_t) { return fields; };
+    FieldsResolver resolve = [binding](uint32_t) { return binding; };
     st = decode_message(v, &resolve, fg, channel, m);
     if (!st.ok()) {
       fail(*l, peer_error(*l, st));
@@ -1103,7 +1104,7 @@ Result<std::unique_ptr<ChannelSender>> Transport::sender(size_t index, const Pla
 }
 
 Status Transport::receiver(size_t index, const PlannedChannel& channel, int from_worker,
-                           Inbox& inbox, const Fields* fields) {
+                           Inbox& inbox, const Fields* fields, const TupleSource* source) {
   std::shared_ptr<GenState> g = impl_->current();
   if (!g) return Status::Invalid("transport: a remote channel without a generation");
   if (from_worker < 0 || static_cast<size_t>(from_worker) >= g->peers.size() ||
@@ -1131,10 +1132,11 @@ Status Transport::receiver(size_t index, const PlannedChannel& channel, int from
   ch.inbox = &inbox;
   ch.input = channel.input;
   ch.fields = fields;
+  ch.source = source;
   ch.listener = std::make_unique<CreditListener>(*g, c);
   inbox.set_pop_listener(channel.input, ch.listener.get());
   // What arrived before the engine was built, in order. Within the credits, so never blocks.
-  FieldsResolver resolve = [fields](uint32_t) { return fields; };
+  FieldsResolver resolve = [fields, source](uint32_t) { return ChannelBinding{fields, source}; };
   for (auto& [type, payload] : ch.backlog) {
     Message m;
     Generation gen;

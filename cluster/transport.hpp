@@ -105,7 +105,7 @@ class Transport : public RemoteChannels {
   Result<std::unique_ptr<ChannelSender>> sender(size_t index, const PlannedChannel& channel,
                                                 int to_worker) override;
   Status receiver(size_t index, const PlannedChannel& channel, int from_worker, Inbox& inbox,
-                  const Fields* fields) override;
+                  const Fields* fields, const TupleSource* source = nullptr) override;
 
   TransportStats stats() const;  // any thread
 

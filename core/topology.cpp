@@ -54,6 +54,8 @@ std::string TopologySpec::fingerprint() const {
   s += "|";
   for (auto& e : streams) {
     s += e.from + ">" + e.to + ":" + grouping_name(e.grouping.type);
+    // Named streams only: a default-stream graph keeps the fingerprint it had before streams.
+    if (e.stream != kDefaultStream) s += "@" + e.stream;
     for (auto& f : e.grouping.fields) s += "," + f;
     s += ";";
   }
@@ -89,7 +91,17 @@ TopologyBuilder& TopologyBuilder::on_error(ErrorPolicy p, std::string dead_lette
 
 TopologyBuilder& TopologyBuilder::stream(const std::string& from, const std::string& to,
                                          Grouping g) {
-  spec_.streams.push_back(StreamSpec{from, to, std::move(g), {}});
+  return named_stream(from, std::string(kDefaultStream), to, std::move(g));
+}
+
+TopologyBuilder& TopologyBuilder::named_stream(const std::string& from, const std::string& stream,
+                                               const std::string& to, Grouping g) {
+  StreamSpec s;
+  s.from = from;
+  s.to = to;
+  s.grouping = std::move(g);
+  s.stream = stream;
+  spec_.streams.push_back(std::move(s));
   return *this;
 }
 

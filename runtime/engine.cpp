@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/fiber/all.hpp>
 #include <sstream>
 
@@ -24,6 +25,11 @@ namespace {
 // wait in a per-target pending batch until it is full or the task flushes.
 struct OutEdge {
   GroupingType type = GroupingType::shuffle;
+  // The output stream this edge subscribes to (index into Task::streams) and what its tuples are
+  // bound to: that stream's fields and the task's source record for it.
+  size_t stream = 0;
+  const Fields* fields = nullptr;
+  const TupleSource* source = nullptr;
   // Set when the target is chained to this task (EngineOptions::chaining): every tuple is
   // executed by that one task right here, on this fiber, with no batch and no channel; targets
   // is then empty.
@@ -33,6 +39,14 @@ struct OutEdge {
   std::vector<size_t> preferred;        // local_or_shuffle: targets on our thread (else all)
   std::vector<std::vector<Tuple>> pending;
   size_t rr = 0;
+};
+
+// One declared output stream of a task (Component::output_streams). Its edges are
+// out[first, last): wire() orders a task's edges by stream.
+struct OutStream {
+  Fields fields;
+  TupleSource source;  // what every tuple emitted on it points at
+  size_t first = 0, last = 0;
 };
 
 }  // namespace
@@ -52,7 +66,10 @@ class Task : public Collector {
   std::unique_ptr<Component> comp;
   Spout* spout = nullptr;
   Bolt* bolt = nullptr;
-  Fields out_fields;
+  // Declared output streams, in declaration order (never resized after wire(): tuples and remote
+  // receivers point into them). default_out: the one named kDefaultStream, if declared.
+  std::vector<OutStream> streams;
+  OutStream* default_out = nullptr;
   Context ctx;
   std::unique_ptr<Inbox> inbox;  // bolts that are not chained
   // Chained (Flink's operator chaining): this bolt runs inside the fiber of `chained_from`, which
@@ -111,15 +128,65 @@ class Task : public Collector {
   // --- Collector ---
   using Collector::emit;
   void emit(Values&& values) override {
+    if (default_out) [[likely]]
+      return emit_on(*default_out, std::move(values));
+    undeclared_stream(kDefaultStream);
+  }
+  void emit(std::string_view stream, Values&& values) override {
+    for (OutStream& s : streams)
+      if (s.source.stream == stream) return emit_on(s, std::move(values));
+    undeclared_stream(stream);
+  }
+  void emit_on(OutStream& s, Values&& values) {
     ++unreported_out;
-    if (out.empty()) return;
+    if (s.first == s.last) return;
     // The values are moved once, into the tuple built in place in the target's pending batch.
-    for (size_t e = 0; e + 1 < out.size(); ++e) route(out[e], Values(values));
-    route(out.back(), std::move(values));
+    for (size_t e = s.first; e + 1 < s.last; ++e) route(out[e], Values(values));
+    route(out[s.last - 1], std::move(values));
+  }
+
+  // Emitting on a stream the component does not declare is a bug in the component (no record
+  // causes it, a restart repeats it): the topology fails with invalid_argument ("a restart cannot
+  // fix it") whatever the error policy, and the FatalError unwinds the component's call.
+  [[noreturn]] void undeclared_stream(std::string_view stream) {
+    std::string declared;
+    for (const OutStream& s : streams) declared += (declared.empty() ? "" : ", ") + s.source.stream;
+    Status st = Status::Invalid("component '" + spec->id + "' task " + std::to_string(index.value) +
+                                " emitted on stream '" + std::string(stream) +
+                                "', which it does not declare (declared: [" + declared +
+                                "]): declare the stream in output_streams() of class '" +
+                                spec->class_name + "', or emit on a declared one");
+    engine->fail(st);
+    throw FatalError(st.message());
+  }
+
+  // The task's output streams from its component, checked (unique, non-empty names).
+  Status init_streams() {
+    for (StreamDecl& d : comp->output_streams()) {
+      if (d.name.empty())
+        return Status::Invalid("class '" + spec->class_name +
+                               "' declares an output stream without a name");
+      for (const OutStream& s : streams)
+        if (s.source.stream == d.name)
+          return Status::Invalid("class '" + spec->class_name + "' declares output stream '" +
+                                 d.name + "' twice");
+      OutStream s;
+      s.fields = std::move(d.fields);
+      s.source = TupleSource{spec->id, index, std::move(d.name)};
+      streams.push_back(std::move(s));
+    }
+    for (OutStream& s : streams)
+      if (s.source.stream == kDefaultStream) default_out = &s;
+    return Status::Ok();
+  }
+  OutStream* find_stream(std::string_view name) {
+    for (OutStream& s : streams)
+      if (s.source.stream == name) return &s;
+    return nullptr;
   }
 
   void route(OutEdge& e, Values&& t) {
-    if (e.chain) return e.chain->deliver(&out_fields, std::move(t), stamp);
+    if (e.chain) return e.chain->deliver(e.fields, e.source, std::move(t), stamp);
     const size_t n = e.targets.size();
     switch (e.type) {
       case GroupingType::shuffle:
@@ -166,7 +233,7 @@ class Task : public Collector {
 
   void append(OutEdge& e, size_t target, Values&& v) {
     auto& p = e.pending[target];
-    p.emplace_back(&out_fields, std::move(v)).set_timestamp(stamp);
+    p.emplace_back(e.fields, std::move(v), e.source).set_timestamp(stamp);
     if (p.size() >= batch_size) [[unlikely]]
       send(e, target);
   }
@@ -259,10 +326,11 @@ class Task : public Collector {
   }
 
   // Chained: a tuple emitted by chained_from, executed at once on its fiber.
-  void deliver(const Fields* fields, Values&& v, int64_t timestamp = kNoTimestamp) {
+  void deliver(const Fields* fields, const TupleSource* source, Values&& v,
+               int64_t timestamp = kNoTimestamp) {
     if (halted) return;
     ++unreported_in;
-    Tuple t(fields, std::move(v));
+    Tuple t(fields, std::move(v), source);
     t.set_timestamp(timestamp);
     if (!execute_one(t)) halted = true;
   }
@@ -394,7 +462,7 @@ class Task : public Collector {
       v.emplace_back(spec->id);
       v.emplace_back(int64_t{index.value});
       v.emplace_back(what);
-      return dead_letter->deliver(&kRecordFields, std::move(v));
+      return dead_letter->deliver(&kRecordFields, nullptr, std::move(v));
     }
     std::string json;
     encode_record(RecordFormat::jsonl, t, json);
@@ -403,7 +471,7 @@ class Task : public Collector {
     v.emplace_back(spec->id);
     v.emplace_back(int64_t{index.value});
     v.emplace_back(what);
-    dead_letter->deliver(&kTupleFields, std::move(v));
+    dead_letter->deliver(&kTupleFields, nullptr, std::move(v));
   }
 
   // --- processing-time timers: on this task's fiber (a chained task's: its head's) ---
@@ -596,6 +664,34 @@ class Task : public Collector {
   }
 };
 
+namespace {
+
+// A subscription to a stream its source does not declare (the validator reports it with file,
+// line and "did you mean" first; a spec built in code meets it here).
+Status undeclared_subscription(const StreamSpec& st, const Task& src) {
+  std::string declared;
+  for (const OutStream& s : src.streams)
+    declared += (declared.empty() ? "" : ", ") + s.source.stream;
+  return Status::Invalid("stream " + st.from + " -> " + st.to + " reads stream '" + st.stream +
+                         "' of '" + st.from + "', which declares only [" + declared +
+                         "]: subscribe to a declared stream (stream: NAME)");
+}
+
+// Routing per (task, output stream): emit_on(s) walks out[s.first, s.last), so a task's edges
+// are grouped by stream (stable: the plan's order within a stream stays).
+void order_edges_by_stream(Task& t) {
+  std::stable_sort(t.out.begin(), t.out.end(),
+                   [](const OutEdge& a, const OutEdge& b) { return a.stream < b.stream; });
+  for (OutStream& s : t.streams) s.first = s.last = 0;
+  for (size_t i = 0; i < t.out.size(); ++i) {
+    OutStream& s = t.streams[t.out[i].stream];
+    if (s.first == s.last) s.first = i;
+    s.last = i + 1;
+  }
+}
+
+}  // namespace
+
 Engine::Engine(TopologySpec spec, EngineOptions options)
     : spec_(std::move(spec)), options_(options) {
   if (options_.threads <= 0)
@@ -646,7 +742,7 @@ Status Engine::wire(const Registry& registry) {
     t->bolt = dynamic_cast<Bolt*>(t->comp.get());
     if (!t->spout && !t->bolt)
       return Status::Invalid("class '" + cs.class_name + "' is neither a spout nor a bolt");
-    t->out_fields = t->comp->output_fields();
+    SLEET_RETURN_IF_ERROR(t->init_streams().with_context("component '" + cs.id + "'"));
     Task* raw = t.get();
     t->ctx.topology = spec_.name;
     t->ctx.component = cs.id;
@@ -685,11 +781,17 @@ Status Engine::wire(const Registry& registry) {
     Task* src = tasks_[pe.from].get();
     OutEdge e;
     e.type = pe.grouping;
+    OutStream* os = src->find_stream(st.stream);
+    if (!os) return undeclared_subscription(st, *src);
+    e.stream = static_cast<size_t>(os - src->streams.data());
+    e.fields = &os->fields;
+    e.source = &os->source;
     for (auto& f : st.grouping.fields) {
-      int idx = src->out_fields.index_of(f);
+      int idx = os->fields.index_of(f);
       if (idx < 0)
         return Status::Invalid("stream " + st.from + " -> " + st.to + " groups by field '" + f +
-                               "', which '" + st.from + "' does not declare");
+                               "', which stream '" + st.stream + "' of '" + st.from +
+                               "' does not declare");
       e.key_idx.push_back(idx);
     }
     if (e.type == GroupingType::fields && e.key_idx.empty())
@@ -706,6 +808,7 @@ Status Engine::wire(const Registry& registry) {
     e.pending.resize(e.targets.size());
     src->out.push_back(std::move(e));
   }
+  for (auto& t : tasks_) order_edges_by_stream(*t);
   return wire_dead_letters(registry);
 }
 
@@ -724,6 +827,9 @@ Status Engine::wire_channels() {
     channels_.push_back(nullptr);
     if (!from->local && !to->local) continue;
     const int from_worker = plan_.tasks[ch.from].worker, to_worker = plan_.tasks[ch.to].worker;
+    const StreamSpec& st = spec_.streams[ch.stream];
+    OutStream* os = from->find_stream(st.stream);
+    if (!os) return undeclared_subscription(st, *from);
     if (!options_.remote)
       return Status::Invalid("task " + from->name() + " (worker " + std::to_string(from_worker) +
                              ") sends to " + to->name() + " (worker " + std::to_string(to_worker) +
@@ -737,7 +843,7 @@ Status Engine::wire_channels() {
       channels_.back() = std::move(sender).value();
     } else {
       SLEET_RETURN_IF_ERROR(
-          options_.remote->receiver(i, ch, from_worker, *to->inbox, &from->out_fields)
+          options_.remote->receiver(i, ch, from_worker, *to->inbox, &os->fields, &os->source)
               .with_context("channel " + from->name() + " -> " + to->name()));
     }
   }
@@ -790,6 +896,7 @@ Status Engine::wire_dead_letters(const Registry& registry) {
     t->skipped = raw->counter("skipped");
     t->dead_letters = raw->counter("dead_letters");
     t->spec = dspec.get();
+    SLEET_RETURN_IF_ERROR(t->init_streams().with_context("dead-letter sink of '" + cs.id + "'"));
     t->own_spec = std::move(dspec);
     t->chained_from = parent;
     parent->chained.push_back(raw);

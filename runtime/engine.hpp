@@ -67,12 +67,14 @@ class RemoteChannels {
                                                         int to_worker) = 0;
   // The receiving side of plan channel `index` (from a task on `from_worker`): what arrives for it
   // is pushed, in order, into FIFO `channel.input` of `inbox` (the local downstream task's), with
-  // tuples bound to `fields` (the upstream component's output fields, which outlive the engine's
-  // run). The implementation returns the channel's credits as the owner pops
-  // (Inbox::set_pop_listener). `inbox` lives as long as the Engine: stop pushing into it before
-  // the Engine is destroyed (a push after abort() returns false and drops the message).
+  // tuples bound to `fields` (the fields of the upstream's output stream this channel subscribes
+  // to) and `source` (the upstream task and stream), both outliving the engine's run. The
+  // implementation returns the channel's credits as the owner pops (Inbox::set_pop_listener).
+  // `inbox` lives as long as the Engine: stop pushing into it before the Engine is destroyed (a
+  // push after abort() returns false and drops the message).
   virtual Status receiver(size_t index, const PlannedChannel& channel, int from_worker,
-                          Inbox& inbox, const Fields* fields) = 0;
+                          Inbox& inbox, const Fields* fields,
+                          const TupleSource* source = nullptr) = 0;
 };
 
 struct EngineOptions {

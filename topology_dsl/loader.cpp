@@ -59,7 +59,7 @@ void warn_ignored_flux_keys(Reader& r, const YAML::Node& e, bool top_level) {
     if (note) r.warn(it->first, *note);
   }
 }
-const std::vector<std::string> kStreamKeys = {"from", "to", "grouping", "name"};
+const std::vector<std::string> kStreamKeys = {"from", "to", "grouping", "name", "stream"};
 const std::vector<std::string> kGroupingKeys = {"type", "fields", "args", "streamId",
                                                 "customClass"};
 const std::vector<std::string> kTopicKeys = {"name", "partitions", "input"};
@@ -423,7 +423,9 @@ void parse_component(Reader& r, const YAML::Node& e, ComponentKind kind, LoadSta
   st.locs.map.components.push_back(std::move(cl));
 }
 
-void parse_grouping(Reader& r, const YAML::Node& g, Grouping& out) {
+// `stream` receives Flux's grouping streamId (and `stream_node` its node), if given.
+void parse_grouping(Reader& r, const YAML::Node& g, Grouping& out, std::string& stream,
+                    std::optional<YAML::Node>& stream_node) {
   auto set_type = [&](const YAML::Node& at, const std::string& word) {
     std::string t = lower(word);
     if (t == "shuffle" || t == "none")  // Flux NONE: "don't care", which Storm runs as shuffle
@@ -463,10 +465,10 @@ void parse_grouping(Reader& r, const YAML::Node& g, Grouping& out) {
     set_type(*type, *t);
   }
   if (auto sid = Reader::get(g, "streamId")) {
-    if (auto s = r.text(*sid, "streamId"); s && *s != "default")
-      r.error(*sid, "streamId '" + *s +
-                        "': Sleet components emit one stream (default); named streams are not "
-                        "supported");
+    if (auto s = r.text(*sid, "streamId")) {
+      stream = *s;
+      stream_node = *sid;
+    }
   }
   if (auto cc = Reader::get(g, "customClass"))
     r.error(*cc, "custom groupings (Java classes) are not supported");
@@ -503,9 +505,21 @@ void parse_stream(Reader& r, const YAML::Node& e, LoadState& st) {
     sl.to = r.loc(*n);
   }
   sl.grouping = s.loc;
+  std::string stream_id;  // Flux: grouping: {streamId: NAME}
+  std::optional<YAML::Node> stream_id_node;
   if (auto g = Reader::get(e, "grouping")) {
     sl.grouping = r.loc(*g);
-    parse_grouping(r, *g, s.grouping);
+    parse_grouping(r, *g, s.grouping, stream_id, stream_id_node);
+  }
+  if (auto n = Reader::get(e, "stream")) {
+    if (auto v = r.text(*n, "stream")) s.stream = *v;
+    sl.stream = r.loc(*n);
+    if (stream_id_node && stream_id != s.stream)
+      r.error(*stream_id_node, "streamId '" + stream_id + "' contradicts stream: '" + s.stream +
+                                   "' of the same stream; give one of them");
+  } else if (stream_id_node) {
+    s.stream = stream_id;
+    sl.stream = r.loc(*stream_id_node);
   }
   st.spec.streams.push_back(std::move(s));
   st.locs.map.streams.push_back(std::move(sl));

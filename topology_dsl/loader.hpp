@@ -34,6 +34,7 @@ struct ComponentLocations {
 };
 struct StreamLocations {
   SourceLocation from, to, grouping;  // grouping: the stream's own loc when it has none
+  SourceLocation stream;              // `stream:` (or Flux's streamId); line 0 when not given
 };
 struct SourceMap {
   std::vector<ComponentLocations> components;

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "core/config.hpp"
 #include "topology_dsl/internal.hpp"
@@ -68,6 +69,7 @@ class Validator {
     check_input_files();
     check_streams();
     check_inputs();
+    check_unsubscribed();
     check_cycles();
     return std::move(out_);
   }
@@ -171,7 +173,7 @@ class Validator {
       error(arg_location(c, cl, m, false), "component '" + c.id + "': " + m);
       return;
     }
-    outputs_[c.id] = (*instance)->output_fields();
+    outputs_[c.id] = (*instance)->output_streams();
     check_name_limits(c, **instance);
   }
 
@@ -242,7 +244,7 @@ class Validator {
       if (it == suggestions.end()) it = suggestions.emplace(id, closest(id, ids)).first;
       return it->second;
     };
-    std::map<std::pair<std::string, std::string>, const StreamSpec*> seen;
+    std::map<std::tuple<std::string, std::string, std::string>, const StreamSpec*> seen;
     for (size_t i = 0; i < spec_.streams.size(); ++i) {
       const StreamSpec& s = spec_.streams[i];
       const StreamLocations& sl = extra_.map.stream(i);
@@ -283,30 +285,66 @@ class Validator {
         error(to_loc, "stream into spout '" + s.to + "': spouts take no input");
         continue;
       }
-      auto [prev, fresh] = seen.emplace(std::pair{s.from, s.to}, &s);
+      auto [prev, fresh] = seen.emplace(std::tuple{s.from, s.to, s.stream}, &s);
       if (!fresh) {
-        error(s.loc, "duplicate stream " + s.from + " -> " + s.to + first_at(prev->second->loc) +
-                         "; each tuple would arrive twice");
+        error(s.loc, "duplicate stream " + s.from + " -> " + s.to +
+                         (s.stream == kDefaultStream ? "" : " (stream '" + s.stream + "')") +
+                         first_at(prev->second->loc) + "; each tuple would arrive twice");
         continue;
       }
-      check_fields(s, grouping_loc);
+      check_fields(s, grouping_loc, either(sl.stream, s.loc));
       next_[s.from].push_back(&s);
     }
   }
 
-  void check_fields(const StreamSpec& s, const SourceLocation& at) {
+  void check_fields(const StreamSpec& s, const SourceLocation& at,
+                    const SourceLocation& stream_at) {
     auto out = outputs_.find(s.from);
     if (out == outputs_.end()) return;  // class or args broken: reported already
-    const Fields& f = out->second;
+    const StreamDecl* d = nullptr;
+    std::vector<std::string> names;
+    for (const StreamDecl& x : out->second) {
+      names.push_back(x.name);
+      if (x.name == s.stream) d = &x;
+    }
+    if (!d) {
+      const std::string best = closest(s.stream, names);
+      // A misspelt stream counts as subscribing to what it most likely means (no second warning).
+      subscribed_[s.from].insert(best.empty() ? s.stream : best);
+      error(stream_at, "'" + s.from + "' has no output stream '" + s.stream + "'" +
+                           did_you_mean_text(best) + "; it declares [" + join(names) + "]" +
+                           (s.stream == kDefaultStream ? " (name one with stream: NAME)" : ""));
+      return;
+    }
+    subscribed_[s.from].insert(s.stream);
+    const Fields& f = d->fields;
+    const std::string of = s.stream == kDefaultStream
+                               ? "'" + s.from + "'"
+                               : "stream '" + s.stream + "' of '" + s.from + "'";
     if (f.empty()) {
-      warn(at, "'" + s.from + "' declares no output fields, so nothing flows to '" + s.to + "'");
+      warn(at, of + " declares no output fields, so nothing flows to '" + s.to + "'");
       return;
     }
     if (s.grouping.type != GroupingType::fields) return;
     for (auto& name : s.grouping.fields)
       if (!f.contains(name))
-        error(at, "fields grouping on '" + name + "', but '" + s.from + "' declares only [" +
+        error(at, "fields grouping on '" + name + "', but " + of + " declares only [" +
                       join(f.names()) + "]" + did_you_mean(name, f.names()));
+  }
+
+  // A named stream nobody subscribes to: what the component emits on it is dropped. The default
+  // stream is exempt (a sink declares it with no fields; a last bolt's output may be for metrics).
+  void check_unsubscribed() {
+    for (auto& [id, decls] : outputs_) {
+      const ComponentSpec* c = by_id_.count(id) ? by_id_.at(id) : nullptr;
+      if (!c) continue;
+      for (const StreamDecl& d : decls)
+        if (d.name != kDefaultStream && !subscribed_[id].count(d.name))
+          warn(c->loc, "output stream '" + d.name + "' of '" + id +
+                           "' has no subscriber; what it emits there goes nowhere (streams: - "
+                           "{from: " +
+                           id + ", stream: " + d.name + ", to: ...})");
+    }
   }
 
   void check_inputs() {
@@ -371,7 +409,8 @@ class Validator {
   SourceLocation top_;
   std::vector<Diagnostic> out_;
   std::map<std::string, const ComponentSpec*> by_id_;
-  std::map<std::string, Fields> outputs_;
+  std::map<std::string, std::vector<StreamDecl>> outputs_;
+  std::map<std::string, std::set<std::string>> subscribed_;  // per component: its read streams
   std::map<std::string, std::vector<const StreamSpec*>> next_;
   std::set<std::string> targeted_;  // named by any stream's to:, valid or not
   std::set<std::string> sourced_;   // named by any stream's from:, valid or not
@@ -480,6 +519,7 @@ std::string to_dot(const TopologySpec& spec) {
   for (auto& s : spec.streams) {
     std::string label = grouping_name(s.grouping.type);
     if (!s.grouping.fields.empty()) label += "(" + dsl::join(s.grouping.fields) + ")";
+    if (s.stream != kDefaultStream) label = s.stream + ": " + label;
     o += "  \"" + dot_escape(s.from) + "\" -> \"" + dot_escape(s.to) + "\" [label=\"" +
          dot_escape(label) + "\"];\n";
   }

@@ -57,6 +57,12 @@ using SourcePositions = std::vector<SourcePosition>;
 // Values (`out.emit({w, c})`, `out.emit(std::move(v))`), or build them in place with
 // `out.emit_values(w, c)`, which copies each argument once and nothing else. Emitting an lvalue
 // copies it first.
+//
+// Named streams: emit(stream, values) sends on one of the component's output_streams() (only the
+// subscriptions of that stream get it); emit(values) is the default stream. Emitting on a stream
+// the component does not declare is a bug in the component, not in the record: the runtime fails
+// the topology ("a restart cannot fix it") whatever its error policy, naming the component, the
+// stream and the declared ones.
 class Collector {
  public:
   virtual ~Collector() = default;
@@ -70,11 +76,25 @@ class Collector {
     (void)timestamp;
     emit(std::move(values));
   }
+  // The default implementation knows only the default stream (collectors in tests); the
+  // runtime's routes every declared stream.
+  virtual void emit(std::string_view stream, Values&& values) {
+    if (stream != kDefaultStream)
+      throw std::invalid_argument("this collector has no stream '" + std::string(stream) + "'");
+    emit(std::move(values));
+  }
+  void emit(std::string_view stream, const Values& values) { emit(stream, Values(values)); }
   template <class... A>
   void emit_values(A&&... values) {
     Values v;
     (append(v, std::forward<A>(values)), ...);
     emit(std::move(v));
+  }
+  template <class... A>
+  void emit_values_to(std::string_view stream, A&&... values) {
+    Values v;
+    (append(v, std::forward<A>(values)), ...);
+    emit(stream, std::move(v));
   }
 
  private:
@@ -167,11 +187,24 @@ class Counter {
   std::atomic<int64_t> v_{0};
 };
 
+// One output stream a component declares: its name and the fields of its tuples.
+struct StreamDecl {
+  std::string name;
+  Fields fields;
+};
+
 class Component {
  public:
   virtual ~Component() = default;
-  // Names of the fields this component emits; empty for sinks. Must not depend on open().
+  // Names of the fields this component emits on the default stream; empty for sinks. Must not
+  // depend on open().
   virtual Fields output_fields() const { return {}; }
+  // Every output stream with its fields (names unique). A one-stream component overrides only
+  // output_fields(); one with named streams overrides this, and lists "default" (kDefaultStream)
+  // only if it calls emit(values). Must not depend on open().
+  virtual std::vector<StreamDecl> output_streams() const {
+    return {{std::string(kDefaultStream), output_fields()}};
+  }
   // Called once at start-up, on the engine's starting thread before the task's fiber runs (after
   // restore_state, seek and on_recover when recovering).
   virtual Status open(Context& ctx) {

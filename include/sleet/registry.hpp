@@ -35,8 +35,10 @@ namespace sleet {
 //    Registry's members moved behind a pointer.
 // 5: Context carries side_effects, a SideEffectGate (a new interface with a virtual allow()) that
 //    sinks ask before a side effect ZooKeeper cannot fence.
-// 6: time (s6-time): Tuple carries a timestamp; Context::timers (schedule_every); virtuals
-//    Collector::emit_at, Component::on_timer, Spout::watermark, Bolt::on_watermark.
+// 6: time and named streams (issue 14): Tuple carries a timestamp and a pointer to its
+//    TupleSource (component, task, stream); Context::timers (schedule_every); StreamDecl; virtuals
+//    Collector::emit_at, Collector::emit(stream, values), Component::output_streams,
+//    Component::on_timer, Spout::watermark, Bolt::on_watermark.
 inline constexpr uint32_t kPluginAbiVersion = 6;
 inline constexpr const char* kVersion = "0.1.0";
 
@@ -141,6 +143,11 @@ constexpr uint64_t layout_hash() {
   h = mix(h, kInlineValues);
   SLEET_ABI_TYPE(Fields);
   SLEET_ABI_TYPE(Tuple);
+  SLEET_ABI_TYPE(TupleSource);
+  SLEET_ABI_MEMBERS(TupleSource, 3);
+  SLEET_ABI_FIELD(TupleSource, component);
+  SLEET_ABI_FIELD(TupleSource, task);
+  SLEET_ABI_FIELD(TupleSource, stream);
   // args.hpp
   SLEET_ABI_TYPE(Arg);
   SLEET_ABI_TYPE(Args);
@@ -179,6 +186,10 @@ constexpr uint64_t layout_hash() {
   SLEET_ABI_FIELD(Context, side_effects);
   SLEET_ABI_FIELD(Context, counter);
   SLEET_ABI_FIELD(Context, timers);
+  SLEET_ABI_TYPE(StreamDecl);
+  SLEET_ABI_MEMBERS(StreamDecl, 2);
+  SLEET_ABI_FIELD(StreamDecl, name);
+  SLEET_ABI_FIELD(StreamDecl, fields);
   SLEET_ABI_TYPE(Counter);
   SLEET_ABI_TYPE(Collector);
   SLEET_ABI_TYPE(CursorStore);

@@ -57,11 +57,13 @@ struct ComponentSpec {
   SourceLocation loc;
 };
 
+// A subscription: `to` reads output stream `stream` of `from` (a spout or bolt) with `grouping`.
 struct StreamSpec {
   std::string from;
   std::string to;
   Grouping grouping;
   SourceLocation loc;
+  std::string stream{kDefaultStream};  // which of from's output_streams()
 };
 
 struct TopologySpec {
@@ -104,6 +106,9 @@ class TopologyBuilder {
   }
   TopologyBuilder& on_error(ErrorPolicy p, std::string dead_letter_topic = {});
   TopologyBuilder& stream(const std::string& from, const std::string& to, Grouping g = {});
+  // A subscription to the named output stream `stream` of `from`.
+  TopologyBuilder& named_stream(const std::string& from, const std::string& stream,
+                                const std::string& to, Grouping g = {});
   TopologySpec build() const { return spec_; }
 
  private:

@@ -14,6 +14,8 @@
 #include <variant>
 #include <vector>
 
+#include <sleet/ids.hpp>
+
 namespace sleet {
 
 // Event time (docs/time-and-windows.md): milliseconds since the epoch. A tuple without one (its
@@ -22,6 +24,9 @@ namespace sleet {
 // input out of its minimum instead of waiting for it.
 inline constexpr int64_t kNoTimestamp = INT64_MIN;
 inline constexpr int64_t kIdleWatermark = INT64_MAX;
+// The stream a component emits on with emit(values), and the one a subscription without
+// `stream:` reads.
+inline constexpr std::string_view kDefaultStream = "default";
 
 // Raw bytes, distinct from text so sinks can encode them differently (jsonl: base64).
 struct Bytes {
@@ -76,6 +81,18 @@ class Fields {
   std::vector<std::string> names_;
 };
 
+// Where a received tuple comes from. One immutable record per (producing task, output stream),
+// owned by the runtime and shared by every tuple that task emits on that stream: a tuple carries a
+// pointer, never strings. Outlives every tuple that points at it.
+struct TupleSource {
+  std::string component;
+  TaskIndex task{0};
+  std::string stream{kDefaultStream};
+};
+// What a tuple built without a source (tests, a sink's own tuples) reports: no component, task 0,
+// the default stream.
+inline const TupleSource kUnknownTupleSource{};
+
 // Up to four values live inside the tuple itself: emitting a (word, count) pair allocates nothing.
 // More spill to the heap. Construct with braces (`out.emit({w, c})`), like a std::vector.
 inline constexpr size_t kInlineValues = 4;
@@ -84,8 +101,12 @@ using Values = boost::container::small_vector<Value, kInlineValues>;
 class Tuple {
  public:
   Tuple() = default;
-  Tuple(const Fields* fields, Values&& values) : fields_(fields) { adopt(values); }
-  Tuple(const Fields* fields, const Values& values) : fields_(fields), values_(values) {}
+  Tuple(const Fields* fields, Values&& values, const TupleSource* source = nullptr)
+      : fields_(fields), source_(source) {
+    adopt(values);
+  }
+  Tuple(const Fields* fields, const Values& values, const TupleSource* source = nullptr)
+      : fields_(fields), source_(source), values_(values) {}
 
   size_t size() const { return values_.size(); }
   const Value& at(size_t i) const { return values_.at(i); }
@@ -102,6 +123,13 @@ class Tuple {
   // emit_at(), else the timestamp of the input being executed when the tuple was emitted.
   int64_t timestamp() const { return timestamp_; }
   void set_timestamp(int64_t ts) { timestamp_ = ts; }
+
+  // Origin: the component, task and output stream that emitted this tuple (for a bolt with
+  // several inputs, a join). Valid as long as the tuple.
+  std::string_view source_component() const { return source().component; }
+  TaskIndex source_task() const { return source().task; }
+  std::string_view source_stream() const { return source().stream; }
+  const TupleSource& source() const { return source_ ? *source_ : kUnknownTupleSource; }
 
   // Typed access; throws std::invalid_argument with the field name on a type mismatch so the
   // component's error policy can name the field.
@@ -161,6 +189,7 @@ class Tuple {
     }
   }
   const Fields* fields_ = nullptr;
+  const TupleSource* source_ = nullptr;
   Values values_;
   int64_t timestamp_ = kNoTimestamp;
 };

@@ -38,7 +38,8 @@ std::string describe(const TopologySpec& s) {
              v.to_string() + "\n";
   }
   for (auto& st : s.streams) {
-    out += "stream " + st.from + ">" + st.to + " " + grouping_name(st.grouping.type);
+    out +=
+        "stream " + st.from + "." + st.stream + ">" + st.to + " " + grouping_name(st.grouping.type);
     for (auto& f : st.grouping.fields) out += " " + f;
     out += "\n";
   }
@@ -89,6 +90,7 @@ bolts:
 streams:
   - {from: src, to: split, grouping: local_or_shuffle}
   - {from: split, to: out, grouping: {type: fields, fields: [word, n]}}
+  - {from: split, to: out, grouping: {type: SHUFFLE, streamId: errors}}
 )";
   LoadedTopology first = load_text(text);
   ASSERT_EQ(first.spec.components.size(), 3u);
@@ -102,6 +104,8 @@ streams:
   ::unsetenv("SLEET_DEF_TEST_DOLLAR");
   LoadedTopology again = load_text(yaml, "zookeeper:/sleet/topologies/defs/definition");
   EXPECT_EQ(describe(again.spec), describe(first.spec)) << yaml;
+  ASSERT_EQ(again.spec.streams.size(), 3u);
+  EXPECT_EQ(again.spec.streams[2].stream, "errors") << "a named stream survives submission";
   EXPECT_EQ(again.spec.plugins, (std::vector<std::string>{"/x/libs/libmine.so"}));
   ASSERT_EQ(again.topics.size(), 1u);
   EXPECT_EQ(again.topics[0].partitions, 3);

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <random>
 
 namespace sleet::cluster {
@@ -153,6 +154,13 @@ std::vector<Frame> sample_frames() {
   d.channel = 300;
   d.tuples.emplace_back(&kFields, Values{Value(std::string("the")), Value(int64_t{3})});
   out.push_back(std::move(d));
+  DataFrame named;  // a named stream of upstream task 12
+  named.generation = Generation{7};
+  named.channel = 4;
+  named.source_task = TaskIndex{12};
+  named.stream = "errors";
+  named.tuples.emplace_back(&kFields, Values{Value(std::string("x")), Value(int64_t{-1})});
+  out.push_back(std::move(named));
   out.push_back(BarrierFrame{Generation{7}, 5, CheckpointId{1LL << 40}});
   out.push_back(EndFrame{Generation{7}, UINT32_MAX});
   out.push_back(CreditFrame{Generation{7}, 0, 16});
@@ -195,6 +203,8 @@ void expect_same(const Frame& a, const Frame& b) {
     auto& y = std::get<DataFrame>(b);
     EXPECT_EQ(x->generation, y.generation);
     EXPECT_EQ(x->channel, y.channel);
+    EXPECT_EQ(x->source_task, y.source_task);
+    EXPECT_EQ(x->stream, y.stream);
     ASSERT_EQ(x->tuples.size(), y.tuples.size());
     for (size_t i = 0; i < x->tuples.size(); ++i) {
       EXPECT_EQ(x->tuples[i].values(), y.tuples[i].values());
@@ -269,6 +279,72 @@ TEST(FrameCodec, MessagesRoundTripThroughDecodeMessage) {
   d2.feed(hb);
   auto v = decode_all(d2);
   EXPECT_EQ(decode_message(v.at(0), nullptr, g, ch, m).code(), Code::corruption);
+}
+
+// A data frame names the upstream task and stream of its batch (taken from its tuples' source);
+// a receiver bound to its channel's source rebinds the tuples to it, or refuses a batch whose
+// origin is not the channel's (workers that planned different graphs).
+TEST(FrameCodec, DataFramesCarryTheirSourceAndAreCheckedAgainstTheChannel) {
+  const TupleSource sent{"split", TaskIndex{1}, "errors"};
+  struct Row {
+    const char* what;
+    std::optional<TupleSource> bound;  // nullopt: no binding
+    const char* refusal;               // nullptr: accepted
+  };
+  const std::vector<Row> rows = {
+      {"no binding", std::nullopt, nullptr},
+      {"same task and stream", TupleSource{"split", TaskIndex{1}, "errors"}, nullptr},
+      {"another stream", TupleSource{"split", TaskIndex{1}, "ok"},
+       "source: the batch comes from task 1 stream 'errors', but this worker's plan has task 1 "
+       "of 'split' stream 'ok' on that channel"},
+      {"another task", TupleSource{"split", TaskIndex{0}, "errors"},
+       "plan has task 0 of 'split' stream 'errors'"},
+  };
+  std::vector<Tuple> batch;
+  batch.emplace_back(&kFields, Values{Value(std::string("a")), Value(int64_t{1})}, &sent);
+  batch.emplace_back(&kFields, Values{Value(std::string("b")), Value(int64_t{2})}, &sent);
+  std::string bytes;
+  encode_data(bytes, Generation{3}, 9, batch);
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.what);
+    FrameDecoder d;
+    d.feed(bytes);
+    auto views = decode_all(d);
+    ASSERT_EQ(views.size(), 1u);
+    const TupleSource* bound = row.bound ? &*row.bound : nullptr;
+    FieldsResolver resolve = [&](uint32_t) { return ChannelBinding{&kFields, bound}; };
+    auto f = decode_frame(views[0], &resolve);
+    Message m;
+    Generation g;
+    uint32_t ch = 0;
+    Status st = decode_message(views[0], &resolve, g, ch, m);
+    if (row.refusal) {
+      ASSERT_FALSE(f.ok());
+      EXPECT_EQ(f.status().code(), Code::corruption);
+      EXPECT_NE(f.status().message().find(row.refusal), std::string::npos) << f.status().message();
+      EXPECT_EQ(st.code(), Code::corruption);
+      EXPECT_NE(st.message().find(row.refusal), std::string::npos) << st.message();
+      continue;
+    }
+    ASSERT_TRUE(f.ok()) << f.status().to_string();
+    ASSERT_TRUE(st.ok()) << st.to_string();
+    auto& df = std::get<DataFrame>(*f);
+    EXPECT_EQ(df.source_task, TaskIndex{1});
+    EXPECT_EQ(df.stream, "errors");
+    ASSERT_EQ(m.tuples.size(), 2u);
+    for (const auto* tuples : {&df.tuples, &m.tuples})
+      for (const Tuple& t : *tuples) {
+        EXPECT_EQ(t.fields(), &kFields);
+        // Bound: the receiver's own record (a pointer, no strings per tuple); unbound: unknown.
+        EXPECT_EQ(&t.source(), bound ? bound : &kUnknownTupleSource);
+      }
+  }
+  // A batch without a source (tuples built outside the engine) says the default stream, task 0.
+  std::string plain;
+  encode_data(plain, Generation{3}, 9, std::vector<Tuple>{Tuple(&kFields, Values{})});
+  Frame pf = decode_one(plain, &kFields);
+  EXPECT_EQ(std::get<DataFrame>(pf).stream, "default");
+  EXPECT_EQ(std::get<DataFrame>(pf).source_task, TaskIndex{0});
 }
 
 TEST(FrameCodec, ChunkedDecodingAtEverySplitPoint) {
@@ -377,12 +453,19 @@ TEST(FrameCodec, MalformedInputIsRefused) {
   }();
   std::string overlong = frame_of(FrameType::heartbeat, std::string(11, '\x80'));
   std::string big_gen = frame_of(FrameType::heartbeat, "\xff\xff\xff\xff\x7f");
-  // data: gen 1, channel 0, 1 tuple of 1 value of type 9.
-  std::string bad_type = frame_of(FrameType::data, std::string("\x02\x00\x01\x01\x09\x00", 6));
-  std::string bad_bool = frame_of(FrameType::data, std::string("\x02\x00\x01\x01\x04\x02", 6));
-  std::string long_str = frame_of(FrameType::data, std::string("\x02\x00\x01\x01\x02\x7f", 6));
-  std::string many_tuples = frame_of(FrameType::data, std::string("\x02\x00\xff\xff\x03", 5));
-  std::string many_values = frame_of(FrameType::data, std::string("\x02\x00\x01\xff\x03", 5));
+  // data: gen 1, channel 0, source task 0, source stream "", 1 tuple of 1 value of type 9.
+  std::string bad_type =
+      frame_of(FrameType::data, std::string("\x02\x00\x00\x00\x01\x01\x09\x00", 8));
+  std::string bad_bool =
+      frame_of(FrameType::data, std::string("\x02\x00\x00\x00\x01\x01\x04\x02", 8));
+  std::string long_str =
+      frame_of(FrameType::data, std::string("\x02\x00\x00\x00\x01\x01\x02\x7f", 8));
+  std::string many_tuples =
+      frame_of(FrameType::data, std::string("\x02\x00\x00\x00\xff\xff\x03", 7));
+  std::string many_values =
+      frame_of(FrameType::data, std::string("\x02\x00\x00\x00\x01\xff\x03", 7));
+  // data: the source stream's length runs past the end.
+  std::string long_stream = frame_of(FrameType::data, std::string("\x02\x00\x00\x7f", 4));
   std::string zero_credit = frame_of(FrameType::credit, std::string("\x02\x00\x00", 3));
   std::string bad_result = frame_of(FrameType::hello_reply, std::string("\x09\x00\x02\x00", 4));
   std::string bad_control = [] {
@@ -418,6 +501,7 @@ TEST(FrameCodec, MalformedInputIsRefused) {
       {"string past the end", long_str, "string value length 127 exceeds"},
       {"tuple count past the end", many_tuples, "tuple count 65535 exceeds"},
       {"value count past the end", many_values, "value count"},
+      {"source stream past the end", long_stream, "source stream"},
       {"zero credit", zero_credit, "a credit of 0"},
       {"unknown hello result", bad_result, "hello result 9 unknown"},
       {"unknown control kind", bad_control, "message kind 9 unknown"},

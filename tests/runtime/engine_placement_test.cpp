@@ -162,6 +162,7 @@ struct Fabric {
     Inbox* inbox = nullptr;
     size_t input = 0;
     const Fields* fields = nullptr;
+    const TupleSource* source = nullptr;
   };
   std::mutex mu;
   std::map<size_t, Receiving> receivers;
@@ -181,7 +182,7 @@ struct Fabric {
         }
         to_ = it->second;
       }
-      for (auto& t : m.tuples) t = Tuple(to_->fields, std::move(t.mutable_values()));
+      for (auto& t : m.tuples) t = Tuple(to_->fields, std::move(t.mutable_values()), to_->source);
       return to_->inbox->push(to_->input, std::move(m));
     }
 
@@ -207,14 +208,14 @@ struct Fabric {
       return std::unique_ptr<ChannelSender>(std::make_unique<Sender>(f_, index));
     }
     Status receiver(size_t index, const PlannedChannel& ch, int from_worker, Inbox& inbox,
-                    const Fields* fields) override {
+                    const Fields* fields, const TupleSource* source) override {
       EXPECT_EQ(worker_of_[ch.to], self_);
       EXPECT_EQ(worker_of_[ch.from], from_worker);
       EXPECT_NE(from_worker, self_);
       EXPECT_LT(ch.input, inbox.inputs());
       std::lock_guard lk(f_.mu);
       f_.receivers_made[index]++;
-      f_.receivers[index] = Receiving{&inbox, ch.input, fields};
+      f_.receivers[index] = Receiving{&inbox, ch.input, fields, source};
       return Status::Ok();
     }
 

@@ -391,7 +391,8 @@ streams:
   EXPECT_TRUE(has_error(p, 19, 23, "argument 'limit' is given twice"));
   EXPECT_TRUE(has_error(p, 24, 22, "custom groupings (Java classes) are not supported"));
   EXPECT_TRUE(has_error(p, 24, 43, "custom groupings (Java classes) are not supported"));
-  EXPECT_TRUE(has_error(p, 27, 41, "streamId 'errors': Sleet components emit one stream"));
+  // Flux's streamId is a named stream now: Typed declares only the default one.
+  EXPECT_TRUE(has_error(p, 27, 41, "'typed' has no output stream 'errors'; it declares [default]"));
 }
 
 TEST_F(DslLoader, ErrorPolicies) {

@@ -43,11 +43,22 @@ class Picky : public Bolt {
   void execute(const Tuple&, Collector&) override {}
 };
 
+// Named streams: "ok" [word, n] and "errors" [word, reason], no default stream.
+class Split : public Bolt {
+ public:
+  explicit Split(const Args&) {}
+  std::vector<StreamDecl> output_streams() const override {
+    return {{"ok", {"word", "n"}}, {"errors", {"word", "reason"}}};
+  }
+  void execute(const Tuple&, Collector&) override {}
+};
+
 class DslTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(reg_.add(describe<Words>("Words", "test spout")).ok());
     ASSERT_TRUE(reg_.add(describe<Sink>("Sink", "test sink")).ok());
+    ASSERT_TRUE(reg_.add(describe<Split>("Split", "bolt with named streams")).ok());
     ASSERT_TRUE(reg_.add(describe<Typed>("Typed", "bolt with declared args",
                                          {{"limit", ArgKind::integer, true, "how many", {}},
                                           {"ratio", ArgKind::number, false, "", {}},
