@@ -43,7 +43,8 @@
 namespace sleet::cluster {
 
 inline constexpr uint32_t kHelloMagic = 0x54454c53;  // "SLET" little-endian
-inline constexpr uint32_t kProtocolVersion = 1;
+// 2: a control frame's snapshot carries its keyed-state chains (TaskSnapshotData::links).
+inline constexpr uint32_t kProtocolVersion = 2;
 // A frame longer than this is corruption (a batch of 512 tuples of a few KiB each still fits).
 inline constexpr uint32_t kMaxFrameBytes = 64u << 20;
 inline constexpr size_t kFrameHeaderBytes = 5;  // u32 length + u8 type

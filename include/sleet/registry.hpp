@@ -35,7 +35,9 @@ namespace sleet {
 //    Registry's members moved behind a pointer.
 // 5: Context carries side_effects, a SideEffectGate (a new interface with a virtual allow()) that
 //    sinks ask before a side effect ZooKeeper cannot fence.
-inline constexpr uint32_t kPluginAbiVersion = 5;
+// 6: Component::keyed_states() (a new virtual): managed KeyedState (KeyedStateBase,
+//    KeyedStateView interfaces), checkpointed asynchronously and incrementally by the runtime.
+inline constexpr uint32_t kPluginAbiVersion = 6;
 inline constexpr const char* kVersion = "0.1.0";
 
 enum class ComponentKind { spout, bolt };
@@ -184,6 +186,10 @@ constexpr uint64_t layout_hash() {
   SLEET_ABI_TYPE(Spout);
   SLEET_ABI_TYPE(Bolt);
   SLEET_ABI_TYPE(FatalError);
+  // keyed_state.hpp (interfaces the runtime calls on a plugin's KeyedState)
+  SLEET_ABI_TYPE(KeyedStateBase);
+  SLEET_ABI_TYPE(KeyedStateView);
+  SLEET_ABI_TYPE(KeyedStateRef);
   // registry.hpp
   SLEET_ABI_TYPE(ComponentDescriptor);
   SLEET_ABI_MEMBERS(ComponentDescriptor, 6);
