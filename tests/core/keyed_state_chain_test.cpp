@@ -93,7 +93,8 @@ TEST(ManagedKeyedState, ViewsAreTheStateAtTheBarrierAndChainsReplayToIt) {
       live.committed(n);
     }
   }
-  EXPECT_EQ(contents(live), std::map<std::string, int64_t>(model.begin(), model.end()));
+  const std::map<std::string, int64_t> final_model(model.begin(), model.end());
+  EXPECT_EQ(contents(live), final_model);
 }
 
 // A delta holds only what changed since the chain's tip: untouched entries cost nothing.
