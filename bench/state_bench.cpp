@@ -41,7 +41,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double secs(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double secs(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 // "k" + decimal id into buf; returns the length.
 size_t key_of(uint64_t id, char* buf) {
@@ -243,7 +245,8 @@ int main(int argc, char** argv) {
     if (a == "--seconds") seconds = std::stod(argv[i + 1]);
     if (a == "--restores") restores = std::stoi(argv[i + 1]);
   }
-  const fs::path dir = fs::temp_directory_path() / ("sleet-state-bench-" + std::to_string(getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("sleet-state-bench-" + std::to_string(getpid()));
   std::printf("state_bench: %llu keys, %.0f s per run, checkpoint every 1 s, blobs in %s\n",
               static_cast<unsigned long long>(keys), seconds, dir.c_str());
   for (bool zipf : {true, false}) {
@@ -294,27 +297,30 @@ int main(int argc, char** argv) {
     }
     std::vector<double> delta_bytes;
     for (size_t i = 0; i < on1.cp_bytes.size(); ++i) delta_bytes.push_back(on1.cp_bytes[i]);
-    std::printf("\n[%s] state: %zu entries, %.0f MiB in memory (loaded in %.1f s), full snapshot "
-                "%.1f MiB (serialized in %.2f s)\n",
-                dist, bolt.counts.size(), mem / 1048576.0, load_s, full.size() / 1048576.0,
-                full_ser_s);
-    std::printf("  throughput: off %.2f M updates/s, checkpoints every 1 s %.2f M/s: ratio %.3f "
-                "(goal >= 0.95)\n",
-                off_rate / 1e6, on1.rate / 1e6, on1.rate / off_rate);
-    std::printf("  checkpoints: %zu (%lld bases, %lld deltas); bytes per checkpoint median %.1f "
-                "MiB = %.3f of the full snapshot; longest barrier-to-durable %.2f s\n",
-                on1.cp_bytes.size(), static_cast<long long>(on1.bases),
-                static_cast<long long>(on1.deltas), median(delta_bytes) / 1048576.0,
-                median(delta_bytes) / static_cast<double>(full.size()),
-                on1.cp_seconds.empty() ? 0 : on1.cp_seconds[0]);
+    std::printf(
+        "\n[%s] state: %zu entries, %.0f MiB in memory (loaded in %.1f s), full snapshot "
+        "%.1f MiB (serialized in %.2f s)\n",
+        dist, bolt.counts.size(), mem / 1048576.0, load_s, full.size() / 1048576.0, full_ser_s);
+    std::printf(
+        "  throughput: off %.2f M updates/s, checkpoints every 1 s %.2f M/s: ratio %.3f "
+        "(goal >= 0.95)\n",
+        off_rate / 1e6, on1.rate / 1e6, on1.rate / off_rate);
+    std::printf(
+        "  checkpoints: %zu (%lld bases, %lld deltas); bytes per checkpoint median %.1f "
+        "MiB = %.3f of the full snapshot; longest barrier-to-durable %.2f s\n",
+        on1.cp_bytes.size(), static_cast<long long>(on1.bases), static_cast<long long>(on1.deltas),
+        median(delta_bytes) / 1048576.0, median(delta_bytes) / static_cast<double>(full.size()),
+        on1.cp_seconds.empty() ? 0 : on1.cp_seconds[0]);
     std::printf("  longest stop at a barrier: %.3f ms (goal < 5 ms)\n", on1.max_pause_ms);
-    std::printf("  restore of the committed chain (%zu blobs, %zu entries): median %.2f s over %d "
-                "(goal < 2 s)\n",
-                on1.chain.size(), restored_entries, median(restore_s), restores);
-    std::printf("  peak RSS through the checkpointed run %.0f MiB = %.2fx the state's in-memory "
-                "size (goal < 2x; includes the 64 MiB key stream and, for the second "
-                "distribution, the first one's freed pages)\n",
-                rss_run, rss_run * 1048576.0 / static_cast<double>(mem));
+    std::printf(
+        "  restore of the committed chain (%zu blobs, %zu entries): median %.2f s over %d "
+        "(goal < 2 s)\n",
+        on1.chain.size(), restored_entries, median(restore_s), restores);
+    std::printf(
+        "  peak RSS through the checkpointed run %.0f MiB = %.2fx the state's in-memory "
+        "size (goal < 2x; includes the 64 MiB key stream and, for the second "
+        "distribution, the first one's freed pages)\n",
+        rss_run, rss_run * 1048576.0 / static_cast<double>(mem));
     std::error_code ec;
     fs::remove_all(dir / dist, ec);
   }

@@ -223,7 +223,8 @@ void Coordinator::collect(std::unique_lock<std::mutex>& lk) {
         return;
       }
       kill_point("coordinator.after_snapshot_write");
-      pending_.tasks.push_back(TaskSnapshot{d.component, d.task.value, d.state_version, d.handle, {}});
+      pending_.tasks.push_back(
+          TaskSnapshot{d.component, d.task.value, d.state_version, d.handle, {}});
       pending_.total_bytes += static_cast<int64_t>(d.handle.size);
       // Bytes written by this checkpoint: keyed-state links of earlier ones were counted then.
       for (const StateLink& l : d.links)

@@ -103,9 +103,7 @@ TEST(BlobRetention, KeepsEveryLinkAKeptManifestNamesByTable) {
        {ids({1, 2}), {{CheckpointId{6}, {"b6"}}}}},
   };
   for (const Case& c : cases) {
-    auto keep = [&](CheckpointId id) {
-      return id.value >= c.latest || id.value == c.previous;
-    };
+    auto keep = [&](CheckpointId id) { return id.value >= c.latest || id.value == c.previous; };
     EXPECT_EQ(plan_blob_retention(c.kept, ids(c.with_blobs), keep), c.want) << c.name;
   }
 }
@@ -237,8 +235,8 @@ TEST_F(KeyedChainStoreTest, AMissingOrCorruptDeltaRefusesRecoveryNamingIt) {
   Counting b;
   st = recover(b);
   EXPECT_EQ(st.code(), Code::corruption) << st.to_string();
-  for (const std::string& want : {std::string("checkpoint 3"), std::string("count[0]"),
-                                  std::string("'counts'"), std::string("is missing"),
-                                  std::string("delta blob of checkpoint 2"), delta.string()})
+  for (const std::string& want :
+       {std::string("checkpoint 3"), std::string("count[0]"), std::string("'counts'"),
+        std::string("is missing"), std::string("delta blob of checkpoint 2"), delta.string()})
     EXPECT_NE(st.message().find(want), std::string::npos) << want << " in: " << st.message();
 }

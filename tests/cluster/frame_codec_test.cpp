@@ -123,7 +123,11 @@ ControlMessage sample_ack() {
   m.snapshot.drained = true;
   // Issue 15: the keyed-state chains of the ack cross the transport too.
   m.snapshot.links = {
-      {"counts", CheckpointId{40}, true, 1000, {BlobHandle::Kind::file, "40/g7/c@counts.snap", 9, 1}},
+      {"counts",
+       CheckpointId{40},
+       true,
+       1000,
+       {BlobHandle::Kind::file, "40/g7/c@counts.snap", 9, 1}},
       {"counts", CheckpointId{42}, false, 3, {BlobHandle::Kind::inline_znode, "/b/42/g7/c", 5, 2}}};
   return m;
 }

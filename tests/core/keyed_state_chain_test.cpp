@@ -189,8 +189,10 @@ TEST(StateChain, PlansBaseOrDeltaByTable) {
         link(CheckpointId{7}, false, 61)},
        true,
        0},
-      {"empty base, then a delta", {link(CheckpointId{1}, true, 0), link(CheckpointId{2}, false, 1)},
-       true, 0},
+      {"empty base, then a delta",
+       {link(CheckpointId{1}, true, 0), link(CheckpointId{2}, false, 1)},
+       true,
+       0},
       {"no base first", {link(CheckpointId{5}, false, 10)}, true, 0},
       {"at the length limit", long_chain, true, 0},
   };
@@ -222,9 +224,11 @@ TEST(StateChain, RefusesChainsRecoveryCannotReplay) {
   const Case cases[] = {
       {"empty", {}, "empty"},
       {"delta first", {link(CheckpointId{2}, false, 1)}, "not with a base"},
-      {"two bases", {link(CheckpointId{1}, true, 1), link(CheckpointId{2}, true, 1)},
+      {"two bases",
+       {link(CheckpointId{1}, true, 1), link(CheckpointId{2}, true, 1)},
        "second base"},
-      {"out of order", {link(CheckpointId{3}, true, 1), link(CheckpointId{2}, false, 1)},
+      {"out of order",
+       {link(CheckpointId{3}, true, 1), link(CheckpointId{2}, false, 1)},
        "out of order"},
       {"mixed states",
        {link(CheckpointId{1}, true, 1), link(CheckpointId{2}, false, 1, "other")},
@@ -236,8 +240,8 @@ TEST(StateChain, RefusesChainsRecoveryCannotReplay) {
     EXPECT_NE(st.message().find(c.says), std::string::npos) << c.name << ": " << st.message();
     EXPECT_NE(st.message().find("checkpoint 9, count[1]"), std::string::npos) << st.message();
   }
-  EXPECT_TRUE(check_chain({link(CheckpointId{1}, true, 1), link(CheckpointId{2}, false, 1)}, "x")
-                  .ok());
+  EXPECT_TRUE(
+      check_chain({link(CheckpointId{1}, true, 1), link(CheckpointId{2}, false, 1)}, "x").ok());
   EXPECT_TRUE(check_keyed_state_name("counts_v2.a-b").ok());
   EXPECT_FALSE(check_keyed_state_name("a/b").ok());
   EXPECT_FALSE(check_keyed_state_name("").ok());

@@ -377,17 +377,21 @@ TEST_F(ExactlyOnce, ChaosLargeKeyedState) {
   int killed = 0, at_points = 0;
   while (killed < kills) {
     std::string point;
-    if (killed % 3 == 1) point = std::string(points[(killed / 3) % 2]) + "@" +
-                                 std::to_string(1 + static_cast<int>(rng() % 4));
+    if (killed % 3 == 1)
+      point = std::string(points[(killed / 3) % 2]) + "@" +
+              std::to_string(1 + static_cast<int>(rng() % 4));
     auto w = start_worker(false, point);
     feed(all.size() / (2 * kills));
     if (!point.empty()) {
       auto st = w.wait(60s);
-      ASSERT_TRUE(st.has_value()) << "kill point " << point << " not reached; log:
-" << log_tail();
-      ASSERT_EQ(*st, 128 + SIGKILL) << point << "; log:
-" << log_tail();
-      ++at_points;
+      ASSERT_TRUE(st.has_value()) << "kill point " << point
+                                  << " not reached; log:
+                                     " << log_tail();
+          ASSERT_EQ(*st, 128 + SIGKILL)
+                                  << point
+                                  << "; log:
+                                     " << log_tail();
+          ++at_points;
     } else {
       std::uniform_int_distribution<int> ms(300, 2500);
       auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms(rng));
