@@ -384,14 +384,10 @@ TEST_F(ExactlyOnce, ChaosLargeKeyedState) {
     feed(all.size() / (2 * kills));
     if (!point.empty()) {
       auto st = w.wait(60s);
-      ASSERT_TRUE(st.has_value()) << "kill point " << point
-                                  << " not reached; log:
-                                     " << log_tail();
-          ASSERT_EQ(*st, 128 + SIGKILL)
-                                  << point
-                                  << "; log:
-                                     " << log_tail();
-          ++at_points;
+      ASSERT_TRUE(st.has_value()) << "kill point " << point << " not reached; log:\n"
+                                  << log_tail();
+      ASSERT_EQ(*st, 128 + SIGKILL) << point << "; log:\n" << log_tail();
+      ++at_points;
     } else {
       std::uniform_int_distribution<int> ms(300, 2500);
       auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms(rng));
