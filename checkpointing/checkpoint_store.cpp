@@ -61,6 +61,25 @@ class ZkCursorStore : public CursorStore {
 
 }  // namespace
 
+BlobRetention plan_blob_retention(const std::vector<Manifest>& kept,
+                                  const std::vector<CheckpointId>& with_blobs,
+                                  const std::function<bool(CheckpointId)>& keep_whole) {
+  std::map<CheckpointId, std::set<std::string>> named;
+  for (const Manifest& m : kept)
+    for (const TaskSnapshot& t : m.tasks)
+      for (const StateLink& l : t.links) named[l.id].insert(l.handle.location);
+  BlobRetention out;
+  for (CheckpointId id : with_blobs) {
+    if (keep_whole(id)) continue;
+    auto it = named.find(id);
+    if (it == named.end())
+      out.remove.push_back(id);
+    else
+      out.prune[id] = it->second;
+  }
+  return out;
+}
+
 CheckpointStore::CheckpointStore(zk::Client& zk, std::string root, std::string topology)
     : zk_(zk), root_(normalize_root(std::move(root))), topology_(std::move(topology)) {}
 
@@ -222,12 +241,21 @@ Status CheckpointStore::retain(CheckpointId latest, SnapshotStore& snapshots) {
     Status st = zk_.remove(checkpoints_path() + "/" + checkpoint_name(id));
     if (!st.ok() && st.code() != Code::not_found) return st.with_context(ctx);
   }
+  // The kept manifests' chains name blobs of older checkpoints: read them before deleting any.
+  std::vector<Manifest> kept;
+  for (auto id : *committed) {
+    if (!keep(id) || id > latest) continue;
+    auto m = load(id);
+    if (!m.ok()) return m.status().with_context(ctx + ": reading a kept manifest");
+    kept.push_back(std::move(m).value());
+  }
   auto with_blobs = snapshots.list_checkpoints();
   if (!with_blobs.ok()) return with_blobs.status().with_context(ctx);
-  for (auto id : *with_blobs) {
-    if (keep(id)) continue;
+  const BlobRetention plan = plan_blob_retention(kept, *with_blobs, keep);
+  for (auto id : plan.remove)
     SLEET_RETURN_IF_ERROR(snapshots.remove_checkpoint(id).with_context(ctx));
-  }
+  for (const auto& [id, locations] : plan.prune)
+    SLEET_RETURN_IF_ERROR(snapshots.remove_checkpoint_except(id, locations).with_context(ctx));
   return Status::Ok();
 }
 

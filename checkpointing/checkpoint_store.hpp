@@ -16,8 +16,11 @@
 // call commit() and retain().
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +33,21 @@
 #include "coordination/zk_client.hpp"
 
 namespace sleet {
+
+// What retention does with the blobs of checkpoints it does not keep whole: a managed keyed
+// state's chain reaches back to blobs older checkpoints wrote, which stay while a kept manifest
+// names them. Pure; CheckpointStore::retain applies it.
+struct BlobRetention {
+  std::vector<CheckpointId> remove;  // ids whose blobs all go
+  // ids whose blobs go except these locations (links of kept manifests' chains)
+  std::map<CheckpointId, std::set<std::string>> prune;
+  bool operator==(const BlobRetention&) const = default;
+};
+// `kept`: the manifests retention keeps; `with_blobs`: ids that have blobs; keep_whole(id): the
+// id is kept with all its blobs (a kept manifest, or above latest: possibly in flight).
+BlobRetention plan_blob_retention(const std::vector<Manifest>& kept,
+                                  const std::vector<CheckpointId>& with_blobs,
+                                  const std::function<bool(CheckpointId)>& keep_whole);
 
 class CheckpointStore {
  public:
@@ -76,7 +94,8 @@ class CheckpointStore {
   Result<std::vector<CheckpointId>> list();
 
   // Keeps `latest` and the committed checkpoint just before it; deletes older manifests (first)
-  // and their blobs (then), and blobs of attempts below `latest` that never committed. Leaves
+  // and their blobs (then), and blobs of attempts below `latest` that never committed, except the
+  // keyed-state chain links the two kept manifests still name (plan_blob_retention). Leaves
   // ids above `latest` alone (a checkpoint may be in flight).
   Status retain(CheckpointId latest, SnapshotStore& snapshots);
 

@@ -223,8 +223,13 @@ void Coordinator::collect(std::unique_lock<std::mutex>& lk) {
         return;
       }
       kill_point("coordinator.after_snapshot_write");
-      pending_.tasks.push_back(TaskSnapshot{d.component, d.task.value, d.state_version, d.handle});
+      pending_.tasks.push_back(
+          TaskSnapshot{d.component, d.task.value, d.state_version, d.handle, {}});
       pending_.total_bytes += static_cast<int64_t>(d.handle.size);
+      // Bytes written by this checkpoint: keyed-state links of earlier ones were counted then.
+      for (const StateLink& l : d.links)
+        if (l.id == d.id) pending_.total_bytes += static_cast<int64_t>(l.handle.size);
+      pending_.tasks.back().links = std::move(d.links);
     }
     add_positions(pending_, d);
     if (d.source) all_drained_ = all_drained_ && d.drained;
@@ -440,12 +445,28 @@ Result<RestorePlan> plan_recovery(const Manifest& m, const TopologySpec& spec,
   plan.id = m.id;
   plan.positions = restore_positions(m.positions);
   for (auto& t : m.tasks) {
+    const std::string task =
+        where + ": state of " + t.component + "[" + std::to_string(t.task) + "]";
     auto bytes = snapshots.get(t.handle);
-    if (!bytes.ok())
-      return bytes.status().with_context(where + ": state of " + t.component + "[" +
-                                         std::to_string(t.task) + "]");
+    if (!bytes.ok()) return bytes.status().with_context(task);
     plan.states[{t.component, t.task}] = {t.state_version, std::move(bytes).value()};
+    if (t.links.empty()) continue;
+    // Keyed-state chains are streamed by the engine (tasks in parallel); a missing link is
+    // refused here already, before anything starts.
+    for (const StateLink& l : t.links) {
+      Status st = snapshots.check_present(l.handle);
+      if (!st.ok())
+        return Status(st.code(), task + ", keyed state '" + l.state + "', " +
+                                     (l.base ? "base" : "delta") + " blob of checkpoint " +
+                                     std::to_string(l.id.value) + ": " + st.message());
+    }
+    plan.links[{t.component, t.task}] = t.links;
   }
+  if (!plan.links.empty())
+    plan.read_blob = [&snapshots](const BlobHandle& h,
+                                  const std::function<Status(std::string_view)>& consume) {
+      return snapshots.read(h, consume);
+    };
   return plan;
 }
 

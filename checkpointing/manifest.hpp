@@ -21,6 +21,9 @@
 //      Also since 3, generation: the generation whose coordinator committed the checkpoint, i.e.
 //      whose sinks pre-committed its epochs (FileSink recovery publishes only that generation's
 //      pending files). Read as 0 (unknown) from older manifests.
+//   4  + links: per task, the blob chain of every managed KeyedState (core/state_chain.hpp): a
+//      base and the deltas after it, each with its checkpoint id, entry count and BlobHandle.
+//      Older manifests decode with no links (their tasks have only the cereal blob).
 #pragma once
 
 #include <cereal/archives/portable_binary.hpp>
@@ -53,6 +56,9 @@ struct TaskSnapshot {
   int32_t task = 0;
   uint32_t state_version = 1;  // Component::state_version() of the writer
   BlobHandle handle;
+  // Since format 4 (serialized by Manifest, after the version-3 layout): the chains of the
+  // task's managed keyed states, each a base then deltas, in order.
+  std::vector<StateLink> links;
   bool operator==(const TaskSnapshot&) const = default;
   template <class A>
   void serialize(A& ar) {
@@ -127,7 +133,7 @@ struct ManifestFormatError : std::runtime_error {
 };
 
 struct Manifest {
-  static constexpr uint32_t kFormatVersion = 3;
+  static constexpr uint32_t kFormatVersion = 4;
   static constexpr uint32_t kOldestReadableVersion = 1;
 
   uint32_t format_version = kFormatVersion;
@@ -172,6 +178,18 @@ struct Manifest {
     // Fields added in later versions go after the version-1 layout, read only when present.
     if (format_version >= 2) ar(shapes);
     if (format_version >= 3) ar(generation);
+    if (format_version >= 4) {
+      std::vector<std::vector<StateLink>> links;
+      if constexpr (!A::is_loading::value)
+        for (const auto& t : tasks) links.push_back(t.links);
+      ar(links);
+      if constexpr (A::is_loading::value) {
+        if (links.size() != tasks.size())
+          throw std::runtime_error("keyed-state links for " + std::to_string(links.size()) +
+                                   " tasks, but " + std::to_string(tasks.size()) + " tasks");
+        for (size_t i = 0; i < tasks.size(); ++i) tasks[i].links = std::move(links[i]);
+      }
+    }
   }
 };
 

@@ -1,6 +1,7 @@
 #include "checkpointing/snapshot_store.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -223,6 +224,130 @@ Result<std::string> SnapshotStore::get(const BlobHandle& h) {
     return Status::Corruption(where + " is corrupt: CRC-32C " + hex32(c) + ", the manifest says " +
                               hex32(h.checksum));
   return bytes;
+}
+
+Status SnapshotStore::check_present(const BlobHandle& h) {
+  if (h.kind == BlobHandle::Kind::inline_znode) {
+    auto e = zk_.exists(h.location);
+    if (!e.ok()) return e.status().with_context("checking snapshot blob znode " + h.location);
+    if (!e->has_value())
+      return Status::Corruption("snapshot blob znode " + h.location + " is missing");
+    return Status::Ok();
+  }
+  if (h.kind != BlobHandle::Kind::file)
+    return Status::Corruption("snapshot blob " + h.location + " has an unknown kind");
+  const fs::path p = file_path(h);
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) {
+    int e = errno;
+    if (e == ENOENT) return Status::Corruption("snapshot file " + p.string() + " is missing");
+    return errno_status("cannot stat snapshot file", p, e);
+  }
+  if (static_cast<uint64_t>(st.st_size) != h.size)
+    return Status::Corruption("snapshot file " + p.string() + " has " + std::to_string(st.st_size) +
+                              " bytes; the manifest says " + std::to_string(h.size));
+  return Status::Ok();
+}
+
+Status SnapshotStore::read(const BlobHandle& h,
+                           const std::function<Status(std::string_view)>& consume) {
+  if (h.kind != BlobHandle::Kind::file) {
+    auto bytes = get(h);
+    if (!bytes.ok()) return bytes.status();
+    return consume(*bytes);
+  }
+  const fs::path p = file_path(h);
+  const std::string where = "snapshot file " + p.string();
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    if (e == ENOENT) return Status::Corruption(where + " is missing");
+    return errno_status("cannot open snapshot file", p, e);
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    return errno_status("cannot stat snapshot file", p, e);
+  }
+  const auto size = static_cast<size_t>(st.st_size);
+  if (size != h.size) {
+    ::close(fd);
+    return Status::Corruption(where + " has " + std::to_string(size) +
+                              " bytes; the manifest says " + std::to_string(h.size));
+  }
+  if (size == 0) {
+    ::close(fd);
+    if (crc32c(std::string_view()) != h.checksum)
+      return Status::Corruption(where + " is corrupt: CRC-32C mismatch");
+    return consume(std::string_view());
+  }
+  void* m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  int e = errno;
+  ::close(fd);
+  if (m == MAP_FAILED) return errno_status("cannot map snapshot file", p, e);
+  ::madvise(m, size, MADV_SEQUENTIAL);
+  const std::string_view bytes(static_cast<const char*>(m), size);
+  Status out;
+  const uint32_t c = crc32c(bytes);
+  if (c != h.checksum)
+    out = Status::Corruption(where + " is corrupt: CRC-32C " + hex32(c) + ", the manifest says " +
+                             hex32(h.checksum));
+  else
+    out = consume(bytes);
+  ::munmap(m, size);
+  return out;
+}
+
+Status SnapshotStore::remove_checkpoint_except(CheckpointId id, const std::set<std::string>& keep) {
+  const std::string name = checkpoint_name(id);
+  // Znodes: <blob_root>/<id>/g<gen>/<key>.
+  const std::string zdir = blob_root_ + "/" + name;
+  auto gens = zk_.children(zdir);
+  if (!gens.ok() && gens.status().code() != Code::not_found) return gens.status();
+  if (gens.ok()) {
+    size_t gens_left = 0;
+    for (const std::string& g : *gens) {
+      const std::string gdir = zdir + "/" + g;
+      auto kids = zk_.children(gdir);
+      if (!kids.ok() && kids.status().code() != Code::not_found) return kids.status();
+      size_t left = 0;
+      if (kids.ok())
+        for (const std::string& k : *kids) {
+          if (keep.count(gdir + "/" + k)) {
+            ++left;
+            continue;
+          }
+          SLEET_RETURN_IF_ERROR(zk_.remove_recursive(gdir + "/" + k));
+        }
+      if (left == 0)
+        SLEET_RETURN_IF_ERROR(zk_.remove_recursive(gdir));
+      else
+        ++gens_left;
+    }
+    if (gens_left == 0) SLEET_RETURN_IF_ERROR(zk_.remove_recursive(zdir));
+  }
+  const fs::path d = dir_ / name;
+  return io_->run([d, name, &keep]() -> Status {
+    std::error_code ec;
+    if (!fs::exists(d, ec)) return Status::Ok();
+    for (fs::directory_iterator g(d, ec), end; !ec && g != end; g.increment(ec)) {
+      if (!g->is_directory()) continue;
+      const std::string gname = g->path().filename().string();
+      for (fs::directory_iterator f(g->path(), ec); !ec && f != end; f.increment(ec)) {
+        const std::string fname = f->path().filename().string();
+        const bool ours = (fname.size() > 5 && fname.compare(fname.size() - 5, 5, ".snap") == 0) ||
+                          (fname[0] == '.' && fname.find(".tmp-") != std::string::npos);
+        if (!ours || keep.count(name + "/" + gname + "/" + fname)) continue;
+        fs::remove(f->path(), ec);
+        if (ec) return Status::IoError("cannot remove " + f->path().string() + ": " + ec.message());
+      }
+      if (fs::is_empty(g->path(), ec)) fs::remove(g->path(), ec);
+    }
+    if (ec) return Status::IoError("cannot prune " + d.string() + ": " + ec.message());
+    if (fs::is_empty(d, ec)) fs::remove(d, ec);
+    return Status::Ok();
+  });
 }
 
 // The blobs under `name` (a checkpoint, or one generation's attempt at it): znodes, then files.

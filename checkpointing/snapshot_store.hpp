@@ -20,7 +20,9 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +56,16 @@ class SnapshotStore {
   // The bytes, verified against h.size and h.checksum. Missing or damaged -> corruption naming
   // the location; ZooKeeper unreachable -> unavailable; other file errors -> io_error.
   Result<std::string> get(const BlobHandle& h);
+  // Streams the bytes to `consume` without copying a file blob (it is mapped), after the same
+  // checks as get(); returns consume's status. Any thread (file blobs read on the calling one).
+  Status read(const BlobHandle& h, const std::function<Status(std::string_view)>& consume);
+  // Corruption naming the blob if it is missing or has another size than h says (a stat or an
+  // exists: cheap, no bytes read); the checksum is checked when it is read.
+  Status check_present(const BlobHandle& h);
+  // Retention of keyed-state chains: removes the blobs of checkpoint `id` (every generation)
+  // except those at `keep` (BlobHandle locations). Only what Sleet writes is removed (.snap
+  // files, its temporary files, znodes under the blob root); emptied directories go too.
+  Status remove_checkpoint_except(CheckpointId id, const std::set<std::string>& keep);
   // Removes all blobs of checkpoint `id`, of every generation (znodes and files). Idempotent.
   // Retention only: the caller knows no live attempt uses `id`.
   Status remove_checkpoint(CheckpointId id);

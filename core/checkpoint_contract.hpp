@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -36,6 +37,22 @@ struct BlobHandle {
   }
 };
 
+// One blob of the chain of a managed KeyedState (Component::keyed_states()): a full base, or a
+// delta on the link before it. A task's chain of a state is a base followed by deltas in
+// checkpoint order; recovery applies them in that order.
+struct StateLink {
+  std::string state;   // KeyedStateRef::name
+  CheckpointId id{0};  // the checkpoint that wrote this blob
+  bool base = false;
+  uint64_t entries = 0;  // entries in the blob (a delta: erases plus upserts)
+  BlobHandle handle;
+  bool operator==(const StateLink&) const = default;
+  template <class A>
+  void serialize(A& ar) {
+    ar(state, id, base, entries, handle);
+  }
+};
+
 // Where a task writes its serialized state at a barrier (DESIGN.md, exactly-once step 3), before
 // it acks. Implemented by checkpointing/ (an adapter over SnapshotStore bound to the worker's
 // generation, so blob names carry it). Called on the task's fiber: the write suspends that fiber
@@ -63,7 +80,10 @@ struct TaskSnapshotData {
   CheckpointId id{0};
   bool stateful = false;
   uint32_t state_version = 1;
-  BlobHandle handle;          // stateful only: the blob the task wrote (size = state bytes)
+  BlobHandle handle;  // stateful only: the blob the task wrote (size = state bytes)
+  // Stateful tasks with managed keyed state: the whole chain of every state as of checkpoint
+  // `id` (older links were written by earlier checkpoints; links with this id are new).
+  std::vector<StateLink> links;
   Status error;               // stateful only: the blob write failed; the checkpoint must abort
   SourcePositions positions;  // spouts only
   bool source = false;        // the task is a spout
@@ -82,6 +102,13 @@ struct RestorePlan {
   CheckpointId id{0};  // 0: fresh start
   // (component, task) -> (state_version, bytes)
   std::map<std::pair<std::string, int>, std::pair<uint32_t, std::string>> states;
+  // (component, task) -> the chains of its managed keyed states (manifest format 4 on).
+  std::map<std::pair<std::string, int>, std::vector<StateLink>> links;
+  // Streams one blob of a chain: calls `consume` with the bytes, verified against the handle's
+  // size and CRC-32C (a missing or damaged blob is Code::corruption naming it, and `consume`
+  // is not called). Set whenever `links` is not empty. Any thread, concurrently.
+  std::function<Status(const BlobHandle&, const std::function<Status(std::string_view)>&)>
+      read_blob;
   // Spout component id -> the positions all of its tasks recorded. Keyed by component, not task:
   // a task seeks to those of the partitions it owns now, which need not be the ones it owned
   // when they were recorded. Key "": positions of a format-1/2 manifest, which did not record

@@ -8,6 +8,7 @@
 
 #include "core/format.hpp"
 #include "core/kill_point.hpp"
+#include "core/state_chain.hpp"
 #include "runtime/barrier_aligner.hpp"
 #include "runtime/channel.hpp"
 #include "runtime/inbox.hpp"
@@ -96,6 +97,8 @@ class Task : public Collector {
   std::atomic<bool> drained{false};  // spouts: mirrors Spout::drained() after each batch
   // This fiber runs timers (this task's or a chained one's): set by schedule().
   bool has_timers = false;
+  // Stateful local tasks: the managed KeyedStates (Component::keyed_states()) and their chains.
+  std::shared_ptr<ManagedStates> managed;
 
   CheckpointId last_barrier{0};
   CheckpointId last_commit_seen{0};
@@ -355,6 +358,12 @@ class Task : public Collector {
     d.task = TaskIndex{index};
     d.id = id;
     d.stateful = comp->stateful();
+    const auto t0 = std::chrono::steady_clock::now();
+    if (spout) {
+      d.source = true;
+      d.positions = spout->positions();
+      d.drained = spout->drained();
+    }
     if (d.stateful) {
       d.state_version = comp->state_version();
       std::ostringstream os(std::ios::binary);
@@ -362,15 +371,56 @@ class Task : public Collector {
         StateWriter w(os);
         comp->snapshot_state(w);
       }
-      write_snapshot(d, os.str());
-    }
-    if (spout) {
-      d.source = true;
-      d.positions = spout->positions();
-      d.drained = spout->drained();
+      SnapshotJob job;
+      job.task_key = snapshot_task_key(d.component, d.task);
+      job.state_bytes = std::move(os).str();
+      job.frozen_at = t0;
+      if (managed && !managed->empty()) {
+        // A committed checkpoint this task has not seen yet shortens the next delta.
+        managed->on_committed(engine->committed_checkpoint());
+        managed->freeze_into(job, id);
+        job.owner = managed;
+      }
+      job.ack = std::move(d);
+      if (AsyncSnapshotWriter* a = engine->async_snapshots()) {
+        a->submit(std::move(job));  // the writer thread writes the blobs and acks
+      } else {
+        write_snapshot_now(job);
+      }
+      engine->record_pause(std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::steady_clock::now() - t0)
+                               .count());
+      return Status::Ok();
     }
     engine->options().listener->on_task_snapshot(std::move(d));
     return Status::Ok();
+  }
+
+  // EngineOptions::snapshot_threads 0: the job's blobs written on this fiber before the barrier
+  // goes on (the writer suspends only the fiber).
+  void write_snapshot_now(SnapshotJob& job) {
+    TaskSnapshotData& d = job.ack;
+    std::vector<StateLink> links;
+    for (KeyedPart& p : job.parts) {
+      std::string buf;
+      p.view->serialize(buf);
+      auto h = engine->options().snapshots->write(d.id, keyed_state_blob_key(job.task_key, p.state),
+                                                  buf);
+      if (!h.ok()) {
+        d.error = h.status().with_context(name() + " writing keyed state '" + p.state + "'");
+        engine->options().listener->on_task_snapshot(std::move(d));
+        return;
+      }
+      StateLink link{p.state, d.id, p.view->base(), p.view->entries(), *h};
+      for (auto& l : extend_chain(std::move(p.chain), link)) links.push_back(std::move(l));
+    }
+    job.parts.clear();
+    write_snapshot(d, job.state_bytes);
+    if (d.error.ok()) {
+      if (job.owner) job.owner->written(d.id, links);
+      d.links = std::move(links);
+    }
+    engine->options().listener->on_task_snapshot(std::move(d));
   }
 
   // Writes this task's state blob of checkpoint d.id and puts its handle (or the write error,
@@ -404,6 +454,7 @@ class Task : public Collector {
     CheckpointId c = engine->committed_checkpoint();
     if (c <= last_commit_seen || c > last_barrier) return Status::Ok();
     last_commit_seen = c;
+    if (managed) managed->on_committed(c);
     SLEET_RETURN_IF_ERROR(comp->on_checkpoint_committed(c).with_context(
         name() + " making checkpoint " + std::to_string(c.value) + " visible"));
     last_commit_done.store(c, std::memory_order_release);
@@ -717,6 +768,9 @@ Result<std::unique_ptr<Engine>> Engine::create(const TopologySpec& spec, const R
         "their state blobs), or turn checkpointing off");
   std::unique_ptr<Engine> e(new Engine(spec, options));
   SLEET_RETURN_IF_ERROR(e->wire(registry));
+  if (options.checkpointing && options.snapshot_threads > 0)
+    e->async_ = std::make_unique<AsyncSnapshotWriter>(*options.snapshots, *options.listener,
+                                                      options.snapshot_threads);
   return e;
 }
 
@@ -760,6 +814,11 @@ Status Engine::wire(const Registry& registry) {
     t->out_count = raw->counter("out");
     t->skipped = raw->counter("skipped");
     if (cs.on_error == ErrorPolicy::dead_letter) t->dead_letters = raw->counter("dead_letters");
+    if (t->local && t->comp->stateful()) {
+      auto m = ManagedStates::bind(*t->comp, t->name());
+      if (!m.ok()) return m.status();
+      t->managed = std::move(m).value();
+    }
     tasks_.push_back(std::move(t));
   }
   // Streams name known components (plan_physical checked): the target's first task tells its kind.
@@ -906,10 +965,45 @@ Status Engine::wire_dead_letters(const Registry& registry) {
   return Status::Ok();
 }
 
+namespace {
+
+// Restores the managed keyed states of every local task from the plan's chains, several tasks at
+// once (blobs are streamed, so memory stays at the state's own size). Starting thread, before
+// restore_state; a refusal names checkpoint, task, state and blob.
+Status restore_keyed_states(std::vector<std::unique_ptr<Task>>& tasks, const RestorePlan& plan,
+                            int threads) {
+  std::vector<Task*> todo;
+  for (auto& t : tasks)
+    if (t->local && t->managed && !t->managed->empty()) todo.push_back(t.get());
+  if (todo.empty()) return Status::Ok();
+  static const std::vector<StateLink> kNone;
+  auto one = [&](Task* t) {
+    auto it = plan.links.find({t->spec->id, t->index.value});
+    return t->managed->restore(plan.id, it == plan.links.end() ? kNone : it->second, plan,
+                               t->name());
+  };
+  size_t n = threads > 0 ? static_cast<size_t>(threads) : std::thread::hardware_concurrency();
+  n = std::max<size_t>(1, std::min(n, todo.size()));
+  std::vector<Status> results(todo.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < todo.size();) results[i] = one(todo[i]);
+  };
+  std::vector<std::thread> pool;
+  for (size_t k = 1; k < n; ++k) pool.emplace_back(work);
+  work();
+  for (auto& th : pool) th.join();
+  for (auto& r : results) SLEET_RETURN_IF_ERROR(r);
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status Engine::start(const RestorePlan& restore) {
   if (started_) return Status::Internal("engine already started");
   requested_ = restore.id;
   committed_ = restore.id;
+  SLEET_RETURN_IF_ERROR(restore_keyed_states(tasks_, restore, options_.threads));
   for (auto& t : tasks_) {
     if (!t->local) continue;
     t->last_barrier = restore.id;
@@ -989,8 +1083,20 @@ void Engine::abort() {
 Status Engine::wait() {
   for (auto& th : threads_)
     if (th.joinable()) th.join();
+  // Every snapshot a task took is written and acked before wait() returns.
+  if (async_) async_->drain();
   finished_ = true;
   return failure();
+}
+
+AsyncSnapshotStats Engine::snapshot_stats() const {
+  return async_ ? async_->stats() : AsyncSnapshotStats{};
+}
+
+void Engine::record_pause(int64_t us) {
+  int64_t cur = max_pause_us_.load(std::memory_order_relaxed);
+  while (us > cur && !max_pause_us_.compare_exchange_weak(cur, us, std::memory_order_relaxed)) {
+  }
 }
 
 Status Engine::failure() const {

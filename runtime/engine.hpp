@@ -24,6 +24,7 @@
 
 #include "core/checkpoint_contract.hpp"
 #include "core/metrics.hpp"
+#include "runtime/async_snapshot.hpp"
 #include "runtime/channel.hpp"
 #include "runtime/physical_plan.hpp"
 
@@ -105,6 +106,11 @@ struct EngineOptions {
   // Execute latency, back-pressure and idle time per task (runtime/task_metrics.hpp); false:
   // counters only (metrics.enabled: false, or the benchmark's metrics-off run).
   bool metrics = true;
+  // Writer threads for asynchronous task snapshots (runtime/async_snapshot.hpp): a stateful task
+  // forwards a barrier as soon as its state is frozen, and a writer thread writes the blobs and
+  // sends the ack. 0: tasks write their blobs on their own fiber before forwarding (the old way;
+  // managed KeyedState is then still incremental).
+  size_t snapshot_threads = 2;
 };
 
 struct TaskStats {
@@ -177,6 +183,13 @@ class Engine {
   // A task has failed the topology (cheap; failure() has the status).
   bool failed() const { return failed_.load(std::memory_order_relaxed); }
   CheckpointId requested_checkpoint() const { return requested_.load(std::memory_order_acquire); }
+  // Asynchronous snapshot figures (zeros when checkpointing is off); any thread.
+  AsyncSnapshotStats snapshot_stats() const;
+  // The longest a task was stopped at a barrier for its snapshot (on_barrier excluded), in us.
+  int64_t max_barrier_pause_us() const { return max_pause_us_.load(std::memory_order_relaxed); }
+  // Internal: used by tasks.
+  AsyncSnapshotWriter* async_snapshots() const { return async_.get(); }
+  void record_pause(int64_t us);
   CheckpointId committed_checkpoint() const { return committed_.load(std::memory_order_acquire); }
   const EngineOptions& options() const { return options_; }
   // Where each task runs and how they are connected (fixed by create()).
@@ -206,6 +219,9 @@ class Engine {
   mutable std::mutex mu_;  // guards failure_
   Status failure_;
   bool started_ = false;
+  std::atomic<int64_t> max_pause_us_{0};
+  // Declared last, so it is destroyed (drained: every queued snapshot written and acked) first.
+  std::unique_ptr<AsyncSnapshotWriter> async_;
 };
 
 }  // namespace sleet

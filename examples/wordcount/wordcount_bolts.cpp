@@ -43,18 +43,23 @@ class WordCount : public sleet::Bolt {
     out.emit_values(w, c);
   }
   bool stateful() const override { return true; }
-  uint32_t state_version() const override { return 1; }
-  void snapshot_state(sleet::StateWriter& w) const override { w(counts_); }
+  // 2: the counts are managed keyed state (checkpointed asynchronously and incrementally by the
+  // runtime), so snapshot_state writes nothing. 1: they were in the cereal blob; still read.
+  uint32_t state_version() const override { return 2; }
+  std::vector<sleet::KeyedStateRef> keyed_states() override { return {{"counts", &counts_}}; }
   sleet::Status restore_state(sleet::StateReader& r, uint32_t version) override {
-    if (version != 1)
+    if (version == 1) {
+      r(counts_);
+      return sleet::Status::Ok();
+    }
+    if (version != 2)
       return sleet::Status::Incompatible("WordCount state version " + std::to_string(version));
-    r(counts_);
     return sleet::Status::Ok();
   }
 
  private:
   std::string field_;
-  sleet::KeyedState<int64_t> counts_;  // serialized like unordered_map<string, int64_t>
+  sleet::KeyedState<int64_t> counts_;
 };
 
 }  // namespace

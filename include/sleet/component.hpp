@@ -25,6 +25,7 @@
 
 #include <sleet/args.hpp>
 #include <sleet/ids.hpp>
+#include <sleet/keyed_state.hpp>
 #include <sleet/status.hpp>
 #include <sleet/tuple.hpp>
 
@@ -223,6 +224,11 @@ class Component {
     (void)version;
     return Status::Ok();
   }
+  // KeyedState members the runtime checkpoints itself, asynchronously and incrementally (see
+  // sleet/keyed_state.hpp and docs/state.md), restored before restore_state is called. Leave them
+  // out of snapshot_state. Must return the same names and objects on every call; called on the
+  // starting thread and on the task's fiber. Only for stateful() components.
+  virtual std::vector<KeyedStateRef> keyed_states() { return {}; }
   // Barrier n reached this task, after all tuples of epoch n. Sinks pre-commit epoch n here (make
   // it durable but invisible); bolts may emit. Runs before snapshot_state for n.
   virtual Status on_barrier(CheckpointId n, Collector& out) {

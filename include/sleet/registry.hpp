@@ -39,6 +39,8 @@ namespace sleet {
 //    TupleSource (component, task, stream); Context::timers (schedule_every); StreamDecl; virtuals
 //    Collector::emit_at, Collector::emit(stream, values), Component::output_streams,
 //    Component::on_timer, Spout::watermark, Bolt::on_watermark.
+//    Also Component::keyed_states() (a new virtual): managed KeyedState (KeyedStateBase,
+//    KeyedStateView interfaces), checkpointed asynchronously and incrementally by the runtime.
 inline constexpr uint32_t kPluginAbiVersion = 6;
 inline constexpr const char* kVersion = "0.1.0";
 
@@ -198,6 +200,10 @@ constexpr uint64_t layout_hash() {
   SLEET_ABI_TYPE(Spout);
   SLEET_ABI_TYPE(Bolt);
   SLEET_ABI_TYPE(FatalError);
+  // keyed_state.hpp (interfaces the runtime calls on a plugin's KeyedState)
+  SLEET_ABI_TYPE(KeyedStateBase);
+  SLEET_ABI_TYPE(KeyedStateView);
+  SLEET_ABI_TYPE(KeyedStateRef);
   // registry.hpp
   SLEET_ABI_TYPE(ComponentDescriptor);
   SLEET_ABI_MEMBERS(ComponentDescriptor, 6);

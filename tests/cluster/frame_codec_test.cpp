@@ -122,6 +122,14 @@ ControlMessage sample_ack() {
                           {"words", PartitionId{5}, Offset{-1}, ""}};
   m.snapshot.source = true;
   m.snapshot.drained = true;
+  // Issue 15: the keyed-state chains of the ack cross the transport too.
+  m.snapshot.links = {
+      {"counts",
+       CheckpointId{40},
+       true,
+       1000,
+       {BlobHandle::Kind::file, "40/g7/c@counts.snap", 9, 1}},
+      {"counts", CheckpointId{42}, false, 3, {BlobHandle::Kind::inline_znode, "/b/42/g7/c", 5, 2}}};
   return m;
 }
 
@@ -140,6 +148,7 @@ void expect_same(const ControlMessage& a, const ControlMessage& b) {
   EXPECT_EQ(a.snapshot.positions, b.snapshot.positions);
   EXPECT_EQ(a.snapshot.source, b.snapshot.source);
   EXPECT_EQ(a.snapshot.drained, b.snapshot.drained);
+  EXPECT_EQ(a.snapshot.links, b.snapshot.links);
 }
 
 // Every frame type, one or more samples each.
