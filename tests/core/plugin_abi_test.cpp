@@ -26,7 +26,7 @@ std::string hex(uint64_t v) {
 // ABI version 6: time and named streams (Tuple timestamp and TupleSource, Context::timers,
 // StreamDecl, output_streams, emit(stream, ...), emit_at, on_timer, watermark, on_watermark) and asynchronous
 // incremental state (Component::keyed_states).
-constexpr uint64_t kGoldenTag = 0x0ull;
+constexpr uint64_t kGoldenTag = 0x81ee80b6d187d876ull;
 
 TEST(PluginAbi, TagMatchesTheGoldenValueForThisToolchain) {
 #if defined(__x86_64__) && defined(_GLIBCXX_RELEASE) && _GLIBCXX_RELEASE == 12 && \
