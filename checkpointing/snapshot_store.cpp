@@ -102,8 +102,13 @@ Status write_durably(const fs::path& dir, const std::string& name, std::string_v
   return fsync_dir(dir);
 }
 
-// The whole file; corruption if it does not exist (the manifest names it, so it must).
-Result<std::string> read_whole(const fs::path& p) {
+// A snapshot file opened for reading, with its size; corruption if it does not exist (the
+// manifest names it, so it must). The caller closes the descriptor.
+struct OpenedSnapshot {
+  int fd = -1;
+  size_t size = 0;
+};
+Result<OpenedSnapshot> open_snapshot(const fs::path& p) {
   int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
@@ -116,7 +121,15 @@ Result<std::string> read_whole(const fs::path& p) {
     ::close(fd);
     return errno_status("cannot stat snapshot file", p, e);
   }
-  std::string out(static_cast<size_t>(st.st_size), '\0');
+  return OpenedSnapshot{fd, static_cast<size_t>(st.st_size)};
+}
+
+// The whole file; corruption if it does not exist.
+Result<std::string> read_whole(const fs::path& p) {
+  auto opened = open_snapshot(p);
+  if (!opened.ok()) return opened.status();
+  const int fd = opened->fd;
+  std::string out(opened->size, '\0');
   size_t off = 0;
   while (off < out.size()) {
     ssize_t n = ::read(fd, out.data() + off, out.size() - off);
@@ -258,19 +271,10 @@ Status SnapshotStore::read(const BlobHandle& h,
   }
   const fs::path p = file_path(h);
   const std::string where = "snapshot file " + p.string();
-  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int e = errno;
-    if (e == ENOENT) return Status::Corruption(where + " is missing");
-    return errno_status("cannot open snapshot file", p, e);
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    int e = errno;
-    ::close(fd);
-    return errno_status("cannot stat snapshot file", p, e);
-  }
-  const auto size = static_cast<size_t>(st.st_size);
+  auto opened = open_snapshot(p);
+  if (!opened.ok()) return opened.status();
+  const int fd = opened->fd;
+  const size_t size = opened->size;
   if (size != h.size) {
     ::close(fd);
     return Status::Corruption(where + " has " + std::to_string(size) +

@@ -98,7 +98,8 @@ const JsonValue* array_at(const JsonValue& doc, const char* key) {
 // last checkpoint of the existing status keys (a one-row history).
 JsonValue checkpoints_of(const StatusReport& r) {
   for (const JsonValue* d : docs_leader_first(r))
-    if (const JsonValue* a = array_at(*d, "checkpoints")) return *a;
+    // Empty while the metrics refresh (every second) lags the status key last_checkpoint.
+    if (const JsonValue* a = array_at(*d, "checkpoints"); a && !a->array.empty()) return *a;
   JsonValue out = JsonValue::new_array();
   auto docs = docs_leader_first(r);
   if (docs.empty()) return out;

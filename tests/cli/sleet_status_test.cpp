@@ -68,7 +68,8 @@ TEST(SleetStatus, JsonWhileRunningAndAfterItStopped) {
   EXPECT_EQ(::kill(static_cast<pid_t>(*worker_pid), 0), 0) << "the worker's pid is not alive";
   ASSERT_TRUE(live.get("totals"));
   EXPECT_GT(live.get("totals")->number_at("records_in").value_or(0), 0);
-  ASSERT_TRUE(live.get("checkpoints") && !live.get("checkpoints")->array.empty());
+  ASSERT_TRUE(live.get("checkpoints") && !live.get("checkpoints")->array.empty())
+      << cluster::write_json(live) << "\nstatus.json: " << test::read_file(state / "status.json");
   EXPECT_GT(live.get("checkpoints")->array[0].number_at("id").value_or(0), 0);
 
   // The tables say the same to a person.

@@ -589,7 +589,8 @@ TEST(FrameCodec, EventTimeFramesAsChannelMessages) {
     EXPECT_EQ(pch, 9u);
   }
   // A data_ts frame whose timestamp is cut off (a varint without its end) names the field.
-  std::string bad = frame_of(FrameType::data_ts, std::string("\x02\x00\x01\x80", 4));
+  // (generation 1, channel 0, source task 0, stream "", one tuple, then the cut varint)
+  std::string bad = frame_of(FrameType::data_ts, std::string("\x02\x00\x00\x00\x01\x80", 6));
   FrameDecoder d;
   d.feed(bad);
   auto views = decode_all(d);

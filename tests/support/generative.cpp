@@ -384,9 +384,11 @@ std::string check_sink(const SinkRules& rules, const std::vector<std::string>& l
   for (auto& l : lines) {
     if (l.empty()) continue;
     auto f = split(l, '\t');
-    if (f.size() == 5) {  // straight from a KafkaSpout: key, value, partition, offset, timestamp
+    // Straight from a KafkaSpout: key, value, partition, offset, timestamp, headers (none: empty),
+    // key_null, value_null (every generated record has both).
+    if (f.size() == 8) {
       auto v = split(f[1], ' ');
-      if (v.size() != 2 || v[1] != f[0]) {
+      if (v.size() != 2 || v[1] != f[0] || !f[5].empty() || f[6] != "false" || f[7] != "false") {
         problem("malformed spout line '" + l + "'");
         continue;
       }

@@ -101,7 +101,7 @@ TEST_F(DslValidate, UnknownClassListsTheRegisteredOnes) {
   load(p);
   EXPECT_TRUE(has_error(p, 13, 12,
                         "unknown class 'Snk' (did you mean 'Sink'?); registered: "
-                        "Picky, Sink, Typed, Words"));
+                        "Picky, Sink, Split, Typed, Words"));
   auto q = write("kind.yaml", replace(kGood, "class: Sink", "class: Words"));
   load(q);
   EXPECT_TRUE(has_error(q, 13, 12, "class 'Words' is a spout, but 'sink' is listed under bolts"));
