@@ -24,8 +24,8 @@ std::string hex(uint64_t v) {
 // plugins must be rebuilt. If the layout change is NOT visible here (say, a new public type), add
 // it to abi::layout_hash() first.
 // ABI version 6: time and named streams (Tuple timestamp and TupleSource, Context::timers,
-// StreamDecl, output_streams, emit(stream, ...), emit_at, on_timer, watermark, on_watermark) and asynchronous
-// incremental state (Component::keyed_states).
+// StreamDecl, output_streams, emit(stream, ...), emit_at, on_timer, watermark, on_watermark) and
+// asynchronous incremental state (Component::keyed_states).
 constexpr uint64_t kGoldenTag = 0x81ee80b6d187d876ull;
 
 TEST(PluginAbi, TagMatchesTheGoldenValueForThisToolchain) {

@@ -384,8 +384,7 @@ TEST_F(ExactlyOnce, ChaosLargeKeyedState) {
     feed(all.size() / (2 * kills));
     if (!point.empty()) {
       auto st = w.wait(60s);
-      ASSERT_TRUE(st.has_value()) << "kill point " << point << " not reached; log:\n"
-                                  << log_tail();
+      ASSERT_TRUE(st.has_value()) << "kill point " << point << " not reached; log:\n" << log_tail();
       ASSERT_EQ(*st, 128 + SIGKILL) << point << "; log:\n" << log_tail();
       ++at_points;
     } else {
