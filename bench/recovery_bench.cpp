@@ -85,7 +85,7 @@ int state_mode(const Paths& p, int64_t keys, int kills, int tasks) {
                       << "  checkpoint.interval.ms: 1000\n"
                       << "plugins: [" << (p.plugins / "libsleet_wordcount.so").string() << "]\n"
                       << "spouts:\n  - {id: in, class: SequenceSpout, parallelism: " << tasks
-                      << ", args: {count: 1000000000000000, keys: " << keys << ", batch: 1024}}\n"
+                      << ", args: {count: 1000000000000000, keys: " << keys << "}}\n"
                       << "bolts:\n"
                       << "  - {id: count, class: WordCount, parallelism: " << tasks
                       << ", args: {field: text}}\n"
@@ -133,7 +133,7 @@ int state_mode(const Paths& p, int64_t keys, int kills, int tasks) {
               dir_bytes(dir / "cp") / 1048576.0);
   std::fflush(stdout);
   std::mt19937_64 rng(7);
-  std::vector<double> total, to_plan, to_restored, rss;
+  std::vector<double> total, to_plan, to_restored, rss, cpus;
   for (int k = 0; k < kills; ++k) {
     wait_for(w, "a commit of the running worker", 120s, committed_since_start);
     const double c0 = json_number(doc(), "last_checkpoint");
@@ -161,6 +161,7 @@ int state_mode(const Paths& p, int64_t keys, int kills, int tasks) {
       std::this_thread::sleep_for(1ms);
     }
     const double t = std::chrono::duration<double>(Clock::now() - t_kill).count();
+    const double cpu = cpu_seconds(w.pid());
     const std::string s = doc();
     double plan_ms = log_stamp(log, "resuming from checkpoint");
     const double plan_s = plan_ms < 0 ? -1 : (plan_ms - kill_ms) / 1000.0;
@@ -169,9 +170,12 @@ int state_mode(const Paths& p, int64_t keys, int kills, int tasks) {
     to_restored.push_back(*restored);
     std::printf(
         "kill %d (%.0f M updates in by then, peak RSS %.0f MiB): restored from %lld; SIGKILL -> "
-        "session + plan %.3f s -> restored %.3f s -> committed %lld at %.3f s\n",
+        "session + plan %.3f s -> restored %.3f s -> committed %lld at %.3f s (that checkpoint "
+        "took %.0f ms; the new worker used %.2f CPU s by then)\n",
         k + 1, in_before / 1e6, rss.back(), static_cast<long long>(json_number(s, "restored_from")),
-        plan_s, *restored, static_cast<long long>(json_number(s, "last_checkpoint")), t);
+        plan_s, *restored, static_cast<long long>(json_number(s, "last_checkpoint")), t,
+        json_number(s, "last_checkpoint_ms"), cpu);
+    cpus.push_back(cpu);
     std::fflush(stdout);
   }
   rss.push_back(peak_rss_mb(w.pid()));
@@ -179,10 +183,11 @@ int state_mode(const Paths& p, int64_t keys, int kills, int tasks) {
   std::printf(
       "\nrecovery (SIGKILL -> next committed checkpoint) with %lld keys, %d kills: median %.3f "
       "s, max %.3f s (goal: median < 2 s)\n  median SIGKILL -> recovery plan %.3f s, -> state "
-      "restored %.3f s; worker peak RSS median %.0f MiB\n",
+      "restored %.3f s; worker peak RSS median %.0f MiB; CPU of the new worker to its first "
+      "commit: median %.2f s\n",
       static_cast<long long>(keys), kills, median(total),
       *std::max_element(total.begin(), total.end()), median(to_plan), median(to_restored),
-      median(rss));
+      median(rss), median(cpus));
   return 0;
 }
 
