@@ -42,7 +42,8 @@ inline double json_number(const std::string& json, const std::string& key, doubl
   return sleet::status_number(json, key, def);
 }
 
-// A fresh directory under /tmp, removed with its contents at exit.
+// A fresh directory under /tmp, removed with its contents at exit (kept, for its logs, with
+// SLEET_BENCH_KEEP=1).
 struct TempDir {
   fs::path path;
   TempDir() {
@@ -51,6 +52,10 @@ struct TempDir {
     path = tmpl;
   }
   ~TempDir() {
+    if (const char* k = std::getenv("SLEET_BENCH_KEEP"); k && std::string(k) == "1") {
+      std::fprintf(stderr, "bench: kept %s\n", path.c_str());
+      return;
+    }
     std::error_code ec;
     fs::remove_all(path, ec);
   }

@@ -12,7 +12,8 @@
 // fsync + rename like the SnapshotStore. Not measured here: ZooKeeper commits and Kafka (see
 // recovery_bench for whole-worker recovery after SIGKILL).
 //
-//   build/bench/state_bench [--keys 10000000] [--seconds 6] [--restores 5]
+//   build/bench/state_bench [--keys 10000000] [--seconds 6] [--restores 5] [--dist zipf|uniform]
+// (--dist: one distribution only, so its peak RSS is not the other's freed pages; default both)
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -239,11 +240,13 @@ int main(int argc, char** argv) {
   uint64_t keys = 10'000'000;
   double seconds = 6;
   int restores = 5;
+  std::string only;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--keys") keys = std::stoull(argv[i + 1]);
     if (a == "--seconds") seconds = std::stod(argv[i + 1]);
     if (a == "--restores") restores = std::stoi(argv[i + 1]);
+    if (a == "--dist") only = argv[i + 1];
   }
   const fs::path dir =
       fs::temp_directory_path() / ("sleet-state-bench-" + std::to_string(getpid()));
@@ -251,6 +254,7 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(keys), seconds, dir.c_str());
   for (bool zipf : {true, false}) {
     const char* dist = zipf ? "zipf(s=1)" : "uniform";
+    if (!only.empty() && only != (zipf ? "zipf" : "uniform")) continue;
     KeyStream ks(keys, zipf, size_t{1} << 24, zipf ? 1 : 2);
     FileWriter writer(dir / dist);
     CountBolt bolt;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 
 #include "checkpointing/checkpoint_store.hpp"
 #include "checkpointing/coordinator.hpp"
@@ -239,4 +240,96 @@ TEST_F(KeyedChainStoreTest, AMissingOrCorruptDeltaRefusesRecoveryNamingIt) {
        {std::string("checkpoint 3"), std::string("count[0]"), std::string("'counts'"),
         std::string("is missing"), std::string("delta blob of checkpoint 2"), delta.string()})
     EXPECT_NE(st.message().find(want), std::string::npos) << want << " in: " << st.message();
+}
+
+// Every blob the snapshot store holds: files (their location, relative to its directory) and
+// inline znodes (their path).
+std::set<std::string> stored_blobs(zk::Client& zk, SnapshotStore& snaps) {
+  std::set<std::string> out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(snaps.dir(), ec); !ec && it != fs::end(it);
+       it.increment(ec))
+    if (it->is_regular_file()) out.insert(fs::relative(it->path(), snaps.dir()).string());
+  auto ids = zk.children(snaps.blob_root());
+  if (!ids.ok()) return out;
+  for (const std::string& id : *ids) {
+    auto gens = zk.children(snaps.blob_root() + "/" + id);
+    if (!gens.ok()) continue;
+    for (const std::string& g : *gens) {
+      const std::string gdir = snaps.blob_root() + "/" + id + "/" + g;
+      auto keys = zk.children(gdir);
+      if (keys.ok())
+        for (const std::string& k : *keys) out.insert(gdir + "/" + k);
+    }
+  }
+  return out;
+}
+
+// A long run of small deltas (one key changed per checkpoint: the size ratio never fires) is
+// capped by the length limit: the chain never exceeds kMaxChainLinks, the checkpoint after a
+// full chain is a base, so the manifest (which names the whole chain) stops growing; and after
+// every commit the store holds exactly the blobs the two kept manifests need (their cereal blobs
+// and every link of their chains, inline znodes and files alike), nothing more. A run of large
+// deltas is capped by the size ratio long before.
+TEST_F(KeyedChainStoreTest, LongChainsAreCappedByABaseAndRetentionKeepsExactlyTheirBlobs) {
+  struct Case {
+    const char* name;
+    int changed_per_checkpoint;
+    size_t want_longest;  // links
+    int checkpoints;
+  };
+  // 700 of 2000 entries: a delta is about 0.35 of the base, so the fourth delta tips the ratio.
+  const Case cases[] = {
+      {"small deltas: the length limit", 1, kMaxChainLinks, 2 * kMaxChainLinks + 3},
+      {"large deltas: the size ratio", 700, 4, 12}};
+  int64_t id = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    KeyedState<int64_t> s;
+    for (int i = 0; i < 2000; ++i) s["w" + std::to_string(i)] = i;
+    std::vector<StateLink> chain;
+    size_t longest = 0, manifest_at_full = 0, manifest_max = 0;
+    int bases = 0;
+    for (int k = 0; k < c.checkpoints; ++k) {
+      ++id;
+      for (int j = 0; j < c.changed_per_checkpoint; ++j)
+        s["w" + std::to_string((k * 7 + j) % 2000)] += 1;
+      const LinkPlan plan = plan_next_link(chain);
+      if (c.changed_per_checkpoint == 1)
+        EXPECT_EQ(plan.base, chain.empty() || chain.size() == kMaxChainLinks)
+            << "checkpoint " << id << " after " << chain.size() << " links: " << plan.why;
+      bases += plan.base ? 1 : 0;
+      chain = checkpoint(s, id, plan.since.value, plan.base, chain);
+      ASSERT_LE(chain.size(), kMaxChainLinks) << "checkpoint " << id;
+      longest = std::max(longest, chain.size());
+
+      auto latest = store_->load_latest();
+      ASSERT_TRUE(latest.ok() && latest->has_value());
+      const size_t bytes = encode_manifest(**latest).size();
+      manifest_max = std::max(manifest_max, bytes);
+      if (chain.size() == kMaxChainLinks && manifest_at_full == 0) manifest_at_full = bytes;
+
+      // Exactly the blobs of the kept manifests (this one and the one before).
+      std::set<std::string> want;
+      for (int64_t kept : {id - 1, id}) {
+        if (kept < 1) continue;
+        auto m = store_->load(CheckpointId{kept});
+        ASSERT_TRUE(m.ok()) << "kept manifest " << kept << ": " << m.status().to_string();
+        for (const TaskSnapshot& t : m->tasks) {
+          want.insert(t.handle.location);
+          for (const StateLink& l : t.links) want.insert(l.handle.location);
+        }
+      }
+      EXPECT_EQ(stored_blobs(client(), *snaps_), want) << "after checkpoint " << id;
+    }
+    EXPECT_EQ(longest, c.want_longest);
+    if (c.changed_per_checkpoint == 1) {
+      EXPECT_EQ(bases, 3) << "a base every " << kMaxChainLinks << " checkpoints";
+      EXPECT_GT(manifest_at_full, 0u);
+      EXPECT_EQ(manifest_max, manifest_at_full) << "the manifest outgrew a full chain's";
+    }
+    Counting restored;
+    ASSERT_OK(recover(restored));
+    EXPECT_EQ(contents(restored.counts), contents(s));
+  }
 }

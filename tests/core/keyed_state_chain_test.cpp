@@ -5,12 +5,15 @@
 
 #include <map>
 #include <random>
+#include <set>
+#include <sstream>
 #include <string>
 #include <unordered_map>
 
 #include <sleet/keyed_state.hpp>
 
 #include "core/state_chain.hpp"
+#include "runtime/async_snapshot.hpp"
 
 using namespace sleet;
 
@@ -246,4 +249,197 @@ TEST(StateChain, RefusesChainsRecoveryCannotReplay) {
   EXPECT_FALSE(check_keyed_state_name("a/b").ok());
   EXPECT_FALSE(check_keyed_state_name("").ok());
   EXPECT_FALSE(check_keyed_state_name(".hidden").ok());
+}
+
+// --- A task's chain across commit notices it misses or gets late (issue 15 edge) ---
+//
+// The real task-side pieces (ManagedStates, KeyedState views, AsyncSnapshotWriter with one
+// thread, drained after each write so the order is the script's) driven by a script of events:
+//   bN  barrier N at the task: it first catches up on the committed checkpoint it can see (as
+//       Task::take_snapshot does with Engine::committed_checkpoint()), then freezes
+//   wN  the writer writes N's blobs and acks
+//   cN  the coordinator commits N (the task is not told)
+//   aN  the coordinator aborts N (its ack, even one still to come, is dropped)
+//   nN  the notice "N committed" reaches the task (Task::check_committed)
+// Before every barrier the test changes the state (updates, inserts, erases) and records it. It
+// checks that every delta is relative to a checkpoint that committed (never an aborted one, never
+// one the task was not told of) and, after every commit, that the chain the committed manifest
+// would name replays to exactly the state at that barrier.
+namespace {
+
+class ChainBolt : public Bolt {
+ public:
+  void execute(const Tuple&, Collector&) override {}
+  bool stateful() const override { return true; }
+  std::vector<KeyedStateRef> keyed_states() override { return {{"counts", &counts}}; }
+  KeyedState<int64_t> counts;
+};
+
+// Blobs in memory, named like the snapshot store's: "<id>/<key>".
+class MemWriter : public SnapshotWriter {
+ public:
+  Result<BlobHandle> write(CheckpointId id, const std::string& key,
+                           std::string_view bytes) override {
+    BlobHandle h;
+    h.kind = BlobHandle::Kind::file;
+    h.location = std::to_string(id.value) + "/" + key;
+    h.size = bytes.size();
+    blobs[h.location] = std::string(bytes);
+    return h;
+  }
+  std::map<std::string, std::string> blobs;
+};
+
+struct AckLog : SnapshotListener {
+  std::map<int64_t, TaskSnapshotData> acks;
+  void on_task_snapshot(TaskSnapshotData&& d) override { acks[d.id.value] = std::move(d); }
+};
+
+struct ChainRun {
+  ChainBolt bolt;
+  std::shared_ptr<ManagedStates> managed = std::move(ManagedStates::bind(bolt, "count[0]")).value();
+  MemWriter writer;
+  AckLog acks;
+  std::mt19937_64 rng{11};
+  std::map<std::string, int64_t> model;
+  std::map<int64_t, std::map<std::string, int64_t>> at_barrier;
+  std::map<int64_t, SnapshotJob> frozen;  // barrier taken, not written yet
+  std::set<int64_t> committed, aborted;
+  int64_t notice = 0;  // the latest commit the task was told of
+
+  // A few percent of the keys per epoch, so deltas stay below the base (the size ratio would
+  // turn them into bases, and the script's deltas are the point).
+  void change() {
+    if (model.empty())
+      for (int i = 0; i < 2000; ++i) {
+        bolt.counts["k" + std::to_string(i)] = 1;
+        model["k" + std::to_string(i)] = 1;
+      }
+    for (int i = 0; i < 40; ++i) {
+      const std::string k = "k" + std::to_string(rng() % 2100);
+      if (rng() % 6 == 0) {
+        bolt.counts.erase(k);
+        model.erase(k);
+      } else {
+        bolt.counts[k] += 1;
+        model[k] += 1;
+      }
+    }
+  }
+
+  // Replays the chain checkpoint n's ack names into a fresh state.
+  std::map<std::string, int64_t> replay(int64_t n) {
+    ChainBolt fresh;
+    auto m = std::move(ManagedStates::bind(fresh, "count[0]")).value();
+    RestorePlan plan;
+    plan.read_blob = [&](const BlobHandle& h, const std::function<Status(std::string_view)>& f) {
+      auto it = writer.blobs.find(h.location);
+      if (it == writer.blobs.end()) return Status::Corruption(h.location + " is missing");
+      return f(it->second);
+    };
+    Status st = m->restore(CheckpointId{n}, acks.acks.at(n).links, plan, "count[0]");
+    EXPECT_TRUE(st.ok()) << st.to_string();
+    return contents(fresh.counts);
+  }
+};
+
+struct ScriptCase {
+  const char* name;
+  const char* script;
+  // barrier id -> the checkpoint its delta must be relative to (0: a base)
+  std::map<int64_t, int64_t> since;
+};
+
+}  // namespace
+
+TEST(ManagedChain, DeltasChainFromTheLastCommitTheTaskSawAcrossMissedNotices) {
+  const ScriptCase cases[] = {
+      {"two notices missed: the next delta still chains from the commit it saw",
+       "b1 w1 c1 n1 b2 w2 c2 b3 w3 c3 b4 w4 c4 n4 b5 w5 c5 n5",
+       {{1, 0}, {2, 1}, {3, 1}, {4, 1}, {5, 4}}},
+      {"two notices missed, then only the later one arrives",
+       "b1 w1 c1 n1 b2 w2 c2 b3 w3 c3 n3 b4 w4 c4 n4 b5",
+       {{2, 1}, {3, 1}, {4, 3}, {5, 4}}},
+      {"a late notice of the older commit, after the next barrier",
+       "b1 w1 c1 n1 b2 w2 c2 b3 n2 w3 c3 b4 w4 c4 n4 b5",
+       {{2, 1}, {3, 1}, {4, 2}, {5, 4}}},
+      {"a late notice, then the checkpoint frozen before it aborts",
+       "b1 w1 c1 n1 b2 w2 c2 b3 n2 w3 a3 b4 w4 c4 n4 b5 w5 c5",
+       {{3, 1}, {4, 2}, {5, 4}}},
+      {"an aborted checkpoint is never a base for a delta",
+       "b1 w1 c1 n1 b2 w2 a2 b3 w3 c3 n3 b4 w4 a4 b5 w5 c5 n5 b6",
+       {{2, 1}, {3, 1}, {4, 3}, {5, 3}, {6, 5}}},
+      {"an aborted write that lands after a later commit does not move the tip back",
+       "b1 w1 c1 n1 b2 a2 b3 w3 c3 n3 w2 b4 w4 c4 n4 b5",
+       {{2, 1}, {3, 1}, {4, 3}, {5, 4}}},
+      {"notices missed across aborts: the delta spans every uncommitted epoch",
+       "b1 w1 c1 n1 b2 w2 c2 b3 w3 a3 b4 w4 c4 b5 w5 a5 b6 w6 c6 n6 b7",
+       {{4, 1}, {5, 1}, {6, 1}, {7, 6}}},
+  };
+  for (const ScriptCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    ChainRun r;
+    std::istringstream script(c.script);
+    for (std::string ev; script >> ev;) {
+      const int64_t n = std::stoll(ev.substr(1));
+      SCOPED_TRACE(ev);
+      switch (ev[0]) {
+        case 'b': {
+          r.change();
+          r.at_barrier[n] = r.model;
+          r.managed->on_committed(CheckpointId{r.notice});  // Task::take_snapshot's catch-up
+          SnapshotJob job;
+          job.ack.component = "count";
+          job.ack.id = CheckpointId{n};
+          job.ack.stateful = true;
+          job.task_key = "count-0";
+          r.managed->freeze_into(job, CheckpointId{n});
+          job.owner = r.managed;
+          ASSERT_EQ(job.parts.size(), 1u);
+          const KeyedPart& p = job.parts[0];
+          const int64_t since = p.view->base() || p.chain.empty() ? 0 : p.chain.back().id.value;
+          if (since != 0) {
+            EXPECT_TRUE(r.committed.count(since)) << "delta " << n << " since " << since;
+            EXPECT_FALSE(r.aborted.count(since)) << "delta " << n << " since " << since;
+            EXPECT_LE(since, r.notice) << "delta " << n << " since a commit it was not told of";
+          }
+          if (auto it = c.since.find(n); it != c.since.end())
+            EXPECT_EQ(since, it->second) << "barrier " << n;
+          r.frozen[n] = std::move(job);
+          break;
+        }
+        case 'w': {
+          AsyncSnapshotWriter w(r.writer, r.acks, 1);
+          w.submit(std::move(r.frozen.at(n)));
+          r.frozen.erase(n);
+          w.drain();
+          ASSERT_TRUE(r.acks.acks.count(n));
+          ASSERT_TRUE(r.acks.acks[n].error.ok()) << r.acks.acks[n].error.to_string();
+          break;
+        }
+        case 'c': {
+          ASSERT_TRUE(r.acks.acks.count(n)) << "commit without an ack";
+          r.committed.insert(n);
+          const auto& links = r.acks.acks[n].links;
+          EXPECT_TRUE(check_chain(links, "checkpoint " + std::to_string(n)).ok());
+          for (const StateLink& l : links)
+            EXPECT_TRUE(r.committed.count(l.id.value))
+                << "checkpoint " << n << " names the blob of " << l.id.value
+                << ", which never committed";
+          EXPECT_EQ(r.replay(n), r.at_barrier[n]) << "the chain of checkpoint " << n;
+          break;
+        }
+        case 'a':
+          r.aborted.insert(n);
+          break;
+        case 'n':
+          ASSERT_TRUE(r.committed.count(n));
+          r.notice = std::max(r.notice, n);
+          r.managed->on_committed(CheckpointId{n});  // Task::check_committed
+          break;
+        default:
+          FAIL() << "bad event " << ev;
+      }
+    }
+  }
 }
