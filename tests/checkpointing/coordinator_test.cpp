@@ -241,7 +241,8 @@ TEST_F(CoordinatorTest, RetentionRunsAfterTheCommitNotice) {
     present_at_notice[id.value] = l.ok() ? *l : std::vector<CheckpointId>{};
   };
   Coordinator& c = start(target);
-  for (int64_t id : {1, 2}) {
+  // Retention keeps the latest two checkpoints: the commit of 3 deletes checkpoint 1.
+  for (int64_t id : {1, 2, 3}) {
     ASSERT_TRUE(test::wait_until([&] { return target.triggers().size() == size_t(id); }, 10s));
     c.on_task_snapshot(stateful_ack("count", 0, id, "state " + std::to_string(id)));
     ASSERT_TRUE(test::wait_until([&] { return target.commits().size() == size_t(id); }, 10s))
@@ -250,11 +251,16 @@ TEST_F(CoordinatorTest, RetentionRunsAfterTheCommitNotice) {
   }
   {
     std::lock_guard lk(mu);
-    EXPECT_EQ(present_at_notice[2], (std::vector<CheckpointId>{CheckpointId{1}, CheckpointId{2}}))
-        << "checkpoint 1's blobs were deleted before checkpoint 2's commit notice";
+    EXPECT_EQ(present_at_notice[3],
+              (std::vector<CheckpointId>{CheckpointId{1}, CheckpointId{2}, CheckpointId{3}}))
+        << "checkpoint 1's blobs were deleted before checkpoint 3's commit notice";
   }
   EXPECT_TRUE(test::wait_until(
-      [&] { return *snaps_->list_checkpoints() == std::vector<CheckpointId>{CheckpointId{2}}; }, 10s));
+      [&] {
+        return *snaps_->list_checkpoints() ==
+               std::vector<CheckpointId>{CheckpointId{2}, CheckpointId{3}};
+      },
+      10s));
 }
 
 TEST_F(CoordinatorTest, AFencedCommitIsTheCoordinatorsFailure) {
