@@ -22,6 +22,7 @@
 
 #include "cluster/zk_server.hpp"
 #include "kafka/kafka.hpp"
+#include "tests/support/suite_servers.hpp"
 #include "tests/support/support.hpp"
 
 using namespace sleet;
@@ -32,24 +33,14 @@ namespace {
 
 constexpr int kInputPartitions = 5;  // partition 4 stays empty: it must not stall checkpoints
 
-struct Env {
-  std::unique_ptr<test::TempDir> dir;
-  std::unique_ptr<EmbeddedZooKeeper> zk;
-  std::unique_ptr<kafka::MockCluster> kafka;
-};
+struct Env : test::SuiteServers {};
 Env* g_env = nullptr;
 
 class ExactlyOnce : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     g_env = new Env;
-    g_env->dir = std::make_unique<test::TempDir>("sleet-eo");
-    auto zk = EmbeddedZooKeeper::start(g_env->dir->path() / "zk", 0);
-    ASSERT_TRUE(zk.ok()) << zk.status().to_string();
-    g_env->zk = std::move(zk).value();
-    auto k = kafka::MockCluster::start(1);
-    ASSERT_TRUE(k.ok()) << k.status().to_string();
-    g_env->kafka = std::move(k).value();
+    test::start_suite_servers(*g_env, "sleet-eo");
   }
   static void TearDownTestSuite() {
     delete g_env;
