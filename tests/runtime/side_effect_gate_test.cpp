@@ -13,6 +13,7 @@
 #include <sleet/topology.hpp>
 
 #include "runtime/engine.hpp"
+#include "tests/support/engine_support.hpp"
 #include "tests/support/support.hpp"
 #include "tests/support/switch_gate.hpp"
 
@@ -37,8 +38,7 @@ class GateNoter : public Bolt {
 };
 
 Registry registry() {
-  Registry r;
-  for (auto* d : Registry::global().list()) (void)r.add(*d);
+  Registry r = test::builtin_registry();
   (void)r.add(describe<GateNoter>("GateNoter", ""));
   return r;
 }
