@@ -61,15 +61,7 @@ test::Child start_run(const test::TempDir& dir, const std::string& log) {
 
 // Word -> count, by awk, independently of Sleet.
 std::map<std::string, int64_t> awk_counts() {
-  auto r = test::run_command(
-      {"awk", "{for(i=1;i<=NF;i++)c[$i]++} END{for(w in c) print w \"\\t\" c[w]}", kSample}, 30s);
-  EXPECT_EQ(r.status, 0);
-  std::map<std::string, int64_t> m;
-  std::istringstream is(r.out);
-  std::string w;
-  int64_t c;
-  while (is >> w >> c) m[w] = c;
-  return m;
+  return test::awk_word_counts(kSample);
 }
 
 }  // namespace
@@ -83,14 +75,7 @@ TEST(SleetRun, ReadmeCommandWithChaosGivesExactCounts) {
       300s, test::example_env(dir));
   ASSERT_EQ(r.status, 0) << r.err;
   // The output holds each word's counts 1..N exactly once; N must equal awk's count.
-  std::map<std::string, std::vector<int64_t>> seen;
-  for (auto& e : fs::directory_iterator(dir.path() / "out")) {
-    if (e.path().filename().string().rfind("part-", 0) != 0) continue;
-    std::istringstream is(test::read_file(e.path()));
-    std::string w;
-    int64_t c;
-    while (is >> w >> c) seen[w].push_back(c);
-  }
+  auto seen = test::part_file_counts(dir.path() / "out");
   auto want = awk_counts();
   ASSERT_FALSE(want.empty());
   EXPECT_EQ(seen.size(), want.size());

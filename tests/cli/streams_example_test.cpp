@@ -74,14 +74,7 @@ TEST(StreamsExample, RunWithChaosGivesExactCountsPerOrigin) {
        "--input-rate", "2000", "--state-dir", (dir.path() / "state").string()},
       300s, test::example_env(dir));
   ASSERT_EQ(r.status, 0) << r.err;
-  std::map<std::string, std::vector<int64_t>> seen;
-  for (auto& e : fs::directory_iterator(dir.path() / "out")) {
-    if (e.path().filename().string().rfind("part-", 0) != 0) continue;
-    std::istringstream is(test::read_file(e.path()));
-    std::string k;
-    int64_t c;
-    while (is >> k >> c) seen[k].push_back(c);
-  }
+  auto seen = test::part_file_counts(dir.path() / "out");
   auto want = awk_counts();
   ASSERT_GT(want.size(), 100u);
   EXPECT_EQ(seen.size(), want.size());
