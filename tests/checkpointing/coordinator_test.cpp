@@ -52,9 +52,7 @@ class CoordinatorTest : public test::StoreTest {
   void SetUp() override {
     StoreTest::SetUp();
     if (HasFatalFailure()) return;
-    auto g = store_->bump_generation();
-    ASSERT_TRUE(g.ok());
-    gen_ = *g;
+    ASSERT_NO_FATAL_FAILURE(claim_generation());
     writer_ = std::make_unique<GenerationSnapshotWriter>(*snaps_, gen_);
     options_.interval = 1000ms;
     options_.timeout = 5000ms;
@@ -103,7 +101,6 @@ class CoordinatorTest : public test::StoreTest {
 
   std::unique_ptr<GenerationSnapshotWriter> writer_;
   std::unique_ptr<Coordinator> coordinator_;
-  Generation gen_{0};
   CoordinatorOptions options_;
   std::atomic<int64_t> clock_ms_{1'000'000};
 };

@@ -110,9 +110,7 @@ class KeyedChainStoreTest : public sleet::test::StoreTest {
   void SetUp() override {
     StoreTest::SetUp();
     if (HasFatalFailure()) return;
-    auto g = store_->bump_generation();
-    ASSERT_TRUE(g.ok());
-    gen_ = *g;
+    ASSERT_NO_FATAL_FAILURE(claim_generation());
   }
 
   // Checkpoint `id` of task count[0]: its keyed blob (base or delta since `since`) and an empty
@@ -147,8 +145,6 @@ class KeyedChainStoreTest : public sleet::test::StoreTest {
     if (!managed.ok()) return managed.status();
     return (*managed)->restore(plan->id, plan->links[{"count", 0}], *plan, "count[0]");
   }
-
-  Generation gen_{0};
 };
 
 TEST_F(KeyedChainStoreTest, RetentionKeepsTheChainAndRecoveryReplaysIt) {

@@ -14,6 +14,12 @@ void StoreTest::SetUp() {
                                            inline_limit_);
 }
 
+void StoreTest::claim_generation() {
+  auto g = store_->bump_generation();
+  ASSERT_TRUE(g.ok()) << g.status().to_string();
+  gen_ = *g;
+}
+
 void StoreTest::TearDown() {
   snaps_.reset();
   store_.reset();

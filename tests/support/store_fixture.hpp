@@ -29,11 +29,15 @@ class StoreTest : public ZkTest {
       : dir_(dir_prefix), inline_limit_(inline_limit) {}
   void SetUp() override;     // ZkTest::SetUp, then store_ (init() asserted) and snaps_
   void TearDown() override;  // snaps_, store_, then ZkTest::TearDown
+  // Claims the topology's next generation (CheckpointStore::bump_generation, asserted) as gen_,
+  // the one this test's checkpoints are written and committed by.
+  void claim_generation();
 
   TempDir dir_;
   std::string topology_;  // the current test's name
   std::unique_ptr<CheckpointStore> store_;
   std::unique_ptr<SnapshotStore> snaps_;
+  Generation gen_{0};  // set by claim_generation()
 
  private:
   size_t inline_limit_;
