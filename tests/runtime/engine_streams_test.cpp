@@ -256,10 +256,7 @@ TEST(Streams, BarriersAlignOverTwoStreamsOfOneUpstream) {
           .named_stream("split", "ok", "c")
           .named_stream("split", "errors", "c")
           .build();
-  EngineOptions o;
-  o.threads = 2;
-  o.listener = &listener;
-  o.snapshots = &listener;
+  EngineOptions o = test::collecting_options(listener);
   o.batch_size = 64;
   auto e = Engine::create(spec, reg, o);
   ASSERT_TRUE(e.ok()) << e.status().to_string();

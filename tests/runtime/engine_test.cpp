@@ -325,10 +325,7 @@ TEST(Chaining, ChainedBoltsTakePartInEveryCheckpoint) {
           .stream("s", "a", Grouping{GroupingType::local_or_shuffle, {}})
           .stream("a", "c", Grouping{GroupingType::local_or_shuffle, {}})
           .build();
-  EngineOptions o;
-  o.threads = 2;
-  o.listener = &listener;
-  o.snapshots = &listener;
+  EngineOptions o = test::collecting_options(listener);
   auto e = make(spec, reg, o);
   ASSERT_TRUE(e->start().ok());
   ASSERT_EQ(e->task_count(), 6u);
@@ -439,10 +436,7 @@ TEST(Barriers, AlignmentAcrossTwoUpstreamPaths) {
           .stream("a", "c")
           .stream("b", "c")
           .build();
-  EngineOptions o;
-  o.threads = 2;
-  o.listener = &listener;
-  o.snapshots = &listener;
+  EngineOptions o = test::collecting_options(listener);
   o.batch_size = 64;
   auto e = make(spec, reg, o);
   ASSERT_TRUE(e->start().ok());

@@ -245,10 +245,7 @@ TEST(Timers, TickOutputIsPartOfTheCheckpointedEpoch) {
           .stream("s", "t")
           .stream("t", "c")
           .build();
-  EngineOptions o;
-  o.threads = 2;
-  o.listener = &listener;
-  o.snapshots = &listener;
+  EngineOptions o = test::collecting_options(listener);
   o.batch_size = 64;
   auto e = make(spec, reg, o);
   ASSERT_TRUE(e->start().ok());

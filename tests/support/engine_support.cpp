@@ -22,6 +22,14 @@ std::unique_ptr<Engine> make_engine(const TopologySpec& spec, const Registry& re
   return std::move(e).value();
 }
 
+EngineOptions collecting_options(CollectingListener& listener) {
+  EngineOptions o;
+  o.threads = 2;
+  o.listener = &listener;
+  o.snapshots = &listener;
+  return o;
+}
+
 ::testing::AssertionResult run_checkpoints(Engine& e, CollectingListener& listener, int64_t n) {
   const size_t tasks = e.task_count();
   for (int64_t id = 1; id <= n; ++id) {

@@ -31,6 +31,10 @@ Registry builtin_registry();
 // ends the test). Never nullptr.
 std::unique_ptr<Engine> make_engine(const TopologySpec& spec, const Registry& reg, EngineOptions o);
 
+// Options for a test that plays the coordinator: 2 engine threads, every task snapshot handed to
+// `listener`, state blobs written into it (the rest default; set more on the result).
+EngineOptions collecting_options(CollectingListener& listener);
+
 // Triggers checkpoints 1..n one after the other, each awaited (20 s) until every task of `e`
 // reported it to `listener`.
 ::testing::AssertionResult run_checkpoints(Engine& e, CollectingListener& listener, int64_t n);
