@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "bolts/kafka_sink.hpp"
+#include "tests/support/components.hpp"
 #include "tests/support/kafka_fixture.hpp"
 #include "tests/support/support.hpp"
 
@@ -21,11 +22,7 @@ using namespace std::chrono_literals;
 namespace {
 
 std::unique_ptr<Bolt> make_sink(const std::string& topic) {
-  auto c = Registry::global().create("KafkaSink", Args{{"topic", topic}, {"format", "record"}});
-  if (!c.ok()) throw std::runtime_error(c.status().to_string());
-  auto* b = dynamic_cast<Bolt*>(c->get());
-  (void)c->release();
-  return std::unique_ptr<Bolt>(b);
+  return create_component<Bolt>("KafkaSink", Args{{"topic", topic}, {"format", "record"}});
 }
 
 struct NullCollector : Collector {

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "bolts/kafka_sink.hpp"
+#include "tests/support/components.hpp"
 #include "tests/support/kafka_fixture.hpp"
 #include "tests/support/support.hpp"
 #include "tests/support/switch_gate.hpp"
@@ -29,12 +30,7 @@ namespace {
 const Fields kFields{"word", "count"};
 
 std::unique_ptr<Bolt> make_sink(Args args) {
-  auto c = Registry::global().create("KafkaSink", args);
-  if (!c.ok()) throw std::runtime_error(c.status().to_string());
-  auto* b = dynamic_cast<Bolt*>(c->get());
-  if (!b) throw std::runtime_error("KafkaSink is not a Bolt");
-  (void)c->release();
-  return std::unique_ptr<Bolt>(b);
+  return create_component<Bolt>("KafkaSink", args);
 }
 
 struct NullCollector : Collector {

@@ -15,6 +15,8 @@
 #include "checkpointing/manifest.hpp"
 #include "checkpointing/snapshot_store.hpp"
 #include "core/crc32c.hpp"
+#include "tests/support/assert_ok.hpp"
+#include "tests/support/store_fixture.hpp"
 #include "tests/support/switch_gate.hpp"
 #include "tests/support/zk_fixture.hpp"
 
@@ -26,12 +28,6 @@ namespace {
 
 // The generation test blobs are written by (SnapshotStore::put names blobs by it).
 constexpr Generation kGen{1};
-
-#define ASSERT_OK(expr)                                        \
-  do {                                                         \
-    auto _st = (expr);                                         \
-    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.to_string(); \
-  } while (0)
 
 std::string pattern(size_t n, int seed) {
   std::string s(n, '\0');
@@ -307,22 +303,9 @@ TEST(Crc32c, KnownValuesAndIncremental) {
 // ---------------------------------------------------------------------------------------------
 // With ZooKeeper
 
-class CheckpointStoreTest : public sleet::test::ZkTest {
+class CheckpointStoreTest : public sleet::test::StoreTest {
  protected:
-  void SetUp() override {
-    ZkTest::SetUp();
-    if (HasFatalFailure()) return;
-    topology_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    store_ = std::make_unique<CheckpointStore>(client(), root(), topology_);
-    ASSERT_OK(store_->init());
-    snaps_ = std::make_unique<SnapshotStore>(client(), store_->blob_root(), dir_.path() / topology_,
-                                             /*inline_limit=*/4096);
-  }
-  void TearDown() override {
-    snaps_.reset();
-    store_.reset();
-    ZkTest::TearDown();
-  }
+  CheckpointStoreTest() : StoreTest("sleet-cp", /*inline_limit=*/4096) {}
   CheckpointStore& store() { return *store_; }
   SnapshotStore& snaps() { return *snaps_; }
 
@@ -342,11 +325,6 @@ class CheckpointStoreTest : public sleet::test::ZkTest {
     }
     return m;
   }
-
-  sleet::test::TempDir dir_{"sleet-cp"};
-  std::string topology_;
-  std::unique_ptr<CheckpointStore> store_;
-  std::unique_ptr<SnapshotStore> snaps_;
 };
 
 TEST_F(CheckpointStoreTest, LayoutAndInitIsIdempotent) {

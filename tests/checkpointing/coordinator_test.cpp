@@ -13,6 +13,7 @@
 
 #include "checkpointing/coordinator.hpp"
 #include "core/crc32c.hpp"
+#include "tests/support/store_fixture.hpp"
 #include "tests/support/support.hpp"
 #include "tests/support/zk_fixture.hpp"
 
@@ -50,19 +51,13 @@ struct FakeTarget : CheckpointTarget {
   std::vector<std::string> names_;
 };
 
-class CoordinatorTest : public test::ZkTest {
+class CoordinatorTest : public test::StoreTest {
  protected:
+  CoordinatorTest() : StoreTest("sleet-coord", /*inline_limit=*/1024) {}
   void SetUp() override {
-    ZkTest::SetUp();
+    StoreTest::SetUp();
     if (HasFatalFailure()) return;
-    topology_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    store_ = std::make_unique<CheckpointStore>(client(), root(), topology_);
-    ASSERT_TRUE(store_->init().ok());
-    snaps_ = std::make_unique<SnapshotStore>(client(), store_->blob_root(), dir_.path() / topology_,
-                                             /*inline_limit=*/1024);
-    auto g = store_->bump_generation();
-    ASSERT_TRUE(g.ok());
-    gen_ = *g;
+    ASSERT_NO_FATAL_FAILURE(claim_generation());
     writer_ = std::make_unique<GenerationSnapshotWriter>(*snaps_, gen_);
     options_.interval = 1000ms;
     options_.timeout = 5000ms;
@@ -71,9 +66,7 @@ class CoordinatorTest : public test::ZkTest {
   void TearDown() override {
     coordinator_.reset();
     writer_.reset();
-    snaps_.reset();
-    store_.reset();
-    ZkTest::TearDown();
+    StoreTest::TearDown();
   }
 
   Coordinator& start(FakeTarget& target) {
@@ -111,13 +104,8 @@ class CoordinatorTest : public test::ZkTest {
     return d;
   }
 
-  test::TempDir dir_{"sleet-coord"};
-  std::string topology_;
-  std::unique_ptr<CheckpointStore> store_;
-  std::unique_ptr<SnapshotStore> snaps_;
   std::unique_ptr<GenerationSnapshotWriter> writer_;
   std::unique_ptr<Coordinator> coordinator_;
-  Generation gen_{0};
   CoordinatorOptions options_;
   std::atomic<int64_t> clock_ms_{1'000'000};
 };

@@ -13,6 +13,8 @@
 #include "checkpointing/snapshot_store.hpp"
 #include "core/state_chain.hpp"
 #include "runtime/async_snapshot.hpp"
+#include "tests/support/assert_ok.hpp"
+#include "tests/support/store_fixture.hpp"
 #include "tests/support/zk_fixture.hpp"
 
 using namespace sleet;
@@ -21,12 +23,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr Generation kGen{1};
-
-#define ASSERT_OK(expr)                                        \
-  do {                                                         \
-    auto _st = (expr);                                         \
-    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.to_string(); \
-  } while (0)
 
 // A stateful bolt whose only state is one managed KeyedState.
 class Counting : public Bolt {
@@ -109,24 +105,13 @@ TEST(BlobRetention, KeepsEveryLinkAKeptManifestNamesByTable) {
   }
 }
 
-class KeyedChainStoreTest : public sleet::test::ZkTest {
+class KeyedChainStoreTest : public sleet::test::StoreTest {
  protected:
+  KeyedChainStoreTest() : StoreTest("sleet-chain", /*inline_limit=*/64) {}
   void SetUp() override {
-    ZkTest::SetUp();
+    StoreTest::SetUp();
     if (HasFatalFailure()) return;
-    topology_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    store_ = std::make_unique<CheckpointStore>(client(), root(), topology_);
-    ASSERT_OK(store_->init());
-    snaps_ = std::make_unique<SnapshotStore>(client(), store_->blob_root(), dir_.path() / topology_,
-                                             /*inline_limit=*/64);
-    auto g = store_->bump_generation();
-    ASSERT_TRUE(g.ok());
-    gen_ = *g;
-  }
-  void TearDown() override {
-    snaps_.reset();
-    store_.reset();
-    ZkTest::TearDown();
+    ASSERT_NO_FATAL_FAILURE(claim_generation());
   }
 
   // Checkpoint `id` of task count[0]: its keyed blob (base or delta since `since`) and an empty
@@ -161,12 +146,6 @@ class KeyedChainStoreTest : public sleet::test::ZkTest {
     if (!managed.ok()) return managed.status();
     return (*managed)->restore(plan->id, plan->links[{"count", 0}], *plan, "count[0]");
   }
-
-  sleet::test::TempDir dir_{"sleet-chain"};
-  std::string topology_;
-  Generation gen_{0};
-  std::unique_ptr<CheckpointStore> store_;
-  std::unique_ptr<SnapshotStore> snaps_;
 };
 
 TEST_F(KeyedChainStoreTest, RetentionKeepsTheChainAndRecoveryReplaysIt) {

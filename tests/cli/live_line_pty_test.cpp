@@ -15,6 +15,7 @@
 #include <regex>
 
 #include "cluster/live_line.hpp"
+#include "tests/support/sleet_runs.hpp"
 #include "tests/support/support.hpp"
 
 using namespace sleet;
@@ -155,10 +156,7 @@ void run_at(unsigned short cols) {
   test::TempDir dir("sleet-pty");
   auto r = run_on_pty({SLEET_CLI_PATH, "run", kExample, "--until-drained", "--input-rate", "2500",
                        "--state-dir", (dir.path() / "state").string()},
-                      {{"SLEET_PLUGIN_DIR", std::string(SLEET_BINARY_DIR) + "/plugins"},
-                       {"OUTPUT_DIR", (dir.path() / "out").string()},
-                       {"CHECKPOINT_INTERVAL_MS", "300"}},
-                      cols, 90s);
+                      test::example_env(dir), cols, 90s);
   EXPECT_EQ(r.exit_status, 0) << r.out;
   check_terminal_output(r.out, cols);
   // The summary's new lines.

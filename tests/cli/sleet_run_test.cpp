@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "tests/support/kafka_fixture.hpp"
+#include "tests/support/sleet_runs.hpp"
 #include "tests/support/support.hpp"
 
 using namespace sleet;
@@ -25,12 +26,6 @@ namespace {
 
 const std::string kExample = std::string(SLEET_SOURCE_DIR) + "/examples/wordcount/wordcount.yaml";
 const std::string kSample = std::string(SLEET_SOURCE_DIR) + "/examples/wordcount/sample.txt";
-
-std::map<std::string, std::string> env_for(const test::TempDir& dir) {
-  return {{"SLEET_PLUGIN_DIR", std::string(SLEET_BINARY_DIR) + "/plugins"},
-          {"OUTPUT_DIR", (dir.path() / "out").string()},
-          {"CHECKPOINT_INTERVAL_MS", "300"}};
-}
 
 // Processes whose command line names `dir` (every child `sleet run` starts gets a path inside its
 // state directory on its command line: the ZooKeeper config, the worker's status file).
@@ -57,7 +52,7 @@ void expect_no_children_left(const test::TempDir& dir) {
 test::Child start_run(const test::TempDir& dir, const std::string& log) {
   auto run = test::Child::spawn(
       {SLEET_CLI_PATH, "run", kExample, "--state-dir", (dir.path() / "state").string()},
-      env_for(dir), log, log);
+      test::example_env(dir), log, log);
   EXPECT_TRUE(test::wait_until(
       [&] { return test::read_file(log).find("worker started") != std::string::npos; }, 60s))
       << test::read_file(log);
@@ -66,15 +61,7 @@ test::Child start_run(const test::TempDir& dir, const std::string& log) {
 
 // Word -> count, by awk, independently of Sleet.
 std::map<std::string, int64_t> awk_counts() {
-  auto r = test::run_command(
-      {"awk", "{for(i=1;i<=NF;i++)c[$i]++} END{for(w in c) print w \"\\t\" c[w]}", kSample}, 30s);
-  EXPECT_EQ(r.status, 0);
-  std::map<std::string, int64_t> m;
-  std::istringstream is(r.out);
-  std::string w;
-  int64_t c;
-  while (is >> w >> c) m[w] = c;
-  return m;
+  return test::awk_word_counts(kSample);
 }
 
 }  // namespace
@@ -85,17 +72,10 @@ TEST(SleetRun, ReadmeCommandWithChaosGivesExactCounts) {
   auto r = test::run_command(
       {SLEET_CLI_PATH, "run", kExample, "--until-drained", "--top", "10", "--chaos-kill-every", "1",
        "--input-rate", "1000", "--state-dir", (dir.path() / "state").string()},
-      300s, env_for(dir));
+      300s, test::example_env(dir));
   ASSERT_EQ(r.status, 0) << r.err;
   // The output holds each word's counts 1..N exactly once; N must equal awk's count.
-  std::map<std::string, std::vector<int64_t>> seen;
-  for (auto& e : fs::directory_iterator(dir.path() / "out")) {
-    if (e.path().filename().string().rfind("part-", 0) != 0) continue;
-    std::istringstream is(test::read_file(e.path()));
-    std::string w;
-    int64_t c;
-    while (is >> w >> c) seen[w].push_back(c);
-  }
+  auto seen = test::part_file_counts(dir.path() / "out");
   auto want = awk_counts();
   ASSERT_FALSE(want.empty());
   EXPECT_EQ(seen.size(), want.size());
@@ -132,7 +112,7 @@ TEST(SleetRun, WorkerFailureStopsEverything) {
   // must give up (no endless restarts) and leave nothing running.
   fs::path blocker = dir.path() / "not-a-dir";
   test::write_file(blocker, "x");
-  auto env = env_for(dir);
+  auto env = test::example_env(dir);
   env["OUTPUT_DIR"] = (blocker / "out").string();
   auto r = test::run_command({SLEET_CLI_PATH, "run", kExample, "--until-drained", "--state-dir",
                               (dir.path() / "state").string(), "--max-failures", "3"},
@@ -159,7 +139,7 @@ TEST(SleetRun, ZooKeeperPortInUseIsAClearError) {
   auto r =
       test::run_command({SLEET_CLI_PATH, "run", kExample, "--state-dir",
                          (dir.path() / "state").string(), "--zookeeper-port", std::to_string(port)},
-                        60s, env_for(dir));
+                        60s, test::example_env(dir));
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.err.find("port " + std::to_string(port)), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("hint:"), std::string::npos) << r.err;
@@ -173,7 +153,7 @@ TEST(SleetRun, ZooKeeperPortInUseIsAClearError) {
 
 TEST(SleetRun, MissingJavaIsAClearError) {
   test::TempDir dir("sleet-run");
-  auto env = env_for(dir);
+  auto env = test::example_env(dir);
   env["PATH"] = "/nonexistent";
   auto r = test::run_command(
       {SLEET_CLI_PATH, "run", kExample, "--state-dir", (dir.path() / "state").string()}, 60s, env);
@@ -186,7 +166,7 @@ TEST(SleetRun, MissingJavaIsAClearError) {
 // SLEET_ZOOKEEPER_JAR points at a jar that is not there: the ZooKeeper package is missing.
 TEST(SleetRun, MissingZooKeeperJarIsAClearError) {
   test::TempDir dir("sleet-run");
-  auto env = env_for(dir);
+  auto env = test::example_env(dir);
   const std::string jar = (dir.path() / "no-such-dir" / "zookeeper.jar").string();
   env["SLEET_ZOOKEEPER_JAR"] = jar;
   auto r = test::run_command(
@@ -223,7 +203,7 @@ TEST(SleetRun, RelativeTopologyPathFindsItsInput) {
                          std::string("cd ") + SLEET_SOURCE_DIR + " && exec " + SLEET_CLI_PATH +
                              " run examples/wordcount/wordcount.yaml --until-drained --state-dir " +
                              (dir.path() / "state").string()},
-                        120s, env_for(dir));
+                        120s, test::example_env(dir));
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("loaded 10000 records"), std::string::npos) << r.err;
 }
@@ -241,19 +221,6 @@ std::vector<std::string> write_sentences(const fs::path& file, int n) {
   }
   test::write_file(file, text);
   return lines;
-}
-
-// The value column (second, after the key) of KafkaSpout tuples a tsv FileSink wrote.
-std::vector<std::string> spout_values(const fs::path& out_dir) {
-  std::vector<std::string> v;
-  for (auto& l : test::part_file_lines(out_dir)) {
-    auto a = l.find('\t');
-    auto b = a == std::string::npos ? a : l.find('\t', a + 1);
-    v.push_back(a == std::string::npos ? l
-                                       : l.substr(a + 1, b == std::string::npos ? b : b - a - 1));
-  }
-  std::sort(v.begin(), v.end());
-  return v;
 }
 
 }  // namespace
@@ -289,7 +256,7 @@ TEST(SleetRun, CreatesEveryTopicTheTopologyNames) {
   auto log = (dir.path() / "run.log").string();
   auto run = test::Child::spawn(
       {SLEET_CLI_PATH, "run", f.string(), "--state-dir", (dir.path() / "state").string()},
-      env_for(dir), log, log);
+      test::example_env(dir), log, log);
   ASSERT_TRUE(test::wait_until(
       [&] { return test::read_file(log).find("worker started") != std::string::npos; }, 60s))
       << test::read_file(log);
@@ -318,15 +285,15 @@ TEST(SleetRun, CreatesEveryTopicTheTopologyNames) {
   for (auto& [w, c] : test::word_counts(input))
     for (int64_t i = 0; i < c; ++i) want.push_back(w);
   std::sort(want.begin(), want.end());
-  EXPECT_TRUE(
-      test::wait_until([&] { return spout_values(dir.path() / "out").size() >= want.size(); }, 90s))
-      << spout_values(dir.path() / "out").size() << " of " << want.size() << "; log:\n"
+  EXPECT_TRUE(test::wait_until(
+      [&] { return test::spout_values(dir.path() / "out").size() >= want.size(); }, 90s))
+      << test::spout_values(dir.path() / "out").size() << " of " << want.size() << "; log:\n"
       << test::read_file(log);
   run.signal(SIGINT);
   auto st = run.wait(30s);
   ASSERT_TRUE(st.has_value());
   EXPECT_EQ(*st, 0) << test::read_file(log);
-  EXPECT_EQ(spout_values(dir.path() / "out"), want);
+  EXPECT_EQ(test::spout_values(dir.path() / "out"), want);
   expect_no_children_left(dir);
 }
 
@@ -354,14 +321,14 @@ TEST(SleetRun, ExternalTopicWithFewerPartitionsGetsAllInput) {
                        "  - {from: in, to: files}\n");
   auto r = test::run_command({SLEET_CLI_PATH, "run", f.string(), "--until-drained", "--state-dir",
                               (dir.path() / "state").string()},
-                             120s, env_for(dir));
+                             120s, test::example_env(dir));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("fewer than the 4 declared"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("loaded 500 records"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("created topic"), std::string::npos) << r.err;
   auto want = input;
   std::sort(want.begin(), want.end());
-  EXPECT_EQ(spout_values(dir.path() / "out"), want);
+  EXPECT_EQ(test::spout_values(dir.path() / "out"), want);
   auto meta = test::run_command(
       {"kcat", "-L", "-b", kafka->bootstrap(), "-t", "ext_in", "-X", "broker.address.family=v4"},
       20s);
@@ -414,12 +381,12 @@ TEST(SleetRun, InputLargerThanTheEmbeddedKafkaRetentionDrainsExact) {
   test::write_file(f, spout_to_files("big", dir.path() / "out"));
   auto r = test::run_command({SLEET_CLI_PATH, "run", f.string(), "--until-drained", "--state-dir",
                               (dir.path() / "state").string()},
-                             180s, env_for(dir));
+                             180s, test::example_env(dir));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.err.find("DROPPED"), std::string::npos) << r.err;
   auto want = input;
   std::sort(want.begin(), want.end());
-  auto got = spout_values(dir.path() / "out");
+  auto got = test::spout_values(dir.path() / "out");
   EXPECT_EQ(got.size(), want.size());
   EXPECT_TRUE(got == want) << "output differs from the input";
   expect_no_children_left(dir);
@@ -439,7 +406,7 @@ TEST(SleetRun, DroppedSinkOutputIsReportedAndFailsTheDrain) {
                    "streams:\n  - {from: in, to: out}\n");
   auto r = test::run_command({SLEET_CLI_PATH, "run", f.string(), "--until-drained", "--state-dir",
                               (dir.path() / "state").string()},
-                             180s, env_for(dir));
+                             180s, test::example_env(dir));
   EXPECT_EQ(r.status, 3) << r.err;
   EXPECT_NE(r.err.find("DROPPED"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("topic out partition 0"), std::string::npos) << r.err;
@@ -454,7 +421,7 @@ TEST(SleetRun, UnmarkedNonEmptyStateDirIsRefusedAndKept) {
   fs::create_directories(mine / "zookeeper");
   test::write_file(mine / "notes.txt", "precious");
   auto r = test::run_command({SLEET_CLI_PATH, "run", kExample, "--state-dir", mine.string()}, 60s,
-                             env_for(dir));
+                             test::example_env(dir));
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_NE(r.err.find(mine.string()), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("not empty"), std::string::npos) << r.err;
@@ -475,7 +442,7 @@ TEST(SleetRun, SecondRunOnTheSameStateDirIsRefused) {
   ASSERT_TRUE(fs::exists(zk_data));
   auto second = test::run_command(
       {SLEET_CLI_PATH, "run", kExample, "--state-dir", (dir.path() / "state").string()}, 60s,
-      env_for(dir));
+      test::example_env(dir));
   EXPECT_EQ(second.status, 2) << second.err;
   EXPECT_NE(second.err.find("in use by another sleet run (pid " + std::to_string(first.pid())),
             std::string::npos)
@@ -508,11 +475,11 @@ TEST(SleetRun, StaleStatusFileOfAnEarlierRunIsNotTrusted) {
                    "\"committed_offsets\":99999999}\n");
   auto r = test::run_command(
       {SLEET_CLI_PATH, "run", f.string(), "--until-drained", "--state-dir", state.string()}, 120s,
-      env_for(dir));
+      test::example_env(dir));
   ASSERT_EQ(r.status, 0) << r.err;
   auto want = input;
   std::sort(want.begin(), want.end());
-  EXPECT_EQ(spout_values(dir.path() / "out"), want);
+  EXPECT_EQ(test::spout_values(dir.path() / "out"), want);
   expect_no_children_left(dir);
 }
 
@@ -534,7 +501,7 @@ TEST(SleetRun, MaxFailuresOneGivesUpAtTheFirstFailure) {
   test::TempDir dir("sleet-run");
   fs::path blocker = dir.path() / "not-a-dir";
   test::write_file(blocker, "x");
-  auto env = env_for(dir);
+  auto env = test::example_env(dir);
   env["OUTPUT_DIR"] = (blocker / "out").string();
   auto r = test::run_command({SLEET_CLI_PATH, "run", kExample, "--until-drained", "--state-dir",
                               (dir.path() / "state").string(), "--max-failures", "1"},
@@ -553,7 +520,7 @@ TEST(SleetRun, CheckpointDirSetIsHonoured) {
       test::run_command({SLEET_CLI_PATH, "run", kExample, "--until-drained", "--state-dir",
                          (dir.path() / "state").string(), "--set", "checkpoint.dir=" + cps.string(),
                          "--set", "checkpoint.inline.bytes=0"},
-                        120s, env_for(dir));
+                        120s, test::example_env(dir));
   ASSERT_EQ(r.status, 0) << r.err;
   // State over the inline limit (0 bytes) goes to checkpoint.dir: the one given, not the state
   // dir's.
@@ -569,7 +536,7 @@ TEST(SleetRun, OversizedInputLineNamesFileLineAndLimit) {
   test::write_file(f, spout_to_files("huge", dir.path() / "out"));
   auto r = test::run_command({SLEET_CLI_PATH, "run", f.string(), "--until-drained", "--state-dir",
                               (dir.path() / "state").string()},
-                             60s, env_for(dir));
+                             60s, test::example_env(dir));
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_NE(r.err.find((dir.path() / "input.txt").string() + ":2:"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("1000000"), std::string::npos) << r.err;
@@ -582,7 +549,7 @@ TEST(SleetRun, InputRateIsPacedByTime) {
   test::TempDir dir("sleet-run");
   auto r = test::run_command({SLEET_CLI_PATH, "run", kExample, "--until-drained", "--input-rate",
                               "5000", "--state-dir", (dir.path() / "state").string()},
-                             120s, env_for(dir));
+                             120s, test::example_env(dir));
   ASSERT_EQ(r.status, 0) << r.err;
   auto stamp = [&](const std::string& what) {
     auto at = r.err.find(what);
@@ -610,7 +577,7 @@ TEST(SleetRun, KafkaClientLogLinesGoThroughTheLoggerOncePerKind) {
       f, spout_to_files("down", dir.path() / "out", "{kafka.bootstrap.servers: '127.0.0.1:1'}"));
   auto r = test::run_command(
       {SLEET_CLI_PATH, "run", f.string(), "--state-dir", (dir.path() / "state").string()}, 60s,
-      env_for(dir));
+      test::example_env(dir));
   EXPECT_EQ(r.status, 1) << r.err;
   size_t fails = 0;
   for (auto& l : test::split_lines(r.err)) {

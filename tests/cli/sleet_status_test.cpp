@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "cluster/status_json.hpp"
+#include "tests/support/sleet_runs.hpp"
 #include "tests/support/support.hpp"
 
 using namespace sleet;
@@ -18,12 +19,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kExample = std::string(SLEET_SOURCE_DIR) + "/examples/wordcount/wordcount.yaml";
-
-std::map<std::string, std::string> env_for(const test::TempDir& dir) {
-  return {{"SLEET_PLUGIN_DIR", std::string(SLEET_BINARY_DIR) + "/plugins"},
-          {"OUTPUT_DIR", (dir.path() / "out").string()},
-          {"CHECKPOINT_INTERVAL_MS", "300"}};
-}
 
 cluster::JsonValue status_json(const std::vector<std::string>& args, int want_exit) {
   std::vector<std::string> argv = {SLEET_CLI_PATH, "status"};
@@ -45,7 +40,7 @@ TEST(SleetStatus, JsonWhileRunningAndAfterItStopped) {
   const int zk_port = test::free_port();
   auto run = test::Child::spawn({SLEET_CLI_PATH, "run", kExample, "--state-dir", state.string(),
                                  "--zookeeper-port", std::to_string(zk_port)},
-                                env_for(dir), log, log);
+                                test::example_env(dir), log, log);
   // Running: the worker wrote its status and committed a checkpoint.
   ASSERT_TRUE(test::wait_until(
       [&] {

@@ -10,6 +10,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "tests/support/sleet_runs.hpp"
 #include "tests/support/support.hpp"
 
 using namespace sleet;
@@ -20,12 +21,6 @@ namespace {
 
 const std::string kExample = std::string(SLEET_SOURCE_DIR) + "/examples/streams/streams.yaml";
 const std::string kSample = std::string(SLEET_SOURCE_DIR) + "/examples/wordcount/sample.txt";
-
-std::map<std::string, std::string> env_for(const test::TempDir& dir) {
-  return {{"SLEET_PLUGIN_DIR", std::string(SLEET_BINARY_DIR) + "/plugins"},
-          {"OUTPUT_DIR", (dir.path() / "out").string()},
-          {"CHECKPOINT_INTERVAL_MS", "300"}};
-}
 
 // key -> count, by awk over the input, independently of Sleet: words of at most 3 bytes reach
 // count from route_a's short stream only (route_b's short stream has no subscriber), longer ones
@@ -51,11 +46,11 @@ std::map<std::string, int64_t> awk_counts() {
 
 TEST(StreamsExample, ValidatesAndGraphsWithStreamLabels) {
   test::TempDir dir("sleet-streams");
-  auto v = test::run_command({SLEET_CLI_PATH, "validate", kExample}, 60s, env_for(dir));
+  auto v = test::run_command({SLEET_CLI_PATH, "validate", kExample}, 60s, test::example_env(dir));
   ASSERT_EQ(v.status, 0) << v.out << v.err;
   EXPECT_NE(v.err.find("output stream 'short' of 'route_b' has no subscriber"), std::string::npos)
       << v.err;
-  auto g = test::run_command({SLEET_CLI_PATH, "graph", kExample}, 60s, env_for(dir));
+  auto g = test::run_command({SLEET_CLI_PATH, "graph", kExample}, 60s, test::example_env(dir));
   ASSERT_EQ(g.status, 0) << g.err;
   EXPECT_NE(g.out.find("\"route_a\" -> \"count\" [label=\"short: fields(word)\"]"),
             std::string::npos)
@@ -77,16 +72,9 @@ TEST(StreamsExample, RunWithChaosGivesExactCountsPerOrigin) {
   auto r = test::run_command(
       {SLEET_CLI_PATH, "run", kExample, "--until-drained", "--chaos-kill-every", "1",
        "--input-rate", "2000", "--state-dir", (dir.path() / "state").string()},
-      300s, env_for(dir));
+      300s, test::example_env(dir));
   ASSERT_EQ(r.status, 0) << r.err;
-  std::map<std::string, std::vector<int64_t>> seen;
-  for (auto& e : fs::directory_iterator(dir.path() / "out")) {
-    if (e.path().filename().string().rfind("part-", 0) != 0) continue;
-    std::istringstream is(test::read_file(e.path()));
-    std::string k;
-    int64_t c;
-    while (is >> k >> c) seen[k].push_back(c);
-  }
+  auto seen = test::part_file_counts(dir.path() / "out");
   auto want = awk_counts();
   ASSERT_GT(want.size(), 100u);
   EXPECT_EQ(seen.size(), want.size());

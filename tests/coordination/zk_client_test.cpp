@@ -17,6 +17,7 @@
 
 #include "cluster/zk_server.hpp"
 #include "coordination/zk_client.hpp"
+#include "tests/support/assert_ok.hpp"
 #include "tests/support/zk_fixture.hpp"
 
 using namespace sleet;
@@ -27,12 +28,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 class ZkClientTest : public sleet::test::ZkTest {};
-
-#define ASSERT_OK(expr)                                        \
-  do {                                                         \
-    auto _st = (expr);                                         \
-    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.to_string(); \
-  } while (0)
 
 Code code_of(const Status& s) {
   return s.code();

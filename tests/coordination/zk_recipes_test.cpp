@@ -11,6 +11,7 @@
 
 #include "coordination/election.hpp"
 #include "coordination/membership.hpp"
+#include "tests/support/assert_ok.hpp"
 #include "tests/support/zk_fixture.hpp"
 
 using namespace sleet;
@@ -21,12 +22,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 class ZkRecipesTest : public sleet::test::ZkTest {};
-
-#define ASSERT_OK(expr)                                        \
-  do {                                                         \
-    auto _st = (expr);                                         \
-    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.to_string(); \
-  } while (0)
 
 // A candidate waiting for leadership on its own thread.
 struct Waiter {

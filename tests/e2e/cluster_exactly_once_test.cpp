@@ -37,6 +37,7 @@
 
 #include "cluster/worker.hpp"
 #include "tests/support/netns.hpp"
+#include "tests/support/sleet_runs.hpp"
 #include "tests/support/support.hpp"
 
 #define CLUSTER_TEST(name) name
@@ -194,16 +195,7 @@ class ClusterExactlyOnce : public ::testing::Test {
     test::write_file(work_ / "input.txt", text);
     expected_ = test::word_counts(input_);
     // The same expectation from awk, which shares nothing with Sleet or this file's parsing.
-    auto r = test::run_command({"awk", "{for(i=1;i<=NF;i++)c[$i]++} END{for(w in c) print w, c[w]}",
-                                (work_ / "input.txt").string()},
-                               30s);
-    ASSERT_EQ(r.status, 0) << r.err;
-    std::map<std::string, int64_t> awk;
-    std::istringstream is(r.out);
-    std::string w;
-    int64_t c;
-    while (is >> w >> c) awk[w] = c;
-    ASSERT_EQ(awk, expected_);
+    ASSERT_EQ(test::awk_word_counts(work_ / "input.txt"), expected_);
   }
 
   fs::path topology() {

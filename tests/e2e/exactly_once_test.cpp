@@ -22,6 +22,8 @@
 
 #include "cluster/zk_server.hpp"
 #include "kafka/kafka.hpp"
+#include "tests/support/sleet_runs.hpp"
+#include "tests/support/suite_servers.hpp"
 #include "tests/support/support.hpp"
 
 using namespace sleet;
@@ -32,24 +34,14 @@ namespace {
 
 constexpr int kInputPartitions = 5;  // partition 4 stays empty: it must not stall checkpoints
 
-struct Env {
-  std::unique_ptr<test::TempDir> dir;
-  std::unique_ptr<EmbeddedZooKeeper> zk;
-  std::unique_ptr<kafka::MockCluster> kafka;
-};
+struct Env : test::SuiteServers {};
 Env* g_env = nullptr;
 
 class ExactlyOnce : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     g_env = new Env;
-    g_env->dir = std::make_unique<test::TempDir>("sleet-eo");
-    auto zk = EmbeddedZooKeeper::start(g_env->dir->path() / "zk", 0);
-    ASSERT_TRUE(zk.ok()) << zk.status().to_string();
-    g_env->zk = std::move(zk).value();
-    auto k = kafka::MockCluster::start(1);
-    ASSERT_TRUE(k.ok()) << k.status().to_string();
-    g_env->kafka = std::move(k).value();
+    test::start_suite_servers(*g_env, "sleet-eo");
   }
   static void TearDownTestSuite() {
     delete g_env;
@@ -123,15 +115,8 @@ class ExactlyOnce : public ::testing::Test {
   // The expectation cross-checked with awk over the same input, a tool that shares nothing with
   // Sleet or this test's parsing.
   void check_expectation_with_awk() {
-    auto r = test::run_command({"awk", "{for(i=1;i<=NF;i++)c[$i]++} END{for(w in c) print w, c[w]}",
-                                (work_ / "input.txt").string()},
-                               30s);
-    ASSERT_EQ(r.status, 0) << r.err;
-    std::map<std::string, int64_t> awk;
-    std::istringstream is(r.out);
-    std::string w;
-    int64_t c;
-    while (is >> w >> c) awk[w] = 2 * c;
+    auto awk = test::awk_word_counts(work_ / "input.txt");
+    for (auto& [w, c] : awk) c *= 2;  // two paths
     EXPECT_EQ(awk, expected_);
   }
 

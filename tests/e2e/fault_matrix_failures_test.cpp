@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "tests/support/sleet_runs.hpp"
 #include "tests/support/support.hpp"
 
 using namespace sleet;
@@ -30,12 +31,6 @@ std::string cli() {
 const std::string kPlugin = std::string(SLEET_BINARY_DIR) + "/plugins/libsleet_test_faults.so";
 const std::string kExample = std::string(SLEET_SOURCE_DIR) + "/examples/wordcount/wordcount.yaml";
 const std::string kSample = std::string(SLEET_SOURCE_DIR) + "/examples/wordcount/sample.txt";
-
-std::map<std::string, std::string> wordcount_env(const test::TempDir& dir) {
-  return {{"SLEET_PLUGIN_DIR", std::string(SLEET_BINARY_DIR) + "/plugins"},
-          {"OUTPUT_DIR", (dir.path() / "out").string()},
-          {"CHECKPOINT_INTERVAL_MS", "300"}};
-}
 
 // in (KafkaSpout, 1 task) -> `bolt_yaml` (id "bad") -> files (FileSink), with `lines` as the input.
 fs::path faulty_topology(const test::TempDir& dir, const std::string& bolt_yaml,
@@ -132,7 +127,7 @@ TEST(FaultMatrix, InterruptedDrainExits130Or143AndSaysPartial) {
     auto run =
         test::Child::spawn({cli(), "run", kExample, "--until-drained", "--top", "3", "--input-rate",
                             "200", "--state-dir", (dir.path() / "state").string()},
-                           wordcount_env(dir), out, log);
+                           test::example_env(dir), out, log);
     ASSERT_TRUE(
         test::wait_until([&] { return !test::part_file_lines(dir.path() / "out").empty(); }, 60s))
         << test::read_file(log);
@@ -156,7 +151,7 @@ TEST(FaultMatrix, KilledEmbeddedZooKeeperIsRestartedAndTheRunEndsExact) {
   auto log = (dir.path() / "run.log").string();
   auto run = test::Child::spawn({cli(), "run", kExample, "--until-drained", "--input-rate", "1500",
                                  "--state-dir", (dir.path() / "state").string()},
-                                wordcount_env(dir), log, log);
+                                test::example_env(dir), log, log);
   std::smatch m;
   std::string l;
   const std::regex zk_pid("ZooKeeper at [0-9.:]+ \\(pid ([0-9]+)");
@@ -191,7 +186,7 @@ TEST(RunRefusals, InputIntoATopicNoSpoutReadsIsRefused) {
   auto r = test::run_command({cli(), "run", kExample, "--until-drained", "--input",
                               "sentencs=" + (dir.path() / "more.txt").string(), "--state-dir",
                               (dir.path() / "state").string()},
-                             60s, wordcount_env(dir));
+                             60s, test::example_env(dir));
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_NE(r.err.find("topic 'sentencs', which no KafkaSpout"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("its KafkaSpouts read: sentences"), std::string::npos) << r.err;
@@ -203,7 +198,7 @@ TEST(RunRefusals, DrainWithoutCheckpointsIsRefused) {
   auto r = test::run_command(
       {cli(), "run", kExample, "--until-drained", "--set", "checkpoint.enabled=false",
        "--state-dir", (dir.path() / "state").string()},
-      60s, wordcount_env(dir));
+      60s, test::example_env(dir));
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_NE(r.err.find("checkpoint.enabled is false"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("worker started"), std::string::npos) << r.err;
@@ -274,7 +269,7 @@ TEST(FaultMatrix, InterruptRightAfterStartStopsTheWorkerCleanly) {
   auto log = (dir.path() / "run.log").string();
   auto run = test::Child::spawn(
       {cli(), "run", kExample, "--until-drained", "--state-dir", (dir.path() / "state").string()},
-      wordcount_env(dir), log, log);
+      test::example_env(dir), log, log);
   ASSERT_TRUE(test::wait_until(
       [&] { return test::read_file(log).find("worker started") != std::string::npos; }, 60s, 2ms))
       << test::read_file(log);

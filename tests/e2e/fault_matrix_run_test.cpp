@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "tests/support/kafka_fixture.hpp"
+#include "tests/support/sleet_runs.hpp"
 #include "tests/support/support.hpp"
 
 using namespace sleet;
@@ -25,19 +26,6 @@ void write_lines(const fs::path& f, const std::vector<std::string>& lines) {
   std::string text;
   for (auto& l : lines) text += l + "\n";
   test::write_file(f, text);
-}
-
-// The value column of the KafkaSpout tuples a tsv FileSink wrote (key, value, ...).
-std::vector<std::string> values_in(const fs::path& out) {
-  std::vector<std::string> v;
-  for (auto& l : test::part_file_lines(out)) {
-    auto a = l.find('\t');
-    auto b = a == std::string::npos ? a : l.find('\t', a + 1);
-    v.push_back(a == std::string::npos ? l
-                                       : l.substr(a + 1, b == std::string::npos ? b : b - a - 1));
-  }
-  std::sort(v.begin(), v.end());
-  return v;
 }
 
 }  // namespace
@@ -71,7 +59,7 @@ TEST(FaultMatrix, RerunInTheSameStateDirResumesAndDrainsTheNewInput) {
       120s, env);
   ASSERT_EQ(r1.status, 0) << r1.err;
   std::sort(first.begin(), first.end());
-  EXPECT_EQ(values_in(dir.path() / "out1"), first);
+  EXPECT_EQ(test::spout_values(dir.path() / "out1"), first);
 
   test::write_file(f, topology(dir.path() / "out2"));
   auto r2 = test::run_command(
@@ -80,5 +68,5 @@ TEST(FaultMatrix, RerunInTheSameStateDirResumesAndDrainsTheNewInput) {
       120s, env);
   ASSERT_EQ(r2.status, 0) << r2.err;
   std::sort(second.begin(), second.end());
-  EXPECT_EQ(values_in(dir.path() / "out2"), second) << r2.err;
+  EXPECT_EQ(test::spout_values(dir.path() / "out2"), second) << r2.err;
 }

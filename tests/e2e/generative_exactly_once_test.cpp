@@ -33,6 +33,7 @@
 #include "cluster/zk_server.hpp"
 #include "kafka/kafka.hpp"
 #include "tests/support/generative.hpp"
+#include "tests/support/suite_servers.hpp"
 #include "tests/support/support.hpp"
 
 using namespace sleet;
@@ -42,10 +43,7 @@ namespace gen = sleet::test::gen;
 
 namespace {
 
-struct Env {
-  std::unique_ptr<test::TempDir> dir;
-  std::unique_ptr<EmbeddedZooKeeper> zk;
-  std::unique_ptr<kafka::MockCluster> kafka;
+struct Env : test::SuiteServers {
   int runs = 0;  // each run gets its own topology name, topics and directory
 };
 Env* g_env = nullptr;
@@ -354,13 +352,7 @@ class GenerativeExactlyOnce : public ::testing::Test {
   static void SetUpTestSuite() {
     signal(SIGPIPE, SIG_IGN);  // a kcat that died shows as its exit status, not as our death
     g_env = new Env;
-    g_env->dir = std::make_unique<test::TempDir>("sleet-gen");
-    auto zk = EmbeddedZooKeeper::start(g_env->dir->path() / "zk", 0);
-    ASSERT_TRUE(zk.ok()) << zk.status().to_string();
-    g_env->zk = std::move(zk).value();
-    auto k = kafka::MockCluster::start(1);
-    ASSERT_TRUE(k.ok()) << k.status().to_string();
-    g_env->kafka = std::move(k).value();
+    test::start_suite_servers(*g_env, "sleet-gen");
   }
   static void TearDownTestSuite() {
     delete g_env;

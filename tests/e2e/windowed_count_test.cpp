@@ -18,6 +18,7 @@
 #include "cluster/zk_server.hpp"
 #include "kafka/kafka.hpp"
 #include "tests/support/kafka_fixture.hpp"
+#include "tests/support/suite_servers.hpp"
 #include "tests/support/support.hpp"
 
 using namespace sleet;
@@ -30,24 +31,14 @@ constexpr int kPartitions = 4;
 const std::string kExample =
     std::string(SLEET_SOURCE_DIR) + "/examples/windowed_count/windowed_count.yaml";
 
-struct Env {
-  std::unique_ptr<test::TempDir> dir;
-  std::unique_ptr<EmbeddedZooKeeper> zk;
-  std::unique_ptr<kafka::MockCluster> kafka;
-};
+struct Env : test::SuiteServers {};
 Env* g_env = nullptr;
 
 class WindowedCount : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     g_env = new Env;
-    g_env->dir = std::make_unique<test::TempDir>("sleet-wc");
-    auto zk = EmbeddedZooKeeper::start(g_env->dir->path() / "zk", 0);
-    ASSERT_TRUE(zk.ok()) << zk.status().to_string();
-    g_env->zk = std::move(zk).value();
-    auto k = kafka::MockCluster::start(1);
-    ASSERT_TRUE(k.ok()) << k.status().to_string();
-    g_env->kafka = std::move(k).value();
+    test::start_suite_servers(*g_env, "sleet-wc");
   }
   static void TearDownTestSuite() {
     delete g_env;

@@ -14,6 +14,7 @@
 
 #include "runtime/engine.hpp"
 #include "runtime/inbox.hpp"
+#include "tests/support/engine_support.hpp"
 #include "tests/support/support.hpp"
 
 using namespace sleet;
@@ -21,30 +22,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// (task, n) per tuple a Recorder executed, every task of every engine of the test.
-struct Seen {
-  std::mutex mu;
-  std::vector<std::pair<int, int64_t>> items;
-  size_t size() {
-    std::lock_guard lk(mu);
-    return items.size();
-  }
-};
-Seen* g_seen = nullptr;
-
-class Recorder : public Bolt {
- public:
-  explicit Recorder(const Args&) {}
-  Status open(Context& ctx) override {
-    task_ = ctx.task.value;
-    return Status::Ok();
-  }
-  void execute(const Tuple& t, Collector&) override {
-    std::lock_guard lk(g_seen->mu);
-    g_seen->items.emplace_back(task_, t.get_int("n"));
-  }
-  int task_ = 0;
-};
+// Recorder notes (task, n) per tuple it executed in *g_seen, every task of every engine of the
+// test.
+using test::CountAll;
+using test::g_seen;
+using test::Recorder;
+using test::Seen;
 
 class PassThrough : public Bolt {
  public:
@@ -117,20 +100,6 @@ class ThrowOnClose : public Bolt {
   void close() override { throw std::runtime_error("close bug"); }
 };
 
-// Counts tuples; stateful, so its count is in every checkpoint.
-class CountAll : public Bolt {
- public:
-  explicit CountAll(const Args&) {}
-  void execute(const Tuple&, Collector&) override { ++count_; }
-  bool stateful() const override { return true; }
-  void snapshot_state(StateWriter& w) const override { w(count_); }
-  Status restore_state(StateReader& r, uint32_t) override {
-    r(count_);
-    return Status::Ok();
-  }
-  int64_t count_ = 0;
-};
-
 class ThrowingSpout : public Spout {
  public:
   explicit ThrowingSpout(const Args&) {}
@@ -139,8 +108,7 @@ class ThrowingSpout : public Spout {
 };
 
 Registry test_registry() {
-  Registry r;
-  for (auto* d : Registry::global().list()) (void)r.add(*d);
+  Registry r = test::builtin_registry();
   (void)r.add(describe<Recorder>("Recorder", ""));
   (void)r.add(describe<PassThrough>("PassThrough", ""));
   (void)r.add(describe<ClosingPassThrough>("ClosingPassThrough", ""));
@@ -235,9 +203,7 @@ EngineOptions no_checkpoints() {
 }
 
 std::unique_ptr<Engine> make(const TopologySpec& spec, const Registry& reg, EngineOptions o) {
-  auto e = Engine::create(spec, reg, o);
-  EXPECT_TRUE(e.ok()) << e.status().to_string();
-  return e.ok() ? std::move(e).value() : nullptr;
+  return test::make_engine(spec, reg, std::move(o));
 }
 
 // s -fields-> p -local_or_shuffle (chained)-> q -fields-> r, parallelism 2 each; the tasks in

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "runtime/engine.hpp"
+#include "tests/support/engine_support.hpp"
 #include "tests/support/support.hpp"
 
 using namespace sleet;
@@ -85,8 +86,7 @@ class StreamCounter : public Bolt {
 };
 
 Registry test_registry() {
-  Registry r;
-  for (auto* d : Registry::global().list()) (void)r.add(*d);
+  Registry r = test::builtin_registry();
   (void)r.add(describe<Splitter>("Splitter", ""));
   (void)r.add(describe<OriginRecorder>("OriginRecorder", ""));
   (void)r.add(describe<StreamCounter>("StreamCounter", ""));
@@ -256,19 +256,12 @@ TEST(Streams, BarriersAlignOverTwoStreamsOfOneUpstream) {
           .named_stream("split", "ok", "c")
           .named_stream("split", "errors", "c")
           .build();
-  EngineOptions o;
-  o.threads = 2;
-  o.listener = &listener;
-  o.snapshots = &listener;
+  EngineOptions o = test::collecting_options(listener);
   o.batch_size = 64;
   auto e = Engine::create(spec, reg, o);
   ASSERT_TRUE(e.ok()) << e.status().to_string();
   ASSERT_TRUE((*e)->start().ok());
-  const size_t tasks = (*e)->task_count();
-  for (int64_t id = 1; id <= 6; ++id) {
-    (*e)->trigger_checkpoint(CheckpointId{id});
-    ASSERT_TRUE(test::wait_until([&] { return listener.of(id).size() == tasks; }, 20s)) << id;
-  }
+  ASSERT_TRUE(test::run_checkpoints(**e, listener, 6));
   (*e)->request_stop();
   ASSERT_TRUE((*e)->wait().ok()) << (*e)->failure().to_string();
   int64_t max_errors = 0;

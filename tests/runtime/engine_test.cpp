@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "runtime/engine.hpp"
+#include "tests/support/engine_support.hpp"
 #include "tests/support/support.hpp"
 
 using namespace sleet;
@@ -18,40 +19,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Records which task saw which value; shared by all tasks of all recorders in one test.
-struct Seen {
-  std::mutex mu;
-  std::vector<std::pair<int, int64_t>> items;  // (task, n)
-  // The OS thread each item was executed on (parallel to items), and the threads the producing
-  // spout ran next_batch on: tasks are fibers pinned to one engine thread (Engine::start), so
-  // this shows which tasks local_or_shuffle treated as local.
-  std::vector<std::thread::id> threads;
-  std::set<std::thread::id> producer_threads;
-  // The same for fibers: a chained bolt (EngineOptions::chaining) runs in its producer's fiber.
-  std::vector<boost::fibers::fiber::id> fibers;
-  std::set<boost::fibers::fiber::id> producer_fibers;
-  size_t size() {
-    std::lock_guard lk(mu);
-    return items.size();
-  }
-};
-Seen* g_seen = nullptr;
-
-class Recorder : public Bolt {
- public:
-  explicit Recorder(const Args&) {}
-  Status open(Context& ctx) override {
-    task_ = ctx.task.value;
-    return Status::Ok();
-  }
-  void execute(const Tuple& t, Collector&) override {
-    std::lock_guard lk(g_seen->mu);
-    g_seen->items.emplace_back(task_, t.get_int("n"));
-    g_seen->threads.push_back(std::this_thread::get_id());
-    g_seen->fibers.push_back(boost::this_fiber::get_id());
-  }
-  int task_ = 0;
-};
+using test::CountAll;
+using test::g_seen;
+using test::Recorder;
+using test::Seen;
 
 // The built-in SequenceSpout, plus a note in g_seen of the thread it produces on.
 class ThreadNotingSpout : public Spout {
@@ -86,20 +57,6 @@ class PassThrough : public Bolt {
     out.emit(t.values());
   }
   bool throw_on_7_;
-};
-
-// Counts tuples; stateful so its count appears in every checkpoint.
-class CountAll : public Bolt {
- public:
-  explicit CountAll(const Args&) {}
-  void execute(const Tuple&, Collector&) override { ++count_; }
-  bool stateful() const override { return true; }
-  void snapshot_state(StateWriter& w) const override { w(count_); }
-  Status restore_state(StateReader& r, uint32_t) override {
-    r(count_);
-    return Status::Ok();
-  }
-  int64_t count_ = 0;
 };
 
 std::atomic<bool> g_stall{false};
@@ -156,8 +113,7 @@ class DeadLetterRecorder : public Bolt {
 };
 
 Registry test_registry() {
-  Registry r;
-  for (auto* d : Registry::global().list()) (void)r.add(*d);
+  Registry r = test::builtin_registry();
   (void)r.add(describe<Recorder>("Recorder", ""));
   (void)r.add(describe<ThreadNotingSpout>("ThreadNotingSpout", ""));
   (void)r.add(describe<PassThrough>("PassThrough", ""));
@@ -172,9 +128,7 @@ Registry test_registry() {
 using Collecting = test::CollectingListener;
 
 std::unique_ptr<Engine> make(const TopologySpec& spec, const Registry& reg, EngineOptions o) {
-  auto e = Engine::create(spec, reg, o);
-  EXPECT_TRUE(e.ok()) << e.status().to_string();
-  return std::move(e).value();
+  return test::make_engine(spec, reg, std::move(o));
 }
 
 void run_to_count(Engine& e, size_t expected) {
@@ -194,16 +148,7 @@ TopologySpec noted_to_recorders(int spouts, int recorders, int64_t count, Groupi
       .build();
 }
 
-// Triggers checkpoints 1..n one after the other, each awaited until every task reported it.
-::testing::AssertionResult run_checkpoints(Engine& e, Collecting& listener, int64_t n) {
-  const size_t tasks = e.task_count();
-  for (int64_t id = 1; id <= n; ++id) {
-    e.trigger_checkpoint(CheckpointId{id});
-    if (!test::wait_until([&] { return listener.of(id).size() == tasks; }, 20s))
-      return ::testing::AssertionFailure() << "checkpoint " << id << " did not complete";
-  }
-  return ::testing::AssertionSuccess();
-}
+using test::run_checkpoints;
 
 EngineOptions no_checkpoints() {
   EngineOptions o;
@@ -380,10 +325,7 @@ TEST(Chaining, ChainedBoltsTakePartInEveryCheckpoint) {
           .stream("s", "a", Grouping{GroupingType::local_or_shuffle, {}})
           .stream("a", "c", Grouping{GroupingType::local_or_shuffle, {}})
           .build();
-  EngineOptions o;
-  o.threads = 2;
-  o.listener = &listener;
-  o.snapshots = &listener;
+  EngineOptions o = test::collecting_options(listener);
   auto e = make(spec, reg, o);
   ASSERT_TRUE(e->start().ok());
   ASSERT_EQ(e->task_count(), 6u);
@@ -494,10 +436,7 @@ TEST(Barriers, AlignmentAcrossTwoUpstreamPaths) {
           .stream("a", "c")
           .stream("b", "c")
           .build();
-  EngineOptions o;
-  o.threads = 2;
-  o.listener = &listener;
-  o.snapshots = &listener;
+  EngineOptions o = test::collecting_options(listener);
   o.batch_size = 64;
   auto e = make(spec, reg, o);
   ASSERT_TRUE(e->start().ok());

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "runtime/engine.hpp"
+#include "tests/support/engine_support.hpp"
 #include "tests/support/support.hpp"
 
 using namespace sleet;
@@ -168,8 +169,7 @@ class WatermarkChecker : public Bolt {
 };
 
 Registry time_registry() {
-  Registry r;
-  for (auto* d : Registry::global().list()) (void)r.add(*d);
+  Registry r = test::builtin_registry();
   (void)r.add(describe<TickBolt>("TickBolt", ""));
   (void)r.add(describe<TickCounter>("TickCounter", ""));
   (void)r.add(describe<BadInterval>("BadInterval", ""));
@@ -180,9 +180,7 @@ Registry time_registry() {
 }
 
 std::unique_ptr<Engine> make(const TopologySpec& spec, const Registry& reg, EngineOptions o) {
-  auto e = Engine::create(spec, reg, o);
-  EXPECT_TRUE(e.ok()) << e.status().to_string();
-  return std::move(e).value();
+  return test::make_engine(spec, reg, std::move(o));
 }
 
 EngineOptions no_checkpoints(bool chaining = true) {
@@ -247,10 +245,7 @@ TEST(Timers, TickOutputIsPartOfTheCheckpointedEpoch) {
           .stream("s", "t")
           .stream("t", "c")
           .build();
-  EngineOptions o;
-  o.threads = 2;
-  o.listener = &listener;
-  o.snapshots = &listener;
+  EngineOptions o = test::collecting_options(listener);
   o.batch_size = 64;
   auto e = make(spec, reg, o);
   ASSERT_TRUE(e->start().ok());

@@ -13,6 +13,7 @@
 #include <sleet/topology.hpp>
 
 #include "runtime/engine.hpp"
+#include "tests/support/engine_support.hpp"
 #include "tests/support/support.hpp"
 #include "tests/support/switch_gate.hpp"
 
@@ -37,8 +38,7 @@ class GateNoter : public Bolt {
 };
 
 Registry registry() {
-  Registry r;
-  for (auto* d : Registry::global().list()) (void)r.add(*d);
+  Registry r = test::builtin_registry();
   (void)r.add(describe<GateNoter>("GateNoter", ""));
   return r;
 }
@@ -68,10 +68,7 @@ TEST(SideEffectGate, EveryTaskGetsTheEnginesGate) {
   test::SwitchGate gate;
   test::CollectingListener listener;
   auto reg = registry();
-  EngineOptions o;
-  o.threads = 2;
-  o.listener = &listener;
-  o.snapshots = &listener;
+  EngineOptions o = test::collecting_options(listener);
   o.side_effects = &gate;
   {
     std::lock_guard lk(g_mu);
@@ -94,10 +91,7 @@ TEST(SideEffectGate, ARefusedCommitFailsTheEngineAndRecoveryMakesTheEpochVisible
   auto reg = registry();
   {
     test::CollectingListener listener;
-    EngineOptions o;
-    o.threads = 2;
-    o.listener = &listener;
-    o.snapshots = &listener;
+    EngineOptions o = test::collecting_options(listener);
     o.side_effects = &gate;
     o.generation = Generation{5};
     auto e = Engine::create(spec(out, count), reg, o);
@@ -123,10 +117,7 @@ TEST(SideEffectGate, ARefusedCommitFailsTheEngineAndRecoveryMakesTheEpochVisible
   // The next generation restores checkpoint 1 (committed by generation 5) with its lease open.
   gate.open();
   test::CollectingListener listener;
-  EngineOptions o;
-  o.threads = 2;
-  o.listener = &listener;
-  o.snapshots = &listener;
+  EngineOptions o = test::collecting_options(listener);
   o.side_effects = &gate;
   o.generation = Generation{6};
   o.restored_generation = Generation{5};

@@ -11,6 +11,7 @@
 #include "checkpointing/coordinator.hpp"
 #include "checkpointing/manifest.hpp"
 #include "runtime/engine.hpp"
+#include "tests/support/engine_support.hpp"
 #include "tests/support/kafka_fixture.hpp"
 #include "tests/support/support.hpp"
 
@@ -66,10 +67,7 @@ class KafkaEngineTest : public ::testing::Test {
   }
 
   std::unique_ptr<Engine> make_engine(Collecting& listener) {
-    EngineOptions o;
-    o.threads = 2;
-    o.listener = &listener;
-    o.snapshots = &listener;
+    EngineOptions o = test::collecting_options(listener);
     o.cursors = &cursors_;
     o.batch_size = 128;
     auto e = Engine::create(pipeline(boot_), Registry::global(), o);
@@ -226,8 +224,7 @@ TEST_F(KafkaEngineTest, TwoSpoutsOnOneTopicEachResumeAtTheirOwnPositions) {
   plan.id = back->id;
   plan.positions = restore_positions(back->positions);
 
-  Registry reg;
-  for (auto* d : Registry::global().list()) (void)reg.add(*d);
+  Registry reg = test::builtin_registry();
   (void)reg.add(describe<OffsetRecorder>("OffsetRecorder", ""));
   auto spec = TopologyBuilder("two-spouts")
                   .config("kafka.bootstrap.servers", boot_)

@@ -6,7 +6,9 @@
 #include <sleet/registry.hpp>
 #include <sleet/this_task.hpp>
 
+#include "tests/support/components.hpp"
 #include "tests/support/kafka_fixture.hpp"
+#include "tests/support/kafka_topic_test.hpp"
 #include "tests/support/support.hpp"
 
 using namespace sleet;
@@ -26,11 +28,7 @@ struct Stamped : Collector {
 };
 
 std::unique_ptr<Spout> make_spout(Args args) {
-  auto c = Registry::global().create("KafkaSpout", args);
-  if (!c.ok()) throw std::runtime_error(c.status().to_string());
-  auto* s = dynamic_cast<Spout*>(c->get());
-  (void)c->release();
-  return std::unique_ptr<Spout>(s);
+  return create_component<Spout>("KafkaSpout", args);
 }
 
 bool read_until(Spout& s, Stamped& out, size_t n) {
@@ -52,18 +50,9 @@ ProduceRecord rec(std::string key, int32_t partition, int64_t ts) {
   return r;
 }
 
-class KafkaEventTime : public ::testing::Test {
+class KafkaEventTime : public KafkaTopicTest {
  protected:
-  static void SetUpTestSuite() { kafka_ = start_kafka({}).release(); }
-  static void TearDownTestSuite() {
-    delete kafka_;
-    kafka_ = nullptr;
-  }
-  void SetUp() override {
-    boot_ = kafka_->bootstrap();
-    topic_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    ASSERT_TRUE(kafka_->create_topic(topic_, 2).ok());
-  }
+  KafkaEventTime() : KafkaTopicTest(2) {}
   std::unique_ptr<Spout> open(Args args, Context& ctx) {
     args.set("topic", Arg(topic_));
     auto s = make_spout(std::move(args));
@@ -72,11 +61,8 @@ class KafkaEventTime : public ::testing::Test {
     EXPECT_TRUE(s->open(ctx).ok());
     return s;
   }
-  static kafka::MockCluster* kafka_;
-  std::string boot_, topic_;
   std::map<std::string, Counter> counters_;
 };
-kafka::MockCluster* KafkaEventTime::kafka_ = nullptr;
 
 }  // namespace
 

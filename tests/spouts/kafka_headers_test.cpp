@@ -7,6 +7,7 @@
 #include <sleet/kafka_headers.hpp>
 #include <sleet/registry.hpp>
 
+#include "tests/support/components.hpp"
 #include "tests/support/kafka_fixture.hpp"
 #include "tests/support/support.hpp"
 
@@ -18,11 +19,7 @@ namespace {
 
 template <class T>
 std::unique_ptr<T> make(const std::string& cls, Args args) {
-  auto c = Registry::global().create(cls, std::move(args));
-  if (!c.ok()) throw std::runtime_error(c.status().to_string());
-  auto* p = dynamic_cast<T*>(c->get());
-  (void)c->release();
-  return std::unique_ptr<T>(p);
+  return create_component<T>(cls, args);
 }
 
 void kcat_produce(const std::string& boot, const std::string& topic, std::vector<std::string> flags,

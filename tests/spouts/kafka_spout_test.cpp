@@ -12,7 +12,9 @@
 #include <set>
 
 #include "spouts/kafka_spout.hpp"
+#include "tests/support/components.hpp"
 #include "tests/support/kafka_fixture.hpp"
+#include "tests/support/kafka_topic_test.hpp"
 #include "topology_dsl/loader.hpp"
 
 using namespace sleet;
@@ -22,12 +24,7 @@ using namespace std::chrono_literals;
 namespace {
 
 std::unique_ptr<Spout> make_spout(Args args) {
-  auto c = Registry::global().create("KafkaSpout", args);
-  if (!c.ok()) throw std::runtime_error(c.status().to_string());
-  auto* s = dynamic_cast<Spout*>(c->get());
-  if (!s) throw std::runtime_error("KafkaSpout is not a Spout");
-  (void)c->release();
-  return std::unique_ptr<Spout>(s);
+  return create_component<Spout>("KafkaSpout", args);
 }
 
 // Calls next_batch until `done()` or the deadline; returns whether done() became true.
@@ -81,25 +78,11 @@ std::vector<ProduceRecord> uneven_records(int n) {
   return rs;
 }
 
-// One mock cluster for the whole suite (starting is cheap, stopping may take a second); each test
-// gets its own 5-partition topic named after the test.
-class KafkaSpoutTest : public ::testing::Test {
+// Each test gets its own 5-partition topic named after the test.
+class KafkaSpoutTest : public KafkaTopicTest {
  protected:
-  static void SetUpTestSuite() { kafka_ = start_kafka({}).release(); }
-  static void TearDownTestSuite() {
-    delete kafka_;
-    kafka_ = nullptr;
-  }
-  void SetUp() override {
-    boot_ = kafka_->bootstrap();
-    topic_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    ASSERT_TRUE(kafka_->create_topic(topic_, 5).ok());
-  }
-  static kafka::MockCluster* kafka_;
-  std::string boot_;
-  std::string topic_;
+  KafkaSpoutTest() : KafkaTopicTest(5) {}
 };
-kafka::MockCluster* KafkaSpoutTest::kafka_ = nullptr;
 
 TEST_F(KafkaSpoutTest, TwoTasksEmitEveryRecordExactlyOnce) {
   const int n = 3000;

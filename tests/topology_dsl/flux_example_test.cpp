@@ -7,6 +7,7 @@
 #include <sstream>
 #include <vector>
 
+#include "tests/support/sleet_runs.hpp"
 #include "tests/support/support.hpp"
 
 using namespace std::chrono_literals;
@@ -36,22 +37,10 @@ TEST(FluxExample, RunsToTheSameCountsAsAwk) {
                                 {"OUTPUT_DIR", (dir.path() / "out").string()}});
   ASSERT_EQ(r.status, 0) << r.err;
   // Every output record of a word, in no particular order (part files are per epoch and task).
-  std::map<std::string, std::vector<int64_t>> records;
-  for (auto& e : fs::directory_iterator(dir.path() / "out")) {
-    if (e.path().filename().string().rfind("part-", 0) != 0) continue;
-    std::istringstream is(sleet::test::read_file(e.path()));
-    std::string w;
-    int64_t c;
-    while (is >> w >> c) records[w].push_back(c);
-  }
-  std::map<std::string, int64_t> got, want;
+  auto records = sleet::test::part_file_counts(dir.path() / "out");
+  std::map<std::string, int64_t> got;
   for (auto& [w, counts] : records) got[w] = *std::max_element(counts.begin(), counts.end());
-  auto awk = sleet::test::run_command(
-      {"awk", "{for(i=1;i<=NF;i++)c[$i]++} END{for(w in c) print w, c[w]}", kSample}, 30s);
-  std::istringstream is(awk.out);
-  std::string w;
-  int64_t c;
-  while (is >> w >> c) want[w] = c;
+  const std::map<std::string, int64_t> want = sleet::test::awk_word_counts(kSample);
   ASSERT_FALSE(want.empty());
   EXPECT_EQ(got, want);
   // WordCount emits (word, count) after every update, so exactly-once output holds each of
