@@ -240,9 +240,9 @@ TEST(WindowedBolt, LateTuplesGoToTheLateStream) {
   ASSERT_EQ(streams.size(), 2u);
   EXPECT_EQ(streams[0].name, kDefaultStream);
   EXPECT_EQ(streams[1].name, "late");
-  EXPECT_EQ(streams[1].fields.names(),
-            (std::vector<std::string>{"key", "value", "timestamp", "source_component",
-                                      "source_stream"}));
+  EXPECT_EQ(
+      streams[1].fields.names(),
+      (std::vector<std::string>{"key", "value", "timestamp", "source_component", "source_stream"}));
   Context ctx;
   Counter late;
   ctx.counter = [&](const std::string&) { return &late; };
@@ -257,11 +257,12 @@ TEST(WindowedBolt, LateTuplesGoToTheLateStream) {
   Out out;
   b->execute(record("a", "v1", 3), out);
   ASSERT_TRUE(b->on_watermark(12, out).ok());
-  b->execute(record("b", "v2", 7), out);              // window [0, 10) fired at 12: late
+  b->execute(record("b", "v2", 7), out);             // window [0, 10) fired at 12: late
   b->execute(record("a", "v3", kNoTimestamp), out);  // no event time: late
   b->execute(record("a", "v4", 15), out);            // on time
   EXPECT_EQ(out.got, (std::vector<std::string>{"a 0 10 1 @9"}));
-  EXPECT_EQ(out.late, (std::vector<std::string>{"b v2 7 events default", "a v3 -1 events default"}));
+  EXPECT_EQ(out.late,
+            (std::vector<std::string>{"b v2 7 events default", "a v3 -1 events default"}));
   EXPECT_EQ(late.get(), 2);
 
   NoLateStream quiet;

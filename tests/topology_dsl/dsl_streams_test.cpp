@@ -148,8 +148,9 @@ streams:
   for (auto& d : diags_)
     EXPECT_EQ(d.message.find("no subscriber"), std::string::npos) << d.to_string();
   p = write("subscribed.yaml",
-            head + "  - {from: counts, stream: late, to: late_out, grouping: {type: fields, "
-                   "fields: [source_component]}}\n");
+            head +
+                "  - {from: counts, stream: late, to: late_out, grouping: {type: fields, "
+                "fields: [source_component]}}\n");
   load(p);
   ASSERT_TRUE(last_.ok()) << dump();
   EXPECT_EQ(error_count(), 0u) << dump();
