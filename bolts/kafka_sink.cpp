@@ -1,6 +1,7 @@
 #include "bolts/kafka_sink.hpp"
 
 #include <spdlog/spdlog.h>
+#include <cereal/types/optional.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/utility.hpp>
 #include <cereal/types/vector.hpp>
@@ -224,15 +225,47 @@ struct EpochV1 {
     ar(id, records);
   }
 };
+// State version 2: headers without null values, no null values.
+struct RecordV2 {
+  bool has_key = false;
+  std::string key, value;
+  std::vector<std::pair<std::string, std::string>> headers;
+  template <class A>
+  void serialize(A& ar) {
+    ar(has_key, key, value, headers);
+  }
+};
+struct EpochV2 {
+  int64_t id = 0;
+  std::vector<RecordV2> records;
+  template <class A>
+  void serialize(A& ar) {
+    ar(id, records);
+  }
+};
 }  // namespace
 
 Status KafkaSink::restore_state(StateReader& r, uint32_t version) {
-  if (version != 1 && version != 2)
+  if (version < 1 || version > 3)
     return Status::Incompatible("KafkaSink state version " + std::to_string(version) +
-                                " (this build reads versions 1 and 2)");
+                                " (this build reads versions 1 to 3)");
   pending_.clear();
-  if (version == 2) {
+  if (version == 3) {
     r(pending_);
+    return Status::Ok();
+  }
+  if (version == 2) {
+    std::vector<EpochV2> old;
+    r(old);
+    for (auto& e : old) {
+      Epoch n{CheckpointId{e.id}, {}};
+      for (auto& rec : e.records) {
+        Record x{rec.has_key, std::move(rec.key), std::move(rec.value), {}, false};
+        for (auto& [name, value] : rec.headers) x.headers.emplace_back(name, std::move(value));
+        n.records.push_back(std::move(x));
+      }
+      pending_.push_back(std::move(n));
+    }
     return Status::Ok();
   }
   std::vector<EpochV1> old;
@@ -240,7 +273,7 @@ Status KafkaSink::restore_state(StateReader& r, uint32_t version) {
   for (auto& e : old) {
     Epoch n{CheckpointId{e.id}, {}};
     for (auto& rec : e.records)
-      n.records.push_back(Record{rec.has_key, std::move(rec.key), std::move(rec.value), {}});
+      n.records.push_back(Record{rec.has_key, std::move(rec.key), std::move(rec.value), {}, false});
     pending_.push_back(std::move(n));
   }
   return Status::Ok();
@@ -275,7 +308,7 @@ void KafkaSink::add_headers(const Value& v, const std::string& field, const Tupl
     // Sleet's own bookkeeping headers are written by this sink (exactly_once), not forwarded.
     if (exactly_once_ && (x.name == kTaskHeader || x.name == kEpochHeader || x.name == kSeqHeader))
       continue;
-    r.headers.emplace_back(x.name, x.value.value_or(std::string()));
+    r.headers.emplace_back(x.name, x.value);
   }
 }
 
@@ -296,7 +329,7 @@ KafkaSink::Record KafkaSink::make_record(const Tuple& t) {
       } else if (names[i] == "key_null" && type_of(t.at(i)) == ValueType::boolean) {
         key_null = std::get<bool>(t.at(i)) ? 1 : 0;
       } else if (names[i] == "value_null" && type_of(t.at(i)) == ValueType::boolean) {
-        // Not a header. A null value is written as an empty one (the state has no null value).
+        r.value_null = std::get<bool>(t.at(i));  // not a header
       } else if (names[i] == hfield && type_of(t.at(i)) == ValueType::bytes) {
         add_headers(t.at(i), hfield, t, r);
       } else {
@@ -305,6 +338,7 @@ KafkaSink::Record KafkaSink::make_record(const Tuple& t) {
     }
     if (key_null >= 0) r.has_key = key_null == 0;
     if (!r.has_key) r.key.clear();
+    if (r.value_null) r.value.clear();
     if (!has_value)
       throw std::invalid_argument("KafkaSink " + name_ +
                                   ": format record needs a 'value' field in the input tuple [" +
@@ -516,7 +550,8 @@ Status KafkaSink::produce(const Record& r, const Epoch* e, size_t seq) {
   // librdkafka's V_* macros cast their arguments: keep expressions out of them.
   const char* key = r.has_key ? r.key.data() : nullptr;
   const size_t key_len = r.has_key ? r.key.size() : 0;
-  void* value = const_cast<char*>(r.value.data());
+  void* value = r.value_null ? nullptr : const_cast<char*>(r.value.data());
+  const size_t value_len = r.value_null ? 0 : r.value.size();
   std::string epoch_s, seq_s;
   if (e) {
     epoch_s = std::to_string(e->id.value);
@@ -528,8 +563,8 @@ Status KafkaSink::produce(const Record& r, const Epoch* e, size_t seq) {
       // format: record. The producer owns `hdrs` once producev succeeds.
       rd_kafka_headers_t* hdrs = rd_kafka_headers_new(r.headers.size() + 3);
       for (const auto& [name, v] : r.headers)
-        rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()), v.data(),
-                            static_cast<ssize_t>(v.size()));
+        rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()),
+                            v ? v->data() : nullptr, v ? static_cast<ssize_t>(v->size()) : 0);
       if (e) {
         rd_kafka_header_add(hdrs, kTaskHeader, -1, name_.data(),
                             static_cast<ssize_t>(name_.size()));
@@ -539,13 +574,13 @@ Status KafkaSink::produce(const Record& r, const Epoch* e, size_t seq) {
       }
       err = rd_kafka_producev(
           producer_.get(), RD_KAFKA_V_RKT(rkt_.get()), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(value, r.value.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(value, value_len),
           RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
       if (err) rd_kafka_headers_destroy(hdrs);
     } else if (e) {
       err = rd_kafka_producev(
           producer_.get(), RD_KAFKA_V_RKT(rkt_.get()), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(value, r.value.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(value, value_len),
           RD_KAFKA_V_KEY(key, key_len),
           RD_KAFKA_V_HEADER(kTaskHeader, name_.data(), static_cast<ssize_t>(name_.size())),
           RD_KAFKA_V_HEADER(kEpochHeader, epoch_s.data(), static_cast<ssize_t>(epoch_s.size())),
@@ -554,7 +589,7 @@ Status KafkaSink::produce(const Record& r, const Epoch* e, size_t seq) {
     } else {
       err = rd_kafka_producev(
           producer_.get(), RD_KAFKA_V_RKT(rkt_.get()), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(value, r.value.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(value, value_len),
           RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_END);
     }
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;

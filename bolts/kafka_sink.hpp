@@ -21,7 +21,8 @@
 // (its text). The engine's dead-letter sinks use it (runtime/engine.cpp). With issue 14: a bool
 // field `key_null` decides the key's null-ness (true: no key, false: the key even when empty),
 // a Bytes field `headers` is decoded (<sleet/kafka_headers.hpp>) into the record's headers, so a
-// KafkaSpout tuple goes out as the record it came from.
+// KafkaSpout tuple goes out as the record it came from; a true bool field `value_null` makes the
+// value null, and a null header value stays null (neither becomes "").
 // headers_field (any format): that Bytes field's headers go on every record. key.field: when the
 // tuple also has a bool field "<key.field>_null" that is true, the record gets no key (a null key
 // stays null, not ""). In exactly_once mode the sink's own sleet.task/epoch/seq headers replace
@@ -114,8 +115,9 @@ class KafkaSink : public Bolt {
   ~KafkaSink() override;
 
   bool stateful() const override { return exactly_once_; }
-  // 2: records carry headers (format: record); version 1 state is still read.
-  uint32_t state_version() const override { return 2; }
+  // 2: records carry headers (format: record); 3: null values and null header values. Versions 1
+  // and 2 are still read.
+  uint32_t state_version() const override { return 3; }
   void snapshot_state(StateWriter& w) const override;
   Status restore_state(StateReader& r, uint32_t version) override;
 
@@ -135,16 +137,19 @@ class KafkaSink : public Bolt {
     bool has_key = false;
     std::string key;
     std::string value;
-    // format: record's other fields, and the headers of headers_field (a null header value is
-    // kept as an empty one: the state's encoding has no null).
-    std::vector<std::pair<std::string, std::string>> headers;
+    // format: record's other fields, and the headers of headers_field; nullopt: a null header
+    // value (KafkaSpout's encoding keeps it null, and so does the produced record).
+    std::vector<std::pair<std::string, std::optional<std::string>>> headers;
+    // format: record with a true bool field `value_null` (KafkaSpout's): the record's value is
+    // null, not "" (`value` is then empty).
+    bool value_null = false;
     template <class A>
     void serialize(A& ar) {
-      ar(has_key, key, value, headers);
+      ar(has_key, key, value, headers, value_null);  // state version 3
     }
   };
   struct Epoch {
-    CheckpointId id;  // serialized as its int64 (StrongId::serialize): state version 2 unchanged
+    CheckpointId id;  // serialized as its int64 (StrongId::serialize), as in state versions 1, 2
     std::vector<Record> records;
     template <class A>
     void serialize(A& ar) {

@@ -174,6 +174,7 @@ void Coordinator::begin(CheckpointId id) {
   pending_ = base_;
   pending_.id = id;
   pending_.positions.clear();
+  pending_.event_times.clear();
   pending_.tasks.clear();
   pending_.total_bytes = 0;
   acked_ = 0;
@@ -245,6 +246,7 @@ void Coordinator::collect(std::unique_lock<std::mutex>& lk) {
 void Coordinator::commit() {
   pending_.created_unix_ms = unix_ms();
   sort_positions(pending_.positions);
+  sort_event_times(pending_.event_times);
   kill_point("coordinator.before_commit");
   Status s = store_.commit(pending_, gen_);
   if (s.ok()) return finish_commit();
@@ -360,6 +362,20 @@ void Coordinator::record_locked(const std::string& outcome, const std::string& r
 
 void add_positions(Manifest& m, const TaskSnapshotData& d) {
   for (const auto& p : d.positions) m.positions.push_back({d.component, d.task.value, p});
+  for (const auto& e : d.event_times) m.event_times.push_back({d.component, d.task.value, e});
+}
+
+void sort_event_times(std::vector<TaskEventTime>& es) {
+  std::sort(es.begin(), es.end(), [](const TaskEventTime& a, const TaskEventTime& b) {
+    return std::tie(a.component, a.task, a.event_time.topic, a.event_time.partition.value) <
+           std::tie(b.component, b.task, b.event_time.topic, b.event_time.partition.value);
+  });
+}
+
+std::map<std::string, SourceEventTimes> restore_event_times(const std::vector<TaskEventTime>& es) {
+  std::map<std::string, SourceEventTimes> out;
+  for (const auto& e : es) out[e.component].push_back(e.event_time);
+  return out;
 }
 
 void sort_positions(std::vector<TaskPosition>& ps) {
@@ -449,6 +465,7 @@ Result<RestorePlan> plan_recovery(const Manifest& m, const TopologySpec& spec,
   RestorePlan plan;
   plan.id = m.id;
   plan.positions = restore_positions(m.positions);
+  plan.event_times = restore_event_times(m.event_times);
   for (auto& t : m.tasks) {
     const std::string task =
         where + ": state of " + t.component + "[" + std::to_string(t.task) + "]";

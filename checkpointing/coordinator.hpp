@@ -196,9 +196,14 @@ StatefulShape stateful_shape(const TopologySpec& spec, const std::string& id);
 // topic, partition); a restore plan by component only (RestorePlan::positions), so a spout task
 // finds a partition's position whatever task recorded it, and never another component's.
 // Positions of a format-1/2 manifest (component "") stay under "" (see manifest.hpp).
-// Records task `d`'s positions under its component and task (the coordinator, per snapshot).
+// Records task `d`'s positions (and event times) under its component and task (the
+// coordinator, per snapshot).
 void add_positions(Manifest& m, const TaskSnapshotData& d);
 void sort_positions(std::vector<TaskPosition>& ps);
+// The spouts' event times of a manifest (format 5 on), as add_positions adds them from acks,
+// sorted like positions, and per spout component for a RestorePlan.
+void sort_event_times(std::vector<TaskEventTime>& es);
+std::map<std::string, SourceEventTimes> restore_event_times(const std::vector<TaskEventTime>& es);
 std::map<std::string, SourcePositions> restore_positions(const std::vector<TaskPosition>& ps);
 // The plan's positions as manifest entries (task -1: which task restores which partition is the
 // spout's business); the coordinator's base, for progress figures until the first checkpoint.

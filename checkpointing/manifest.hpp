@@ -113,6 +113,18 @@ struct TaskPosition {
   }
 };
 
+// One spout task's recorded event-time progress of one topic partition (since format 5).
+struct TaskEventTime {
+  std::string component;
+  int32_t task = -1;  // the task that recorded it (diagnostics only, as TaskPosition::task)
+  SourceEventTime event_time;
+  bool operator==(const TaskEventTime&) const = default;
+  template <class A>
+  void serialize(A& ar) {
+    ar(component, task, event_time);
+  }
+};
+
 // The position layout of formats 1 and 2 (decoding only).
 struct LegacyPosition {
   std::string topic;
@@ -133,7 +145,7 @@ struct ManifestFormatError : std::runtime_error {
 };
 
 struct Manifest {
-  static constexpr uint32_t kFormatVersion = 4;
+  static constexpr uint32_t kFormatVersion = 5;
   static constexpr uint32_t kOldestReadableVersion = 1;
 
   uint32_t format_version = kFormatVersion;
@@ -152,6 +164,10 @@ struct Manifest {
   std::map<std::string, StatefulShape> shapes;
   // Since format 3: the Generation (znode version) the committing coordinator held; 0 = unknown.
   int32_t generation = 0;
+  // Since format 5: the largest event time read per (component, task, topic, partition) of the
+  // spouts that report it (EventTimeCheckpointed), sorted like positions. Empty when read from
+  // an older manifest: unknown, the spouts' watermarks start over as they did then.
+  std::vector<TaskEventTime> event_times;
 
   bool operator==(const Manifest&) const = default;
   // The snapshot of (component, task), or null.
@@ -190,6 +206,7 @@ struct Manifest {
         for (size_t i = 0; i < tasks.size(); ++i) tasks[i].links = std::move(links[i]);
       }
     }
+    if (format_version >= 5) ar(event_times);
   }
 };
 

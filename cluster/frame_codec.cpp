@@ -382,7 +382,8 @@ void save_control(A& ar, const ControlMessage& m) {
   ar(s.handle);
   ar(static_cast<int32_t>(s.error.code()), s.error.message());
   ar(s.positions, static_cast<uint8_t>(s.source), static_cast<uint8_t>(s.drained));
-  ar(s.links);  // since protocol version 2 (issue 15): the keyed-state chains of the ack
+  ar(s.links);        // since protocol version 2 (issue 15): the keyed-state chains of the ack
+  ar(s.event_times);  // since protocol version 3: the spout's event times
 }
 
 Status load_control(std::string_view bytes, ControlMessage& m) {
@@ -402,6 +403,7 @@ Status load_control(std::string_view bytes, ControlMessage& m) {
     ar(code, message);
     ar(s.positions, source, drained);
     ar(s.links);
+    ar(s.event_times);
     if (ar.remaining() != 0) return corrupt(std::to_string(ar.remaining()) + " trailing bytes");
     if (kind > static_cast<uint8_t>(ControlMessage::Kind::failure))
       return corrupt("message kind " + std::to_string(kind) + " unknown");

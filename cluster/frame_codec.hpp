@@ -53,7 +53,8 @@ inline constexpr uint32_t kHelloMagic = 0x54454c53;  // "SLET" little-endian
 // 2: data frames carry their source task and stream (named streams), event-time frames
 //    (data_ts, watermark), and a control frame's snapshot carries its keyed-state chains
 //    (TaskSnapshotData::links).
-inline constexpr uint32_t kProtocolVersion = 2;
+// 3: a control frame's snapshot carries the spout's event times (TaskSnapshotData::event_times).
+inline constexpr uint32_t kProtocolVersion = 3;
 // A frame longer than this is corruption (a batch of 512 tuples of a few KiB each still fits).
 inline constexpr uint32_t kMaxFrameBytes = 64u << 20;
 inline constexpr size_t kFrameHeaderBytes = 5;  // u32 length + u8 type

@@ -72,6 +72,36 @@ inline std::string snapshot_task_key(const std::string& component, TaskIndex tas
   return component + "-" + std::to_string(task.value);
 }
 
+// A spout partition's event-time progress as of the tuples emitted so far: the largest event
+// time read from it (KafkaSpout's per-partition maximum; its watermark is a function of these).
+// Checkpointed beside the positions (manifest format 5), so a restored spout starts from the
+// watermark the checkpoint had instead of from nothing, and replay fires windows alike. A
+// partition without one (none read yet, or a checkpoint older than format 5) is unknown.
+struct SourceEventTime {
+  std::string topic;
+  PartitionId partition;
+  int64_t max_timestamp = kNoTimestamp;
+  bool operator==(const SourceEventTime&) const = default;
+  template <class A>
+  void serialize(A& ar) {
+    ar(topic, partition, max_timestamp);
+  }
+};
+using SourceEventTimes = std::vector<SourceEventTime>;
+
+// Implemented by built-in spouts with event time (KafkaSpout); the engine finds it with
+// dynamic_cast. Internal, not part of the plugin API: a plugin spout's watermark starts over
+// after a restore, as every spout's did before format 5.
+class EventTimeCheckpointed {
+ public:
+  virtual ~EventTimeCheckpointed() = default;
+  // As of the tuples emitted so far, like Spout::positions(); on the task's fiber at a barrier.
+  virtual SourceEventTimes event_times() const = 0;
+  // Called before open(), after seek(), with what every task of this component recorded (a
+  // task takes those of the partitions it owns now); empty when the checkpoint has none.
+  virtual void restore_event_times(const SourceEventTimes& recorded) = 0;
+};
+
 // A task's ack of checkpoint `id`: what it hands over when it has taken its part. Carries no state
 // bytes, only where the task wrote them, so an ack is small and can cross a network.
 struct TaskSnapshotData {
@@ -84,10 +114,11 @@ struct TaskSnapshotData {
   // Stateful tasks with managed keyed state: the whole chain of every state as of checkpoint
   // `id` (older links were written by earlier checkpoints; links with this id are new).
   std::vector<StateLink> links;
-  Status error;               // stateful only: the blob write failed; the checkpoint must abort
-  SourcePositions positions;  // spouts only
-  bool source = false;        // the task is a spout
-  bool drained = false;       // spouts only: input read to its end
+  Status error;                  // stateful only: the blob write failed; the checkpoint must abort
+  SourcePositions positions;     // spouts only
+  SourceEventTimes event_times;  // spouts implementing EventTimeCheckpointed only
+  bool source = false;           // the task is a spout
+  bool drained = false;          // spouts only: input read to its end
 };
 
 // Implemented by the checkpoint coordinator. Called on task fibers: must not block for long.
@@ -124,6 +155,14 @@ struct RestorePlan {
         out.insert(out.end(), it->second.begin(), it->second.end());
     }
     return out;
+  }
+  // Spout component id -> the event times all of its tasks recorded (manifest format 5 on;
+  // absent: unknown).
+  std::map<std::string, SourceEventTimes> event_times;
+  const SourceEventTimes& event_times_for(const std::string& component) const {
+    static const SourceEventTimes kNone;
+    auto it = event_times.find(component);
+    return it == event_times.end() ? kNone : it->second;
   }
   size_t position_count() const {
     size_t n = 0;

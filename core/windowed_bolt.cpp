@@ -10,6 +10,8 @@
 #include <deque>
 #include <stdexcept>
 
+#include "core/format.hpp"
+
 namespace sleet {
 
 namespace {
@@ -67,6 +69,7 @@ struct WindowedBolt::Impl {
     std::deque<Tuple> tuples;  // the last `size` of them (tumbling: since the last window)
   };
   std::map<std::string, Counted> counted;
+  bool emit_late = false;  // output_streams() declares kLateStream with late_fields() (open())
 
   std::vector<std::unique_ptr<Fields>> fields;       // interned
   std::map<const Fields*, const Fields*> by_source;  // upstream Fields -> interned copy
@@ -187,15 +190,46 @@ WindowedBolt::WindowedBolt(WindowSpec spec)
 
 WindowedBolt::~WindowedBolt() = default;
 
+Fields WindowedBolt::late_fields() {
+  return {"key", "value", "timestamp", "source_component", "source_stream"};
+}
+
+std::vector<StreamDecl> WindowedBolt::output_streams() const {
+  return {{std::string(kDefaultStream), output_fields()},
+          {std::string(kLateStream), late_fields()}};
+}
+
+Values WindowedBolt::late_values(const Tuple& t) const {
+  Values v;
+  v.reserve(5);
+  const Fields* f = t.fields();
+  const int key = f && !spec_.key_field.empty() ? f->index_of(spec_.key_field) : -1;
+  v.emplace_back(key >= 0 ? t.at(static_cast<size_t>(key)) : Value(std::string()));
+  const int value = f ? f->index_of("value") : -1;
+  if (value >= 0) {
+    v.emplace_back(t.at(static_cast<size_t>(value)));
+  } else {
+    std::string json;
+    encode_record(RecordFormat::jsonl, t, json);
+    v.emplace_back(std::move(json));
+  }
+  v.emplace_back(t.timestamp() == kNoTimestamp ? int64_t{-1} : t.timestamp());
+  v.emplace_back(t.source().component);
+  v.emplace_back(t.source().stream);
+  return v;
+}
+
 void WindowedBolt::on_late(const Tuple& t, Collector& out) {
-  (void)t;
-  (void)out;
-  // TODO(lead): emit on stream "late" once named streams merge
   if (late_) late_->add(1);
+  // Plain emit stamps the output with the input's event time: the late tuple's own.
+  if (impl_->emit_late) out.emit(kLateStream, late_values(t));
 }
 
 Status WindowedBolt::open(Context& ctx) {
   if (ctx.counter) late_ = ctx.counter("late");
+  impl_->emit_late = false;
+  for (const StreamDecl& d : output_streams())
+    if (d.name == kLateStream) impl_->emit_late = d.fields == late_fields();
   if (spec_.kind != WindowSpec::Kind::processing_time) return Status::Ok();
   // Fire within a tenth of the window's step of its end, between 10 ms and 1 s.
   const int64_t step = spec_.slide ? spec_.slide : spec_.size;
@@ -352,6 +386,7 @@ Status WindowedBolt::restore_state(StateReader& r, uint32_t version) {
     std::string kb = key_bytes(c.key);
     fresh->counted.emplace(std::move(kb), std::move(c));
   }
+  fresh->emit_late = impl_->emit_late;
   impl_ = std::move(fresh);
   return Status::Ok();
 }

@@ -362,6 +362,8 @@ class Task : public Collector {
     if (spout) {
       d.source = true;
       d.positions = spout->positions();
+      if (auto* et = dynamic_cast<const EventTimeCheckpointed*>(spout))
+        d.event_times = et->event_times();
       d.drained = spout->drained();
     }
     if (d.stateful) {
@@ -1022,6 +1024,8 @@ Status Engine::start(const RestorePlan& restore) {
       }
     }
     if (t->spout) SLEET_RETURN_IF_ERROR(t->spout->seek(restore.positions_for(t->spec->id)));
+    if (auto* et = dynamic_cast<EventTimeCheckpointed*>(t->spout))
+      et->restore_event_times(restore.event_times_for(t->spec->id));
     SLEET_RETURN_IF_ERROR(
         t->comp->on_recover(restore.id, t->ctx).with_context("recovering " + t->name()));
     SLEET_RETURN_IF_ERROR(t->comp->open(t->ctx).with_context("opening " + t->name()));

@@ -121,6 +121,18 @@ int64_t KafkaSpout::watermark() const {
   return w;
 }
 
+SourceEventTimes KafkaSpout::event_times() const {
+  SourceEventTimes out;
+  if (ts_field_ < 0) return out;
+  for (const Part& p : parts_)
+    if (p.max_ts != kNoTimestamp) out.push_back({topic_, PartitionId{p.id}, p.max_ts});
+  return out;
+}
+
+void KafkaSpout::restore_event_times(const SourceEventTimes& recorded) {
+  restored_times_ = recorded;
+}
+
 KafkaSpout::~KafkaSpout() {
   close();
 }
@@ -245,6 +257,10 @@ Status KafkaSpout::open(Context& ctx) {
     part.id = p;
     part.next = stored.count(p) ? stored[p] : (*starts)[p];
     part.hi_open = (*ends)[p];
+    if (ts_field_ >= 0)
+      for (const SourceEventTime& e : restored_times_)
+        if (e.topic == topic_ && e.partition.value == p)
+          part.max_ts = std::max(part.max_ts, e.max_timestamp);
     slot_[p] = static_cast<int>(parts_.size());
     parts_.push_back(part);
     rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), p)->offset = part.next;

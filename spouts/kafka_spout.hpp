@@ -10,7 +10,10 @@
 // timestamp, or the integer in the field `timestamp_field` names ("none": no event time). The
 // task's watermark is the minimum over its active partitions of (largest timestamp read - the
 // `max_out_of_orderness_ms` bound - 1); a partition with no record for `idle_timeout_ms` (0:
-// never) is left out, and a task with no active partition reports kIdleWatermark.
+// never) is left out, and a task with no active partition reports kIdleWatermark. The largest
+// timestamp per partition is checkpointed with the positions (EventTimeCheckpointed), so after a
+// restore the watermark resumes where the checkpoint left it; a checkpoint without them (older
+// than manifest format 5) leaves them unknown, as before.
 //
 // Threading: every method runs on the task's fiber (Component contract). next_batch never blocks:
 // it takes what the consumer has prefetched (rd_kafka_consume_batch_queue with timeout 0) and
@@ -27,6 +30,7 @@
 
 #include <sleet/component.hpp>
 
+#include "core/checkpoint_contract.hpp"
 #include "kafka/kafka.hpp"
 
 namespace sleet::kafka {
@@ -46,7 +50,7 @@ std::vector<int32_t> assign_partitions(const std::vector<int32_t>& partitions, i
 enum class ConsumeErrorAction { ignore, log_and_continue, fail };
 ConsumeErrorAction consume_error_action(rd_kafka_resp_err_t err);
 
-class KafkaSpout : public Spout {
+class KafkaSpout : public Spout, public EventTimeCheckpointed {
  public:
   explicit KafkaSpout(const Args& args);
   ~KafkaSpout() override;
@@ -72,6 +76,10 @@ class KafkaSpout : public Spout {
   // consumer); a task without partitions is drained once opened.
   bool drained() const override;
   int64_t watermark() const override;
+  // The largest event time read per owned partition (those read at all; event time on).
+  SourceEventTimes event_times() const override;
+  // Before open(): the partitions this task will own take their recorded largest event time.
+  void restore_event_times(const SourceEventTimes& recorded) override;
 
  private:
   struct Part {
@@ -117,7 +125,8 @@ class KafkaSpout : public Spout {
   std::string on_out_of_range_;
   std::string cluster_;  // id of the Kafka cluster read from ("" if it reports none)
   SourcePositions seek_to_;
-  bool from_checkpoint_ = false;  // seek() got positions or on_recover() a checkpoint
+  SourceEventTimes restored_times_;  // restore_event_times(), applied in open()
+  bool from_checkpoint_ = false;     // seek() got positions or on_recover() a checkpoint
 
   std::string name_;  // "<component>-<task>" for messages
   bool opened_ = false;

@@ -12,6 +12,8 @@
 #include <set>
 #include <tuple>
 
+#include <sleet/windowed_bolt.hpp>
+
 #include "core/config.hpp"
 #include "topology_dsl/internal.hpp"
 #include "topology_dsl/loader.hpp"
@@ -174,6 +176,10 @@ class Validator {
       return;
     }
     outputs_[c.id] = (*instance)->output_streams();
+    // A windowed bolt's `late` side stream is declared whether or not the topology wants late
+    // tuples (they are counted either way): unsubscribed, it is no mistake worth a warning.
+    if (dynamic_cast<const WindowedBolt*>(instance->get()))
+      quiet_streams_[c.id].insert(std::string(WindowedBolt::kLateStream));
     check_name_limits(c, **instance);
   }
 
@@ -334,12 +340,14 @@ class Validator {
 
   // A named stream nobody subscribes to: what the component emits on it is dropped. The default
   // stream is exempt (a sink declares it with no fields; a last bolt's output may be for metrics).
+  // So is a windowed bolt's `late` (quiet_streams_).
   void check_unsubscribed() {
     for (auto& [id, decls] : outputs_) {
       const ComponentSpec* c = by_id_.count(id) ? by_id_.at(id) : nullptr;
       if (!c) continue;
       for (const StreamDecl& d : decls)
-        if (d.name != kDefaultStream && !subscribed_[id].count(d.name))
+        if (d.name != kDefaultStream && !subscribed_[id].count(d.name) &&
+            !quiet_streams_[id].count(d.name))
           warn(c->loc, "output stream '" + d.name + "' of '" + id +
                            "' has no subscriber; what it emits there goes nowhere (streams: - "
                            "{from: " +
@@ -410,6 +418,8 @@ class Validator {
   std::vector<Diagnostic> out_;
   std::map<std::string, const ComponentSpec*> by_id_;
   std::map<std::string, std::vector<StreamDecl>> outputs_;
+  // Optional side streams that need no subscriber (a windowed bolt's `late`), per component.
+  std::map<std::string, std::set<std::string>> quiet_streams_;
   std::map<std::string, std::set<std::string>> subscribed_;  // per component: its read streams
   std::map<std::string, std::vector<const StreamSpec*>> next_;
   std::set<std::string> targeted_;  // named by any stream's to:, valid or not

@@ -68,8 +68,23 @@ class WindowedBolt : public Bolt {
   virtual void on_window(const Value& key, const Window& window, const std::vector<Tuple>& tuples,
                          Collector& out) = 0;
   // A tuple too late for every window it belongs to (or without event time in an event-time
-  // window). The default counts it ("late") and drops it.
+  // window). The default counts it ("late") and emits late_values(t) on the `late` stream
+  // (kLateStream), if this bolt declares it as output_streams() does by default.
   virtual void on_late(const Tuple& t, Collector& out);
+
+  // The side stream of late tuples. Its fields are fixed (output_streams() is declared before
+  // the input is known, so they cannot be the input's own): key (the window key: the value of
+  // key_field, "" without one), value (the input's `value` field if it has one, e.g.
+  // KafkaSpout's record value; else every field of the input as one JSON object, the jsonl
+  // encoding), timestamp (int64 event time, -1 if none), source_component and source_stream
+  // (strings, Tuple::source()). A late tuple keeps its event time on this stream.
+  static constexpr std::string_view kLateStream = "late";
+  static Fields late_fields();
+  Values late_values(const Tuple& t) const;
+  // "default" with output_fields(), and kLateStream with late_fields(). A subclass with named
+  // streams of its own appends them to WindowedBolt::output_streams() to keep `late`; one that
+  // leaves `late` out (or declares it with other fields) has its late tuples counted only.
+  std::vector<StreamDecl> output_streams() const override;
 
   // Subclasses overriding open() call WindowedBolt::open(ctx) first.
   Status open(Context& ctx) override;

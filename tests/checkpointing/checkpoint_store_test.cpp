@@ -237,6 +237,51 @@ TEST(Manifest, RecordsTheCommittingGeneration) {
   EXPECT_EQ(v2->shapes, m.shapes);
 }
 
+// Format 5 keeps the spouts' largest event time per partition beside their positions; an older
+// manifest reads them as none (unknown: the watermark starts over, as it did then).
+TEST(Manifest, Format5KeepsTheSpoutsEventTimesAndOlderOnesHaveNone) {
+  Manifest m = sample_manifest("wc", 42);
+  TaskSnapshotData d;
+  d.component = "read";
+  d.task = TaskIndex{1};
+  d.source = true;
+  d.event_times = {{"sentences", PartitionId{3}, 1'700'000'000'500},
+                   {"sentences", PartitionId{1}, 1'700'000'000'900}};
+  add_positions(m, d);
+  sort_event_times(m.event_times);
+  ASSERT_EQ(m.event_times.size(), 2u);
+  EXPECT_EQ(m.event_times[0].event_time.partition.value, 1);
+  auto back = decode_manifest(encode_manifest(m));
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(back->format_version, 5u);
+  EXPECT_EQ(back->event_times, m.event_times);
+  EXPECT_EQ(*back, m);
+  auto per = restore_event_times(back->event_times);
+  RestorePlan rp;
+  rp.event_times = per;
+  EXPECT_EQ(rp.event_times_for("read"),
+            (SourceEventTimes{{"sentences", PartitionId{1}, 1'700'000'000'900},
+                              {"sentences", PartitionId{3}, 1'700'000'000'500}}));
+  EXPECT_TRUE(rp.event_times_for("replay").empty());
+
+  // The format-4 layout of the same manifest (what the previous build wrote).
+  Manifest v4 = m;
+  v4.format_version = 4;
+  std::ostringstream os(std::ios::binary);
+  {
+    cereal::PortableBinaryOutputArchive ar(os);
+    ar(v4);
+  }
+  auto old = decode_manifest(os.str());
+  ASSERT_TRUE(old.ok()) << old.status().to_string();
+  EXPECT_EQ(old->format_version, 4u);
+  EXPECT_TRUE(old->event_times.empty()) << "format 4 recorded no event times: unknown";
+  Manifest expect = m;
+  expect.format_version = 4;
+  expect.event_times.clear();
+  EXPECT_EQ(*old, expect);
+}
+
 TEST(Manifest, RefusesOtherFormatVersionsAndGarbage) {
   // A manifest written by a future build, and one older than any this build knows.
   for (uint32_t v : {Manifest::kFormatVersion + 1, 0u}) {

@@ -130,6 +130,9 @@ ControlMessage sample_ack() {
        1000,
        {BlobHandle::Kind::file, "40/g7/c@counts.snap", 9, 1}},
       {"counts", CheckpointId{42}, false, 3, {BlobHandle::Kind::inline_znode, "/b/42/g7/c", 5, 2}}};
+  // Protocol 3: the spout's largest event time per partition, checkpointed with its positions.
+  m.snapshot.event_times = {{"words", PartitionId{0}, 1'700'000'000'123},
+                            {"words", PartitionId{5}, -7}};
   return m;
 }
 
@@ -149,6 +152,7 @@ void expect_same(const ControlMessage& a, const ControlMessage& b) {
   EXPECT_EQ(a.snapshot.source, b.snapshot.source);
   EXPECT_EQ(a.snapshot.drained, b.snapshot.drained);
   EXPECT_EQ(a.snapshot.links, b.snapshot.links);
+  EXPECT_EQ(a.snapshot.event_times, b.snapshot.event_times);
 }
 
 // Every frame type, one or more samples each.

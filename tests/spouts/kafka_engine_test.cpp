@@ -269,4 +269,106 @@ TEST_F(KafkaEngineTest, TwoSpoutsOnOneTopicEachResumeAtTheirOwnPositions) {
   EXPECT_EQ(OffsetRecorder::seen["b_out"].size(), want_b);
 }
 
+// Keeps every watermark its task's on_watermark gets, for the whole process.
+class WatermarkRecorder : public Bolt {
+ public:
+  explicit WatermarkRecorder(const Args&) {}
+  void execute(const Tuple&, Collector&) override {}
+  Status on_watermark(int64_t w, Collector&) override {
+    std::lock_guard lk(mu);
+    seen.push_back(w);
+    return Status::Ok();
+  }
+  static inline std::mutex mu;
+  static inline std::vector<int64_t> seen;
+};
+
+// KafkaSpout's largest event time per partition goes into the checkpoint with its positions
+// (through the real manifest bytes and restore plan), so a restored topology's first watermark
+// is the one it had at the checkpoint, before any record is read again: here nothing is left to
+// read, so without them no watermark would come at all. The spout had 2 tasks and has 1 now.
+TEST_F(KafkaEngineTest, TheFirstWatermarkAfterARestoreIsTheCheckpointedOne) {
+  std::vector<ProduceRecord> rs;
+  std::map<int, int64_t> largest;  // partition -> largest timestamp produced
+  for (int i = 0; i < 400; ++i) {
+    const int p = i % 4;
+    const int64_t ts = 1'700'000'000'000 + p * 1000 + (i * 7919) % 5000;
+    largest[p] = std::max(largest[p], ts);
+    ProduceRecord r{"k" + std::to_string(i), "v", p, {}};
+    r.timestamp = ts;
+    rs.push_back(std::move(r));
+  }
+  produce(boot_, "in", rs);
+  int64_t expect = kIdleWatermark;  // min over partitions of largest - bound - 1
+  for (auto& [p, ts] : largest) expect = std::min(expect, ts - 100 - 1);
+
+  Registry reg;
+  for (auto* d : Registry::global().list()) (void)reg.add(*d);
+  (void)reg.add(describe<WatermarkRecorder>("WatermarkRecorder", ""));
+  auto spec = [&](int spouts) {
+    return TopologyBuilder("event-time")
+        .config("kafka.bootstrap.servers", boot_)
+        .spout("read", "KafkaSpout", spouts,
+               {{"topic", "in"}, {"max_out_of_orderness_ms", int64_t{100}}})
+        .bolt("wm", "WatermarkRecorder", 1)
+        .stream("read", "wm")
+        .build();
+  };
+  auto engine = [&](int spouts, Collecting& l) {
+    EngineOptions o;
+    o.threads = 2;
+    o.listener = &l;
+    o.snapshots = &l;
+    o.cursors = &cursors_;
+    auto e = Engine::create(spec(spouts), reg, o);
+    EXPECT_TRUE(e.ok()) << e.status().to_string();
+    return e.ok() ? std::move(e).value() : nullptr;
+  };
+  auto last_seen = [] {
+    std::lock_guard lk(WatermarkRecorder::mu);
+    return WatermarkRecorder::seen.empty() ? kNoTimestamp : WatermarkRecorder::seen.back();
+  };
+  {
+    std::lock_guard lk(WatermarkRecorder::mu);
+    WatermarkRecorder::seen.clear();
+  }
+  Manifest m;
+  {
+    Collecting l;
+    auto e = engine(2, l);
+    ASSERT_TRUE(e);
+    ASSERT_TRUE(e->start().ok());
+    ASSERT_TRUE(wait_until([&] { return last_seen() == expect; }, 20s)) << last_seen();
+    int64_t id = 0;
+    run_to_end(*e, l, id);
+    for (auto& d : l.of(id)) add_positions(m, d);
+    m.id = CheckpointId{id};
+    e->request_stop();
+    ASSERT_TRUE(e->wait().ok()) << e->failure().to_string();
+  }
+  sort_positions(m.positions);
+  sort_event_times(m.event_times);
+  auto back = decode_manifest(encode_manifest(m));
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  RestorePlan plan;
+  plan.id = back->id;
+  plan.positions = restore_positions(back->positions);
+  plan.event_times = restore_event_times(back->event_times);
+  {
+    std::lock_guard lk(WatermarkRecorder::mu);
+    WatermarkRecorder::seen.clear();
+  }
+  Collecting l;
+  auto e = engine(1, l);
+  ASSERT_TRUE(e);
+  ASSERT_TRUE(e->start(plan).ok()) << e->failure().to_string();
+  EXPECT_TRUE(wait_until([&] { return last_seen() != kNoTimestamp; }, 10s))
+      << "no watermark after the restore";
+  e->request_stop();
+  ASSERT_TRUE(e->wait().ok()) << e->failure().to_string();
+  std::lock_guard lk(WatermarkRecorder::mu);
+  ASSERT_FALSE(WatermarkRecorder::seen.empty());
+  EXPECT_EQ(WatermarkRecorder::seen.front(), expect);
+}
+
 }  // namespace

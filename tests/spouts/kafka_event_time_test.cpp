@@ -6,6 +6,7 @@
 #include <sleet/registry.hpp>
 #include <sleet/this_task.hpp>
 
+#include "core/checkpoint_contract.hpp"
 #include "tests/support/components.hpp"
 #include "tests/support/kafka_fixture.hpp"
 #include "tests/support/kafka_topic_test.hpp"
@@ -132,4 +133,61 @@ TEST_F(KafkaEventTime, TimestampFromTheKeyOrNone) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("timestamp_field must be"), std::string::npos)
       << bad.status().message();
+}
+
+// The largest event time per partition is checkpointed with the positions
+// (EventTimeCheckpointed): a spout restored from another's positions and event times reports the
+// same watermark before it reads anything, also when partitions move to other tasks. With the
+// positions alone (a checkpoint older than manifest format 5) it is unknown until read, as before.
+TEST_F(KafkaEventTime, ARestoredSpoutResumesTheWatermarkOfTheCheckpoint) {
+  Context ctx;
+  auto s = open({{"max_out_of_orderness_ms", int64_t{100}}}, ctx);
+  produce(boot_, topic_,
+          {rec("a", 0, 1000), rec("b", 0, 3000), rec("c", 1, 2500), rec("d", 1, 2000)});
+  Stamped out;
+  ASSERT_TRUE(read_until(*s, out, 4));
+  const int64_t before = s->watermark();
+  ASSERT_EQ(before, 2500 - 100 - 1);
+  auto* et = dynamic_cast<EventTimeCheckpointed*>(s.get());
+  ASSERT_NE(et, nullptr);
+  const SourcePositions positions = s->positions();
+  const SourceEventTimes times = et->event_times();
+  EXPECT_EQ(times,
+            (SourceEventTimes{{topic_, PartitionId{0}, 3000}, {topic_, PartitionId{1}, 2500}}));
+  s->close();
+
+  auto restored = [&](int task, int parallelism, bool with_times) {
+    auto r = make_spout({{"topic", topic_}, {"max_out_of_orderness_ms", int64_t{100}}});
+    EXPECT_TRUE(r->seek(positions).ok());
+    EXPECT_TRUE(r->on_recover(CheckpointId{3}, ctx).ok());
+    if (with_times) dynamic_cast<EventTimeCheckpointed&>(*r).restore_event_times(times);
+    Context c = make_context("events", task, parallelism, {{"kafka.bootstrap.servers", boot_}});
+    EXPECT_TRUE(r->open(c).ok());
+    return r;
+  };
+  {
+    auto r = restored(0, 1, true);
+    EXPECT_EQ(r->watermark(), before) << "the first watermark after the restore";
+    // An older record read after the restore does not lower it; a newer one raises it.
+    produce(boot_, topic_, {rec("e", 1, 1500)});
+    Stamped more;
+    ASSERT_TRUE(read_until(*r, more, 1));
+    EXPECT_EQ(r->watermark(), before);
+    produce(boot_, topic_, {rec("f", 1, 2800)});
+    ASSERT_TRUE(read_until(*r, more, 2));
+    EXPECT_EQ(r->watermark(), 2800 - 100 - 1);
+    r->close();
+  }
+  {
+    // Two tasks now: each takes the event time of the partition it owns.
+    auto r0 = restored(0, 2, true), r1 = restored(1, 2, true);
+    EXPECT_EQ(r0->watermark(), 3000 - 100 - 1);
+    EXPECT_EQ(dynamic_cast<EventTimeCheckpointed&>(*r1).event_times(),
+              (SourceEventTimes{{topic_, PartitionId{1}, 2500}}));
+    r0->close();
+    r1->close();
+  }
+  auto r = restored(0, 1, false);
+  EXPECT_EQ(r->watermark(), kNoTimestamp) << "no event times recorded: unknown until read";
+  r->close();
 }

@@ -122,3 +122,41 @@ TEST_F(DslStreams, SpecKeepsTheStreamAndTheGraphLabelsIt) {
   renamed.streams[1].stream = "errors";
   EXPECT_NE(renamed.fingerprint(), last_->fingerprint());
 }
+
+// Every windowed bolt declares the side stream `late`; leaving it unsubscribed is the common
+// case (late tuples are still counted), so it draws no "no subscriber" warning, while a
+// subscription to it validates like any stream.
+TEST_F(DslStreams, TheLateStreamOfAWindowedBoltNeedsNoSubscriber) {
+  const ComponentDescriptor* wc = Registry::global().find("WindowedCount");
+  ASSERT_NE(wc, nullptr);
+  ASSERT_TRUE(reg_.add(*wc).ok());
+  const std::string head = R"(name: windows
+spouts:
+  - {id: words, class: Words}
+bolts:
+  - {id: counts, class: WindowedCount, args: {size_ms: 1000, key_field: word}}
+  - {id: out, class: Sink}
+  - {id: late_out, class: Sink}
+streams:
+  - {from: words, to: counts, grouping: {type: fields, fields: [word]}}
+  - {from: counts, to: out}
+  - {from: words, to: late_out}
+)";
+  auto p = write("unsubscribed.yaml", head);
+  load(p);
+  ASSERT_TRUE(last_.ok()) << dump();
+  for (auto& d : diags_)
+    EXPECT_EQ(d.message.find("no subscriber"), std::string::npos) << d.to_string();
+  p = write("subscribed.yaml",
+            head +
+                "  - {from: counts, stream: late, to: late_out, grouping: {type: fields, "
+                "fields: [source_component]}}\n");
+  load(p);
+  ASSERT_TRUE(last_.ok()) << dump();
+  EXPECT_EQ(error_count(), 0u) << dump();
+  p = write("misspelt.yaml", head + "  - {from: counts, stream: lat, to: late_out}\n");
+  load(p);
+  EXPECT_TRUE(has_error(p, 12, 28,
+                        "'counts' has no output stream 'lat' (did you mean 'late'?); it declares "
+                        "[default, late]"));
+}
