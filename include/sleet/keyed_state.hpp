@@ -223,13 +223,24 @@ class KeyedState final : public KeyedStateBase {
   V& operator[](std::string_view key) {
     const uint64_t h = hash_of(key);
     if (cap_ != 0) {
-      size_t i = h & mask();
-      for (; at(i).used; i = (i + 1) & mask())
-        if (at(i).hash == h && same(at(i).kv.first, key)) {
-          Slot& s = writable(i);
-          touch(i, s);
-          return s.kv.second;
+      // The per-tuple path: the table's geometry in locals (the stores below cannot alias
+      // them), one slot address per probe, the page index computed once for the hit.
+      Slot* const* const ptrs = ptrs_.data();
+      const size_t m = cap_ - 1, bits = page_bits_, pmask = page_mask_;
+      for (size_t i = h & m;; i = (i + 1) & m) {
+        Slot* s = ptrs[i >> bits] + (i & pmask);
+        if (!s->used) break;
+        if (s->hash == h && same(s->kv.first, key)) [[likely]] {
+          const size_t p = i >> bits;
+          if (shared_[p]) [[unlikely]] {
+            unshare(p);
+            s = ptrs_[p] + (i & pmask);
+          }
+          s->epoch = epoch_;
+          page_epoch_[p] = epoch_;
+          return s->kv.second;
         }
+      }
     }
     if ((size_ + 1) * 4 > cap_ * 3) grow(cap_ == 0 ? 16 : cap_ * 2);  // keep the load <= 3/4
     size_t i = h & mask();
