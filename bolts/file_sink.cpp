@@ -48,6 +48,7 @@
 #include "core/builtin.hpp"
 #include "core/format.hpp"
 #include "core/kill_point.hpp"
+#include "core/sink_metrics.hpp"
 
 namespace sleet {
 namespace {
@@ -109,6 +110,7 @@ class FileSink : public Bolt {
     std::sort(keep.begin(), keep.end(),
               [](const PendingFile& a, const PendingFile& b) { return a.epoch < b.epoch; });
     pending_ = std::move(keep);
+    epochs_.set_pending(pending_.size());
     return publish_up_to(n);
   }
 
@@ -155,6 +157,7 @@ class FileSink : public Bolt {
       }
       close_fd();
       pending_.push_back(PendingFile{epoch_, generation_, current_.filename().string()});
+      epochs_.set_pending(pending_.size());
       kill_point("file_sink.after_precommit");
     }
     epoch_ = CheckpointId{n.value + 1};
@@ -396,6 +399,7 @@ class FileSink : public Bolt {
     task_ = ctx.task;
     generation_ = ctx.generation;
     gate_ = ctx.side_effects;
+    if (exactly_once_) epochs_.attach(ctx);
     component_prefix_ = "part-" + ctx.component + "-";
     prefix_ = "part-" + ctx.component + "-" + std::to_string(ctx.task.value) + "-";
     std::error_code ec;
@@ -475,6 +479,7 @@ class FileSink : public Bolt {
 
   Status publish_up_to(CheckpointId n) {
     bool renamed = false;
+    int64_t published = 0;
     while (!pending_.empty() && pending_.front().epoch <= n) {
       // The worker's lease (Context::side_effects): a worker that may be a zombie makes nothing
       // visible. The refusal fails this call; the epoch stays pending for recovery to rename.
@@ -487,10 +492,15 @@ class FileSink : public Bolt {
       if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT)
         return errno_status("renaming " + from.string());
       pending_.erase(pending_.begin());
+      epochs_.set_pending(pending_.size());
       renamed = true;
+      ++published;
       kill_point("file_sink.after_rename");  // other files/tasks of this commit not yet renamed
     }
-    if (renamed) return this_task::run_blocking([this] { return fsync_dir(dir_); });
+    if (!renamed) return Status::Ok();
+    SLEET_RETURN_IF_ERROR(this_task::run_blocking([this] { return fsync_dir(dir_); }));
+    // Published once the renames are durable (the directory fsynced).
+    epochs_.published(published);
     return Status::Ok();
   }
 
@@ -506,6 +516,7 @@ class FileSink : public Bolt {
   std::vector<PendingFile> pending_;  // pre-committed epochs awaiting their checkpoint's commit
   // Context::side_effects (the worker's lease): asked before every rename. Null: all allowed.
   const SideEffectGate* gate_ = nullptr;
+  SinkEpochMetrics epochs_;  // exactly_once: pending_.size() and the renames, for the metrics
   WriteBuffer buf_;
   std::string line_;  // jsonl: one record
   int fd_ = -1;

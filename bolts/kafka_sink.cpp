@@ -176,6 +176,7 @@ Status KafkaSink::init(Context& ctx) {
                            ": delivery exactly_once needs a cursor store (ZooKeeper); use "
                            "delivery: at_least_once without one");
   if (ctx.counter) published_counter_ = ctx.counter("published");
+  if (exactly_once_) epochs_.attach(ctx);
 
   std::map<std::string, std::string> conf = {
       {"bootstrap.servers", bootstrap_},
@@ -285,6 +286,7 @@ Status KafkaSink::on_recover(CheckpointId n, Context& ctx) {
   // Anything after n was never committed (a snapshot of n holds epochs <= n only; be defensive).
   std::erase_if(pending_, [&](const Epoch& e) { return e.id > n; });
   current_.clear();
+  epochs_.set_pending(pending_.size());
   return publish_up_to(n);
 }
 
@@ -405,6 +407,7 @@ Status KafkaSink::on_barrier(CheckpointId n, Collector&) {
   }
   if (!current_.empty()) pending_.push_back(Epoch{n, std::move(current_)});
   current_.clear();
+  epochs_.set_pending(pending_.size());
   return Status::Ok();
 }
 
@@ -464,6 +467,7 @@ Status KafkaSink::publish_up_to(CheckpointId n) {
   while (!pending_.empty() && pending_.front().id <= n) {
     SLEET_RETURN_IF_ERROR(publish_epoch(pending_.front()));
     pending_.erase(pending_.begin());
+    epochs_.set_pending(pending_.size());
   }
   return Status::Ok();
 }
@@ -543,6 +547,7 @@ Status KafkaSink::publish_epoch(const Epoch& e) {
   PublishCursor c = *cursor_;
   c.published = true;
   if (Status s = store_cursor(c); !s.ok()) return step_failed(s, why);
+  epochs_.published();  // every record delivered and the cursor says so
   return publish_->transition(PublishState::idle, why + " published");
 }
 

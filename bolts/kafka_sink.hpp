@@ -42,6 +42,7 @@
 #include <sleet/ids.hpp>
 
 #include "core/format.hpp"
+#include "core/sink_metrics.hpp"
 #include "core/state_machine.hpp"
 #include "kafka/kafka.hpp"
 
@@ -198,6 +199,7 @@ class KafkaSink : public Bolt {
   // producing an epoch's records (again every kGateEvery records). Null: always allowed.
   const SideEffectGate* gate_ = nullptr;
   Counter* published_counter_ = nullptr;
+  SinkEpochMetrics epochs_;  // exactly_once: pending_.size() and the epochs marked published
   DeliveryTracker tracker_;  // declared before producer_: the producer's callbacks point at it
   Handle producer_;
   Topic rkt_;

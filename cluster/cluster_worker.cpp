@@ -327,6 +327,7 @@ Status ClusterWorker::run() {
   if (m.on_joined) m.on_joined();
 
   ProgressMeter meter(m.options.progress_interval, Clock::now());
+  ProgressMeter status_meter(std::chrono::seconds(1), Clock::now());
   zk::Watch assignment_watch;
   int32_t seen_generation = -1;
   uint64_t session = m.zk->session_epoch();
@@ -479,6 +480,9 @@ Status ClusterWorker::run() {
     if (m.metrics && m.metrics->due(now) && m.run && m.run->started)
       m.metrics->refresh(*m.run->engine, m.run->coord.get(), now);
     if (meter.due(now) && m.options.on_progress) m.options.on_progress(m.progress(now, meter));
+    // The metrics server's /api/status document, every second whatever the report interval
+    // (and without a report callback), as the single-process worker does.
+    if (m.metrics && status_meter.due(now)) (void)m.progress(now, status_meter);
     std::this_thread::sleep_for(m.run && !m.run->started ? 5ms : 20ms);
   }
   m.teardown(result.ok() ? "stopping" : "failed");

@@ -10,6 +10,7 @@
 
 #include "checkpointing/coordinator.hpp"
 #include "core/format.hpp"
+#include "core/sink_metrics.hpp"
 #include "runtime/engine.hpp"
 
 namespace sleet {
@@ -20,12 +21,19 @@ namespace {
 // counter of a task is a user counter (ctx.counter()).
 bool builtin_counter(const std::string& name) {
   return name == "in" || name == "out" || name == "skipped" || name == "dead_letters" ||
-         name == "failed" || name == "fetch_wakes" || name.rfind(kPartitionGaugePrefix, 0) == 0;
+         name == "failed" || name == "fetch_wakes" || name.rfind(kPartitionGaugePrefix, 0) == 0 ||
+         name.rfind(kSinkCounterPrefix, 0) == 0;
 }
 
 int64_t get(const TaskStats& ts, const char* k) {
   auto it = ts.counters.find(k);
   return it == ts.counters.end() ? 0 : it->second;
+}
+
+// A sink task that reports its epochs (core/sink_metrics.hpp: FileSink and KafkaSink, exactly
+// once).
+bool reports_epochs(const TaskStats& ts) {
+  return ts.counters.count(kSinkEpochsPublished) > 0;
 }
 
 std::string jquote(const std::string& s) {
@@ -38,6 +46,17 @@ std::string number(double v) {
   char buf[40];
   snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
+}
+
+// A component's sink keys of the status document, only when its tasks report epochs (absent:
+// unknown, as for a worker of an older Sleet).
+std::string sink_fields(bool sink, int64_t pending, int64_t published,
+                        const HistogramSnapshot& publish) {
+  if (!sink) return "";
+  auto p99 = publish.quantile(0.99);
+  return ",\"sink_epochs_pending\":" + std::to_string(pending) +
+         ",\"sink_epochs_published\":" + std::to_string(published) +
+         ",\"sink_publish_p99_seconds\":" + (p99 ? number(*p99) : std::string("null"));
 }
 
 struct PartitionFigures {
@@ -249,6 +268,21 @@ void WorkerMetrics::refresh_from(const std::vector<TaskStats>& stats,
   w.family("sleet_kafka_consumer_lag", T::gauge,
            "Records in the partition not yet read: high watermark minus next offset");
   for (auto& p : partitions) w.sample("sleet_kafka_consumer_lag", partition_labels(p), p.lag());
+  w.family("sleet_sink_epochs_pending", T::gauge,
+           "Epochs the sink task pre-committed (durable) and has not made visible yet");
+  for (auto& ts : stats)
+    if (reports_epochs(ts))
+      w.sample("sleet_sink_epochs_pending", task_labels(ts), get(ts, kSinkEpochsPending));
+  w.family("sleet_sink_epochs_published_total", T::counter,
+           "Epochs the sink task made visible (renamed, or published to Kafka)");
+  for (auto& ts : stats)
+    if (reports_epochs(ts))
+      w.sample("sleet_sink_epochs_published_total", task_labels(ts), get(ts, kSinkEpochsPublished));
+  w.family("sleet_sink_publish_seconds", T::histogram,
+           "Time from a checkpoint's commit notice to the sink task's publish of its epoch being "
+           "durable");
+  for (auto& ts : stats)
+    if (reports_epochs(ts)) w.histogram("sleet_sink_publish_seconds", task_labels(ts), ts.publish);
   const MetricLabels worker_labels{{"topology", spec_.name}, {"worker", worker_}};
   if (cs) {
     const CheckpointRecord* last = cs->history.empty() ? nullptr : &cs->history.front();
@@ -283,15 +317,15 @@ void WorkerMetrics::refresh_from(const std::vector<TaskStats>& stats,
              cs->last_committed.value > 0
                  ? std::chrono::duration<double>(now - cs->committed_at).count()
                  : 0.0);
-    w.family("sleet_sink_epochs_pending", T::gauge,
-             "Committed checkpoints whose sink output this worker has not made visible yet");
-    w.sample("sleet_sink_epochs_pending", worker_labels,
+    w.family("sleet_checkpoints_not_visible", T::gauge,
+             "Committed checkpoints whose output this worker's tasks have not all made visible");
+    w.sample("sleet_checkpoints_not_visible", worker_labels,
              std::max<int64_t>(0, cs->last_committed.value - visible_checkpoint));
     (void)last;
   }
-  w.family("sleet_sink_epochs_published", T::gauge,
-           "Highest checkpoint whose sink output every local task made visible");
-  w.sample("sleet_sink_epochs_published", worker_labels, visible_checkpoint);
+  w.family("sleet_checkpoint_visible_id", T::gauge,
+           "Highest checkpoint every local task made visible");
+  w.sample("sleet_checkpoint_visible_id", worker_labels, visible_checkpoint);
   const ProcessFigures pf = process_figures();
   w.family("sleet_process_resident_memory_bytes", T::gauge, "Resident set size of the worker");
   w.sample("sleet_process_resident_memory_bytes", worker_labels, pf.rss_bytes);
@@ -307,7 +341,9 @@ void WorkerMetrics::refresh_from(const std::vector<TaskStats>& stats,
   for (auto& c : spec_.components) {
     int tasks = 0;
     int64_t in = 0, out = 0, skipped = 0, dead = 0, failed = 0, bp = 0;
-    HistogramSnapshot exec;
+    int64_t sink_pending = 0, sink_published = 0;
+    bool sink_epochs = false;
+    HistogramSnapshot exec, publish;
     std::string task_list;
     for (auto& ts : stats) {
       if (ts.component != c.id || ts.dead_letter_sink) continue;
@@ -319,6 +355,12 @@ void WorkerMetrics::refresh_from(const std::vector<TaskStats>& stats,
       failed += get(ts, "failed");
       bp += ts.backpressure_ns;
       exec.merge(ts.execute);
+      if (reports_epochs(ts)) {
+        sink_epochs = true;
+        sink_pending += get(ts, kSinkEpochsPending);
+        sink_published += get(ts, kSinkEpochsPublished);
+        publish.merge(ts.publish);
+      }
       if (!task_list.empty()) task_list += ",";
       task_list += "{\"task\":" + std::to_string(ts.task) + ",\"worker\":" + jquote(worker_) +
                    ",\"tuples_in\":" + std::to_string(get(ts, "in")) +
@@ -360,7 +402,9 @@ void WorkerMetrics::refresh_from(const std::vector<TaskStats>& stats,
          (c.kind == ComponentKind::spout || !p99 ? "null" : number(*p99)) +
          ",\"backpressure_share\":" + number(share) + ",\"lag\":" + lag +
          ",\"skipped\":" + std::to_string(skipped) + ",\"dead_lettered\":" + std::to_string(dead) +
-         ",\"failed\":" + std::to_string(failed) + ",\"task_list\":[" + task_list + "]}";
+         ",\"failed\":" + std::to_string(failed) +
+         sink_fields(sink_epochs, sink_pending, sink_published, publish) + ",\"task_list\":[" +
+         task_list + "]}";
   }
   j += "],\"checkpoints\":[";
   if (cs) {

@@ -1,7 +1,8 @@
 // The live page served at `/` by every worker's metrics server: one self-contained HTML document
 // whose script draws the topology graph (the layered left-to-right layout of `sleet graph`:
 // a component's column is its longest path from a spout) as SVG, and polls /api/status every
-// second for rates, latencies, back-pressure (the node colour), checkpoints, restarts and lag.
+// second for rates, latencies, back-pressure (the node colour), sink epochs, checkpoints, restarts
+// and lag.
 // No CDN, no build step. Any thread (a constant).
 #include "cluster/metrics_server.hpp"
 
@@ -22,6 +23,8 @@ th{background:#f0f0f0} td:first-child,th:first-child{text-align:left}
 <h2>Components</h2><table id="components"><thead><tr><th>component</th><th>kind</th><th>tasks</th>
 <th>in</th><th>out</th><th>rate in/s</th><th>rate out/s</th><th>p99 execute</th><th>back-pressure</th>
 <th>lag</th><th>skipped</th><th>dead-lettered</th><th>failed</th></tr></thead><tbody></tbody></table>
+<h2>Sinks</h2><table id="sinks"><thead><tr><th>sink</th><th>tasks</th><th>epochs pending</th>
+<th>epochs published</th><th>p99 publish</th></tr></thead><tbody></tbody></table>
 <h2>Checkpoints</h2><table id="checkpoints"><thead><tr><th>id</th><th>outcome</th><th>duration</th>
 <th>bytes</th><th>age</th><th>reason</th></tr></thead><tbody></tbody></table>
 <h2>Restarts</h2><table id="restarts"><thead><tr><th>at</th><th>reason</th></tr></thead><tbody></tbody></table>
@@ -57,6 +60,7 @@ function render(st){
   fill("components",comps.map(c=>`<tr data-component="${esc(c.id)}"><td>${esc(c.id)}</td><td>${c.kind}</td><td>${c.tasks}</td><td>${c.tuples_in}</td><td>${c.tuples_out}</td><td class="rate-in">${rate(c.rate_in)}</td><td class="rate-out">${rate(c.rate_out)}</td><td>${secs(c.execute_p99_seconds)}</td><td>${(100*c.backpressure_share).toFixed(0)}%</td><td>${c.lag===null?"–":c.lag}</td><td>${c.skipped}</td><td>${c.dead_lettered}</td><td class="${c.failed?"bad":""}">${c.failed}</td></tr>`));
   comps.forEach(c=>{const g=document.getElementById("node-"+c.id);if(!g)return;g.querySelector("rect").setAttribute("fill",colour(c.backpressure_share));
     g.querySelector(".rate").textContent=(c.kind==="spout"?rate(c.rate_out):rate(c.rate_in))+"/s"+(c.execute_p99_seconds!==null?" · p99 "+secs(c.execute_p99_seconds):"");});
+  fill("sinks",comps.filter(c=>c.sink_epochs_published!==null&&c.sink_epochs_published!==undefined).map(c=>`<tr data-sink="${esc(c.id)}"><td>${esc(c.id)}</td><td>${c.tasks}</td><td class="epochs-pending">${c.sink_epochs_pending}</td><td class="epochs-published">${c.sink_epochs_published}</td><td>${secs(c.sink_publish_p99_seconds)}</td></tr>`));
   fill("checkpoints",(st.checkpoints||[]).map(k=>`<tr><td>${k.id}</td><td class="${k.outcome==="completed"?"":"bad"}">${k.outcome}</td><td>${secs(k.duration_seconds)}</td><td>${k.bytes}</td><td>${k.age_seconds.toFixed(1)} s</td><td>${esc(k.reason)}</td></tr>`));
   fill("restarts",(st.restarts||[]).map(r=>`<tr><td>${esc(r.at)}</td><td>${esc(r.reason)}</td></tr>`));
   fill("partitions",(st.partitions||[]).map(p=>`<tr><td>${esc(p.component)}</td><td>${esc(p.topic)}</td><td>${p.partition}</td><td>${p.next_offset}</td><td>${p.high_watermark}</td><td>${p.lag}</td></tr>`));

@@ -188,6 +188,10 @@ std::vector<ComponentRow> merge_components(const StatusReport& r) {
       add(row.failed, c.number_at("failed"));
       if (auto p = c.number_at("execute_p99_seconds"))
         row.p99_s = std::max(row.p99_s.value_or(0), *p);
+      add(row.sink_pending, c.number_at("sink_epochs_pending"));
+      add(row.sink_published, c.number_at("sink_epochs_published"));
+      if (auto p = c.number_at("sink_publish_p99_seconds"))
+        row.sink_publish_p99_s = std::max(row.sink_publish_p99_s.value_or(0), *p);
       if (auto s = c.number_at("backpressure_share")) {
         double t = std::max(1.0, c.number_at("tasks").value_or(1));
         bp[*id].first += *s * t;
@@ -356,6 +360,9 @@ JsonValue status_json(const StatusReport& r) {
     c.set("skipped", opt_json(row.skipped));
     c.set("dead_lettered", opt_json(row.dead_lettered));
     c.set("failed", opt_json(row.failed));
+    c.set("sink_epochs_pending", opt_json(row.sink_pending));
+    c.set("sink_epochs_published", opt_json(row.sink_published));
+    c.set("sink_publish_p99_seconds", opt_json(row.sink_publish_p99_s));
     JsonValue tasks = JsonValue::new_array();
     for (auto& w : r.workers)
       if (w.doc)
@@ -420,6 +427,21 @@ std::string render_status(const StatusReport& r, std::time_t now) {
                   "IN", "OUT", "SKIPPED", "DEAD-LET", "FAILED"},
                  rows,
                  {false, false, true, true, true, true, true, true, true, true, true, true, true});
+  }
+
+  // Sinks that report epochs (exactly-once FileSink and KafkaSink); a section of its own, so the
+  // components table does not grow wider.
+  std::vector<std::vector<std::string>> sink_rows;
+  for (auto& c : comps.array)
+    if (c.number_at("sink_epochs_published"))
+      sink_rows.push_back({str(c, "id"), count(c.number_at("tasks")),
+                           count(c.number_at("sink_epochs_pending")),
+                           count(c.number_at("sink_epochs_published")),
+                           seconds(c.number_at("sink_publish_p99_seconds"))});
+  if (!sink_rows.empty()) {
+    out += "\nsinks (epochs: pending = pre-committed, not yet visible)\n";
+    out += table({"SINK", "TASKS", "PENDING", "PUBLISHED", "P99 PUBLISH"}, sink_rows,
+                 {false, true, true, true, true});
   }
 
   out += "\ncheckpoints (newest first)";

@@ -46,6 +46,9 @@ struct ComponentRow {
   std::string id, kind;
   std::optional<double> tasks, tuples_in, tuples_out, rate_in, rate_out, p99_s, backpressure, lag,
       skipped, dead_lettered, failed;
+  // Sinks that report epochs (FileSink, KafkaSink): pending and published summed, the publish
+  // p99 the largest; unknown for other components.
+  std::optional<double> sink_pending, sink_published, sink_publish_p99_s;
 };
 std::vector<ComponentRow> merge_components(const StatusReport& r);
 

@@ -8,6 +8,7 @@
 
 #include "core/format.hpp"
 #include "core/kill_point.hpp"
+#include "core/sink_metrics.hpp"
 #include "core/state_chain.hpp"
 #include "runtime/barrier_aligner.hpp"
 #include "runtime/channel.hpp"
@@ -55,6 +56,11 @@ struct OutStream {
 // A running instance of a component. Everything here is touched only by the task's own fiber
 // (for a chained task: the fiber of its chain's head), except the counters map (guarded by
 // counters_mu) and last_commit_done (atomic).
+// Metrics: the task's fiber is the single writer of every count and time (Counter's relaxed
+// atomics through pointers it keeps, TaskMetrics); Engine::stats() reads them from the worker's
+// controlling thread. counters_mu guards only the map's shape: taken when a counter is
+// registered (set-up, or a component calling ctx.counter(name)) and by stats(), never per tuple,
+// batch or report.
 class Task : public Collector {
  public:
   Engine* engine = nullptr;
@@ -92,6 +98,7 @@ class Task : public Collector {
   Counter* in_count = nullptr;
   Counter* out_count = nullptr;
   Counter* skipped = nullptr;
+  Counter* failed_count = nullptr;  // tuples whose execute threw
   Counter* dead_letters = nullptr;  // tuples sent to the dead-letter sink
   std::atomic<CheckpointId> last_commit_done{CheckpointId{0}};
   std::atomic<bool> drained{false};  // spouts: mirrors Spout::drained() after each batch
@@ -108,6 +115,9 @@ class Task : public Collector {
   // EngineOptions::batch_size, kept here: append() reads it for every tuple.
   size_t batch_size = 512;
   TaskMetrics metrics;  // runtime/task_metrics.hpp
+  // A sink's published-epochs counter (core/sink_metrics.hpp), null for other tasks.
+  Counter* sink_published = nullptr;
+  bool sink_looked_up = false;
 
   // --- time (docs/time-and-windows.md) ---
   // The event time given to emitted tuples: the input being executed, or emit_at()'s.
@@ -289,7 +299,7 @@ class Task : public Collector {
       engine->fail(Status::Internal(name() + ": " + e.what()));
       return false;
     } catch (const std::exception& e) {
-      counter("failed")->add(1);  // rare: the lock is fine here
+      failed_count->add(1);
       if (spec->on_error == ErrorPolicy::fail) {
         engine->fail(poison_record(t, e.what()));
         return false;
@@ -455,13 +465,32 @@ class Task : public Collector {
   Status check_committed() {
     CheckpointId c = engine->committed_checkpoint();
     if (c <= last_commit_seen || c > last_barrier) return Status::Ok();
+    const CheckpointId before = last_commit_seen;
     last_commit_seen = c;
     if (managed) managed->on_committed(c);
+    if (!sink_looked_up) find_sink_counter();
+    const int64_t published = sink_published ? sink_published->get() : 0;
     SLEET_RETURN_IF_ERROR(comp->on_checkpoint_committed(c).with_context(
         name() + " making checkpoint " + std::to_string(c.value) + " visible"));
+    if (sink_published && metrics.enabled && sink_published->get() > published)
+      observe_publish(before, c);
     last_commit_done.store(c, std::memory_order_release);
     for (Task* t : chained) SLEET_RETURN_IF_ERROR(t->check_committed());
     return Status::Ok();
+  }
+
+  // A sink reports its epochs through two counters (core/sink_metrics.hpp), registered in
+  // on_recover or open, before this fiber runs: looked up once, at the first commit.
+  void find_sink_counter() {
+    sink_looked_up = true;
+    std::lock_guard lk(counters_mu);
+    auto it = counters.find(kSinkEpochsPublished);
+    if (it != counters.end()) sink_published = it->second.get();
+  }
+  // Per published epoch, out of line.
+  [[gnu::noinline]] void observe_publish(CheckpointId before, CheckpointId c) {
+    if (int64_t t0 = engine->commit_notice_ns(before, c); t0 > 0)
+      metrics.publish.observe_ns(std::max<int64_t>(0, TaskMetrics::now_ns() - t0));
   }
 
   void handle_error(const Tuple& t, const std::string& what) {
@@ -815,6 +844,7 @@ Status Engine::wire(const Registry& registry) {
     t->in_count = raw->counter("in");
     t->out_count = raw->counter("out");
     t->skipped = raw->counter("skipped");
+    t->failed_count = raw->counter("failed");
     if (cs.on_error == ErrorPolicy::dead_letter) t->dead_letters = raw->counter("dead_letters");
     if (t->local && t->comp->stateful()) {
       auto m = ManagedStates::bind(*t->comp, t->name());
@@ -955,6 +985,7 @@ Status Engine::wire_dead_letters(const Registry& registry) {
     t->in_count = raw->counter("in");
     t->out_count = raw->counter("out");
     t->skipped = raw->counter("skipped");
+    t->failed_count = raw->counter("failed");
     t->dead_letters = raw->counter("dead_letters");
     t->spec = dspec.get();
     SLEET_RETURN_IF_ERROR(t->init_streams().with_context("dead-letter sink of '" + cs.id + "'"));
@@ -1055,11 +1086,31 @@ void Engine::trigger_checkpoint(CheckpointId id) {
 }
 
 void Engine::checkpoint_committed(CheckpointId id) {
+  if (id.value > 0) {
+    // Before committed_ moves: a sink that sees the commit finds when it was noticed.
+    CommitNotice& n = notices_[static_cast<size_t>(id.value) % kNotices];
+    n.id.store(0, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    n.ns.store(TaskMetrics::now_ns(), std::memory_order_relaxed);
+    n.id.store(id.value, std::memory_order_release);
+  }
   CheckpointId cur = committed_.load();
   while (id > cur && !committed_.compare_exchange_weak(cur, id)) {
   }
   for (auto& t : tasks_)
     if (t->inbox) t->inbox->poke();
+}
+
+int64_t Engine::commit_notice_ns(CheckpointId after, CheckpointId upto) const {
+  const int64_t from = std::max(after.value + 1, upto.value - static_cast<int64_t>(kNotices) + 1);
+  for (int64_t k = std::max<int64_t>(1, from); k <= upto.value; ++k) {
+    const CommitNotice& n = notices_[static_cast<size_t>(k) % kNotices];
+    if (n.id.load(std::memory_order_acquire) != k) continue;  // aborted, or overwritten
+    const int64_t ns = n.ns.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (n.id.load(std::memory_order_relaxed) == k) return ns;  // the earliest remembered
+  }
+  return 0;
 }
 
 CheckpointId Engine::visible_checkpoint() const {
@@ -1128,6 +1179,7 @@ std::vector<TaskStats> Engine::stats() const {
     std::lock_guard lk(t->counters_mu);
     for (auto& [k, c] : t->counters) s.counters[k] = c->get();
     s.execute = t->metrics.execute.snapshot();
+    s.publish = t->metrics.publish.snapshot();
     s.backpressure_ns = t->metrics.backpressure_ns.load(std::memory_order_relaxed);
     s.idle_ns = t->metrics.idle_ns.load(std::memory_order_relaxed);
     if (t->inbox) s.queue_depth = static_cast<int64_t>(t->inbox->queued());

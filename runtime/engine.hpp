@@ -8,6 +8,7 @@
 // checkpoint_committed(), request_stop() and the stats accessors from any thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -118,6 +119,7 @@ struct TaskStats {
   int task = 0;
   std::map<std::string, int64_t> counters;  // "in", "out", "skipped", ... plus component counters
   HistogramSnapshot execute;                // sampled execute latency (bolts)
+  HistogramSnapshot publish;                // sinks: commit notice to epoch visible
   int64_t backpressure_ns = 0;              // blocked handing batches to full output channels
   int64_t idle_ns = 0;                      // waiting for input (spouts: idle sleeps)
   int64_t queue_depth = -1;                 // messages in the input channels; -1: no inbox
@@ -191,6 +193,10 @@ class Engine {
   AsyncSnapshotWriter* async_snapshots() const { return async_.get(); }
   void record_pause(int64_t us);
   CheckpointId committed_checkpoint() const { return committed_.load(std::memory_order_acquire); }
+  // CLOCK_MONOTONIC ns of the earliest commit notice of a checkpoint in (after, upto]: what a
+  // sink that made those epochs visible waited since; 0 when none of them is remembered (the
+  // last kNotices are).
+  int64_t commit_notice_ns(CheckpointId after, CheckpointId upto) const;
   const EngineOptions& options() const { return options_; }
   // Where each task runs and how they are connected (fixed by create()).
   const PhysicalPlan& plan() const { return plan_; }
@@ -220,6 +226,15 @@ class Engine {
   Status failure_;
   bool started_ = false;
   std::atomic<int64_t> max_pause_us_{0};
+  // When each recent checkpoint's commit was noticed, by id % kNotices. Written by the thread
+  // calling checkpoint_committed() (one at a time: the coordinator's, or cluster mode's io
+  // thread), read by sink task fibers (commit_notice_ns): the id is cleared, the time stored,
+  // then the id published (release); a reader re-checks the id after reading the time.
+  static constexpr size_t kNotices = 64;
+  struct CommitNotice {
+    std::atomic<int64_t> id{0}, ns{0};
+  };
+  std::array<CommitNotice, kNotices> notices_{};
   // Declared last, so it is destroyed (drained: every queued snapshot written and acked) first.
   std::unique_ptr<AsyncSnapshotWriter> async_;
 };

@@ -3,8 +3,13 @@
 // waiting for input (idle). Written per batch or per sampled tuple, never per tuple, so metrics
 // cost nothing measurable on the hot path (bench/wordcount_bench --metrics-pair measures it).
 //
-// Threading: the fields are written only by the task's fiber (single writer, relaxed atomics)
-// and read by Engine::stats() from any thread.
+// Also a sink's publish latency: from a checkpoint's commit notice (Engine::checkpoint_committed)
+// to on_checkpoint_committed returning with the epoch durable and visible, observed once per
+// publish that advanced the sink's published epochs (core/sink_metrics.hpp).
+//
+// Threading: the fields are written only by the task's fiber (single writer, relaxed atomics; no
+// lock anywhere on this path) and read by Engine::stats() from any thread (the worker's
+// controlling thread, once a second, for the metrics server's HTTP thread to serve).
 #pragma once
 
 #include <time.h>
@@ -21,6 +26,7 @@ struct TaskMetrics {
   bool enabled = true;                          // EngineOptions::metrics
   uint32_t tick = 0;
   Histogram execute;
+  Histogram publish;  // sinks only; per published epoch
   std::atomic<int64_t> backpressure_ns{0};
   std::atomic<int64_t> idle_ns{0};
 

@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 
 #include <sleet/registry.hpp>
 
+#include "core/sink_metrics.hpp"
 #include "tests/support/kafka_fixture.hpp"
 #include "tests/support/support.hpp"
 #include "tests/support/switch_gate.hpp"
@@ -477,4 +479,48 @@ TEST(FileSink, RecoveryRefusesADirectoryOtherThanTheOneItsTasksWrote) {
     auto [sink, st] = start(root.path() / "elsewhere", 0, 3);
     EXPECT_TRUE(st.ok()) << st.to_string();
   }
+}
+
+// The epoch figures the worker's metrics read (core/sink_metrics.hpp): pending = pre-committed
+// and not yet renamed; published = renamed (an epoch without records has no file and does not
+// count); recovery's renames count too.
+TEST(FileSink, EpochCountersFollowPendingAndPublished) {
+  test::TempDir dir;
+  Fields f{"word"};
+  NullCollector null;
+  std::map<std::string, Counter> counters;
+  auto get = [&](const char* n) { return counters.count(n) ? counters[n].get() : -1; };
+  {
+    auto sink = make_sink(dir.path());
+    Context ctx = ctx_for(0);
+    ctx.counter = [&](const std::string& n) { return &counters[n]; };
+    ASSERT_TRUE(sink->on_recover(CheckpointId{0}, ctx).ok());
+    ASSERT_TRUE(sink->open(ctx).ok());
+    EXPECT_EQ(get(kSinkEpochsPending), 0);
+    EXPECT_EQ(get(kSinkEpochsPublished), 0);
+    for (int e = 1; e <= 3; ++e) {
+      sink->execute(Tuple(&f, {std::string("e") + std::to_string(e)}), null);
+      ASSERT_TRUE(sink->on_barrier(CheckpointId{e}, null).ok());
+    }
+    ASSERT_TRUE(sink->on_barrier(CheckpointId{4}, null).ok());  // no records: nothing pending
+    EXPECT_EQ(get(kSinkEpochsPending), 3);
+    ASSERT_TRUE(sink->on_checkpoint_committed(CheckpointId{2}).ok());
+    EXPECT_EQ(get(kSinkEpochsPending), 1);
+    EXPECT_EQ(get(kSinkEpochsPublished), 2);
+    ASSERT_TRUE(sink->on_checkpoint_committed(CheckpointId{4}).ok());
+    EXPECT_EQ(get(kSinkEpochsPending), 0);
+    EXPECT_EQ(get(kSinkEpochsPublished), 3);
+    EXPECT_EQ(visible(dir.path()).size(), 3u);
+    sink->execute(Tuple(&f, {std::string("e5")}), null);
+    ASSERT_TRUE(sink->on_barrier(CheckpointId{5}, null).ok());
+    // "crash" with epoch 5 pre-committed; checkpoint 5 committed, not yet renamed.
+  }
+  counters.clear();
+  auto sink = make_sink(dir.path());
+  Context ctx = ctx_for(0);
+  ctx.counter = [&](const std::string& n) { return &counters[n]; };
+  ASSERT_TRUE(sink->on_recover(CheckpointId{5}, ctx).ok());
+  EXPECT_EQ(get(kSinkEpochsPending), 0);
+  EXPECT_EQ(get(kSinkEpochsPublished), 1) << "recovery renamed epoch 5";
+  EXPECT_EQ(visible(dir.path()).size(), 4u);
 }

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "bolts/kafka_sink.hpp"
+#include "core/sink_metrics.hpp"
 #include "tests/support/components.hpp"
 #include "tests/support/kafka_fixture.hpp"
 #include "tests/support/support.hpp"
@@ -637,4 +638,33 @@ TEST_F(KafkaSinkTest, AGateClosingMidPublishLeavesAnEpochRecoveryCompletes) {
     EXPECT_TRUE(PublishCursor::decode(cursors.cells.at(task))->published);
     sink->close();
   }
+}
+
+// The epoch figures the worker's metrics read (core/sink_metrics.hpp): pending = closed at a
+// barrier and not yet published; published = every record delivered and the cursor marked.
+TEST_F(KafkaSinkTest, EpochCountersFollowPendingAndPublished) {
+  MemoryCursorStore cursors;
+  auto sink = make_sink(args());
+  std::map<std::string, Counter> counters;
+  auto get = [&](const char* n) { return counters.count(n) ? counters[n].get() : -1; };
+  Context c = ctx(&cursors, 1);
+  c.counter = [&](const std::string& n) { return &counters[n]; };
+  ASSERT_TRUE(sink->on_recover(CheckpointId{0}, c).ok());
+  ASSERT_TRUE(sink->open(c).ok());
+  NullCollector null;
+  feed(*sink, 0, 10);
+  ASSERT_TRUE(sink->on_barrier(CheckpointId{1}, null).ok());
+  feed(*sink, 10, 20);
+  ASSERT_TRUE(sink->on_barrier(CheckpointId{2}, null).ok());
+  EXPECT_EQ(get(kSinkEpochsPending), 2);
+  EXPECT_EQ(get(kSinkEpochsPublished), 0);
+  ASSERT_TRUE(sink->on_checkpoint_committed(CheckpointId{1}).ok());
+  EXPECT_EQ(get(kSinkEpochsPending), 1);
+  EXPECT_EQ(get(kSinkEpochsPublished), 1);
+  ASSERT_TRUE(sink->on_checkpoint_committed(CheckpointId{2}).ok());
+  ASSERT_TRUE(sink->on_checkpoint_committed(CheckpointId{2}).ok());  // repeated: nothing more
+  EXPECT_EQ(get(kSinkEpochsPending), 0);
+  EXPECT_EQ(get(kSinkEpochsPublished), 2);
+  EXPECT_EQ(consume_all(boot_, topic_).size(), 20u);
+  sink->close();
 }

@@ -104,6 +104,10 @@ TEST_F(WatchingATopology, PageShowsComponentsAndANonZeroRateInChromium) {
       << dump.out;
   EXPECT_NE(m[1].str(), "0.0") << "the spout's rate is zero while input flows";
   EXPECT_NE(dump.out.find("completed"), std::string::npos) << "no checkpoint in the history";
+  // The sinks table: the FileSink's row with its published epochs.
+  EXPECT_TRUE(std::regex_search(
+      dump.out, m, std::regex("data-sink=\"out\">.*?class=\"epochs-published\">([0-9]+)<")))
+      << dump.out;
   // The screenshot, a test artifact under the build tree (docs/metrics-page.png is one).
   const fs::path shot = fs::path(SLEET_BINARY_DIR) / "test-artifacts" / "metrics-page.png";
   fs::create_directories(shot.parent_path());
@@ -124,7 +128,9 @@ TEST_F(WatchingATopology, PromtoolAcceptsTheExposition) {
   for (const char* name :
        {"sleet_execute_seconds_bucket", "sleet_backpressure_seconds_total",
         "sleet_idle_seconds_total", "sleet_queue_depth{", "sleet_kafka_consumer_lag{",
-        "sleet_checkpoint_duration_seconds", "sleet_process_resident_memory_bytes"})
+        "sleet_checkpoint_duration_seconds", "sleet_process_resident_memory_bytes",
+        "sleet_sink_epochs_pending{", "sleet_sink_epochs_published_total{",
+        "sleet_sink_publish_seconds_bucket{"})
     EXPECT_NE(text.find(name), std::string::npos) << name << "\n" << text;
   auto r = test::run_command({"promtool", "check", "metrics"}, 30s, {}, text);
   EXPECT_EQ(r.status, 0) << r.out << r.err;
@@ -164,6 +170,41 @@ TEST_F(WatchingATopology, PrometheusScrapesTheRecordsTheTestProduced) {
       },
       50s, 500ms);
   EXPECT_TRUE(reached) << last;
+  // The sink's published epochs against what the test sees itself: FileSink makes each epoch
+  // that had records visible as one file part-out-<task>-<epoch>. Once the input is drained no
+  // epoch has records, so both stop moving and must meet.
+  const fs::path out = dir_->path() / "out";
+  auto files = [&] {
+    int64_t n = 0;
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(out, ec))
+      n += e.path().filename().string().rfind("part-out-", 0) == 0;
+    return n;
+  };
+  const std::string qs =
+      "/api/v1/query?query=sum(sleet_sink_epochs_published_total%7Bcomponent%3D%22out%22%7D)";
+  int64_t scraped = -1, seen = -1;
+  bool met = test::wait_until(
+      [&] {
+        last = get(port, qs);
+        std::smatch m;
+        if (!std::regex_search(last, m, std::regex("\"value\":\\[[0-9.]+,\"([0-9]+)\"\\]")))
+          return false;
+        scraped = std::stoll(m[1]);
+        seen = files();
+        return scraped > 0 && scraped == seen;
+      },
+      30s, 500ms);
+  EXPECT_TRUE(met) << "published epochs " << scraped << " vs files " << seen << "\n" << last;
+  // Every publish after a commit is timed: the histogram has samples, at most one per epoch.
+  const std::string qc =
+      "/api/v1/query?query=sum(sleet_sink_publish_seconds_count%7Bcomponent%3D%22out%22%7D)";
+  last = get(port, qc);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(last, m, std::regex("\"value\":\\[[0-9.]+,\"([0-9]+)\"\\]")))
+      << last;
+  EXPECT_GT(std::stoll(m[1]), 0) << last;
+  EXPECT_LE(std::stoll(m[1]), scraped) << last;
   prom.stop(10s);
 }
 

@@ -6,9 +6,11 @@
 // multi-process variants with SIGKILL, SIGSTOP, cut links and a ZooKeeper restart are in
 // tests/e2e/cluster_*_test.cpp.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <filesystem>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -86,12 +88,13 @@ class ClusterWorkerTest : public test::ZkTest {
         .build();
   }
 
-  Running& start(const TopologySpec& s, const std::string& id) {
+  Running& start(const TopologySpec& s, const std::string& id,
+                 std::chrono::milliseconds progress_interval = 20ms) {
     auto r = std::make_unique<Running>();
     r->id = id;
     WorkerOptions o;
     o.threads = 1;
-    o.progress_interval = 20ms;
+    o.progress_interval = progress_interval;
     o.cluster.enabled = true;
     o.cluster.id = id;
     o.cluster.advertise = "127.0.0.1:0";
@@ -219,6 +222,47 @@ TEST_F(ClusterWorkerTest, AWorkerThatJoinsTakesTasksOver) {
   wait_drained(120s);
   for (auto& r : workers_) stop(*r);
   expect_exact(count);
+}
+
+// The metrics server's /api/status is the worker's status document refreshed every second in
+// cluster mode too, whatever the worker's report interval: here an hour, so no report is made
+// during the test (before the fix the document was only refreshed with a report).
+TEST_F(ClusterWorkerTest, ApiStatusRefreshesEverySecondWhateverTheReportInterval) {
+  auto s = spec(200000);
+  const int port = test::free_port();
+  s.config["metrics.port"] = std::to_string(port);
+  start(s, "a", std::chrono::hours(1));
+  auto status = [&] {
+    httplib::Client c("127.0.0.1", port);
+    c.set_connection_timeout(2);
+    c.set_read_timeout(5);
+    auto r = c.Get("/api/status");
+    return r && r->status == 200 ? r->body : std::string();
+  };
+  auto number = [](const std::string& doc, const std::string& key) {
+    std::smatch m;
+    return std::regex_search(doc, m, std::regex("\"" + key + "\":([0-9.]+)")) ? std::stod(m[1])
+                                                                              : -1.0;
+  };
+  std::string first, second;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        first = status();
+        return first.find("\"cluster_state\":\"running\"") != std::string::npos &&
+               number(first, "records_in") > 0;
+      },
+      60s))
+      << first;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        second = status();
+        return number(second, "elapsed_s") >= number(first, "elapsed_s") + 1.0;
+      },
+      10s))
+      << "not refreshed within 10 s:\n"
+      << first << "\n"
+      << second;
+  EXPECT_NE(second.find("\"components\":[{\"id\":\"seq\""), std::string::npos) << second;
 }
 
 }  // namespace

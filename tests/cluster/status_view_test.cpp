@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 using namespace sleet::cluster;
 
 namespace {
@@ -262,4 +264,45 @@ TEST(ComponentSummary, PerComponentOrTheTotalsThereAre) {
   EXPECT_EQ(lines[0],
             "totals: spouts emitted 1000, sinks received 990, skipped 2 (no per-component "
             "figures in the status)");
+}
+
+// Sinks that report epochs get a section of their own (the components table does not widen),
+// merged over the workers: pending and published summed, the publish p99 the largest.
+TEST(StatusView, SinksSectionMergesEpochsOverWorkersIn80Columns) {
+  auto sink = [](const std::string& worker, int pending, int published, double p99) {
+    return R"({"pid":1,"worker_id":")" + worker +
+           R"(","leader":false,"components":[{"id":"out","kind":"sink","tasks":1,)"
+           R"("tuples_in":10,"tuples_out":0,"rate_in":2.0,"rate_out":0,)"
+           R"("execute_p99_seconds":null,"backpressure_share":0,"lag":null,"skipped":0,)"
+           R"("dead_lettered":0,"failed":0,"sink_epochs_pending":)" +
+           std::to_string(pending) + R"(,"sink_epochs_published":)" + std::to_string(published) +
+           R"(,"sink_publish_p99_seconds":)" + std::to_string(p99) +
+           R"(,"task_list":[]},{"id":"count","kind":"bolt","tasks":1,"tuples_in":10,)"
+           R"("tuples_out":10,"task_list":[]}]})";
+  };
+  StatusReport r = report_of({sink("w0", 1, 7, 0.004), sink("w1", 0, 5, 0.020)});
+  auto rows = merge_components(r);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].sink_pending, 1.0);
+  EXPECT_EQ(rows[0].sink_published, 12.0);
+  EXPECT_EQ(rows[0].sink_publish_p99_s, 0.020);
+  EXPECT_EQ(rows[1].sink_published, std::nullopt);  // a bolt: unknown, not 0
+
+  JsonValue j = status_json(r);
+  EXPECT_EQ(j.get("components")->array[0].number_at("sink_epochs_published"), 12.0);
+  EXPECT_TRUE(j.get("components")->array[1].get("sink_epochs_published")->is_null());
+
+  std::string t = render_status(r, 0);
+  auto at = t.find("\nsinks");
+  ASSERT_NE(at, std::string::npos) << t;
+  std::string section = t.substr(at + 1, t.find("\n\n", at + 1) - at - 1);
+  EXPECT_TRUE(has(section, "SINK")) << section;
+  EXPECT_TRUE(has(section, "PUBLISHED")) << section;
+  EXPECT_TRUE(has(section, "20.0 ms")) << section;
+  EXPECT_FALSE(has(section, "count")) << "a bolt in the sinks section:\n" << section;
+  std::istringstream lines(section);
+  for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 80u) << line;
+  // Without sink figures (a worker of an older Sleet) there is no sinks section.
+  EXPECT_FALSE(
+      has(render_status(report_of({with_components("w0", true, 0, 0.1, 0)}), 0), "\nsinks"));
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "core/metrics.hpp"
+#include "core/sink_metrics.hpp"
 #include "runtime/engine.hpp"
 #include "tests/support/support.hpp"
 
@@ -49,8 +50,14 @@ std::vector<TaskStats> stats(int64_t spout_out, int64_t split_in, int64_t bp_ns)
   split.execute = h.snapshot();
   TaskStats out;
   out.component = "out";
-  out.counters = {{"in", split_in * 5}};
+  // An exactly-once sink task: 1 epoch pre-committed, 4 published, 3 of them timed.
+  out.counters = {{"in", split_in * 5}, {kSinkEpochsPending, 1}, {kSinkEpochsPublished, 4}};
   out.queue_depth = 0;
+  Histogram pub;
+  pub.observe_ns(3'000'000);  // 3 ms: in (2.5 ms, 5 ms]
+  pub.observe_ns(4'000'000);
+  pub.observe_ns(40'000'000);  // 40 ms: in (25 ms, 50 ms]
+  out.publish = pub.snapshot();
   return {in, split, out};
 }
 
@@ -81,6 +88,13 @@ TEST(WorkerMetrics, StatusFieldsHaveTheAgreedKeysAndRatesOverTheInterval) {
             std::string::npos)
       << j;
   EXPECT_NE(j.find("{\"id\":\"out\",\"kind\":\"sink\""), std::string::npos) << j;
+  // The sink keys: the sink's epochs (p99 of 3, 4 and 40 ms: in the (25, 50] ms bucket); only
+  // for a component whose tasks report epochs.
+  EXPECT_NE(j.find("\"failed\":0,\"sink_epochs_pending\":1,\"sink_epochs_published\":4,"
+                   "\"sink_publish_p99_seconds\":0.04"),
+            std::string::npos)
+      << j;
+  EXPECT_EQ(j.find("sink_epochs_pending"), j.rfind("sink_epochs_pending")) << j;
   EXPECT_NE(j.find("\"checkpoints\":[],\"restarts\":[{\"at\":\"2026-12-01T22:00:00Z\",\"reason\":"
                    "\"killed by signal 9\"}],\"partitions\":[{\"component\":\"in\",\"topic\":"
                    "\"sentences\",\"partition\":0,\"next_offset\":300,\"high_watermark\":1000,"
@@ -115,6 +129,29 @@ TEST(WorkerMetrics, ExpositionHasTheSeriesAndPromtoolAcceptsIt) {
   EXPECT_NE(t.find("sleet_queue_depth{topology=\"wc\",component=\"split\",task=\"0\",worker="
                    "\"w\\\"1\"} 3\n"),
             std::string::npos);
+  // Per sink task: epochs pending and published, and the publish latency histogram; none for a
+  // task that is no epoch-reporting sink, and no user counter of their names.
+  const std::string out_labels = "{topology=\"wc\",component=\"out\",task=\"0\",worker=\"w\\\"1\"";
+  EXPECT_NE(t.find("sleet_sink_epochs_pending" + out_labels + "} 1\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("sleet_sink_epochs_published_total" + out_labels + "} 4\n"), std::string::npos)
+      << t;
+  EXPECT_NE(t.find("# TYPE sleet_sink_publish_seconds histogram\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("sleet_sink_publish_seconds_bucket" + out_labels + ",le=\"0.0025\"} 0\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("sleet_sink_publish_seconds_bucket" + out_labels + ",le=\"0.005\"} 2\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("sleet_sink_publish_seconds_bucket" + out_labels + ",le=\"+Inf\"} 3\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("sleet_sink_publish_seconds_count" + out_labels + "} 3\n"), std::string::npos)
+      << t;
+  EXPECT_NE(t.find("sleet_sink_publish_seconds_sum" + out_labels + "} 0.047"), std::string::npos)
+      << t;
+  EXPECT_EQ(t.find("sleet_sink_epochs_pending{topology=\"wc\",component=\"split\""),
+            std::string::npos);
+  EXPECT_EQ(t.find("name=\"sleet.sink"), std::string::npos) << t;
   auto have = test::run_command({"sh", "-c", "command -v promtool"}, 10s);
   if (have.status != 0) GTEST_SKIP() << "promtool is not installed (Debian package prometheus)";
   auto r = test::run_command({"promtool", "check", "metrics"}, 30s, {}, t);
