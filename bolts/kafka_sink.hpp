@@ -32,6 +32,13 @@
 // engine). Waiting for deliveries polls the producer and suspends only the fiber.
 #pragma once
 
+// Epoch and Record serialize here (the sink's state, and tests that write older state versions):
+// the cereal type support their fields need comes with them.
+#include <cereal/types/optional.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/utility.hpp>
+#include <cereal/types/vector.hpp>
+
 #include <cstdint>
 #include <map>
 #include <optional>
