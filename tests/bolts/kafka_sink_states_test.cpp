@@ -5,16 +5,17 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <utility>
 
 #include <cereal/archives/portable_binary.hpp>
+#include <cereal/types/optional.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/utility.hpp>
 #include <cereal/types/vector.hpp>
-
-#include <sstream>
 
 #include "bolts/kafka_sink.hpp"
 
@@ -132,15 +133,17 @@ TEST(KafkaSinkPublishStates, ThePathsPublishEpochTakes) {
   }
 }
 
-// Typed epoch ids changed no byte of the sink's state (version 2): an Epoch with a CheckpointId
-// serializes exactly as the int64 it used to hold, so snapshots of older builds still restore.
+// Typed epoch ids changed no byte of the sink's state: an Epoch with a CheckpointId serializes
+// exactly as the int64 it used to hold, so snapshots of older builds still restore. The record is
+// written here in the current layout (state version 3: nullable header values, value_null).
 struct PlainRecord {
   bool has_key = false;
   std::string key, value;
-  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<std::pair<std::string, std::optional<std::string>>> headers;
+  bool value_null = false;
   template <class A>
   void serialize(A& ar) {
-    ar(has_key, key, value, headers);
+    ar(has_key, key, value, headers, value_null);
   }
 };
 struct PlainEpoch {
