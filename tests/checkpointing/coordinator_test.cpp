@@ -212,7 +212,8 @@ TEST_F(CoordinatorTest, TimeoutOnTheInjectedClockNamesTheTasksThatDidNotAck) {
   // The late task's blob of the aborted checkpoint 1 is swept by the retention after commit 2
   // (which runs after the commit notice, so it is waited for).
   EXPECT_TRUE(test::wait_until(
-      [&] { return *snaps_->list_checkpoints() == std::vector<CheckpointId>{CheckpointId{2}}; }, 10s))
+      [&] { return *snaps_->list_checkpoints() == std::vector<CheckpointId>{CheckpointId{2}}; },
+      10s))
       << snaps_->list_checkpoints()->size();
 }
 

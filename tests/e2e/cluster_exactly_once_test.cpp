@@ -137,8 +137,8 @@ class ClusterExactlyOnce : public ::testing::Test {
  protected:
   void SetUp() override {
     const std::string test_name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    if (!kSoak && (test_name == "KillRandomWorkersOneWorker" ||
-                   test_name == "ZooKeeperRestartOneWorker")) {
+    if (!kSoak &&
+        (test_name == "KillRandomWorkersOneWorker" || test_name == "ZooKeeperRestartOneWorker")) {
       GTEST_SKIP() << "one-worker variant of a cluster scenario: runs under SLEET_SOAK=1";
     }
     // First, before anything starts a thread or a child: every process of the test inherits it.
@@ -575,10 +575,10 @@ TEST_F(ClusterExactlyOnce, CLUSTER_TEST(AddWorker)) {
 }
 
 // One worker (today's `sleet run`): the same harness, faults and checks where one worker allows.
-// The kill and ZooKeeper-restart variants run under SLEET_SOAK=1 only (SetUp skips them): local mode
-// has its own chaos and ZooKeeper-restart tests in the default suite (ExactlyOnce.ChaosRandomKills,
-// ExactlyOnce.ZooKeeperRestartPausesAndResumes), and the two cost 60 s of the suite's budget. The
-// paused variant has no local-mode twin end to end, so it always runs.
+// The kill and ZooKeeper-restart variants run under SLEET_SOAK=1 only (SetUp skips them): local
+// mode has its own chaos and ZooKeeper-restart tests in the default suite
+// (ExactlyOnce.ChaosRandomKills, ExactlyOnce.ZooKeeperRestartPausesAndResumes), and the two cost 60
+// s of the suite's budget. The paused variant has no local-mode twin end to end, so it always runs.
 TEST_F(ClusterExactlyOnce, KillRandomWorkersOneWorker) {
   kill_scenario(1);
 }
