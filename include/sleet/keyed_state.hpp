@@ -223,22 +223,17 @@ class KeyedState final : public KeyedStateBase {
   V& operator[](std::string_view key) {
     const uint64_t h = hash_of(key);
     if (cap_ != 0) {
-      // The per-tuple path: the table's geometry in locals (the stores below cannot alias
-      // them), one slot address per probe, the page index computed once for the hit.
+      // The per-tuple path: the table's geometry in locals, one slot address per probe; the hit
+      // goes through writable() and touch() like every other write.
       Slot* const* const ptrs = ptrs_.data();
       const size_t m = cap_ - 1, bits = page_bits_, pmask = page_mask_;
       for (size_t i = h & m;; i = (i + 1) & m) {
         Slot* s = ptrs[i >> bits] + (i & pmask);
         if (!s->used) break;
         if (s->hash == h && same(s->kv.first, key)) [[likely]] {
-          const size_t p = i >> bits;
-          if (shared_[p]) [[unlikely]] {
-            unshare(p);
-            s = ptrs_[p] + (i & pmask);
-          }
-          s->epoch = epoch_;
-          page_epoch_[p] = epoch_;
-          return s->kv.second;
+          Slot& w = writable(i);  // the one copy-on-write path
+          touch(i, w);
+          return w.kv.second;
         }
       }
     }
